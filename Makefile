@@ -1,0 +1,44 @@
+# Workshop: the two set-up commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test lint format ui validate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+demo: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m workshop_dagster.demo
+
+test: install
+	$(BIN)/ruff check workshop_dagster tests benchmarks
+	$(BIN)/ruff format --check workshop_dagster tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check workshop_dagster tests benchmarks
+
+format: install
+	$(BIN)/ruff format workshop_dagster tests benchmarks
+	$(BIN)/ruff check --fix workshop_dagster tests benchmarks
+
+validate: install
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h $${WORKSHOP_UI_HOST:-127.0.0.1} -p $${WORKSHOP_UI_PORT:-3000}
+
+clean:
+	rm -rf data .dagster_home

@@ -1,0 +1,110 @@
+{{ config(partitioned=true, group='market', description='Per cycle and ticker: last price, 1- and 5-session change, strength vs SPY; plus the cycle-wide breadth, size spread, mega-cap basket, VIX and rates.') }}
+
+with bars as (
+    select
+        cycle_key,
+        cycle_ts,
+        ticker,
+        session_date,
+        bar_ts,
+        close,
+        row_number() over (partition by cycle_ts, ticker order by bar_ts desc) as bars_back
+    from {{ ref('market_bars') }}
+),
+
+per_ticker as (
+    select
+        cycle_key,
+        cycle_ts,
+        ticker,
+        max(case when bars_back = 1 then session_date end) as last_session,
+        max(case when bars_back = 1 then bar_ts end) as last_bar_ts,
+        max(case when bars_back = 1 then close end) as last,
+        max(case when bars_back = 2 then close end) as close_1d_ago,
+        max(case when bars_back = 6 then close end) as close_5d_ago
+    from bars
+    group by cycle_key, cycle_ts, ticker
+),
+
+changes as (
+    select
+        *,
+        round(100 * (last / close_1d_ago - 1), 4) as change_1d_pct,
+        round(100 * (last / close_5d_ago - 1), 4) as change_5d_pct
+    from per_ticker
+),
+
+spy as (
+    select cycle_ts, change_1d_pct as spy_1d, change_5d_pct as spy_5d
+    from changes
+    where ticker = 'SPY'
+),
+
+cycle_wide as (
+    select
+        cycle_ts,
+        avg(case when change_1d_pct > 0 then 1.0 else 0.0 end)
+            filter (where ticker <> 'VIX') as breadth,
+        max(change_1d_pct) filter (where ticker = 'IWM')
+            - max(change_1d_pct) filter (where ticker = 'QQQ') as size_spread_1d,
+        max(change_5d_pct) filter (where ticker = 'IWM')
+            - max(change_5d_pct) filter (where ticker = 'QQQ') as size_spread_5d,
+        avg(change_1d_pct) filter (
+            where ticker in ('AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA')
+        ) as mega_cap_1d,
+        avg(change_5d_pct) filter (
+            where ticker in ('AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA')
+        ) as mega_cap_5d,
+        max(last) filter (where ticker = 'VIX') as vix_level,
+        max(last - close_1d_ago) filter (where ticker = 'VIX') as vix_change_1d
+    from changes
+    group by cycle_ts
+),
+
+latest_rates as (
+    select
+        cycle_ts,
+        series,
+        value,
+        row_number() over (partition by cycle_ts, series order by as_of desc) as obs_back
+    from {{ ref('macro_rates') }}
+),
+
+rates as (
+    select
+        cycle_ts,
+        max(value) filter (where series = 'ust_10y') as ust_10y,
+        max(value) filter (where series = 'ust_2y') as ust_2y,
+        max(value) filter (where series = 'spread_10y_2y') as spread_10y_2y,
+        max(value) filter (where series = 'fed_funds') as fed_funds
+    from latest_rates
+    where obs_back = 1
+    group by cycle_ts
+)
+
+select
+    changes.cycle_key,
+    changes.cycle_ts,
+    changes.ticker,
+    changes.last_session,
+    changes.last_bar_ts,
+    changes.last,
+    changes.change_1d_pct,
+    changes.change_5d_pct,
+    round(changes.change_5d_pct - spy.spy_5d, 4) as rel_strength_5d,
+    round(cycle_wide.breadth, 4) as breadth,
+    round(cycle_wide.size_spread_1d, 4) as size_spread_1d,
+    round(cycle_wide.size_spread_5d, 4) as size_spread_5d,
+    round(cycle_wide.mega_cap_1d, 4) as mega_cap_1d,
+    round(cycle_wide.mega_cap_5d, 4) as mega_cap_5d,
+    round(cycle_wide.vix_level, 2) as vix_level,
+    round(cycle_wide.vix_change_1d, 2) as vix_change_1d,
+    rates.ust_10y,
+    rates.ust_2y,
+    rates.spread_10y_2y,
+    rates.fed_funds
+from changes
+inner join spy using (cycle_ts)
+inner join cycle_wide using (cycle_ts)
+inner join rates using (cycle_ts)
+order by changes.cycle_ts, changes.ticker

@@ -1,0 +1,1 @@
+"""Workshop: an autonomous, self-scoring market-analysis loop orchestrated by Dagster."""

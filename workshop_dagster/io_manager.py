@@ -1,0 +1,111 @@
+"""The DuckDB IO manager for per-cycle tables, made safe for concurrent runs and bad frames.
+
+It is dagster-duckdb's pandas IO manager with three changes, each for a trap measured here:
+- connections go through `warehouse.connect` (cross-process lock + one transaction), so the
+  delete-then-insert that replaces a partition is atomic and runs never collide on the file;
+- an empty frame is refused (the stock manager deletes the partition and writes nothing) unless
+  the asset declares `allow_empty` in its metadata;
+- a tz-aware partition column is refused (the stock manager then appends instead of replacing),
+  and rows are inserted BY NAME so a reordered frame cannot shift values between columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import dagster as dg
+import pandas as pd
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster_duckdb.io_manager import DuckDbClient
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
+
+from . import warehouse
+
+
+class LockedDuckDbClient(DuckDbClient):
+    @staticmethod
+    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
+        # The stock client swallows a CatalogException, which would abort our transaction.
+        if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
+            DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+    @staticmethod
+    @contextmanager
+    def connect(context, _):
+        with warehouse.connect(context.resource_config["database"]) as conn:
+            yield conn
+
+
+class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
+    def handle_output(
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
+    ):
+        metadata = context.definition_metadata or {}
+        name = f"{table_slice.schema}.{table_slice.table}"
+        partition_col = metadata.get("partition_expr")
+        if isinstance(partition_col, str) and partition_col in obj.columns:
+            col = obj[partition_col]
+            if isinstance(col.dtype, pd.DatetimeTZDtype):
+                raise ValueError(
+                    f"{name}: partition column {partition_col!r} is tz-aware; store naive "
+                    "America/New_York times, or re-runs append instead of replacing"
+                )
+        if obj.empty:
+            if not metadata.get("allow_empty"):
+                raise ValueError(
+                    f"{name}: refusing to write an empty frame (it would wipe the partition); "
+                    "the asset found no rows where rows were expected"
+                )
+            if not warehouse.table_exists(connection, table_slice.table, table_slice.schema):
+                connection.execute(f"create table {name} ({_column_ddl(obj)})")
+            context.add_output_metadata({"dagster/partition_row_count": 0})
+            return None
+        if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
+            connection.execute(f"insert into {name} by name select * from obj")
+        else:
+            connection.execute(f"create table {name} as select * from obj")
+        context.add_output_metadata(
+            {
+                "dagster/partition_row_count"
+                if context.has_partition_key
+                else "dagster/row_count": int(obj.shape[0]),
+                "preview": dg.MetadataValue.md(obj.head(10).to_markdown(index=False)),
+            }
+        )
+        return None
+
+
+def _column_ddl(frame: pd.DataFrame) -> str:
+    """Column types for a table created from an empty frame (DuckDB would type them NULL)."""
+
+    def sql_type(dtype) -> str:
+        if pd.api.types.is_bool_dtype(dtype):
+            return "BOOLEAN"
+        if pd.api.types.is_integer_dtype(dtype):
+            return "BIGINT"
+        if pd.api.types.is_float_dtype(dtype):
+            return "DOUBLE"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "TIMESTAMP_NS"
+        return "VARCHAR"
+
+    return ", ".join(f'"{col}" {sql_type(dtype)}' for col, dtype in frame.dtypes.items())
+
+
+class WarehouseIOManager(DuckDBPandasIOManager):
+    """Per-cycle tables in the Workshop DuckDB file (schema `main`)."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DbTypeHandler]:
+        return [GuardedPandasTypeHandler()]
+
+    def create_io_manager(self, context) -> DbIOManager:
+        return DbIOManager(
+            db_client=LockedDuckDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=pd.DataFrame,
+            io_manager_name="WarehouseIOManager",
+        )

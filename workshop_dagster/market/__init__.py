@@ -1,0 +1,1 @@
+"""Market data: universe, trading calendar, as-of rule and the three sources (no Dagster here)."""

@@ -1,0 +1,173 @@
+"""The as-of rule, one for every source: a cycle sees only what was published before it.
+
+- A daily bar is published at its session's close (16:00 New York, 13:00 on early-close days;
+  VIX settles 15 minutes later, at 16:15).
+- A Treasury yield (DGS10, DGS2 and their spread T10Y2Y) for date D is published at 18:00 on D,
+  when the Treasury posts the day's par yield curve.
+- The effective fed funds rate (DFF) for date D is published by the New York Fed at 09:00 on the
+  next trading day.
+
+`market_snapshot` applies the rule to raw histories from any source and returns, per cycle, the
+last bars and observations that were public at the cycle time, so no source can leak a later
+value into an earlier cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import calendar
+from .csv_replay import MarketDataError
+from .universe import RATE_SERIES, TICKERS
+
+BAR_LOOKBACK_SESSIONS = 30
+RATE_LOOKBACK_OBS = 10
+STALE_AFTER_SESSIONS = 3
+VIX_SETTLE_DELAY = pd.Timedelta(minutes=15)
+TREASURY_PUBLISH_TIME = pd.Timedelta(hours=18)
+FED_FUNDS_PUBLISH_TIME = pd.Timedelta(hours=9)
+TREASURY_CODES = ("DGS10", "DGS2", "T10Y2Y")
+
+
+def publish_bars(bars: pd.DataFrame) -> pd.DataFrame:
+    """Add `bar_ts`: the moment each daily bar became public."""
+    out = bars.copy()
+    out["bar_ts"] = calendar.session_closes(out["session_date"])
+    out.loc[out["ticker"] == "VIX", "bar_ts"] += VIX_SETTLE_DELAY
+    return out
+
+
+def publish_rates(rates: pd.DataFrame) -> pd.DataFrame:
+    """Add `as_of` (publication time) and the table's series name to FRED observations."""
+    out = rates.copy()
+    obs = pd.DatetimeIndex(out["obs_date"]).normalize()
+    as_of = pd.Series(obs + TREASURY_PUBLISH_TIME, index=out.index)
+    dff = (out["code"] == "DFF").to_numpy()
+    if dff.any():
+        as_of[dff] = calendar.next_session_open_day(obs[dff]) + FED_FUNDS_PUBLISH_TIME
+    out["as_of"] = as_of.astype("datetime64[ns]")
+    out["series"] = out["code"].map(RATE_SERIES)
+    return out
+
+
+def visible_as_of(
+    frame: pd.DataFrame, time_col: str, key_col: str, cycle_times: Sequence, lookback: int
+) -> pd.DataFrame:
+    """For each cycle, the last `lookback` rows per key whose `time_col` is at or before it.
+
+    Vectorized over cycles: one searchsorted per key, so a year of cycles costs milliseconds.
+    The result carries `cycle_ts` (naive New York time).
+    """
+    cycles = pd.DatetimeIndex([calendar.to_naive_ny(c) for c in cycle_times])
+    pieces = []
+    for _, group in frame.sort_values([key_col, time_col]).groupby(key_col, sort=True):
+        times = group[time_col].to_numpy(dtype="datetime64[ns]")
+        ends = np.searchsorted(times, cycles.to_numpy(dtype="datetime64[ns]"), side="right")
+        starts = np.maximum(ends - lookback, 0)
+        counts = ends - starts
+        if counts.sum() == 0:
+            continue
+        rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        piece = group.iloc[rows].copy()
+        piece["cycle_ts"] = np.repeat(cycles.to_numpy(), counts)
+        pieces.append(piece)
+    if not pieces:
+        return frame.iloc[0:0].assign(cycle_ts=pd.Series([], dtype="datetime64[ns]"))
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _check_fresh(bars: pd.DataFrame, cycle_times: pd.DatetimeIndex, tickers: Sequence[str]):
+    """Fail when a cycle would see no bars, or bars many sessions stale, for any ticker."""
+    for cycle in cycle_times:
+        seen = bars[bars["cycle_ts"] == cycle]
+        latest = seen.groupby("ticker")["session_date"].max()
+        missing = [t for t in tickers if t not in latest.index]
+        if missing:
+            raise MarketDataError(
+                f"cycle {cycle:%Y-%m-%d %H:%M} sees no bars for {', '.join(missing)}: "
+                "the source has no history before this cycle"
+            )
+        recent = calendar.sessions(cycle - pd.Timedelta(days=20), cycle.normalize())
+        closed = recent[calendar.session_closes(recent) <= cycle]
+        if len(closed) == 0:
+            continue
+        expected = closed[-1]
+        behind = {t: int(((closed > d) & (closed <= expected)).sum()) for t, d in latest.items()}
+        stale = sorted(t for t, n in behind.items() if n > STALE_AFTER_SESSIONS)
+        if stale:
+            raise MarketDataError(
+                f"cycle {cycle:%Y-%m-%d %H:%M}: bars for {', '.join(stale)} end on "
+                f"{latest[stale].min():%Y-%m-%d}, more than {STALE_AFTER_SESSIONS} sessions "
+                f"before {expected:%Y-%m-%d}; the source has no data this recent"
+            )
+
+
+def market_snapshot(
+    source, cycle_times: Sequence, tickers: Sequence[str] = TICKERS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(bars, rates) visible at each cycle, from any market source.
+
+    bars:  cycle_ts, ticker, session_date, bar_ts, open, high, low, close, volume, source
+    rates: cycle_ts, series, obs_date, value, as_of, source (VIX is added as the `vix` series)
+    """
+    cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))
+    if len(cycles) == 0:
+        raise ValueError("market_snapshot needs at least one cycle time")
+    start = cycles.min().normalize() - pd.Timedelta(days=BAR_LOOKBACK_SESSIONS * 2 + 10)
+    end = cycles.max()
+
+    raw_bars = source.daily_bars(list(tickers), start, end)
+    bars = visible_as_of(publish_bars(raw_bars), "bar_ts", "ticker", cycles, BAR_LOOKBACK_SESSIONS)
+    _check_fresh(bars, cycles, tickers)
+    bars["source"] = source.name
+
+    raw_rates = source.rate_observations(list(RATE_SERIES), start, end)
+    rates = visible_as_of(publish_rates(raw_rates), "as_of", "series", cycles, RATE_LOOKBACK_OBS)
+    missing = sorted(set(RATE_SERIES.values()) - set(rates["series"]))
+    if missing:
+        raise MarketDataError(f"no published observations of {', '.join(missing)} for these cycles")
+    vix = bars[bars["ticker"] == "VIX"]
+    vix_rows = pd.DataFrame(
+        {
+            "cycle_ts": vix["cycle_ts"],
+            "series": "vix",
+            "obs_date": vix["session_date"],
+            "value": vix["close"].round(2),
+            "as_of": vix["bar_ts"],
+        }
+    )
+    rates = pd.concat([rates[vix_rows.columns], vix_rows], ignore_index=True)
+    rates["source"] = source.name
+    bar_cols = [
+        "cycle_ts",
+        "ticker",
+        "session_date",
+        "bar_ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "source",
+    ]
+    bars = bars[bar_cols].sort_values(["cycle_ts", "ticker", "bar_ts"]).reset_index(drop=True)
+    rates = rates.sort_values(["cycle_ts", "series", "as_of"]).reset_index(drop=True)
+    return bars, rates
+
+
+def news_as_of(source, tickers: Sequence[str], cycle_times: Sequence) -> pd.DataFrame:
+    """News published at or before each cycle, within the day before it."""
+    cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))
+    news = source.news(list(tickers), cycles.min() - pd.Timedelta(days=1), cycles.max())
+    pieces = []
+    for cycle in cycles:
+        window = news[
+            (news["published_at"] <= cycle) & (news["published_at"] > cycle - pd.Timedelta(days=1))
+        ]
+        pieces.append(window.assign(cycle_ts=cycle))
+    out = pd.concat(pieces, ignore_index=True) if pieces else news.assign(cycle_ts=None)
+    out["cycle_ts"] = pd.to_datetime(out["cycle_ts"]).astype("datetime64[ns]")
+    return out

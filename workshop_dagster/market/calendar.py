@@ -1,0 +1,66 @@
+"""The NYSE trading calendar, from `exchange_calendars` (holidays and early closes included).
+
+All times leaving this module are naive wall-clock America/New_York timestamps: that is how every
+table stores time, because the DuckDB IO manager compares partition bounds as naive NY times.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+
+NY = "America/New_York"
+CALENDAR_START = "2000-01-03"
+
+
+@lru_cache(maxsize=1)
+def xnys():
+    """The NYSE calendar (built once per process: it costs ~0.2 s)."""
+    import exchange_calendars as xc
+
+    return xc.get_calendar("XNYS", start=CALENDAR_START)
+
+
+def sessions(start, end) -> pd.DatetimeIndex:
+    """Trading sessions (dates, naive) between start and end inclusive, clipped to the calendar."""
+    cal = xnys()
+    start = max(pd.Timestamp(start).normalize(), cal.first_session)
+    end = min(pd.Timestamp(end).normalize(), cal.last_session)
+    if start > end:
+        return pd.DatetimeIndex([])
+    return cal.sessions_in_range(start, end)
+
+
+def is_session(day) -> bool:
+    return bool(xnys().is_session(pd.Timestamp(day).normalize()))
+
+
+def session_closes(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
+    """The close of each session as naive NY time (16:00, or 13:00 on early-close days)."""
+    cal = xnys()
+    closes = cal.schedule["close"]
+    idx = pd.DatetimeIndex(pd.to_datetime(days)).normalize()
+    missing = idx[~idx.isin(closes.index)]
+    if len(missing):
+        raise ValueError(f"not NYSE sessions: {[d.date().isoformat() for d in missing[:5]]}")
+    return pd.DatetimeIndex(closes.loc[idx].dt.tz_convert(NY).dt.tz_localize(None).values)
+
+
+def next_session_open_day(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
+    """For each date, the first session strictly after it (naive dates)."""
+    cal = xnys()
+    all_sessions = cal.sessions
+    idx = pd.DatetimeIndex(pd.to_datetime(days)).normalize()
+    pos = all_sessions.searchsorted(idx, side="right")
+    if (pos >= len(all_sessions)).any():
+        raise ValueError("date beyond the end of the trading calendar")
+    return pd.DatetimeIndex(all_sessions[pos])
+
+
+def to_naive_ny(ts) -> pd.Timestamp:
+    """A timestamp as naive NY wall-clock time (tz-aware inputs are converted, naive ones kept)."""
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(NY).tz_localize(None)
+    return ts

@@ -1,0 +1,45 @@
+"""Choose a market source from its spec: `sim`, `csv:PATH` or `yfinance`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+
+class MarketSource(Protocol):
+    """What every source provides: raw histories; `asof` decides what a cycle may see."""
+
+    name: str
+
+    def daily_bars(self, tickers, start, end) -> pd.DataFrame: ...
+
+    def rate_observations(self, codes, start, end) -> pd.DataFrame: ...
+
+    def news(self, tickers, start, end) -> pd.DataFrame: ...
+
+
+def open_source(
+    spec: str, *, seed: int = 7, cache_dir: Path | None = None, base_dir: Path | None = None
+) -> MarketSource:
+    """A source from a WORKSHOP_MARKET spec; relative csv paths resolve against `base_dir`."""
+    spec = spec.strip()
+    if spec == "sim":
+        from .simulator import SimulatedMarket
+
+        return SimulatedMarket(seed)
+    if spec.startswith("csv:"):
+        from .csv_replay import CsvMarket
+
+        path = Path(spec[4:]).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = (base_dir / path).resolve()
+        return CsvMarket(path)
+    if spec == "yfinance":
+        from .yahoo import YahooMarket
+
+        if cache_dir is None:
+            raise ValueError("the yfinance source needs a cache directory")
+        return YahooMarket(cache_dir)
+    raise ValueError(f"unknown market source {spec!r}: use sim, csv:PATH or yfinance")

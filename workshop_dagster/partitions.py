@@ -1,0 +1,92 @@
+"""Cycle partitions: one partition per cycle time, on NYSE trading days only.
+
+The cron (WORKSHOP_CYCLE_CRON) fires on weekdays; ticks that fall on NYSE holidays are excluded
+with the holiday list of `exchange_calendars`, so "backfill March" never runs a cycle on Good
+Friday. A cycle's ordinal ("Cycle 280") is its 1-based position in the partition set.
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import lru_cache
+
+import dagster as dg
+import pandas as pd
+
+from .market import calendar
+from .settings import load_settings
+
+CYCLE_KEY_FORMAT = "%Y-%m-%d-%H:%M"
+EXCLUSION_HORIZON_YEARS = 1
+
+
+def _start_dt(start: str, timezone: str):
+    """WORKSHOP_START ("2025-01-02" or "2025-01-02 09:00") as an aware datetime."""
+    return pd.Timestamp(start).tz_localize(timezone).to_pydatetime()
+
+
+def _horizon(timezone: str) -> pd.Timestamp:
+    return pd.Timestamp.now(tz=timezone).normalize() + pd.DateOffset(years=EXCLUSION_HORIZON_YEARS)
+
+
+def _holiday_ticks(start: str, cron: str, timezone: str) -> list[pd.Timestamp]:
+    """The cron ticks that fall on weekdays the NYSE is closed, from start to a year ahead."""
+    base = dg.TimeWindowPartitionsDefinition(
+        start=_start_dt(start, timezone),
+        cron_schedule=cron,
+        timezone=timezone,
+        fmt=CYCLE_KEY_FORMAT,
+    )
+    horizon = _horizon(timezone)
+    ticks = pd.DatetimeIndex(
+        [key_to_time(k) for k in base.get_partition_keys(current_time=horizon.to_pydatetime())]
+    )
+    if len(ticks) == 0:
+        return []
+    sessions = calendar.sessions(ticks.min(), ticks.max())
+    closed = ticks[~ticks.normalize().isin(sessions)]
+    return [t.tz_localize(timezone) for t in closed]
+
+
+def key_to_time(key: str) -> pd.Timestamp:
+    """A cycle key ("2026-03-30-19:15") as naive New York time."""
+    return pd.Timestamp(pd.to_datetime(key, format=CYCLE_KEY_FORMAT))
+
+
+def time_to_key(ts) -> str:
+    return calendar.to_naive_ny(ts).strftime(CYCLE_KEY_FORMAT)
+
+
+@lru_cache(maxsize=4)
+def build_cycle_partitions(
+    start: str, cron: str, timezone: str
+) -> dg.TimeWindowPartitionsDefinition:
+    return dg.TimeWindowPartitionsDefinition(
+        start=_start_dt(start, timezone),
+        cron_schedule=cron,
+        timezone=timezone,
+        fmt=CYCLE_KEY_FORMAT,
+        exclusions=[t.to_pydatetime() for t in _holiday_ticks(start, cron, timezone)],
+        # The cycle that has just ticked is runnable at once, not only when the next one starts.
+        end_offset=1,
+    )
+
+
+def cycle_partitions() -> dg.TimeWindowPartitionsDefinition:
+    s = load_settings()
+    return build_cycle_partitions(s.start, s.cycle_cron, s.timezone)
+
+
+@lru_cache(maxsize=4)
+def _keys_through_horizon(partitions: dg.TimeWindowPartitionsDefinition) -> tuple[str, ...]:
+    horizon = _horizon(partitions.timezone).to_pydatetime()
+    return tuple(partitions.get_partition_keys(current_time=horizon))
+
+
+def cycle_ordinal(key: str, partitions: dg.TimeWindowPartitionsDefinition | None = None) -> int:
+    """The 1-based position of a cycle in the partition set (the seeds' "Cycle 280")."""
+    keys = _keys_through_horizon(partitions or cycle_partitions())
+    pos = bisect.bisect_left(keys, key)
+    if pos == len(keys) or keys[pos] != key:
+        raise ValueError(f"{key!r} is not a cycle of this partition set")
+    return pos + 1

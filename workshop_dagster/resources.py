@@ -1,0 +1,62 @@
+"""Resources, configured in one place from the WORKSHOP_* settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from . import warehouse
+from .io_manager import WarehouseIOManager
+from .market.sources import MarketSource, open_source
+from .settings import PROJECT_ROOT, Settings, load_settings
+
+
+class MarketResource(dg.ConfigurableResource):
+    """Where quotes and rates come from: `sim` (default), `csv:PATH` or `yfinance`."""
+
+    source: str = "sim"
+    seed: int = 7
+    cache_dir: str = str(PROJECT_ROOT / "data" / "market_cache")
+
+    def open(self) -> MarketSource:
+        return open_source(
+            self.source, seed=self.seed, cache_dir=Path(self.cache_dir), base_dir=PROJECT_ROOT
+        )
+
+    def snapshot(self, cycle_times: Sequence[pd.Timestamp]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from .market.asof import market_snapshot
+
+        return market_snapshot(self.open(), cycle_times)
+
+    def news(self, tickers: Sequence[str], cycle_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
+        from .market.asof import news_as_of
+
+        return news_as_of(self.open(), tickers, cycle_times)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file, for SQL models and reads outside the IO manager."""
+
+    database: str
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.connect(self.database) as conn:
+            yield conn
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    settings = settings or load_settings()
+    database = str(settings.database)
+    return {
+        "market": MarketResource(
+            source=settings.market, seed=settings.seed, cache_dir=str(settings.market_cache_dir)
+        ),
+        "warehouse": WarehouseResource(database=database),
+        "io_manager": WarehouseIOManager(database=database, schema="main"),
+    }

@@ -1,0 +1,56 @@
+"""Every setting Workshop reads, in one place.
+
+Settings come from environment variables so that `make demo`, `dagster dev`, the daemon and the
+CLI all see the same configuration. Each entry here is documented in the README's settings table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_CYCLE_CRON = "15 9,12,19 * * 1-5"
+DEFAULT_START = "2025-01-02"
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the WORKSHOP_* environment."""
+
+    market: str
+    seed: int
+    database: Path
+    data_dir: Path
+    cycle_cron: str
+    start: str
+    timezone: str
+
+    @property
+    def market_cache_dir(self) -> Path:
+        """Where live downloads are cached, in the `csv:` layout, so a re-run needs no network."""
+        return self.data_dir / "market_cache"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the settings from `env` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("WORKSHOP_DATA_DIR", PROJECT_ROOT / "data")).expanduser()
+    database = Path(env.get("WORKSHOP_DB", data_dir / "workshop.duckdb")).expanduser()
+    seed_text = env.get("WORKSHOP_SEED", "7")
+    try:
+        seed = int(seed_text)
+    except ValueError as exc:
+        raise ValueError(f"WORKSHOP_SEED must be an integer, got {seed_text!r}") from exc
+    return Settings(
+        market=env.get("WORKSHOP_MARKET", "sim").strip() or "sim",
+        seed=seed,
+        database=database,
+        data_dir=data_dir,
+        cycle_cron=env.get("WORKSHOP_CYCLE_CRON", DEFAULT_CYCLE_CRON),
+        start=env.get("WORKSHOP_START", DEFAULT_START),
+        timezone=DEFAULT_TIMEZONE,
+    )
