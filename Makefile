@@ -23,16 +23,16 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m workshop_dagster.demo
 
 test: install
-	$(BIN)/ruff check workshop_dagster tests benchmarks
-	$(BIN)/ruff format --check workshop_dagster tests benchmarks
+	$(BIN)/ruff check workshop_dagster tests
+	$(BIN)/ruff format --check workshop_dagster tests
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check workshop_dagster tests benchmarks
+	$(BIN)/ruff check workshop_dagster tests
 
 format: install
-	$(BIN)/ruff format workshop_dagster tests benchmarks
-	$(BIN)/ruff check --fix workshop_dagster tests benchmarks
+	$(BIN)/ruff format workshop_dagster tests
+	$(BIN)/ruff check --fix workshop_dagster tests
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

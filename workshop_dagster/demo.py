@@ -27,7 +27,7 @@ def run(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> str:
         keys = keys[: keys.index(end_key) + 1]
     chosen = keys[-cycles:]
     instance = dg.DagsterInstance.get()
-    job = defs.get_job_def("cycle")
+    job = defs.resolve_job_def("cycle")
     result = job.execute_in_process(
         instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},

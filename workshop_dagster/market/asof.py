@@ -26,6 +26,7 @@ from .universe import RATE_SERIES, TICKERS
 BAR_LOOKBACK_SESSIONS = 30
 RATE_LOOKBACK_OBS = 10
 STALE_AFTER_SESSIONS = 3
+LOOKBACK_DAYS = BAR_LOOKBACK_SESSIONS * 2 + 10  # calendar days that hold 30 sessions
 VIX_SETTLE_DELAY = pd.Timedelta(minutes=15)
 TREASURY_PUBLISH_TIME = pd.Timedelta(hours=18)
 FED_FUNDS_PUBLISH_TIME = pd.Timedelta(hours=9)
@@ -87,8 +88,8 @@ def _check_fresh(bars: pd.DataFrame, cycle_times: pd.DatetimeIndex, tickers: Seq
         missing = [t for t in tickers if t not in latest.index]
         if missing:
             raise MarketDataError(
-                f"cycle {cycle:%Y-%m-%d %H:%M} sees no bars for {', '.join(missing)}: "
-                "the source has no history before this cycle"
+                f"cycle {cycle:%Y-%m-%d %H:%M} sees no bars for {', '.join(missing)} in the "
+                f"{LOOKBACK_DAYS} days before it: the source has no data for that span"
             )
         recent = calendar.sessions(cycle - pd.Timedelta(days=20), cycle.normalize())
         closed = recent[calendar.session_closes(recent) <= cycle]
@@ -116,7 +117,7 @@ def market_snapshot(
     cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))
     if len(cycles) == 0:
         raise ValueError("market_snapshot needs at least one cycle time")
-    start = cycles.min().normalize() - pd.Timedelta(days=BAR_LOOKBACK_SESSIONS * 2 + 10)
+    start = cycles.min().normalize() - pd.Timedelta(days=LOOKBACK_DAYS)
     end = cycles.max()
 
     raw_bars = source.daily_bars(list(tickers), start, end)

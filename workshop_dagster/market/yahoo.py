@@ -189,6 +189,7 @@ class YahooMarket:
     def _cached(self):
         from .csv_replay import CsvMarket
 
+        (self.cache_dir / "daily").mkdir(parents=True, exist_ok=True)
         return CsvMarket(self.cache_dir, name=self.name)
 
     # -- source interface --------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""Shared fixtures: the workplace's real data, temporary warehouses and a network guard."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+SHARED_MARKET = SHARED_DATA / "market"
+SEEDS = SHARED / "seeds"
+
+
+def shared_path(path: Path) -> Path:
+    """A path under ../shared, or skip the test: a clone outside this workplace has none."""
+    if not path.exists():
+        pytest.skip(f"needs {path} (../shared is only beside the project in this workplace)")
+    return path
+
+
+@pytest.fixture
+def shared_market() -> Path:
+    return shared_path(SHARED_MARKET)
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    return shared_path(SEEDS)
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (
+        host in ("localhost", "::1") or host.startswith("127.") or host.startswith("/")
+    ):
+        return _real_connect(self, address)
+    if self.family == socket.AF_UNIX:
+        return _real_connect(self, address)
+    raise OSError(f"tests may not use the network (tried to connect to {address!r})")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """A test that needs the network is a bug: only loopback and unix sockets are allowed."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def workshop_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """A temporary warehouse, data folder and DAGSTER_HOME, exported to the environment."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    env = {
+        "DAGSTER_HOME": str(home),
+        "WORKSHOP_DATA_DIR": str(tmp_path / "data"),
+        "WORKSHOP_DB": str(tmp_path / "data" / "workshop.duckdb"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("WORKSHOP_MARKET", raising=False)
+    # Create the instance's storage once, as `make ui`/`make demo` do: two processes creating
+    # a fresh SQLite instance at the same moment race on its tables.
+    import dagster as dg
+
+    dg.DagsterInstance.get().dispose()
+    return env

@@ -1,0 +1,45 @@
+"""Start the project's real processes (CLI runs) and always clean them up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def env_with(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_")}
+    env.update(extra)
+    return env
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A child in its own session, so the whole process group can be ended."""
+    return subprocess.Popen(
+        args,
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 300) -> tuple[int, str]:
+    return finish(start(args, env), timeout)

@@ -1,0 +1,47 @@
+"""Materialize Workshop assets into a temporary warehouse, as the integration tests do."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from workshop_dagster.resources import build_resources
+from workshop_dagster.settings import load_settings
+
+
+def materialize(keys: str | list[str], *, market: str = "sim", selection=None, **kwargs):
+    """One run over one cycle key, or a single run over a contiguous range of keys."""
+    from workshop_dagster.definitions import ASSETS
+
+    settings = load_settings()
+    settings = type(settings)(**{**settings.__dict__, "market": market})
+    keys = [keys] if isinstance(keys, str) else keys
+    if len(keys) == 1:
+        kwargs["partition_key"] = keys[0]
+    else:
+        kwargs["tags"] = {
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+        }
+    return dg.materialize(
+        ASSETS,
+        selection=selection,
+        resources=build_resources(settings),
+        instance=dg.DagsterInstance.get(),
+        **kwargs,
+    )
+
+
+def query(sql: str, params=None) -> pd.DataFrame:
+    with duckdb.connect(str(load_settings().database), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchdf()
+
+
+def failure_text(result) -> str:
+    """Every step failure's error, with causes, as one string."""
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            texts.append(event.step_failure_data.error.to_string())
+    return "\n".join(texts)

@@ -1,0 +1,106 @@
+"""Market assets materialized into a temporary DuckDB file and DAGSTER_HOME."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from tests.integration.helpers import failure_text, materialize, query
+
+TABLES = ("market_bars", "macro_rates", "cycle_features", "regime_labels")
+CYCLE = "2026-03-30-19:15"
+
+
+def _counts(cycle_key: str) -> dict[str, int]:
+    return {
+        t: int(query(f"select count(*) n from {t} where cycle_key = ?", [cycle_key])["n"][0])
+        for t in TABLES
+    }
+
+
+def test_definitions_load_and_show_the_lineage():
+    from workshop_dagster.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"market_bars", "macro_rates", "news_items", "cycle_features", "regime_labels"} <= keys
+    features = graph.get(dg.AssetKey("cycle_features"))
+    assert {p.to_user_string() for p in features.parent_keys} == {"market_bars", "macro_rates"}
+    regime = graph.get(dg.AssetKey("regime_labels"))
+    assert {p.to_user_string() for p in regime.parent_keys} == {"cycle_features"}
+    assert defs.resolve_job_def("cycle") is not None
+
+
+def test_rematerializing_a_cycle_three_times_leaves_one_copy(workshop_env):
+    for _ in range(3):
+        assert materialize(CYCLE).success
+    counts = _counts(CYCLE)
+    assert counts["market_bars"] == 17 * 30
+    assert counts["regime_labels"] == 1
+    assert counts["cycle_features"] == 17
+    for table in TABLES:
+        total = int(query(f"select count(*) n from {table}")["n"][0])
+        assert total == counts[table], f"{table} has rows from more than one cycle"
+    # Another cycle adds its rows and leaves the first cycle alone.
+    assert materialize("2026-03-31-19:15").success
+    assert _counts(CYCLE) == counts
+    stored = query("select typeof(cycle_ts) t from market_bars limit 1")["t"][0]
+    assert "WITH TIME ZONE" not in stored
+
+
+def test_single_run_over_a_range_of_cycles(workshop_env):
+    keys = ["2026-03-30-09:15", "2026-03-30-12:15", "2026-03-30-19:15", "2026-03-31-09:15"]
+    result = materialize(keys)
+    assert result.success
+    assert (
+        len(result.dagster_run.tags)
+        and result.dagster_run.tags.get("dagster/asset_partition_range_start") == keys[0]
+    )
+    labels = query("select cycle_key from regime_labels order by cycle_ts")["cycle_key"].tolist()
+    assert labels == keys
+    # No look-ahead in what was stored for any of these cycles.
+    bad_bars = query("select count(*) n from market_bars where bar_ts > cycle_ts")["n"][0]
+    bad_rates = query("select count(*) n from macro_rates where as_of > cycle_ts")["n"][0]
+    assert bad_bars == 0 and bad_rates == 0
+
+
+def test_yfinance_failure_fails_the_run_and_keeps_the_cycle(workshop_env, monkeypatch):
+    assert materialize(CYCLE).success
+    before = {t: query(f"select * from {t} order by all") for t in TABLES}
+
+    def unreachable(symbols, start, end):
+        return pd.DataFrame()  # what yfinance returns when Yahoo cannot be reached
+
+    monkeypatch.setattr("workshop_dagster.market.yahoo._yf_download", unreachable)
+    result = materialize(CYCLE, market="yfinance", raise_on_error=False)
+    assert not result.success
+    text = failure_text(result)
+    assert "yfinance returned no data for SPY, QQQ, IWM" in text
+    for table in TABLES:
+        pd.testing.assert_frame_equal(query(f"select * from {table} order by all"), before[table])
+
+
+def test_csv_replay_reproduces_the_seed_memo_figures(workshop_env, shared_market):
+    result = materialize(CYCLE, market=f"csv:{shared_market}")
+    assert result.success
+    features = query(
+        "select ticker, change_1d_pct, spread_10y_2y, fed_funds from cycle_features "
+        "where cycle_key = ?",
+        [CYCLE],
+    ).set_index("ticker")
+    assert round(features.loc["IWM", "change_1d_pct"], 2) == -1.44
+    assert round(features.loc["TSLA", "change_1d_pct"], 2) == -1.81
+    assert round(features.loc["META", "change_1d_pct"], 2) == 2.03
+    assert features["spread_10y_2y"].iloc[0] == pytest.approx(0.53)
+    assert features["fed_funds"].iloc[0] == pytest.approx(3.64)
+    label = query("select label, score, drivers from regime_labels")
+    assert label["label"][0] in {"risk_on", "transition", "risk_off"}
+    assert "vix_level" in label["drivers"][0]
+
+
+def test_offline_news_is_an_empty_marked_table(workshop_env):
+    result = materialize(CYCLE, selection=["news_items"])
+    assert result.success
+    mat = result.asset_materializations_for_node("news_items")[0]
+    assert "offline" in mat.metadata["news_source"].value
+    assert query("select count(*) n from news_items")["n"][0] == 0

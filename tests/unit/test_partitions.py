@@ -1,0 +1,60 @@
+import pandas as pd
+import pytest
+
+from workshop_dagster.partitions import build_cycle_partitions, cycle_ordinal, key_to_time
+from workshop_dagster.settings import DEFAULT_CYCLE_CRON, load_settings
+
+TZ = "America/New_York"
+
+
+@pytest.fixture(scope="module")
+def parts():
+    return build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ)
+
+
+def test_several_cycles_a_day_with_an_evening_one(parts):
+    keys = [k for k in parts.get_partition_keys() if k.startswith("2026-03-30")]
+    assert keys == ["2026-03-30-09:15", "2026-03-30-12:15", "2026-03-30-19:15"]
+    assert parts.timezone == TZ
+
+
+def test_exchange_holidays_have_no_cycles(parts):
+    keys = parts.get_partition_keys()
+    days = {k[:10] for k in keys}
+    # Good Friday 2026, Thanksgiving 2025, New Year's Day 2026: from exchange_calendars.
+    for holiday in ("2026-04-03", "2025-11-27", "2026-01-01", "2025-07-04"):
+        assert holiday not in days
+    assert "2026-04-02" in days and "2025-11-28" in days  # the sessions around them stay
+    assert not any(key_to_time(k).weekday() >= 5 for k in keys)
+
+
+def test_ordinal_counts_cycles_from_the_start(parts):
+    assert cycle_ordinal("2025-01-02-09:15", parts) == 1
+    assert cycle_ordinal("2025-01-02-19:15", parts) == 3
+    assert cycle_ordinal("2025-01-03-09:15", parts) == 4
+    keys = parts.get_partition_keys()
+    ordinals = [cycle_ordinal(k, parts) for k in keys[-20:]]
+    assert ordinals == list(range(len(keys) - 19, len(keys) + 1))
+    with pytest.raises(ValueError):
+        cycle_ordinal("2026-04-03-19:15", parts)  # Good Friday is no cycle
+
+
+def test_cron_and_start_are_configurable():
+    settings = load_settings(
+        {"WORKSHOP_CYCLE_CRON": "15 19 * * 1-5", "WORKSHOP_START": "2018-01-02"}
+    )
+    parts = build_cycle_partitions(settings.start, settings.cycle_cron, TZ)
+    keys = parts.get_partition_keys()
+    assert keys[0] == "2018-01-02-19:15"
+    assert all(k.endswith("19:15") for k in keys)
+    # One evening cycle per NYSE session.
+    from workshop_dagster.market import calendar
+
+    sessions = calendar.sessions("2018-01-02", key_to_time(keys[-1]))
+    assert len(keys) == len(sessions)
+    assert pd.Timestamp(keys[-1][:10]) == sessions[-1]
+
+
+def test_bad_seed_setting_is_a_clear_error():
+    with pytest.raises(ValueError, match="WORKSHOP_SEED"):
+        load_settings({"WORKSHOP_SEED": "seven"})
