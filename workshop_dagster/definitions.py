@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import market
+from .assets import market, minds, scoring
+from .checks import prediction_quality
 from .partitions import cycle_partitions
 from .resources import build_resources
 from .sql_models import load_sql_assets
 
 PARTITIONS = cycle_partitions()
 SQL_ASSETS = load_sql_assets(PARTITIONS)
-ASSETS = [*dg.load_assets_from_modules([market]), *SQL_ASSETS]
+ASSETS = [*dg.load_assets_from_modules([market, minds, scoring]), *SQL_ASSETS]
+CHECKS = dg.load_asset_checks_from_modules([prediction_quality])
 
 cycle_job = dg.define_asset_job(
     "cycle",
-    selection=dg.AssetSelection.groups("market"),
-    description="One cycle of the loop: market data, features and regime label.",
+    selection=dg.AssetSelection.groups("market", "minds", "predictions"),
+    description="One cycle of the loop: market data, features, regime, minds, memo, "
+    "predictions (with their checks) and the scores of calls whose horizon has ended.",
+)
+
+rollups_job = dg.define_asset_job(
+    "rollups",
+    selection=dg.AssetSelection.groups("track_record"),
+    description="Track record, calibration and rules, rebuilt from every score so far.",
 )
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[cycle_job],
+    asset_checks=CHECKS,
+    jobs=[cycle_job, rollups_job],
     resources=build_resources(),
     # Steps of a cycle are short and share one DuckDB file: one process per run is faster
     # (no process spawn per step) and the minds parallelize inside their own asset.

@@ -1,7 +1,8 @@
-"""`make demo`: run the main job offline for the latest cycles and print what it produced.
+"""`make demo`: backfill a few weeks of cycles offline, then print the latest memo and how each
+mind has done, by regime.
 
 Runs are recorded in the project's Dagster instance (DAGSTER_HOME, `.dagster_home` under `make`),
-so `make ui` shows them afterwards.
+so `make ui` shows them afterwards; tables land in the warehouse (WORKSHOP_DB).
 """
 
 from __future__ import annotations
@@ -15,56 +16,68 @@ import pandas as pd
 from . import warehouse
 from .settings import load_settings
 
-DEFAULT_CYCLES = 9
+DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def run(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> str:
-    """Materialize the `cycle` job over the latest `cycles` partitions in one run; print tables."""
+def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[str]:
+    """One single run of the `cycle` job over the chosen cycles, then the rollups."""
     from .definitions import PARTITIONS, defs
 
     keys = PARTITIONS.get_partition_keys()
     if end_key:
+        if end_key not in keys:
+            raise SystemExit(f"{end_key!r} is not a cycle (keys look like {keys[-1]!r})")
         keys = keys[: keys.index(end_key) + 1]
     chosen = keys[-cycles:]
     instance = dg.DagsterInstance.get()
-    job = defs.resolve_job_def("cycle")
-    result = job.execute_in_process(
+    result = defs.resolve_job_def("cycle").execute_in_process(
         instance=instance,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config=QUIET,
         tags={
             "dagster/asset_partition_range_start": chosen[0],
             "dagster/asset_partition_range_end": chosen[-1],
         },
+        raise_on_error=False,
     )
     if not result.success:
         raise SystemExit("the cycle job failed: see the run in `make ui`")
+    rollups = defs.resolve_job_def("rollups").execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=False
+    )
+    if not rollups.success:
+        raise SystemExit("the rollups job failed: see the run in `make ui`")
+    return chosen
+
+
+def report(chosen: list[str]) -> str:
     settings = load_settings()
     with warehouse.connect(settings.database, transaction=False) as conn:
-        labels = conn.execute(
-            "select cycle_key, label, score, drivers from regime_labels "
-            "where cycle_key between ? and ? order by cycle_ts",
-            [chosen[0], chosen[-1]],
+        memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
+        board = conn.execute(
+            "select source, regime, n, n_abstained as abstained, hit_rate, mean_score, brier, "
+            "brier_skill, small_sample from track_record "
+            "where timeframe_bucket = 'all' and subject_kind = 'all' "
+            "order by source, regime"
         ).fetchdf()
-        features = conn.execute(
-            "select ticker, round(last, 2) as last, change_1d_pct, change_5d_pct, rel_strength_5d "
-            "from cycle_features where cycle_key = ? order by ticker",
-            [chosen[-1]],
-        ).fetchdf()
-        wide = conn.execute(
-            "select any_value(breadth) breadth, any_value(size_spread_1d) size_spread_1d, "
-            "any_value(mega_cap_1d) mega_cap_1d, any_value(vix_level) vix, "
-            "any_value(spread_10y_2y) spread_10y_2y, any_value(fed_funds) fed_funds "
-            "from cycle_features where cycle_key = ?",
-            [chosen[-1]],
-        ).fetchdf()
-    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
-        print(f"\nWorkshop: market source {settings.market!r}, database {settings.database}")
-        print(f"\nRegime labels, cycles {chosen[0]} .. {chosen[-1]}:")
-        print(labels.to_string(index=False))
-        print(f"\nFeatures at cycle {chosen[-1]}:")
-        print(features.to_string(index=False))
-        print(wide.to_string(index=False))
-    return chosen[-1]
+        rules = conn.execute("select rule_text from rules").fetchdf()
+    lines = [
+        f"Workshop: market {settings.market!r}, minds {settings.llm!r}, "
+        f"cycles {chosen[0]} .. {chosen[-1]} ({len(chosen)}), database {settings.database}",
+        "",
+        "Latest memo",
+        "===========",
+        memo,
+        "Scoreboard (scored calls; abstentions counted apart)",
+        "===================================================",
+    ]
+    with pd.option_context("display.width", 160):
+        lines.append(board.to_string(index=False) if len(board) else "(no call has matured yet)")
+    lines += ["", "Active rules", "============"]
+    lines += [f"- {r}" for r in rules["rule_text"]] or ["(none yet)"]
+    text = "\n".join(lines)
+    print(text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=DEFAULT_CYCLES)
     parser.add_argument("--end", help="last cycle key, e.g. 2026-03-30-19:15 (default: latest)")
     args = parser.parse_args(argv)
-    run(args.cycles, args.end)
+    report(backfill(args.cycles, args.end))
     return 0
 
 

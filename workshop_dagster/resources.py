@@ -39,6 +39,19 @@ class MarketResource(dg.ConfigurableResource):
         return news_as_of(self.open(), tickers, cycle_times)
 
 
+class LLMResource(dg.ConfigurableResource):
+    """Who writes the opinions and memos: `offline` (deterministic minds) or, later, `anthropic`."""
+
+    provider: str = "offline"
+
+    def engine(self):
+        if self.provider == "offline":
+            from .minds.engine import OfflineEngine
+
+            return OfflineEngine()
+        raise ValueError(f"unknown llm provider {self.provider!r}: use offline")
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file, for SQL models and reads outside the IO manager."""
 
@@ -58,5 +71,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             source=settings.market, seed=settings.seed, cache_dir=str(settings.market_cache_dir)
         ),
         "warehouse": WarehouseResource(database=database),
+        "llm": LLMResource(provider=settings.llm),
         "io_manager": WarehouseIOManager(database=database, schema="main"),
     }

@@ -28,6 +28,7 @@ class Settings:
     cycle_cron: str
     start: str
     timezone: str
+    llm: str = "offline"
 
     @property
     def market_cache_dir(self) -> Path:
@@ -53,4 +54,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cycle_cron=env.get("WORKSHOP_CYCLE_CRON", DEFAULT_CYCLE_CRON),
         start=env.get("WORKSHOP_START", DEFAULT_START),
         timezone=DEFAULT_TIMEZONE,
+        llm=env.get("WORKSHOP_LLM", "offline").strip() or "offline",
     )

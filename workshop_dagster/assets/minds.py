@@ -1,0 +1,244 @@
+"""The loop: context, minds, debate, memo and parsed predictions, one cycle after another.
+
+These five tables come from one step because each cycle depends on the calls of the cycles
+before it (their scores, lessons and rules, as of its own time). A range of cycles is computed in
+time order in a single run, so a backfill produces exactly what the loop would have produced live.
+The loop closes through the warehouse, not through a graph edge (scores -> context would be a
+cycle in the asset graph): each cycle reads earlier predictions and scores them as of its time.
+"""
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+from .. import warehouse
+from ..market.asof import publish_bars
+from ..market.universe import TICKERS
+from ..minds.context import CycleHistory, build_context, subject_kind
+from ..minds.debate import debate_row
+from ..minds.types import Opinion
+from ..partitions import cycle_ordinal
+from ..predictions.horizon import timeframe_bucket
+from ..predictions.tags import format_tag, parse_tag
+from ..resources import LLMResource, MarketResource, WarehouseResource
+from .market import CYCLE_TABLE, PARTITIONS, cycle_times
+
+LOOP_OUTPUTS = {
+    "mind_context": (
+        "minds",
+        "What the minds are shown per cycle, all as of the cycle time: "
+        "features, regime, news, track record, lessons, rules (JSON).",
+    ),
+    "mind_opinions": (
+        "minds",
+        "Macro, Flow and Contrarian: stance, narrative and a call, or an explicit abstention.",
+    ),
+    "debate": (
+        "minds",
+        "How the three calls line up (aligned_bearish, split, ...), with each "
+        "mind's confidence and the conviction.",
+    ),
+    "memo": (
+        "minds",
+        "The first-person synthesis memo in the seeds' layout, ending in the "
+        "prediction tag and the debate footer.",
+    ),
+    "predictions": (
+        "predictions",
+        "One row per call (synthesis and each mind), parsed from "
+        "its tag; parse failures are rows with the reason.",
+    ),
+}
+
+
+def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFrame:
+    with wh.connect() as conn:
+        if not warehouse.table_exists(conn, "predictions"):
+            return pd.DataFrame()
+        return conn.execute(
+            "select * from predictions where cycle_ts < ? order by cycle_ts, source", [before]
+        ).fetchdf()
+
+
+def prediction_rows(
+    cycle_key: str, cycle_ts: pd.Timestamp, regime: str, memo_body: str, opinions: list[Opinion]
+) -> pd.DataFrame:
+    """The synthesis call parsed from the memo, and each mind's call parsed from its tag."""
+    rows = []
+    sources = [("synthesis", memo_body)]
+    for o in opinions:
+        tag = (
+            "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]"
+            if o.abstained
+            else format_tag(
+                o.direction,
+                o.ticker,
+                o.relative_to,
+                o.timeframe,
+                o.confidence,
+                (o.band_low_pct, o.band_high_pct) if o.band_low_pct is not None else None,
+            )
+        )
+        sources.append((o.mind, tag))
+    for source, text in sources:
+        call = parse_tag(text, cycle_ts).as_row()
+        rows.append(
+            {
+                "cycle_key": cycle_key,
+                "cycle_ts": cycle_ts,
+                "source": source,
+                "regime": regime,
+                **call,
+                "subject_kind": subject_kind(call["ticker"], call["relative_to"]),
+                "timeframe_bucket": timeframe_bucket(call["timeframe_hours"])
+                if call["timeframe_hours"] is not None
+                else None,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["horizon_end"] = pd.to_datetime(frame["horizon_end"]).astype("datetime64[ns]")
+    return frame
+
+
+@dg.multi_asset(
+    outs={
+        name: dg.AssetOut(
+            group_name=group, description=desc, metadata=CYCLE_TABLE, kinds={"duckdb", "pandas"}
+        )
+        for name, (group, desc) in LOOP_OUTPUTS.items()
+    },
+    ins={
+        "cycle_features": dg.AssetIn(),
+        "regime_labels": dg.AssetIn(),
+        "macro_rates": dg.AssetIn(),
+        "news_items": dg.AssetIn(),
+    },
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    can_subset=False,
+)
+def deliberation(
+    context: dg.AssetExecutionContext,
+    cycle_features: pd.DataFrame,
+    regime_labels: pd.DataFrame,
+    macro_rates: pd.DataFrame,
+    news_items: pd.DataFrame,
+    market: MarketResource,
+    llm: LLMResource,
+    warehouse: WarehouseResource,
+):
+    cycles = sorted(cycle_times(context))
+    engine = llm.engine()
+    prior = _prior_predictions(warehouse, cycles[0])
+    first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
+    bars = market.open().daily_bars(TICKERS, first_needed - pd.Timedelta(days=10), cycles[-1])
+    closes = publish_bars(bars)[["ticker", "bar_ts", "close"]]
+    history = CycleHistory(closes=closes)
+    if len(prior):
+        history.add_predictions(prior)
+
+    out = {name: [] for name in LOOP_OUTPUTS}
+    for cycle_ts in cycles:
+        key = cycle_ts.strftime("%Y-%m-%d-%H:%M")
+        feats = cycle_features[cycle_features["cycle_ts"] == cycle_ts]
+        regime = regime_labels[regime_labels["cycle_ts"] == cycle_ts]
+        if feats.empty or regime.empty:
+            raise ValueError(
+                f"cycle {key} has no features or regime label: materialize the "
+                "market group for it first"
+            )
+        regime_row = regime.iloc[0].to_dict()
+        ctx = build_context(
+            key,
+            cycle_ts,
+            cycle_ordinal(key, PARTITIONS),
+            feats,
+            regime_row,
+            macro_rates[macro_rates["cycle_ts"] == cycle_ts],
+            news_items[news_items["cycle_ts"] == cycle_ts],
+            history,
+        )
+        opinions = engine.opinions(ctx)
+        debate = debate_row(opinions)
+        memo = engine.synthesize(ctx, opinions, debate["label"])
+        preds = prediction_rows(key, cycle_ts, regime_row["label"], memo.body, opinions)
+        history.add_predictions(preds)
+
+        base = {"cycle_key": key, "cycle_ts": cycle_ts}
+        out["mind_context"].append(
+            {
+                **base,
+                "ordinal": ctx["ordinal"],
+                "regime_label": regime_row["label"],
+                "context_json": json.dumps(ctx, sort_keys=True),
+                "n_track_record_rows": len(ctx["track_record"]),
+                "n_lessons": len(ctx["lessons"]),
+                "n_rules": len(ctx["rules"]),
+                "known_through": pd.Timestamp(ctx["known_through"])
+                if ctx["known_through"]
+                else pd.NaT,
+            }
+        )
+        out["mind_opinions"].extend({**base, **o.as_row()} for o in opinions)
+        out["debate"].append({**base, **debate, "conviction": memo.published_confidence})
+        out["memo"].append(
+            {
+                **base,
+                "ordinal": ctx["ordinal"],
+                "title": memo.title,
+                "body": memo.body,
+                "tag_line": memo.tag_line,
+                "abstained": memo.abstained,
+                "chosen_source": memo.chosen_source,
+                "published_confidence": memo.published_confidence,
+                "regime_label": regime_row["label"],
+                "model": memo.model,
+                "input_tokens": memo.input_tokens,
+                "output_tokens": memo.output_tokens,
+                "cost_usd": memo.cost_usd,
+            }
+        )
+        out["predictions"].append(preds)
+
+    frames = {name: pd.DataFrame(rows) for name, rows in out.items() if name != "predictions"}
+    frames["predictions"] = pd.concat(out["predictions"], ignore_index=True)
+    frames["mind_context"]["known_through"] = pd.to_datetime(
+        frames["mind_context"]["known_through"]
+    ).astype("datetime64[ns]")
+    last = out["memo"][-1]
+    yield dg.Output(
+        frames["mind_context"],
+        "mind_context",
+        metadata={"cycles": len(cycles), "rules_at_last_cycle": out["mind_context"][-1]["n_rules"]},
+    )
+    yield dg.Output(
+        frames["mind_opinions"],
+        "mind_opinions",
+        metadata={"abstentions": int(frames["mind_opinions"]["abstained"].sum())},
+    )
+    yield dg.Output(
+        frames["debate"],
+        "debate",
+        metadata={
+            "labels": dg.MetadataValue.json(frames["debate"]["label"].value_counts().to_dict())
+        },
+    )
+    yield dg.Output(
+        frames["memo"],
+        "memo",
+        metadata={
+            "latest_memo": dg.MetadataValue.md(last["body"]),
+            "latest_title": last["title"],
+            "abstained": int(frames["memo"]["abstained"].sum()),
+            "engine": engine.name,
+        },
+    )
+    yield dg.Output(
+        frames["predictions"],
+        "predictions",
+        metadata={
+            "parse_errors": int((frames["predictions"]["parse_status"] == "error").sum()),
+        },
+    )

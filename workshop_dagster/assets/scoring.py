@@ -1,0 +1,73 @@
+"""Scoring: each call judged from prices when its horizon has ended, and the lesson it teaches."""
+
+import dagster as dg
+import pandas as pd
+
+from ..market import calendar
+from ..market.asof import publish_bars
+from ..market.universe import TICKERS
+from ..predictions.lessons import lessons_frame
+from ..predictions.scoring import score_calls
+from ..resources import MarketResource
+from .market import CYCLE_TABLE, PARTITIONS
+
+
+def _now() -> pd.Timestamp:
+    return calendar.to_naive_ny(pd.Timestamp.now(tz="UTC"))
+
+
+@dg.asset(
+    group_name="predictions",
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata=CYCLE_TABLE,
+    kinds={"duckdb", "pandas"},
+    pool="duckdb",
+    description="Each call scored from prices once its horizon has ended (entry: last close at "
+    "the cycle; exit: last close at the horizon end; pairs score the relative return). Calls "
+    "not yet due are `pending`; abstentions are recorded apart. Rubric: docs/scoring.md.",
+)
+def prediction_scores(
+    context: dg.AssetExecutionContext, predictions: pd.DataFrame, market: MarketResource
+) -> dg.Output:
+    now = _now()
+    start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
+    end = (
+        min(now, predictions["horizon_end"].max())
+        if predictions["horizon_end"].notna().any()
+        else predictions["cycle_ts"].max()
+    )
+    end = max(end, predictions["cycle_ts"].max())
+    closes = publish_bars(market.open().daily_bars(TICKERS, start, end))
+    closes = closes[closes["bar_ts"] <= now][["ticker", "bar_ts", "close"]]
+    scores = score_calls(predictions, closes, now=now)
+    for col in ("entry_ts", "exit_ts", "known_at"):
+        scores[col] = pd.to_datetime(scores[col]).astype("datetime64[ns]")
+    scores["hit"] = scores["hit"].astype("boolean")
+    counts = scores["status"].value_counts().to_dict()
+    scored = scores[scores["status"] == "scored"]
+    return dg.Output(
+        scores,
+        metadata={
+            "status_counts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+            "hit_rate": float(scored["hit"].mean()) if len(scored) else None,
+            "mean_score": float(scored["score"].mean()) if len(scored) else None,
+        },
+    )
+
+
+@dg.asset(
+    group_name="predictions",
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={**CYCLE_TABLE, "allow_empty": True},
+    kinds={"duckdb", "pandas"},
+    pool="duckdb",
+    description="A short reflection per scored call, in the seeds' voice, stamped with the time "
+    "its outcome became known (known_at).",
+)
+def lessons(prediction_scores: pd.DataFrame) -> dg.Output:
+    frame = lessons_frame(prediction_scores)
+    frame["known_at"] = pd.to_datetime(frame["known_at"]).astype("datetime64[ns]")
+    frame["cycle_ts"] = pd.to_datetime(frame["cycle_ts"]).astype("datetime64[ns]")
+    return dg.Output(frame, metadata={"lessons": len(frame)})

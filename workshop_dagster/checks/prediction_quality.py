@@ -1,0 +1,81 @@
+"""Checks on what the loop wrote: a blocking data-quality gate, and a fact check of the prose."""
+
+import dagster as dg
+import pandas as pd
+
+from ..assets.market import PARTITIONS
+from ..predictions.factcheck import check_figures, cycle_facts
+from ..predictions.quality import validate_predictions
+
+
+@dg.asset_check(
+    asset="predictions",
+    blocking=True,
+    partitions_def=PARTITIONS,
+    description="great_expectations suites: calls parse, direction in up/down/flat, confidence "
+    "in [0, 1], a timeframe that resolves to a horizon, subjects in the universe, one synthesis "
+    "row per cycle. A failure stops scoring for the cycle.",
+)
+def predictions_are_valid(
+    context: dg.AssetCheckExecutionContext, predictions: pd.DataFrame
+) -> dg.AssetCheckResult:
+    n_cycles = (
+        len(context.partition_keys)
+        if context.has_partition_key_range or context.has_partition_key
+        else predictions["cycle_key"].nunique()
+    )
+    failures, evaluated = validate_predictions(predictions, n_cycles)
+    errors = predictions[predictions["parse_status"] == "error"]
+    return dg.AssetCheckResult(
+        passed=not failures,
+        description="all expectations met"
+        if not failures
+        else "; ".join(map(str, failures))[:2000],
+        metadata={
+            "expectations_evaluated": evaluated,
+            "failures": dg.MetadataValue.json([str(f) for f in failures]),
+            "parse_errors": dg.MetadataValue.json(
+                errors[["cycle_key", "source", "parse_error"]].astype(str).to_dict("records")
+            ),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="memo",
+    blocking=False,
+    partitions_def=PARTITIONS,
+    additional_ins={"mind_opinions": dg.AssetIn(), "cycle_features": dg.AssetIn()},
+    description="Every figure quoted for a ticker or a series in the memo and the opinions must "
+    "match the cycle's data within rounding; unsupported figures are listed.",
+)
+def memo_figures_match_data(
+    memo: pd.DataFrame, mind_opinions: pd.DataFrame, cycle_features: pd.DataFrame
+) -> dg.AssetCheckResult:
+    unsupported, checked = [], 0
+    for cycle_key, feats in cycle_features.groupby("cycle_key"):
+        facts = cycle_facts(feats.to_dict("records"))
+        texts = [("memo", t) for t in memo.loc[memo["cycle_key"] == cycle_key, "body"]]
+        ops = mind_opinions[mind_opinions["cycle_key"] == cycle_key]
+        texts += list(zip(ops["mind"], ops["narrative"], strict=True))
+        for where, text in texts:
+            for claim in check_figures(text, facts):
+                checked += 1
+                if not claim.supported:
+                    unsupported.append(
+                        {
+                            "cycle_key": cycle_key,
+                            "in": where,
+                            "claim": claim.text,
+                            "data": claim.actual,
+                        }
+                    )
+    return dg.AssetCheckResult(
+        passed=not unsupported,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{checked} figures checked, {len(unsupported)} unsupported",
+        metadata={
+            "figures_checked": checked,
+            "unsupported": dg.MetadataValue.json(unsupported[:50]),
+        },
+    )

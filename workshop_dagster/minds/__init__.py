@@ -1,0 +1,1 @@
+"""The three analyst minds, their debate and the synthesis memo (no Dagster here)."""

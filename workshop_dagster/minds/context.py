@@ -1,0 +1,218 @@
+"""What the minds are shown at a cycle: all of it as of the cycle time.
+
+`CycleHistory` walks cycles in time order. It scores each earlier call once, at the first cycle
+by which its horizon has ended (with the closes published by then), and computes the track
+record and rules as of each cycle with the same SQL that builds the warehouse rollups. Nothing
+whose outcome was not yet known at a cycle reaches that cycle's context.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..market.universe import TICKER_KIND
+from ..predictions.horizon import timeframe_bucket
+from ..predictions.lessons import lesson_for
+from ..predictions.scoring import score_calls
+from ..sql_project import models_by_name, run_in_memory
+
+LESSONS_SHOWN = 5
+RECORD_MODELS = ("track_record", "rules")
+
+
+def subject_kind(ticker: str | None, relative_to: str | None) -> str | None:
+    if ticker is None:
+        return None
+    if relative_to:
+        return "pair"
+    return TICKER_KIND.get(ticker, "other")
+
+
+@dataclass
+class CycleHistory:
+    """Scores, lessons and rules as they became known, advanced cycle by cycle."""
+
+    closes: pd.DataFrame  # ticker, bar_ts, close: published closes (any range)
+    pending: list[dict] = field(default_factory=list)
+    known: list[dict] = field(default_factory=list)
+    _record_cache: tuple[int, dict] | None = None
+
+    def add_predictions(self, rows: pd.DataFrame) -> None:
+        self.pending.extend(rows.to_dict("records"))
+
+    def advance_to(self, cycle_ts: pd.Timestamp) -> None:
+        """Score every pending call whose outcome is known by `cycle_ts`."""
+        ready, waiting = [], []
+        for call in self.pending:
+            due = call["parse_status"] != "parsed" or pd.Timestamp(call["horizon_end"]) <= cycle_ts
+            (ready if due else waiting).append(call)
+        if not ready:
+            return
+        self.pending = waiting
+        closes = self.closes[self.closes["bar_ts"] <= cycle_ts]
+        scored = score_calls(pd.DataFrame(ready), closes, now=cycle_ts)
+        # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
+        self.known.extend(
+            row for row in scored.to_dict("records") if row["status"] in ("scored", "abstained")
+        )
+
+    def scores(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
+        rows = [r for r in self.known if pd.Timestamp(r["known_at"]) <= cycle_ts]
+        return pd.DataFrame(rows)
+
+    def record(self, cycle_ts: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        scores = self.scores(cycle_ts)
+        if self._record_cache and self._record_cache[0] == len(scores):
+            return self._record_cache[1]
+        if scores.empty:
+            result = {"track_record": pd.DataFrame(), "rules": pd.DataFrame()}
+        else:
+            models = models_by_name()
+            result = run_in_memory(
+                [models[m] for m in RECORD_MODELS], {"prediction_scores": scores}
+            )
+        self._record_cache = (len(scores), result)
+        return result
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    out = frame[[c for c in columns if c in frame.columns]].copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d %H:%M")
+    return json.loads(out.to_json(orient="records"))
+
+
+def build_context(
+    cycle_key: str,
+    cycle_ts: pd.Timestamp,
+    ordinal: int,
+    features: pd.DataFrame,
+    regime: dict,
+    rates: pd.DataFrame,
+    news: pd.DataFrame,
+    history: CycleHistory,
+) -> dict:
+    """The context document for one cycle (JSON-serializable)."""
+    tickers = {
+        row["ticker"]: {
+            "last": round(float(row["last"]), 2),
+            "change_1d_pct": round(float(row["change_1d_pct"]), 2),
+            "change_5d_pct": round(float(row["change_5d_pct"]), 2),
+            "rel_strength_5d": round(float(row["rel_strength_5d"]), 2),
+        }
+        for row in features.to_dict("records")
+    }
+    first = features.iloc[0]
+    ust10 = rates[rates["series"] == "ust_10y"].sort_values("as_of")["value"]
+    market = {
+        "tickers": tickers,
+        "breadth": round(float(first["breadth"]), 4),
+        "size_spread_1d": round(float(first["size_spread_1d"]), 2),
+        "size_spread_5d": round(float(first["size_spread_5d"]), 2),
+        "mega_cap_1d": round(float(first["mega_cap_1d"]), 2),
+        "mega_cap_5d": round(float(first["mega_cap_5d"]), 2),
+        "vix_level": round(float(first["vix_level"]), 2),
+        "vix_change_1d": round(float(first["vix_change_1d"]), 2),
+        "ust_10y": float(first["ust_10y"]),
+        "ust_2y": float(first["ust_2y"]),
+        "spread_10y_2y": float(first["spread_10y_2y"]),
+        "fed_funds": float(first["fed_funds"]),
+        "ust_10y_change_5obs_bp": round(100 * float(ust10.iloc[-1] - ust10.iloc[-6]), 1)
+        if len(ust10) >= 6
+        else None,
+    }
+    history.advance_to(cycle_ts)
+    scores = history.scores(cycle_ts)
+    record = history.record(cycle_ts)
+    lessons = []
+    if not scores.empty:
+        recent = scores[scores["status"] == "scored"].sort_values("known_at").tail(40)
+        relevant = recent.assign(same_regime=recent["regime"] == regime["label"]).sort_values(
+            ["same_regime", "known_at"]
+        )
+        lessons = [
+            {
+                "cycle_key": r["cycle_key"],
+                "source": r["source"],
+                "known_at": pd.Timestamp(r["known_at"]).strftime("%Y-%m-%d %H:%M"),
+                "hit": bool(r["hit"]),
+                "score": float(r["score"]),
+                "text": lesson_for(r),
+            }
+            for r in relevant.tail(LESSONS_SHOWN).to_dict("records")
+        ]
+    return {
+        "cycle_key": cycle_key,
+        "cycle_ts": cycle_ts.strftime("%Y-%m-%d %H:%M"),
+        "ordinal": ordinal,
+        "regime": {
+            "label": regime["label"],
+            "score": float(regime["score"]),
+            "drivers": regime["drivers"],
+        },
+        "market": market,
+        "news": _records(news, ["published_at", "source", "title", "tickers"]),
+        "track_record": _records(
+            record["track_record"],
+            [
+                "source",
+                "regime",
+                "timeframe_bucket",
+                "subject_kind",
+                "n",
+                "n_abstained",
+                "hits",
+                "hit_rate",
+                "mean_score",
+                "brier",
+                "base_rate",
+                "brier_skill",
+            ],
+        ),
+        "lessons": lessons,
+        "rules": _records(
+            record["rules"],
+            ["rule_id", "source", "timeframe_bucket", "subject_kind", "n", "hit_rate", "rule_text"],
+        ),
+        "known_through": scores["known_at"].max().strftime("%Y-%m-%d %H:%M")
+        if not scores.empty
+        else None,
+    }
+
+
+def mind_record(context: dict, source: str, regime: str | None = None) -> tuple[int, int]:
+    """(n, hits) of a source's scored calls, in a regime or overall, from the context."""
+    want = regime or "all"
+    for row in context["track_record"]:
+        if (
+            row["source"] == source
+            and row["regime"] == want
+            and row["timeframe_bucket"] == "all"
+            and row["subject_kind"] == "all"
+        ):
+            return int(row["n"] or 0), int(row["hits"] or 0)
+    return 0, 0
+
+
+def active_rule(
+    context: dict, source: str, ticker: str | None, relative_to: str | None, hours: float | None
+) -> dict | None:
+    """The first active rule that forbids this kind of call from this source."""
+    if ticker is None or hours is None:
+        return None
+    kind = subject_kind(ticker, relative_to)
+    bucket = timeframe_bucket(hours)
+    for rule in context["rules"]:
+        if (
+            rule["source"] == source
+            and rule["subject_kind"] == kind
+            and rule["timeframe_bucket"] == bucket
+        ):
+            return rule
+    return None

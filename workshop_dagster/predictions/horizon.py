@@ -1,0 +1,57 @@
+"""Turning a stated timeframe into the trading session whose close ends the call.
+
+A timeframe of H hours covers n trading sessions: n = round(H / 24) for less than five days, and
+five sessions per seven calendar days beyond that (1w = 5 sessions, 1 month = 21). The horizon
+ends at the close of the n-th session that closes after the cycle time, from the NYSE calendar,
+so a "48h" call made on Friday evening ends on Tuesday's close, not on a Sunday.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..market import calendar
+
+
+def sessions_for_hours(hours: float) -> int:
+    days = hours / 24.0
+    n = round(days) if days < 5 else round(days * 5 / 7)
+    return max(1, int(n))
+
+
+def horizon_end(cycle_ts: pd.Timestamp, sessions: int) -> pd.Timestamp:
+    """The close of the `sessions`-th session that closes after `cycle_ts` (naive NY)."""
+    cycle_ts = calendar.to_naive_ny(cycle_ts)
+    days = calendar.sessions(cycle_ts.normalize(), cycle_ts + pd.Timedelta(days=sessions * 2 + 10))
+    closes = calendar.session_closes(days)
+    after = closes[closes > cycle_ts]
+    if len(after) < sessions:
+        raise ValueError(f"the trading calendar ends before {sessions} sessions after {cycle_ts}")
+    return after[sessions - 1]
+
+
+def sessions_until(cycle_ts: pd.Timestamp, end_date: pd.Timestamp) -> int:
+    """How many sessions close after the cycle and on or before `end_date`'s close (at least 1)."""
+    cycle_ts = calendar.to_naive_ny(cycle_ts)
+    days = calendar.sessions(cycle_ts.normalize(), pd.Timestamp(end_date).normalize())
+    closes = calendar.session_closes(days)
+    return max(1, int((closes > cycle_ts).sum()))
+
+
+def timeframe_bucket(hours: float) -> str:
+    """Coarse buckets for the track record: intraday, 1-2d, 3-5d, 1-4w, longer."""
+    if hours <= 12:
+        return "intraday"
+    if hours <= 48:
+        return "1-2d"
+    if hours <= 120:
+        return "3-5d"
+    if hours <= 24 * 31:
+        return "1-4w"
+    return "longer"
+
+
+def ceil_hours(sessions: int) -> float:
+    return float(math.ceil(sessions * 24))
