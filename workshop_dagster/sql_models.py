@@ -69,7 +69,7 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
                 conn.execute(f"insert into {table} by name {select}")
                 relation = f"(select * from {table} where {where})"
             rows = conn.execute(f"select count(*) from {relation}").fetchone()[0]
-            if rows == 0:
+            if rows == 0 and partitioned:
                 raise ValueError(
                     f"SQL model {model.name} produced no rows for {window or 'the table'}: "
                     "are its upstream tables materialized for these cycles?"

@@ -19,14 +19,26 @@ def test_definitions_validate(workshop_env):
 
 def test_demo_runs_offline_and_prints_the_cycle(workshop_env):
     code, out = run(
-        [str(BIN / "python"), "-m", "workshop_dagster.demo", "--cycles", "3"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "workshop_dagster.demo",
+            "--cycles",
+            "12",
+            "--end",
+            "2026-03-30-19:15",
+        ],
         env_with(workshop_env),
     )
     assert code == 0, out
-    assert "Regime labels" in out and "Features at cycle" in out
-    assert "market source 'sim'" in out
+    assert "market 'sim', minds 'offline'" in out
+    assert "**March 30, 2026 — 7:15 PM — Cycle " in out  # the latest memo, in the seeds' layout
+    assert "[DIRECTION: " in out and "*Debate: " in out
+    assert "Scoreboard" in out and "synthesis" in out
+    assert "Warning" not in out
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
-        assert conn.execute("select count(*) from regime_labels").fetchone()[0] == 3
+        assert conn.execute("select count(*) from memo").fetchone()[0] == 12
+        assert conn.execute("select count(*) from track_record").fetchone()[0] > 0
 
 
 def test_two_processes_write_different_cycles_to_one_file(workshop_env):

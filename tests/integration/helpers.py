@@ -10,14 +10,17 @@ from workshop_dagster.resources import build_resources
 from workshop_dagster.settings import load_settings
 
 
-def materialize(keys: str | list[str], *, market: str = "sim", selection=None, **kwargs):
-    """One run over one cycle key, or a single run over a contiguous range of keys."""
-    from workshop_dagster.definitions import ASSETS
+def materialize(keys: str | list[str] | None, *, market: str = "sim", selection=None, **kwargs):
+    """One run over one cycle key, a single run over a contiguous range of keys, or (None) a run
+    of unpartitioned assets."""
+    from workshop_dagster.definitions import ASSETS, CHECKS
 
     settings = load_settings()
     settings = type(settings)(**{**settings.__dict__, "market": market})
     keys = [keys] if isinstance(keys, str) else keys
-    if len(keys) == 1:
+    if keys is None:
+        pass
+    elif len(keys) == 1:
         kwargs["partition_key"] = keys[0]
     else:
         kwargs["tags"] = {
@@ -25,7 +28,7 @@ def materialize(keys: str | list[str], *, market: str = "sim", selection=None, *
             "dagster/asset_partition_range_end": keys[-1],
         }
     return dg.materialize(
-        ASSETS,
+        [*ASSETS, *CHECKS],
         selection=selection,
         resources=build_resources(settings),
         instance=dg.DagsterInstance.get(),

@@ -6,6 +6,8 @@ import pytest
 
 from tests.integration.helpers import failure_text, materialize, query
 
+MARKET = dg.AssetSelection.groups("market")
+
 TABLES = ("market_bars", "macro_rates", "cycle_features", "regime_labels")
 CYCLE = "2026-03-30-19:15"
 
@@ -33,7 +35,7 @@ def test_definitions_load_and_show_the_lineage():
 
 def test_rematerializing_a_cycle_three_times_leaves_one_copy(workshop_env):
     for _ in range(3):
-        assert materialize(CYCLE).success
+        assert materialize(CYCLE, selection=MARKET).success
     counts = _counts(CYCLE)
     assert counts["market_bars"] == 17 * 30
     assert counts["regime_labels"] == 1
@@ -42,7 +44,7 @@ def test_rematerializing_a_cycle_three_times_leaves_one_copy(workshop_env):
         total = int(query(f"select count(*) n from {table}")["n"][0])
         assert total == counts[table], f"{table} has rows from more than one cycle"
     # Another cycle adds its rows and leaves the first cycle alone.
-    assert materialize("2026-03-31-19:15").success
+    assert materialize("2026-03-31-19:15", selection=MARKET).success
     assert _counts(CYCLE) == counts
     stored = query("select typeof(cycle_ts) t from market_bars limit 1")["t"][0]
     assert "WITH TIME ZONE" not in stored
@@ -50,7 +52,7 @@ def test_rematerializing_a_cycle_three_times_leaves_one_copy(workshop_env):
 
 def test_single_run_over_a_range_of_cycles(workshop_env):
     keys = ["2026-03-30-09:15", "2026-03-30-12:15", "2026-03-30-19:15", "2026-03-31-09:15"]
-    result = materialize(keys)
+    result = materialize(keys, selection=MARKET)
     assert result.success
     assert (
         len(result.dagster_run.tags)
@@ -65,14 +67,14 @@ def test_single_run_over_a_range_of_cycles(workshop_env):
 
 
 def test_yfinance_failure_fails_the_run_and_keeps_the_cycle(workshop_env, monkeypatch):
-    assert materialize(CYCLE).success
+    assert materialize(CYCLE, selection=MARKET).success
     before = {t: query(f"select * from {t} order by all") for t in TABLES}
 
     def unreachable(symbols, start, end):
         return pd.DataFrame()  # what yfinance returns when Yahoo cannot be reached
 
     monkeypatch.setattr("workshop_dagster.market.yahoo._yf_download", unreachable)
-    result = materialize(CYCLE, market="yfinance", raise_on_error=False)
+    result = materialize(CYCLE, market="yfinance", selection=MARKET, raise_on_error=False)
     assert not result.success
     text = failure_text(result)
     assert "yfinance returned no data for SPY, QQQ, IWM" in text
@@ -81,7 +83,7 @@ def test_yfinance_failure_fails_the_run_and_keeps_the_cycle(workshop_env, monkey
 
 
 def test_csv_replay_reproduces_the_seed_memo_figures(workshop_env, shared_market):
-    result = materialize(CYCLE, market=f"csv:{shared_market}")
+    result = materialize(CYCLE, market=f"csv:{shared_market}", selection=MARKET)
     assert result.success
     features = query(
         "select ticker, change_1d_pct, spread_10y_2y, fed_funds from cycle_features "

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 FLAT_BAND_PER_SESSION_PCT = 0.5  # |move| within 0.5% x sqrt(sessions) counts as flat / noise
+SETTLE_GRACE = pd.Timedelta(minutes=15)  # VIX settles at 16:15, after the 16:00 horizon close
+STALE_EXIT = pd.Timedelta(hours=12)  # an exit bar older than this is not the horizon's close
 
 
 def flat_band(sessions: int) -> float:
@@ -33,7 +35,7 @@ def score_move(
         hit = abs(realized_pct) <= noise
         if not hit:
             return False, 0.0
-        return True, 1.0 if in_band or lo is None else 0.8
+        return True, 1.0 if in_band else 0.8
     sign = 1.0 if direction == "up" else -1.0
     signed = sign * realized_pct
     hit = signed > 0
@@ -105,9 +107,15 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
     returns, entries, exits = [], [], []
     for leg in legs:
         entry = _price_at(closes, leg, pd.Timestamp(call["cycle_ts"]))
-        exit_ = _price_at(closes, leg, end)
+        exit_ = _price_at(closes, leg, end + SETTLE_GRACE)
         if entry is None or exit_ is None:
             return out | {"status": "unscorable", "reason": f"no price for {leg}", "known_at": end}
+        if exit_[1] < end - STALE_EXIT:
+            return out | {
+                "status": "unscorable",
+                "reason": f"no {leg} bar at the horizon close {end:%Y-%m-%d %H:%M}",
+                "known_at": end,
+            }
         if exit_[1] <= entry[1]:
             return out | {
                 "status": "unscorable",

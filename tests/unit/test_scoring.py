@@ -1,0 +1,91 @@
+"""Scoring from prices with code: the rubric of docs/scoring.md."""
+
+import pandas as pd
+import pytest
+
+from workshop_dagster.market.asof import publish_bars
+from workshop_dagster.market.csv_replay import CsvMarket
+from workshop_dagster.predictions.scoring import brier, flat_band, score_calls, score_move
+from workshop_dagster.predictions.tags import parse_tag
+
+CYCLE = pd.Timestamp("2026-03-30 19:15")
+
+
+def test_rubric_directional():
+    assert score_move("up", 2.0, 2) == (True, 0.85)  # right and beyond the noise band
+    assert score_move("up", 0.3, 2) == (True, 0.5)  # right, but inside the noise
+    assert score_move("up", -0.3, 2) == (False, 0.2)  # wrong, inside the noise
+    assert score_move("up", -2.0, 2) == (False, 0.0)  # dead wrong
+    assert score_move("down", -2.0, 2) == (True, 0.85)
+
+
+def test_rubric_bands_and_flat():
+    assert score_move("down", -1.2, 1, (-1.8, -0.8)) == (True, 1.0)  # band hit: full credit
+    assert score_move("down", -2.5, 1, (-1.8, -0.8)) == (True, 0.7)  # direction only
+    assert score_move("flat", 0.2, 1) == (True, 0.8)
+    assert score_move("flat", 0.2, 1, (-0.3, 0.3)) == (True, 1.0)
+    assert score_move("flat", 1.0, 1) == (False, 0.0)
+    assert flat_band(4) == pytest.approx(1.0)
+
+
+def test_brier():
+    assert brier(0.45, True) == pytest.approx(0.3025)
+    assert brier(0.45, False) == pytest.approx(0.2025)
+
+
+def _expected_relative(market, a: str, b: str, entry: str, exit_: str) -> float:
+    def ret(t):
+        close = pd.read_csv(market / "daily" / f"{t}.csv", index_col="date")["close"]
+        return 100 * (close[exit_] / close[entry] - 1)
+
+    return ret(a) - ret(b)
+
+
+def test_seed_004_scores_from_real_prices(seeds_dir, shared_market):
+    call = parse_tag((seeds_dir / "004_bbb9e6be7f613d33.txt").read_text(), CYCLE).as_row()
+    calls = pd.DataFrame(
+        [{**call, "cycle_key": "2026-03-30-19:15", "cycle_ts": CYCLE, "source": "synthesis"}]
+    )
+    bars = CsvMarket(shared_market).daily_bars(["IWM", "META"], "2026-03-20", "2026-04-10")
+    closes = publish_bars(bars)[["ticker", "bar_ts", "close"]]
+    row = score_calls(calls, closes, now=pd.Timestamp("2026-06-01")).iloc[0]
+    expected = _expected_relative(shared_market, "IWM", "META", "2026-03-30", "2026-04-01")
+    assert row["status"] == "scored"
+    assert row["realized_return_pct"] == pytest.approx(expected, abs=1e-4)
+    # IWM +4.30% vs META +8.16%: IWM did underperform, by more than the noise band.
+    assert expected < -flat_band(2)
+    assert bool(row["hit"]) is True and row["score"] == pytest.approx(0.85)
+    assert row["brier"] == pytest.approx((0.45 - 1) ** 2)
+    assert row["entry_ts"] == pd.Timestamp("2026-03-30 16:00")
+    assert row["exit_ts"] == pd.Timestamp("2026-04-01 16:00")
+    assert row["known_at"] == pd.Timestamp("2026-04-01 16:00")
+
+
+def test_pending_abstained_and_unscorable(shared_market):
+    bars = CsvMarket(shared_market).daily_bars(["SPY"], "2026-03-20", "2026-04-10")
+    closes = publish_bars(bars)[["ticker", "bar_ts", "close"]]
+    rows = []
+    for text in (
+        "[DIRECTION: up (SPY)] [TIMEFRAME: 48h] [CONFIDENCE: 0.5]",
+        "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]",
+        "[DIRECTION: up (ZZZZ)] [TIMEFRAME: 24h] [CONFIDENCE: 0.5]",
+        "no tag at all",
+    ):
+        rows.append({**parse_tag(text, CYCLE).as_row(), "cycle_ts": CYCLE})
+    scored = score_calls(pd.DataFrame(rows), closes, now=pd.Timestamp("2026-03-31 19:15"))
+    assert scored["status"].tolist() == ["pending", "abstained", "unscorable", "unscorable"]
+    assert scored["hit"].isna().all()
+    assert "ZZZZ" in scored["reason"][2] and "parse error" in scored["reason"][3]
+
+
+def test_a_source_that_ends_before_the_horizon_is_unscorable(shared_market):
+    # The shared CSVs end on 2026-08-21 (a Friday); a 48h call from that evening cannot be scored.
+    friday = pd.Timestamp("2026-08-21 19:15")
+    bars = CsvMarket(shared_market).daily_bars(["SPY"], "2026-08-10", "2026-08-31")
+    closes = publish_bars(bars)[["ticker", "bar_ts", "close"]]
+    call = {
+        **parse_tag("[DIRECTION: up (SPY)] [TIMEFRAME: 48h] [CONFIDENCE: 0.5]", friday).as_row(),
+        "cycle_ts": friday,
+    }
+    row = score_calls(pd.DataFrame([call]), closes, now=pd.Timestamp("2026-11-01")).iloc[0]
+    assert row["status"] == "unscorable" and "horizon close" in row["reason"]
