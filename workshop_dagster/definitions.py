@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import market, minds, scoring
+from .assets import market, minds, publish, scoring
 from .checks import prediction_quality
 from .partitions import cycle_partitions
 from .resources import build_resources
@@ -12,20 +12,22 @@ from .sql_models import load_sql_assets
 
 PARTITIONS = cycle_partitions()
 SQL_ASSETS = load_sql_assets(PARTITIONS)
-ASSETS = [*dg.load_assets_from_modules([market, minds, scoring]), *SQL_ASSETS]
+ASSETS = [*dg.load_assets_from_modules([market, minds, scoring, publish]), *SQL_ASSETS]
 CHECKS = dg.load_asset_checks_from_modules([prediction_quality])
 
 cycle_job = dg.define_asset_job(
     "cycle",
-    selection=dg.AssetSelection.groups("market", "minds", "predictions"),
+    selection=dg.AssetSelection.groups("market", "minds", "predictions")
+    | dg.AssetSelection.assets("posts"),
     description="One cycle of the loop: market data, features, regime, minds, memo, "
     "predictions (with their checks) and the scores of calls whose horizon has ended.",
 )
 
 rollups_job = dg.define_asset_job(
     "rollups",
-    selection=dg.AssetSelection.groups("track_record"),
-    description="Track record, calibration and rules, rebuilt from every score so far.",
+    selection=dg.AssetSelection.groups("track_record") | dg.AssetSelection.assets("site"),
+    description="Track record, calibration and rules, rebuilt from every score so far, and the "
+    "scoreboard site built from them.",
 )
 
 defs = dg.Definitions(

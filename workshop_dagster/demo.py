@@ -20,6 +20,15 @@ DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _fail(job: str, result) -> None:
+    errors = [
+        f"- {event.step_key}: {event.step_failure_data.error.message.strip()}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+    raise SystemExit(f"the {job} job failed (the run is in `make ui`):\n" + "\n".join(errors))
+
+
 def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[str]:
     """One single run of the `cycle` job over the chosen cycles, then the rollups."""
     from .definitions import PARTITIONS, defs
@@ -41,12 +50,12 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
         raise_on_error=False,
     )
     if not result.success:
-        raise SystemExit("the cycle job failed: see the run in `make ui`")
+        _fail("cycle", result)
     rollups = defs.resolve_job_def("rollups").execute_in_process(
         instance=instance, run_config=QUIET, raise_on_error=False
     )
     if not rollups.success:
-        raise SystemExit("the rollups job failed: see the run in `make ui`")
+        _fail("rollups", rollups)
     return chosen
 
 
@@ -75,6 +84,8 @@ def report(chosen: list[str]) -> str:
         lines.append(board.to_string(index=False) if len(board) else "(no call has matured yet)")
     lines += ["", "Active rules", "============"]
     lines += [f"- {r}" for r in rules["rule_text"]] or ["(none yet)"]
+    site = settings.data_dir / "site" / "index.html"
+    lines += ["", f"Posts: {settings.data_dir / 'posts'}", f"Site:  {site}"]
     text = "\n".join(lines)
     print(text)
     return text

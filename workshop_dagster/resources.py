@@ -52,6 +52,25 @@ class LLMResource(dg.ConfigurableResource):
         raise ValueError(f"unknown llm provider {self.provider!r}: use offline")
 
 
+class PublishResource(dg.ConfigurableResource):
+    """Where posts (Markdown) and the static site (HTML) are written."""
+
+    root: str
+    site_url: str = ""
+
+    @property
+    def posts_dir(self) -> Path:
+        return Path(self.root) / "posts"
+
+    @property
+    def site_dir(self) -> Path:
+        return Path(self.root) / "site"
+
+    def permalink(self, slug: str) -> str:
+        base = self.site_url.rstrip("/")
+        return f"{base}/posts/{slug}.html" if base else f"posts/{slug}.html"
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file, for SQL models and reads outside the IO manager."""
 
@@ -72,5 +91,6 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(provider=settings.llm),
+        "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
         "io_manager": WarehouseIOManager(database=database, schema="main"),
     }

@@ -29,6 +29,7 @@ class Settings:
     start: str
     timezone: str
     llm: str = "offline"
+    site_url: str = ""
 
     @property
     def market_cache_dir(self) -> Path:
@@ -55,4 +56,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         start=env.get("WORKSHOP_START", DEFAULT_START),
         timezone=DEFAULT_TIMEZONE,
         llm=env.get("WORKSHOP_LLM", "offline").strip() or "offline",
+        site_url=env.get("WORKSHOP_SITE_URL", ""),
     )

@@ -10,7 +10,9 @@ from workshop_dagster.resources import build_resources
 from workshop_dagster.settings import load_settings
 
 
-def materialize(keys: str | list[str] | None, *, market: str = "sim", selection=None, **kwargs):
+def materialize(
+    keys: str | list[str] | None, *, market: str = "sim", selection=None, llm=None, **kwargs
+):
     """One run over one cycle key, a single run over a contiguous range of keys, or (None) a run
     of unpartitioned assets."""
     from workshop_dagster.definitions import ASSETS, CHECKS
@@ -27,10 +29,13 @@ def materialize(keys: str | list[str] | None, *, market: str = "sim", selection=
             "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1],
         }
+    resources = build_resources(settings)
+    if llm is not None:
+        resources["llm"] = llm
     return dg.materialize(
         [*ASSETS, *CHECKS],
         selection=selection,
-        resources=build_resources(settings),
+        resources=resources,
         instance=dg.DagsterInstance.get(),
         **kwargs,
     )

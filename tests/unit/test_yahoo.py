@@ -100,3 +100,28 @@ def test_fred_csv_both_layouts_and_cache(tmp_path):
     assert set(obs["code"]) == {"DGS10", "DFF"}
     src.rate_observations(["DGS10"], "2026-03-10", pd.Timestamp("2026-03-30 19:15"))
     assert calls == ["DGS10", "DFF"]
+
+
+def test_no_lookahead_through_the_live_source(yahoo, tmp_path, shared_market):
+    """Real Yahoo chart bodies and real FRED series, through the live adapter and the as-of rule."""
+    from workshop_dagster.market.asof import market_snapshot
+    from workshop_dagster.market.universe import RATE_SERIES
+
+    fred = {}
+    for code in RATE_SERIES:
+        body = (shared_market / "rates" / f"{code}.csv").read_text().split("\n", 1)[1]
+        fred[code] = f"observation_date,{code}\n{body}"
+    src, _ = _source(tmp_path, now="2022-06-01 10:00", fred=fred)
+    cycles = [
+        pd.Timestamp(f"{day.date()} {hm}")
+        for day in pd.bdate_range("2021-06-01", "2021-07-30")
+        for hm in ("09:15", "12:15", "19:15")
+    ]
+    bars, rates = market_snapshot(src, cycles, tickers=["NVDA", "MSFT"])
+    assert (bars["bar_ts"] <= bars["cycle_ts"]).all()
+    assert (rates["as_of"] <= rates["cycle_ts"]).all()
+    assert set(rates["series"]) == set(RATE_SERIES.values())
+    # A morning cycle sees the previous session's close, an evening one that day's.
+    last = bars.groupby("cycle_ts")["session_date"].max()
+    assert last[pd.Timestamp("2021-06-15 12:15")] == pd.Timestamp("2021-06-14")
+    assert last[pd.Timestamp("2021-06-15 19:15")] == pd.Timestamp("2021-06-15")

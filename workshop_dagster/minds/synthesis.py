@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..predictions.tags import format_tag, parse_timeframe
+from ..publish.layout import MemoParts, cycle_header, render
 from .context import active_rule, mind_record
 from .offline import pick
 from .types import MIND_TITLES, Memo, Opinion
@@ -23,14 +24,6 @@ def record_weight(context: dict, source: str) -> tuple[float, int, int]:
     """A mind's hit rate in the current regime, shrunk toward 50% (Beta prior of 5 calls)."""
     n, hits = mind_record(context, source, context["regime"]["label"])
     return (hits + 0.5 * PRIOR_N) / (n + PRIOR_N), n, hits
-
-
-def cycle_header(cycle_ts: pd.Timestamp, ordinal: int) -> str:
-    hour = cycle_ts.strftime("%I").lstrip("0")
-    return (
-        f"**{cycle_ts.strftime('%B')} {cycle_ts.day}, {cycle_ts.year} — "
-        f"{hour}:{cycle_ts.strftime('%M %p')} — Cycle {ordinal}**"
-    )
 
 
 def footer(debate: str, conviction: float | None, opinions: list[Opinion]) -> str:
@@ -54,29 +47,17 @@ def render_memo(
     footer_line: str,
     written_at: pd.Timestamp,
 ) -> str:
-    parts = [
-        f"# {title}",
-        "",
-        f"*Workshop · {written_at:%Y-%m-%d %H:%M:%S}*",
-        "",
-        cycle_header(cycle_ts, ordinal),
-        "",
-        "---",
-        "",
-        "\n\n".join(body),
-        "",
-        "---",
-        "",
-        "**Prediction:**",
-        "",
-        "\n\n".join(prediction),
-        "",
-        tag_line,
-        "",
-        "---",
-        footer_line,
-    ]
-    return "\n".join(parts) + "\n"
+    return render(
+        MemoParts(
+            title,
+            f"{written_at:%Y-%m-%d %H:%M:%S}",
+            cycle_header(cycle_ts, ordinal),
+            body,
+            prediction,
+            tag_line,
+            footer_line,
+        )
+    )
 
 
 def _describe(o: Opinion) -> str:

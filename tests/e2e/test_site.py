@@ -1,0 +1,83 @@
+"""The scoreboard site built from a backfilled range offline, opened in a real browser."""
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.e2e.browser import browser_page, screenshot
+from tests.integration.helpers import materialize
+from workshop_dagster.minds.engine import OfflineEngine
+from workshop_dagster.publish.layout import parse, render
+
+pytestmark = pytest.mark.e2e
+SCRIPT = "<script>window.pwned = 1</script>"
+
+
+class InjectingLLM(dg.ConfigurableResource):
+    """Offline minds whose memos quote a hostile headline, as a model might."""
+
+    def engine(self):
+        class Injecting(OfflineEngine):
+            name = "injecting"
+
+            def synthesize(self, context, opinions, debate):
+                memo = super().synthesize(context, opinions, debate)
+                parts = parse(memo.body)
+                parts.body.append(f"A headline I can't verify: {SCRIPT}")
+                memo.body = render(parts)
+                return memo
+
+        return Injecting()
+
+
+@pytest.fixture
+def built_site(workshop_env):
+    from workshop_dagster.definitions import PARTITIONS
+
+    keys = PARTITIONS.get_partition_keys()
+    start = keys.index("2026-02-02-09:15")
+    cycles = keys[start : start + 24]
+    selection = dg.AssetSelection.groups(
+        "market", "minds", "predictions"
+    ) | dg.AssetSelection.assets("posts")
+    assert materialize(cycles, selection=selection, llm=InjectingLLM()).success
+    rollups = dg.AssetSelection.groups("track_record") | dg.AssetSelection.assets("site")
+    assert materialize(None, selection=rollups).success
+    return Path(workshop_env["WORKSHOP_DATA_DIR"]) / "site"
+
+
+def test_every_link_resolves_and_every_image_exists(built_site):
+    pages = list(built_site.rglob("*.html"))
+    assert len(pages) == 24 + 2
+    for page in pages:
+        html = page.read_text()
+        for target in re.findall(r'(?:href|src)="([^"#]+)"', html):
+            assert not target.startswith(("http:", "https:")), f"{page}: external {target}"
+            resolved = (page.parent / target).resolve()
+            assert resolved.exists(), f"{page.relative_to(built_site)} links to missing {target}"
+    for image in ("img/reliability.png", "img/rolling.png"):
+        data = (built_site / image).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_chromium_renders_index_scoreboard_and_escapes_model_text(built_site):
+    with browser_page() as page:
+        page.goto((built_site / "index.html").as_uri())
+        assert page.title() == "Workshop · posts"
+        assert page.locator("table.posts tbody tr").count() == 24
+        screenshot(page, "site-index.png")
+
+        page.locator("table.posts a").first.click()
+        page.wait_for_load_state()
+        assert SCRIPT in page.inner_text("article")  # shown as text
+        assert page.evaluate("window.pwned") is None  # and never run
+        assert page.locator("article script").count() == 0
+        screenshot(page, "site-post.png")
+
+        page.goto((built_site / "scoreboard.html").as_uri())
+        assert page.locator("table.record").count() == 2
+        widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert len(widths) == 2 and all(w > 0 for w in widths)
+        screenshot(page, "site-scoreboard.png")

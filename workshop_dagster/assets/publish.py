@@ -1,0 +1,138 @@
+"""Publishing: a post per cycle in the seeds' layout, and the static scoreboard site."""
+
+import dagster as dg
+import pandas as pd
+
+from ..publish.posts import outcome_lines, post_slug, render_post, write_post
+from ..publish.site import SiteData, build_site
+from ..resources import PublishResource
+from .market import CYCLE_TABLE, PARTITIONS
+
+
+def _call_text(score: dict | None) -> str:
+    if not score or score.get("parse_status") == "abstained":
+        return "abstained"
+    if score.get("parse_status") != "parsed":
+        return "unparseable"
+    return (
+        f"{score['subject']} {score['direction']} {score['timeframe']} at {score['confidence']:.2f}"
+    )
+
+
+def _outcome(score: dict | None) -> tuple[str, str]:
+    if not score or score["status"] == "pending":
+        return "pending", "pending"
+    if score["status"] == "scored":
+        verdict = "hit" if score["hit"] else "miss"
+        return (
+            f"{verdict}: {score['realized_return_pct']:+.2f}%, score {score['score']:.2f}",
+            verdict,
+        )
+    return score["status"], score["status"]
+
+
+@dg.asset(
+    group_name="publish",
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata=CYCLE_TABLE,
+    kinds={"markdown", "duckdb"},
+    pool="duckdb",
+    description="Each cycle's memo as a Markdown post in the seeds' layout, with the permanent "
+    "link and, once the call is scored, an outcome section appended after a marker.",
+)
+def posts(
+    memo: pd.DataFrame, prediction_scores: pd.DataFrame, publisher: PublishResource
+) -> dg.Output:
+    synthesis = prediction_scores[prediction_scores["source"] == "synthesis"]
+    scores = {r["cycle_key"]: r for r in synthesis.to_dict("records")}
+    rows = []
+    for m in memo.sort_values("cycle_ts").to_dict("records"):
+        slug = post_slug(m["cycle_key"], m["title"])
+        score = scores.get(m["cycle_key"])
+        text = render_post(m["body"], publisher.permalink(slug), score)
+        path = write_post(publisher.posts_dir, slug, text)
+        outcome_text, outcome_class = _outcome(score)
+        rows.append(
+            {
+                "cycle_key": m["cycle_key"],
+                "cycle_ts": m["cycle_ts"],
+                "slug": slug,
+                "path": str(path),
+                "title": m["title"],
+                "markdown": text,
+                "cycle_label": f"{pd.Timestamp(m['cycle_ts']):%Y-%m-%d %H:%M} · #{m['ordinal']}",
+                "call_text": _call_text(score),
+                "outcome_text": outcome_text,
+                "outcome_class": outcome_class,
+                "has_outcome": bool(outcome_lines(score)),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    last = rows[-1]
+    return dg.Output(
+        frame,
+        metadata={
+            "posts_dir": dg.MetadataValue.path(str(publisher.posts_dir)),
+            "latest_post": dg.MetadataValue.path(last["path"]),
+            "latest_post_markdown": dg.MetadataValue.md(last["markdown"]),
+            "with_outcome": int(frame["has_outcome"].sum()),
+        },
+    )
+
+
+@dg.asset(
+    group_name="publish",
+    ins={
+        "posts": dg.AssetIn(),
+        "prediction_scores": dg.AssetIn(),
+        "track_record": dg.AssetIn(),
+        "calibration": dg.AssetIn(),
+        "rules": dg.AssetIn(),
+    },
+    kinds={"html"},
+    io_manager_key="io_manager",
+    description="A static HTML site (no server needed): posts newest first with calls and "
+    "outcomes, and a scoreboard with per-mind and per-regime tables, a reliability diagram, "
+    "the rolling score per mind and the active rules with their evidence.",
+)
+def site(
+    posts: pd.DataFrame,
+    prediction_scores: pd.DataFrame,
+    track_record: pd.DataFrame,
+    calibration: pd.DataFrame,
+    rules: pd.DataFrame,
+    publisher: PublishResource,
+) -> dg.MaterializeResult:
+    data = SiteData(
+        posts=posts,
+        track_record=track_record,
+        calibration=calibration,
+        rules=rules,
+        scores=prediction_scores,
+    )
+    built = build_site(data, publisher.site_dir)
+    board = (
+        track_record[
+            (track_record["regime"] == "all")
+            & (track_record["timeframe_bucket"] == "all")
+            & (track_record["subject_kind"] == "all")
+        ]
+        if len(track_record)
+        else track_record
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "site": dg.MetadataValue.path(str(publisher.site_dir / "index.html")),
+            "scoreboard": dg.MetadataValue.md(
+                board[
+                    ["source", "n", "n_abstained", "hit_rate", "mean_score", "brier", "brier_skill"]
+                ].to_markdown(index=False)
+                if len(board)
+                else "no scored calls yet"
+            ),
+            "posts": built["posts"],
+            "charts": len(built["images"]),
+            "rules": built["rules"],
+        }
+    )

@@ -1,0 +1,150 @@
+"""The static scoreboard site: posts newest first, each post, and a scoreboard with charts.
+
+Everything that came from a model or from news is escaped before it reaches HTML: templates
+autoescape, and Markdown is rendered with raw HTML disabled.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .charts import reliability_diagram, rolling_scores, wilson
+from .layout import OUTCOME_MARKER
+
+TEMPLATES = Path(__file__).parent / "templates"
+SMALL_N = 5
+EVIDENCE_ROWS = 10
+
+
+@dataclass
+class SiteData:
+    posts: pd.DataFrame  # cycle_key, cycle_ts, slug, title, markdown, + synthesis call/outcome
+    track_record: pd.DataFrame
+    calibration: pd.DataFrame
+    rules: pd.DataFrame
+    scores: pd.DataFrame  # prediction_scores rows (all sources)
+
+
+def _env():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown to HTML with raw HTML disabled: '<script>' in a memo stays text."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).render(text)
+
+
+def _fmt(v, pct=False, digits=2):
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "—"
+    return f"{100 * v:.0f}%" if pct else f"{v:.{digits}f}"
+
+
+def _table_rows(frame: pd.DataFrame) -> list[dict]:
+    rows = []
+    for r in frame.to_dict("records"):
+        n = int(r["n"] or 0)
+        lo, hi = wilson((r["hits"] or 0), n) if n else (None, None)
+        rows.append(
+            {
+                "source": r["source"],
+                "regime": r["regime"],
+                "n": n,
+                "abstained": int(r["n_abstained"] or 0),
+                "hit_rate": _fmt(r["hit_rate"], pct=True),
+                "interval": f"{100 * lo:.0f}–{100 * hi:.0f}%" if n else "—",
+                "mean_score": _fmt(r["mean_score"]),
+                "brier": _fmt(r["brier"], digits=3),
+                "skill": _fmt(r["brier_skill"]),
+                "small": n < SMALL_N,
+            }
+        )
+    return rows
+
+
+def build_site(data: SiteData, out_dir: Path) -> dict:
+    """Build the site into `out_dir` (replaced atomically); returns what was written."""
+    env = _env()
+    staging = out_dir.with_name(out_dir.name + ".building")
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / "posts").mkdir(parents=True)
+    (staging / "img").mkdir()
+
+    posts = data.posts.sort_values("cycle_ts", ascending=False)
+    for post in posts.to_dict("records"):
+        # The outcome marker is for readers of the Markdown file; on the page it is a heading.
+        markdown = post["markdown"].replace(OUTCOME_MARKER, "### Outcome")
+        html = env.get_template("post.html").render(post=post, body=markdown_to_html(markdown))
+        (staging / "posts" / f"{post['slug']}.html").write_text(html, encoding="utf-8")
+    (staging / "index.html").write_text(
+        env.get_template("index.html").render(posts=posts.to_dict("records")), encoding="utf-8"
+    )
+
+    record = data.track_record
+    overall = (
+        record[(record["timeframe_bucket"] == "all") & (record["subject_kind"] == "all")]
+        if len(record)
+        else record
+    )
+    per_mind = overall[overall["regime"] == "all"] if len(overall) else overall
+    per_regime = overall[overall["regime"] != "all"] if len(overall) else overall
+    images = []
+    scored = data.scores[data.scores["status"] == "scored"] if len(data.scores) else data.scores
+    if len(data.calibration):
+        reliability_diagram(data.calibration, staging / "img" / "reliability.png")
+        images.append("img/reliability.png")
+    if len(scored):
+        rolling_scores(scored, staging / "img" / "rolling.png")
+        images.append("img/rolling.png")
+    rules = []
+    for rule in data.rules.to_dict("records") if len(data.rules) else []:
+        kind = scored[
+            (scored["source"] == rule["source"])
+            & (scored["timeframe_bucket"] == rule["timeframe_bucket"])
+            & (scored["subject_kind"] == rule["subject_kind"])
+        ]
+        evidence = kind.sort_values("known_at", ascending=False).head(EVIDENCE_ROWS)
+        rules.append({**rule, "evidence": evidence.to_dict("records")})
+    base = (
+        record["base_rate"].dropna().iloc[0]
+        if len(record) and record["base_rate"].notna().any()
+        else None
+    )
+    (staging / "scoreboard.html").write_text(
+        env.get_template("scoreboard.html").render(
+            per_mind=_table_rows(per_mind),
+            per_regime=_table_rows(per_regime),
+            images=images,
+            rules=rules,
+            base_rate=_fmt(base, pct=True),
+            small_n=SMALL_N,
+            n_scored=len(scored),
+        ),
+        encoding="utf-8",
+    )
+    (staging / "style.css").write_text((TEMPLATES / "style.css").read_text(), encoding="utf-8")
+
+    if out_dir.exists():
+        old = out_dir.with_name(out_dir.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        out_dir.rename(old)
+        staging.rename(out_dir)
+        shutil.rmtree(old)
+    else:
+        staging.rename(out_dir)
+    return {"posts": len(posts), "images": images, "rules": len(rules)}
