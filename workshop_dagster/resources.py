@@ -40,16 +40,45 @@ class MarketResource(dg.ConfigurableResource):
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Who writes the opinions and memos: `offline` (deterministic minds) or, later, `anthropic`."""
+    """Who writes the opinions and memos: `offline` (deterministic minds) or `anthropic`."""
 
     provider: str = "offline"
+    mind_model: str = "claude-haiku-5-5"
+    synthesis_model: str = "claude-sonnet-5-5"
+    max_tokens: int = 1200
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    budget_usd: float = 5.0
+    refresh: bool = False
+    prices_json: str = ""
+    replay_database: str = ""
 
     def engine(self):
         if self.provider == "offline":
             from .minds.engine import OfflineEngine
 
             return OfflineEngine()
-        raise ValueError(f"unknown llm provider {self.provider!r}: use offline")
+        if self.provider == "anthropic":
+            import json
+
+            from .minds.claude import DEFAULT_PRICES, ClaudeConfig, ClaudeEngine
+            from .minds.replay import WarehouseReplay
+
+            prices = dict(DEFAULT_PRICES)
+            if self.prices_json:
+                prices.update(json.loads(self.prices_json))
+            config = ClaudeConfig(
+                mind_model=self.mind_model,
+                synthesis_model=self.synthesis_model,
+                max_tokens=self.max_tokens,
+                timeout_s=self.timeout_s,
+                max_retries=self.max_retries,
+                budget_usd=self.budget_usd,
+                refresh=self.refresh,
+                prices=prices,
+            )
+            return ClaudeEngine(config, WarehouseReplay(self.replay_database))
+        raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
 
 
 class PublishResource(dg.ConfigurableResource):
@@ -90,7 +119,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             source=settings.market, seed=settings.seed, cache_dir=str(settings.market_cache_dir)
         ),
         "warehouse": WarehouseResource(database=database),
-        "llm": LLMResource(provider=settings.llm),
+        "llm": LLMResource(provider=settings.llm, replay_database=database, **settings.llm_options),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
         "io_manager": WarehouseIOManager(database=database, schema="main"),
     }

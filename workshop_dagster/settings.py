@@ -7,7 +7,7 @@ CLI all see the same configuration. Each entry here is documented in the README'
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ class Settings:
     timezone: str
     llm: str = "offline"
     site_url: str = ""
+    llm_options: dict = field(default_factory=dict)
 
     @property
     def market_cache_dir(self) -> Path:
@@ -57,4 +58,34 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=DEFAULT_TIMEZONE,
         llm=env.get("WORKSHOP_LLM", "offline").strip() or "offline",
         site_url=env.get("WORKSHOP_SITE_URL", ""),
+        llm_options=_llm_options(env),
     )
+
+
+LLM_SETTINGS = {
+    # variable: (LLMResource field, type)
+    "WORKSHOP_LLM_MODEL": ("mind_model", str),
+    "WORKSHOP_LLM_SYNTHESIS_MODEL": ("synthesis_model", str),
+    "WORKSHOP_LLM_MAX_TOKENS": ("max_tokens", int),
+    "WORKSHOP_LLM_TIMEOUT_S": ("timeout_s", float),
+    "WORKSHOP_LLM_MAX_RETRIES": ("max_retries", int),
+    "WORKSHOP_LLM_BUDGET_USD": ("budget_usd", float),
+    "WORKSHOP_LLM_REFRESH": ("refresh", bool),
+    "WORKSHOP_LLM_PRICES": ("prices_json", str),
+}
+
+
+def _llm_options(env: dict[str, str]) -> dict:
+    options = {}
+    for var, (name, kind) in LLM_SETTINGS.items():
+        if var not in env or env[var] == "":
+            continue
+        text = env[var]
+        try:
+            if kind is bool:
+                options[name] = text.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                options[name] = kind(text)
+        except ValueError as exc:
+            raise ValueError(f"{var} must be a {kind.__name__}, got {text!r}") from exc
+    return options

@@ -18,7 +18,7 @@ from ..market.universe import TICKERS
 from ..minds.context import CycleHistory, build_context, subject_kind
 from ..minds.debate import debate_row
 from ..minds.types import Opinion
-from ..partitions import cycle_ordinal
+from ..partitions import cycle_ordinal, key_to_time
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..resources import LLMResource, MarketResource, WarehouseResource
@@ -49,7 +49,28 @@ LOOP_OUTPUTS = {
         "One row per call (synthesis and each mind), parsed from "
         "its tag; parse failures are rows with the reason.",
     ),
+    "llm_calls": (
+        "minds",
+        "The call ledger: per model call, the cycle, mind, model, prompt hash, tokens (cache "
+        "reads and writes included), cost, latency, retries and outcome (ok, replayed, "
+        "failed). Empty with the offline minds.",
+    ),
 }
+LEDGER_COLUMNS = [
+    "cycle_key",
+    "cycle_ts",
+    "source",
+    "model",
+    "prompt_hash",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_usd",
+    "latency_s",
+    "retries",
+    "outcome",
+]
 
 
 def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFrame:
@@ -104,7 +125,10 @@ def prediction_rows(
 @dg.multi_asset(
     outs={
         name: dg.AssetOut(
-            group_name=group, description=desc, metadata=CYCLE_TABLE, kinds={"duckdb", "pandas"}
+            group_name=group,
+            description=desc,
+            metadata={**CYCLE_TABLE, "allow_empty": name == "llm_calls"},
+            kinds={"duckdb", "pandas"},
         )
         for name, (group, desc) in LOOP_OUTPUTS.items()
     },
@@ -202,12 +226,35 @@ def deliberation(
         )
         out["predictions"].append(preds)
 
-    frames = {name: pd.DataFrame(rows) for name, rows in out.items() if name != "predictions"}
+    ledger = pd.DataFrame(
+        getattr(engine, "ledger", []), columns=LEDGER_COLUMNS[:1] + LEDGER_COLUMNS[2:]
+    )
+    ledger.insert(
+        1,
+        "cycle_ts",
+        pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
+    )
+    frames = {
+        name: pd.DataFrame(rows)
+        for name, rows in out.items()
+        if name not in ("predictions", "llm_calls")
+    }
+    frames["llm_calls"] = ledger
     frames["predictions"] = pd.concat(out["predictions"], ignore_index=True)
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]
     ).astype("datetime64[ns]")
     last = out["memo"][-1]
+    calls = frames["llm_calls"]
+    usage = {
+        "cost_usd": float(calls["cost_usd"].sum()),
+        "input_tokens": int(
+            calls[["input_tokens", "cache_read_tokens", "cache_write_tokens"]].to_numpy().sum()
+        ),
+        "output_tokens": int(calls["output_tokens"].sum()),
+        "api_calls": int((calls["outcome"] == "ok").sum()),
+        "replayed_calls": int((calls["outcome"] == "replayed").sum()),
+    }
     yield dg.Output(
         frames["mind_context"],
         "mind_context",
@@ -233,8 +280,10 @@ def deliberation(
             "latest_title": last["title"],
             "abstained": int(frames["memo"]["abstained"].sum()),
             "engine": engine.name,
+            **usage,
         },
     )
+    yield dg.Output(calls, "llm_calls", metadata=usage)
     yield dg.Output(
         frames["predictions"],
         "predictions",

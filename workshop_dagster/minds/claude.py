@@ -1,0 +1,453 @@
+"""The Claude minds: the same two methods as the offline engine, through the `anthropic` client.
+
+- The three minds run concurrently (a thread each); the synthesis follows.
+- Every request goes through a replay cache keyed by (mind, model, prompt hash): a re-run whose
+  prompts did not change makes no API call. `refresh=True` forces fresh calls.
+- Every call is written to the ledger: tokens (cache reads and writes included), cost from the
+  configured price table, latency, retries, outcome.
+- A per-run dollar budget stops the run before the call that would cross it.
+- 429 and 5xx are retried with exponential backoff honouring `retry-after`; timeouts and
+  connection errors are retried; a reply that fails validation is asked once to repair itself,
+  then the mind abstains with the reason. An authentication error fails at once, naming the
+  setting to fix and never the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..predictions.tags import find_tag, parse_tag
+from ..publish.layout import MemoParts, cycle_header, render
+from .prompting import (
+    InvalidReply,
+    mind_request,
+    opinion_from_tool_input,
+    prompt_hash,
+    synthesis_request,
+)
+from .synthesis import ABSTAIN_TAG, footer
+from .types import MINDS, Memo, Opinion
+
+# $ per million tokens: input, output, cache write (5 min), cache read. Configuration: update
+# it when prices change (WORKSHOP_LLM_PRICES takes JSON of the same shape).
+DEFAULT_PRICES = {
+    "claude-haiku-5-5": [1.0, 5.0, 1.25, 0.10],
+    "claude-sonnet-5-5": [3.0, 15.0, 3.75, 0.30],
+    "claude-opus-5-5": [5.0, 25.0, 6.25, 0.50],
+    "claude-haiku-4-5": [1.0, 5.0, 1.25, 0.10],
+    "claude-sonnet-4-6": [3.0, 15.0, 3.75, 0.30],
+}
+
+
+class LLMConfigError(RuntimeError):
+    """A setting is wrong (the message names it); retrying cannot help."""
+
+
+class BudgetExceeded(RuntimeError):
+    """The next call would cross the run's dollar budget."""
+
+
+class LLMCallFailed(RuntimeError):
+    """The API kept failing after every retry."""
+
+
+@dataclass
+class ClaudeConfig:
+    mind_model: str = "claude-haiku-5-5"
+    synthesis_model: str = "claude-sonnet-5-5"
+    max_tokens: int = 1200
+    synthesis_max_tokens: int = 2000
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    backoff_s: float = 1.0
+    budget_usd: float = 5.0
+    refresh: bool = False
+    prices: dict = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+
+def cost_usd(prices: dict, model: str, usage: dict) -> float:
+    if model not in prices:
+        raise LLMConfigError(f"no price for model {model!r} in WORKSHOP_LLM_PRICES")
+    p_in, p_out, p_write, p_read = prices[model]
+    return round(
+        (
+            usage["input_tokens"] * p_in
+            + usage["output_tokens"] * p_out
+            + usage["cache_write_tokens"] * p_write
+            + usage["cache_read_tokens"] * p_read
+        )
+        / 1e6,
+        6,
+    )
+
+
+def _usage(message) -> dict:
+    u = message.usage
+    return {
+        "input_tokens": int(getattr(u, "input_tokens", 0) or 0),
+        "output_tokens": int(getattr(u, "output_tokens", 0) or 0),
+        "cache_write_tokens": int(getattr(u, "cache_creation_input_tokens", 0) or 0),
+        "cache_read_tokens": int(getattr(u, "cache_read_input_tokens", 0) or 0),
+    }
+
+
+def _retry_after(exc) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class ClaudeEngine:
+    """Opinions and memos from Claude, with replay, ledger, budget and fault handling."""
+
+    name = "anthropic"
+
+    def __init__(
+        self, config: ClaudeConfig, replay, client=None, sleep: Callable[[float], None] = time.sleep
+    ):
+        self.config = config
+        self.replay = (
+            replay  # .get(mind, model, hash) -> dict | None; .put(mind, model, hash, dict)
+        )
+        self._client = client
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.spent_usd = 0.0
+        self.ledger: list[dict] = []
+        self.cycle_key: str | None = None
+
+    # -- client and calls --------------------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            import os
+
+            import anthropic
+
+            if not os.environ.get("ANTHROPIC_API_KEY"):
+                raise LLMConfigError(
+                    "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY in the environment"
+                )
+            self._client = anthropic.Anthropic(max_retries=0, timeout=self.config.timeout_s)
+        return self._client
+
+    def _estimate(self, request: dict) -> float:
+        chars = sum(len(b["text"]) for b in request["system"]) + len(
+            json.dumps(request["messages"])
+        )
+        usage = {
+            "input_tokens": chars // 3,
+            "output_tokens": request["max_tokens"],
+            "cache_write_tokens": 0,
+            "cache_read_tokens": 0,
+        }
+        return cost_usd(self.config.prices, request["model"], usage)
+
+    def _reserve(self, request: dict) -> float:
+        estimate = self._estimate(request)
+        with self._lock:
+            if self.spent_usd + estimate > self.config.budget_usd:
+                raise BudgetExceeded(
+                    f"the next call ({request['model']}, up to ${estimate:.4f}) would take this "
+                    f"run past its budget of ${self.config.budget_usd:.2f} "
+                    f"(${self.spent_usd:.4f} spent); raise WORKSHOP_LLM_BUDGET_USD to go on"
+                )
+            self.spent_usd += estimate
+        return estimate
+
+    def call(self, source: str, request: dict) -> dict:
+        """One request: from the replay cache, or from the API with retries. Returns the reply
+        as {'content': [...], 'usage': {...}}."""
+        import anthropic
+
+        key = prompt_hash(request)
+        model = request["model"]
+        if not self.config.refresh:
+            cached = self.replay.get(source, model, key)
+            if cached is not None:
+                self._record(source, model, key, cached["usage"], 0.0, 0, "replayed", 0.0)
+                return cached
+        estimate = self._reserve(request)
+        retries, started = 0, time.monotonic()
+        while True:
+            try:
+                message = self.client.messages.create(**request)
+                break
+            except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
+                self._release(estimate)
+                raise LLMConfigError(
+                    f"Anthropic refused the credentials ({exc.status_code}): check "
+                    "ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if you set one)"
+                ) from None
+            except anthropic.NotFoundError as exc:
+                self._release(estimate)
+                raise LLMConfigError(
+                    f"model {model!r} was not found ({exc.status_code}): check "
+                    "WORKSHOP_LLM_MODEL / WORKSHOP_LLM_SYNTHESIS_MODEL"
+                ) from None
+            except anthropic.BadRequestError as exc:
+                self._release(estimate)
+                raise LLMCallFailed(
+                    f"the API rejected the request for {source}: {_error_message(exc)}"
+                ) from None
+            except (
+                anthropic.RateLimitError,
+                anthropic.InternalServerError,
+                anthropic.APIStatusError,
+                anthropic.APITimeoutError,
+                anthropic.APIConnectionError,
+                anthropic.APIResponseValidationError,
+                json.JSONDecodeError,
+            ) as exc:
+                if retries >= self.config.max_retries:
+                    self._record(
+                        source,
+                        model,
+                        key,
+                        None,
+                        time.monotonic() - started,
+                        retries,
+                        f"failed: {type(exc).__name__}",
+                        0.0,
+                    )
+                    self._release(estimate)
+                    raise LLMCallFailed(
+                        f"{source}: the API still failed after {retries} retries "
+                        f"({type(exc).__name__}: {_error_message(exc)})"
+                    ) from None
+                wait = _retry_after(exc) or self.config.backoff_s * (2**retries)
+                retries += 1
+                self._sleep(min(wait, 60.0))
+        latency = time.monotonic() - started
+        reply = {
+            "content": [block.model_dump() for block in message.content],
+            "usage": _usage(message),
+            "stop_reason": message.stop_reason,
+        }
+        cost = cost_usd(self.config.prices, model, reply["usage"])
+        with self._lock:
+            self.spent_usd += cost - estimate
+        self._record(source, model, key, reply["usage"], latency, retries, "ok", cost)
+        self.replay.put(source, model, key, reply)
+        return reply
+
+    def _release(self, estimate: float) -> None:
+        with self._lock:
+            self.spent_usd -= estimate
+
+    def _record(self, source, model, key, usage, latency, retries, outcome, cost) -> None:
+        usage = usage or {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cache_write_tokens": 0,
+            "cache_read_tokens": 0,
+        }
+        with self._lock:
+            self.ledger.append(
+                {
+                    "cycle_key": self.cycle_key,
+                    "source": source,
+                    "model": model,
+                    "prompt_hash": key,
+                    **usage,
+                    "cost_usd": cost if outcome == "ok" else 0.0,
+                    "latency_s": round(latency, 3),
+                    "retries": retries,
+                    "outcome": outcome,
+                }
+            )
+
+    # -- the engine interface ----------------------------------------------------------------
+    def opinions(self, context: dict) -> list[Opinion]:
+        self.cycle_key = context["cycle_key"]
+        with ThreadPoolExecutor(max_workers=len(MINDS)) as pool:
+            return list(pool.map(lambda mind: self._opinion(mind, context), MINDS))
+
+    def _opinion(self, mind: str, context: dict) -> Opinion:
+        cfg = self.config
+        request = mind_request(mind, context, cfg.mind_model, cfg.max_tokens)
+        reply = self.call(mind, request)
+        try:
+            opinion = opinion_from_tool_input(mind, _tool_input(reply))
+        except InvalidReply as first:
+            repair = _with_repair(request, reply, str(first))
+            try:
+                opinion = opinion_from_tool_input(mind, _tool_input(self.call(mind, repair)))
+            except InvalidReply as second:
+                opinion = Opinion(
+                    mind=mind,
+                    stance="neutral",
+                    narrative="(no valid opinion from the model)",
+                    abstained=True,
+                    abstain_reason=f"invalid reply after one repair: {second}",
+                )
+        opinion.model = cfg.mind_model
+        self._attach_usage(opinion, mind)
+        return opinion
+
+    def _attach_usage(self, target, source: str) -> None:
+        rows = [
+            r for r in self.ledger if r["source"] == source and r["cycle_key"] == self.cycle_key
+        ]
+        target.input_tokens = sum(
+            r["input_tokens"] + r["cache_read_tokens"] + r["cache_write_tokens"] for r in rows
+        )
+        target.output_tokens = sum(r["output_tokens"] for r in rows)
+        target.cost_usd = round(sum(r["cost_usd"] for r in rows), 6)
+
+    def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
+        cfg = self.config
+        request = synthesis_request(
+            context,
+            opinions,
+            debate,
+            cfg.synthesis_model,
+            cfg.synthesis_max_tokens,
+        )
+        reply = self.call("synthesis", request)
+        text = _text(reply)
+        problem = _memo_problem(text, context)
+        if problem:
+            text = _text(self.call("synthesis", _with_repair(request, reply, problem)))
+            problem = _memo_problem(text, context)
+        memo = self._assemble(context, opinions, debate, text, problem)
+        memo.model = cfg.synthesis_model
+        self._attach_usage(memo, "synthesis")
+        return memo
+
+    def _assemble(self, context, opinions, debate, text: str, problem: str | None) -> Memo:
+        cycle_ts = pd.Timestamp(context["cycle_ts"])
+        written = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
+        header = cycle_header(cycle_ts, context["ordinal"])
+        if problem:
+            body = [
+                f"I can't publish a call this cycle: the model's memo failed validation "
+                f"after one repair ({problem}). So I abstain, and say so."
+            ]
+            parts = MemoParts(
+                "No Valid Memo This Cycle",
+                f"{written:%Y-%m-%d %H:%M:%S}",
+                header,
+                body,
+                ["No call this cycle."],
+                ABSTAIN_TAG,
+                footer(debate, None, opinions),
+            )
+            return Memo(parts.title, render(parts), ABSTAIN_TAG, True, None, None)
+        title, body, prediction, tag = _split_memo(text)
+        call = parse_tag(tag, cycle_ts)
+        conviction = call.confidence if call.parse_status == "parsed" else None
+        parts = MemoParts(
+            title,
+            f"{written:%Y-%m-%d %H:%M:%S}",
+            header,
+            body,
+            prediction,
+            tag,
+            footer(debate, conviction, opinions),
+        )
+        return Memo(title, render(parts), tag, call.parse_status == "abstained", None, conviction)
+
+
+def _error_message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        return str((body.get("error") or {}).get("message") or body)[:300]
+    return str(exc)[:300]
+
+
+def _tool_input(reply: dict) -> dict:
+    for block in reply["content"]:
+        if block.get("type") == "tool_use" and block.get("name") == "submit_opinion":
+            return block.get("input")
+    raise InvalidReply("the reply did not call submit_opinion")
+
+
+def _text(reply: dict) -> str:
+    return "\n".join(b.get("text", "") for b in reply["content"] if b.get("type") == "text").strip()
+
+
+def _memo_problem(text: str, context: dict) -> str | None:
+    if not text:
+        return "the reply had no text"
+    if not re.match(r"#\s+\S", text):
+        return "the memo must start with a '# Title' line"
+    found = find_tag(text)
+    if found is None:
+        return "the memo must end with the [DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …] tag"
+    call = parse_tag(text, pd.Timestamp(context["cycle_ts"]))
+    if call.parse_status == "error":
+        return f"the tag does not parse: {call.parse_error}"
+    return None
+
+
+def _split_memo(text: str) -> tuple[str, list[str], list[str], str]:
+    lines = text.strip().splitlines()
+    title = lines[0].lstrip("#").strip()
+    rest = "\n".join(lines[1:]).strip()
+    _, raw_tag = find_tag(rest)
+    before_tag = rest[: rest.rfind(raw_tag)].strip()
+    if "**Prediction:**" in before_tag:
+        body_text, prediction_text = before_tag.split("**Prediction:**", 1)
+    else:
+        body_text, prediction_text = before_tag, ""
+    return (
+        title,
+        _paragraphs(body_text),
+        _paragraphs(prediction_text) or ["(see the tag)"],
+        raw_tag.strip(),
+    )
+
+
+def _paragraphs(text: str) -> list[str]:
+    parts = re.split(r"\n\s*\n", text.strip())
+    return [p.strip() for p in parts if p.strip() and p.strip() != "---"]
+
+
+def _with_repair(request: dict, reply: dict, problem: str) -> dict:
+    """The same request, plus the invalid reply and one request to fix it."""
+    assistant = [b for b in reply["content"] if b.get("type") in ("text", "tool_use")]
+    follow_up = []
+    for b in assistant:
+        if b.get("type") == "tool_use":
+            follow_up.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": b["id"],
+                    "is_error": True,
+                    "content": f"Invalid: {problem}. Submit a corrected opinion.",
+                }
+            )
+    if not follow_up:
+        follow_up = [
+            {
+                "type": "text",
+                "text": f"That reply is invalid: {problem}. "
+                "Answer again, following the required format exactly.",
+            }
+        ]
+    assistant = [
+        {k: v for k, v in b.items() if k in ("type", "text", "id", "name", "input")}
+        for b in assistant
+    ] or [{"type": "text", "text": "(empty)"}]
+    return {
+        **request,
+        "messages": [
+            *request["messages"],
+            {"role": "assistant", "content": assistant},
+            {"role": "user", "content": follow_up},
+        ],
+    }
