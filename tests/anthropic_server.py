@@ -10,6 +10,7 @@ malformed JSON, a memo without the tag, an invalid or injecting tool call, an au
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -90,9 +91,33 @@ class MessagesServer:
         self.script: dict[str, list] = defaultdict(list)
         self.requests: list[dict] = []
         self._cached: set[str] = set()
+        self.batches: dict[str, dict] = {}
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _batch_json(self, batch: dict, ended: bool) -> dict:
+        n = len(batch["results"])
+        return {
+            "id": batch["id"],
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": {
+                "processing": 0 if ended else n,
+                "succeeded": n if ended else 0,
+                "errored": 0,
+                "canceled": 0,
+                "expired": 0,
+            },
+            "created_at": "2026-03-30T23:15:00Z",
+            "expires_at": "2026-03-31T23:15:00Z",
+            "ended_at": "2026-03-30T23:20:00Z" if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{self.url}/v1/messages/batches/{batch['id']}/results"
+            if ended
+            else None,
+        }
 
     @property
     def url(self) -> str:
@@ -196,14 +221,25 @@ class MessagesServer:
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+
+            def do_GET(self):  # noqa: N802
+                parts = self.path.strip("/").split("/")  # v1 messages batches <id> [results]
+                batch = server.batches.get(parts[3]) if len(parts) >= 4 else None
+                if batch is None:
+                    return self._send(404, b'{"type":"error","error":{"type":"not_found_error"}}')
+                if len(parts) == 5 and parts[4] == "results":
+                    lines = "\n".join(json.dumps(r) for r in batch["results"]) + "\n"
+                    return self._send(200, lines.encode(), {"content-type": "application/binary"})
+                batch["polls"] += 1
+                return self._send(200, json.dumps(server._batch_json(batch, ended=True)).encode())
 
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length))
+                if self.path.rstrip("/").endswith("/messages/batches"):
+                    return self._create_batch(body)
                 kind = server._kind(body)
                 with server._lock:
                     script = server.script[kind]
@@ -257,5 +293,34 @@ class MessagesServer:
                 record["end"] = time.monotonic()
                 record["reply"] = reply
                 self._send(200, json.dumps(reply).encode())
+
+            def _create_batch(self, body):
+                batch_id = f"msgbatch_{len(server.batches):04d}"
+                results = []
+                for item in body["requests"]:
+                    params = item["params"]
+                    kind = server._kind(params)
+                    with server._lock:
+                        server.requests.append(
+                            {
+                                "kind": kind,
+                                "body": params,
+                                "behaviour": "ok",
+                                "batch": batch_id,
+                                "start": time.monotonic(),
+                                "end": time.monotonic(),
+                            }
+                        )
+                        server._remember(params)
+                    message = server._reply(kind, params, "ok")
+                    results.append(
+                        {
+                            "custom_id": item["custom_id"],
+                            "result": {"type": "succeeded", "message": message},
+                        }
+                    )
+                batch = {"id": batch_id, "results": results, "polls": 0}
+                server.batches[batch_id] = batch
+                self._send(200, json.dumps(server._batch_json(batch, ended=False)).encode())
 
         return Handler

@@ -50,6 +50,8 @@ class LLMResource(dg.ConfigurableResource):
     max_retries: int = 4
     budget_usd: float = 5.0
     refresh: bool = False
+    batch: bool = False
+    batch_poll_s: float = 30.0
     prices_json: str = ""
     replay_database: str = ""
 
@@ -75,6 +77,8 @@ class LLMResource(dg.ConfigurableResource):
                 max_retries=self.max_retries,
                 budget_usd=self.budget_usd,
                 refresh=self.refresh,
+                batch=self.batch,
+                batch_poll_s=self.batch_poll_s,
                 prices=prices,
             )
             return ClaudeEngine(config, WarehouseReplay(self.replay_database))

@@ -72,6 +72,8 @@ LLM_SETTINGS = {
     "WORKSHOP_LLM_BUDGET_USD": ("budget_usd", float),
     "WORKSHOP_LLM_REFRESH": ("refresh", bool),
     "WORKSHOP_LLM_PRICES": ("prices_json", str),
+    "WORKSHOP_LLM_BATCH": ("batch", bool),
+    "WORKSHOP_LLM_BATCH_POLL_S": ("batch_poll_s", float),
 }
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import warehouse
 from ..market.asof import publish_bars
 from ..market.universe import TICKERS
-from ..minds.context import CycleHistory, build_context, subject_kind
+from ..minds.context import CycleHistory, build_context, subject_kind, waves
 from ..minds.debate import debate_row
 from ..minds.types import Opinion
 from ..partitions import cycle_ordinal, key_to_time
@@ -71,6 +71,26 @@ LEDGER_COLUMNS = [
     "retries",
     "outcome",
 ]
+
+
+def _context(cycle_ts, cycle_features, regime_labels, macro_rates, news_items, history) -> dict:
+    key = cycle_ts.strftime("%Y-%m-%d-%H:%M")
+    feats = cycle_features[cycle_features["cycle_ts"] == cycle_ts]
+    regime = regime_labels[regime_labels["cycle_ts"] == cycle_ts]
+    if feats.empty or regime.empty:
+        raise ValueError(
+            f"cycle {key} has no features or regime label: materialize the market group for it first"
+        )
+    return build_context(
+        key,
+        cycle_ts,
+        cycle_ordinal(key, PARTITIONS),
+        feats,
+        regime.iloc[0].to_dict(),
+        macro_rates[macro_rates["cycle_ts"] == cycle_ts],
+        news_items[news_items["cycle_ts"] == cycle_ts],
+        history,
+    )
 
 
 def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFrame:
@@ -164,67 +184,71 @@ def deliberation(
         history.add_predictions(prior)
 
     out = {name: [] for name in LOOP_OUTPUTS}
-    for cycle_ts in cycles:
-        key = cycle_ts.strftime("%Y-%m-%d-%H:%M")
-        feats = cycle_features[cycle_features["cycle_ts"] == cycle_ts]
-        regime = regime_labels[regime_labels["cycle_ts"] == cycle_ts]
-        if feats.empty or regime.empty:
-            raise ValueError(
-                f"cycle {key} has no features or regime label: materialize the "
-                "market group for it first"
+    batching = getattr(engine, "batches", False)
+    # Cycles run in time order; with Message Batches, each wave of cycles that no session close
+    # separates is asked at once (nothing one of them says can reach another's context).
+    for wave in waves(cycles) if batching else [[c] for c in cycles]:
+        contexts = [
+            _context(c, cycle_features, regime_labels, macro_rates, news_items, history)
+            for c in wave
+        ]
+        if batching:
+            opinions_per_cycle = engine.opinions_batch(contexts)
+        else:
+            opinions_per_cycle = [engine.opinions(ctx) for ctx in contexts]
+        debates = [debate_row(ops) for ops in opinions_per_cycle]
+        items = [
+            (ctx, ops, d["label"])
+            for ctx, ops, d in zip(contexts, opinions_per_cycle, debates, strict=True)
+        ]
+        memos = (
+            engine.synthesize_batch(items) if batching else [engine.synthesize(*i) for i in items]
+        )
+        for ctx, opinions, debate, memo in zip(
+            contexts, opinions_per_cycle, debates, memos, strict=True
+        ):
+            cycle_ts, key, regime = (
+                pd.Timestamp(ctx["cycle_ts"]),
+                ctx["cycle_key"],
+                ctx["regime"]["label"],
             )
-        regime_row = regime.iloc[0].to_dict()
-        ctx = build_context(
-            key,
-            cycle_ts,
-            cycle_ordinal(key, PARTITIONS),
-            feats,
-            regime_row,
-            macro_rates[macro_rates["cycle_ts"] == cycle_ts],
-            news_items[news_items["cycle_ts"] == cycle_ts],
-            history,
-        )
-        opinions = engine.opinions(ctx)
-        debate = debate_row(opinions)
-        memo = engine.synthesize(ctx, opinions, debate["label"])
-        preds = prediction_rows(key, cycle_ts, regime_row["label"], memo.body, opinions)
-        history.add_predictions(preds)
-
-        base = {"cycle_key": key, "cycle_ts": cycle_ts}
-        out["mind_context"].append(
-            {
-                **base,
-                "ordinal": ctx["ordinal"],
-                "regime_label": regime_row["label"],
-                "context_json": json.dumps(ctx, sort_keys=True),
-                "n_track_record_rows": len(ctx["track_record"]),
-                "n_lessons": len(ctx["lessons"]),
-                "n_rules": len(ctx["rules"]),
-                "known_through": pd.Timestamp(ctx["known_through"])
-                if ctx["known_through"]
-                else pd.NaT,
-            }
-        )
-        out["mind_opinions"].extend({**base, **o.as_row()} for o in opinions)
-        out["debate"].append({**base, **debate, "conviction": memo.published_confidence})
-        out["memo"].append(
-            {
-                **base,
-                "ordinal": ctx["ordinal"],
-                "title": memo.title,
-                "body": memo.body,
-                "tag_line": memo.tag_line,
-                "abstained": memo.abstained,
-                "chosen_source": memo.chosen_source,
-                "published_confidence": memo.published_confidence,
-                "regime_label": regime_row["label"],
-                "model": memo.model,
-                "input_tokens": memo.input_tokens,
-                "output_tokens": memo.output_tokens,
-                "cost_usd": memo.cost_usd,
-            }
-        )
-        out["predictions"].append(preds)
+            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions)
+            history.add_predictions(preds)
+            base = {"cycle_key": key, "cycle_ts": cycle_ts}
+            out["mind_context"].append(
+                {
+                    **base,
+                    "ordinal": ctx["ordinal"],
+                    "regime_label": regime,
+                    "context_json": json.dumps(ctx, sort_keys=True),
+                    "n_track_record_rows": len(ctx["track_record"]),
+                    "n_lessons": len(ctx["lessons"]),
+                    "n_rules": len(ctx["rules"]),
+                    "known_through": pd.Timestamp(ctx["known_through"])
+                    if ctx["known_through"]
+                    else pd.NaT,
+                }
+            )
+            out["mind_opinions"].extend({**base, **o.as_row()} for o in opinions)
+            out["debate"].append({**base, **debate, "conviction": memo.published_confidence})
+            out["memo"].append(
+                {
+                    **base,
+                    "ordinal": ctx["ordinal"],
+                    "title": memo.title,
+                    "body": memo.body,
+                    "tag_line": memo.tag_line,
+                    "abstained": memo.abstained,
+                    "chosen_source": memo.chosen_source,
+                    "published_confidence": memo.published_confidence,
+                    "regime_label": regime,
+                    "model": memo.model,
+                    "input_tokens": memo.input_tokens,
+                    "output_tokens": memo.output_tokens,
+                    "cost_usd": memo.cost_usd,
+                }
+            )
+            out["predictions"].append(preds)
 
     ledger = pd.DataFrame(
         getattr(engine, "ledger", []), columns=LEDGER_COLUMNS[:1] + LEDGER_COLUMNS[2:]

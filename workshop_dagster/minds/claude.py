@@ -47,6 +47,9 @@ DEFAULT_PRICES = {
 }
 
 
+BATCH_DISCOUNT = 0.5  # Message Batches cost half the standard price
+
+
 class LLMConfigError(RuntimeError):
     """A setting is wrong (the message names it); retrying cannot help."""
 
@@ -70,6 +73,9 @@ class ClaudeConfig:
     backoff_s: float = 1.0
     budget_usd: float = 5.0
     refresh: bool = False
+    batch: bool = False  # backfills send mind calls as Message Batches, at the batch price
+    batch_poll_s: float = 30.0
+    batch_timeout_s: float = 24 * 3600.0
     prices: dict = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
 
@@ -127,7 +133,6 @@ class ClaudeEngine:
         self._lock = threading.Lock()
         self.spent_usd = 0.0
         self.ledger: list[dict] = []
-        self.cycle_key: str | None = None
 
     # -- client and calls --------------------------------------------------------------------
     @property
@@ -168,7 +173,7 @@ class ClaudeEngine:
             self.spent_usd += estimate
         return estimate
 
-    def call(self, source: str, request: dict) -> dict:
+    def call(self, source: str, request: dict, cycle_key: str | None = None) -> dict:
         """One request: from the replay cache, or from the API with retries. Returns the reply
         as {'content': [...], 'usage': {...}}."""
         import anthropic
@@ -178,7 +183,9 @@ class ClaudeEngine:
         if not self.config.refresh:
             cached = self.replay.get(source, model, key)
             if cached is not None:
-                self._record(source, model, key, cached["usage"], 0.0, 0, "replayed", 0.0)
+                self._record(
+                    cycle_key, source, model, key, cached["usage"], 0.0, 0, "replayed", 0.0
+                )
                 return cached
         estimate = self._reserve(request)
         retries, started = 0, time.monotonic()
@@ -214,6 +221,7 @@ class ClaudeEngine:
             ) as exc:
                 if retries >= self.config.max_retries:
                     self._record(
+                        cycle_key,
                         source,
                         model,
                         key,
@@ -240,7 +248,7 @@ class ClaudeEngine:
         cost = cost_usd(self.config.prices, model, reply["usage"])
         with self._lock:
             self.spent_usd += cost - estimate
-        self._record(source, model, key, reply["usage"], latency, retries, "ok", cost)
+        self._record(cycle_key, source, model, key, reply["usage"], latency, retries, "ok", cost)
         self.replay.put(source, model, key, reply)
         return reply
 
@@ -248,7 +256,9 @@ class ClaudeEngine:
         with self._lock:
             self.spent_usd -= estimate
 
-    def _record(self, source, model, key, usage, latency, retries, outcome, cost) -> None:
+    def _record(
+        self, cycle_key, source, model, key, usage, latency, retries, outcome, cost
+    ) -> None:
         usage = usage or {
             "input_tokens": 0,
             "output_tokens": 0,
@@ -258,34 +268,138 @@ class ClaudeEngine:
         with self._lock:
             self.ledger.append(
                 {
-                    "cycle_key": self.cycle_key,
+                    "cycle_key": cycle_key,
                     "source": source,
                     "model": model,
                     "prompt_hash": key,
                     **usage,
-                    "cost_usd": cost if outcome == "ok" else 0.0,
+                    "cost_usd": cost if outcome.startswith("ok") else 0.0,
                     "latency_s": round(latency, 3),
                     "retries": retries,
                     "outcome": outcome,
                 }
             )
 
+    # -- batches -----------------------------------------------------------------------------
+    def call_many(self, calls: list[tuple[str, str, dict]]) -> list[dict]:
+        """Replies for (cycle_key, source, request) triples: replayed where cached, the rest sent
+        as one Message Batch at the batch price (a request the batch could not answer is sent
+        again directly)."""
+        replies: list[dict | None] = [None] * len(calls)
+        todo = []
+        for i, (cycle_key, source, request) in enumerate(calls):
+            key = prompt_hash(request)
+            cached = None if self.config.refresh else self.replay.get(source, request["model"], key)
+            if cached is not None:
+                self._record(
+                    cycle_key,
+                    source,
+                    request["model"],
+                    key,
+                    cached["usage"],
+                    0.0,
+                    0,
+                    "replayed",
+                    0.0,
+                )
+                replies[i] = cached
+            else:
+                todo.append(i)
+        if not todo:
+            return replies
+        estimates = [self._reserve(calls[i][2]) * BATCH_DISCOUNT for i in todo]
+        started = time.monotonic()
+        batch = self.client.messages.batches.create(
+            requests=[{"custom_id": f"r{i}", "params": calls[i][2]} for i in todo]
+        )
+        deadline = started + self.config.batch_timeout_s
+        while batch.processing_status != "ended":
+            if time.monotonic() > deadline:
+                self.client.messages.batches.cancel(batch.id)
+                raise LLMCallFailed(
+                    f"batch {batch.id} did not finish within "
+                    f"{self.config.batch_timeout_s:.0f}s (WORKSHOP_LLM_BATCH_TIMEOUT_S)"
+                )
+            self._sleep(self.config.batch_poll_s)
+            batch = self.client.messages.batches.retrieve(batch.id)
+        latency = time.monotonic() - started
+        results = {r.custom_id: r.result for r in self.client.messages.batches.results(batch.id)}
+        for i, estimate in zip(todo, estimates, strict=True):
+            cycle_key, source, request = calls[i]
+            result = results.get(f"r{i}")
+            self._release(estimate / BATCH_DISCOUNT)
+            if result is None or result.type != "succeeded":
+                replies[i] = self.call(source, request, cycle_key)  # not answered: go direct
+                continue
+            message = result.message
+            reply = {
+                "content": [block.model_dump() for block in message.content],
+                "usage": _usage(message),
+                "stop_reason": message.stop_reason,
+            }
+            cost = round(
+                cost_usd(self.config.prices, request["model"], reply["usage"]) * BATCH_DISCOUNT, 6
+            )
+            with self._lock:
+                self.spent_usd += cost
+            key = prompt_hash(request)
+            self._record(
+                cycle_key,
+                source,
+                request["model"],
+                key,
+                reply["usage"],
+                latency,
+                0,
+                "ok-batch",
+                cost,
+            )
+            self.replay.put(source, request["model"], key, reply)
+            replies[i] = reply
+        return replies
+
     # -- the engine interface ----------------------------------------------------------------
+    @property
+    def batches(self) -> bool:
+        return self.config.batch
+
     def opinions(self, context: dict) -> list[Opinion]:
-        self.cycle_key = context["cycle_key"]
         with ThreadPoolExecutor(max_workers=len(MINDS)) as pool:
             return list(pool.map(lambda mind: self._opinion(mind, context), MINDS))
+
+    def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
+        cfg = self.config
+        calls = [
+            (ctx["cycle_key"], mind, mind_request(mind, ctx, cfg.mind_model, cfg.max_tokens))
+            for ctx in contexts
+            for mind in MINDS
+        ]
+        replies = self.call_many(calls)
+        per = len(MINDS)
+        return [
+            [
+                self._validated_opinion(calls[i][1], ctx, calls[i][2], replies[i])
+                for i in range(n * per, (n + 1) * per)
+            ]
+            for n, ctx in enumerate(contexts)
+        ]
 
     def _opinion(self, mind: str, context: dict) -> Opinion:
         cfg = self.config
         request = mind_request(mind, context, cfg.mind_model, cfg.max_tokens)
-        reply = self.call(mind, request)
+        reply = self.call(mind, request, context["cycle_key"])
+        return self._validated_opinion(mind, context, request, reply)
+
+    def _validated_opinion(self, mind: str, context: dict, request: dict, reply: dict) -> Opinion:
+        cycle_key = context["cycle_key"]
         try:
             opinion = opinion_from_tool_input(mind, _tool_input(reply))
         except InvalidReply as first:
             repair = _with_repair(request, reply, str(first))
             try:
-                opinion = opinion_from_tool_input(mind, _tool_input(self.call(mind, repair)))
+                opinion = opinion_from_tool_input(
+                    mind, _tool_input(self.call(mind, repair, cycle_key))
+                )
             except InvalidReply as second:
                 opinion = Opinion(
                     mind=mind,
@@ -294,38 +408,52 @@ class ClaudeEngine:
                     abstained=True,
                     abstain_reason=f"invalid reply after one repair: {second}",
                 )
-        opinion.model = cfg.mind_model
-        self._attach_usage(opinion, mind)
+        opinion.model = self.config.mind_model
+        self._attach_usage(opinion, mind, cycle_key)
         return opinion
 
-    def _attach_usage(self, target, source: str) -> None:
-        rows = [
-            r for r in self.ledger if r["source"] == source and r["cycle_key"] == self.cycle_key
-        ]
+    def _attach_usage(self, target, source: str, cycle_key: str) -> None:
+        rows = [r for r in self.ledger if r["source"] == source and r["cycle_key"] == cycle_key]
         target.input_tokens = sum(
             r["input_tokens"] + r["cache_read_tokens"] + r["cache_write_tokens"] for r in rows
         )
         target.output_tokens = sum(r["output_tokens"] for r in rows)
         target.cost_usd = round(sum(r["cost_usd"] for r in rows), 6)
 
-    def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
+    def _synthesis_request(self, context, opinions, debate) -> dict:
         cfg = self.config
-        request = synthesis_request(
-            context,
-            opinions,
-            debate,
-            cfg.synthesis_model,
-            cfg.synthesis_max_tokens,
+        return synthesis_request(
+            context, opinions, debate, cfg.synthesis_model, cfg.synthesis_max_tokens
         )
-        reply = self.call("synthesis", request)
+
+    def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
+        request = self._synthesis_request(context, opinions, debate)
+        reply = self.call("synthesis", request, context["cycle_key"])
+        return self._validated_memo(context, opinions, debate, request, reply)
+
+    def synthesize_batch(self, items: list[tuple[dict, list[Opinion], str]]) -> list[Memo]:
+        requests = [self._synthesis_request(*item) for item in items]
+        replies = self.call_many(
+            [
+                (ctx["cycle_key"], "synthesis", req)
+                for (ctx, _, _), req in zip(items, requests, strict=True)
+            ]
+        )
+        return [
+            self._validated_memo(*item, req, reply)
+            for item, req, reply in zip(items, requests, replies, strict=True)
+        ]
+
+    def _validated_memo(self, context, opinions, debate, request, reply) -> Memo:
         text = _text(reply)
         problem = _memo_problem(text, context)
         if problem:
-            text = _text(self.call("synthesis", _with_repair(request, reply, problem)))
+            repair = _with_repair(request, reply, problem)
+            text = _text(self.call("synthesis", repair, context["cycle_key"]))
             problem = _memo_problem(text, context)
         memo = self._assemble(context, opinions, debate, text, problem)
-        memo.model = cfg.synthesis_model
-        self._attach_usage(memo, "synthesis")
+        memo.model = self.config.synthesis_model
+        self._attach_usage(memo, "synthesis", context["cycle_key"])
         return memo
 
     def _assemble(self, context, opinions, debate, text: str, problem: str | None) -> Memo:

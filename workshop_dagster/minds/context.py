@@ -216,3 +216,25 @@ def active_rule(
         ):
             return rule
     return None
+
+
+def waves(cycles: list[pd.Timestamp]) -> list[list[pd.Timestamp]]:
+    """Consecutive cycles with no session close between them.
+
+    No call can mature before the first session close after it, so within a wave no cycle's
+    calls can reach a later cycle's context: a wave's minds can be asked all at once (one
+    Message Batch) without look-ahead or loss.
+    """
+    from ..market import calendar
+
+    out: list[list[pd.Timestamp]] = []
+    for cycle in cycles:
+        if out:
+            prev = out[-1][-1]
+            days = calendar.sessions(prev.normalize(), cycle.normalize())
+            closes = calendar.session_closes(days) if len(days) else []
+            if not any(prev < c <= cycle for c in closes):
+                out[-1].append(cycle)
+                continue
+        out.append([cycle])
+    return out

@@ -21,6 +21,7 @@ class OfflineEngine:
     """Deterministic minds written in Python: no network, no key, same output every run."""
 
     name = "offline"
+    batches = False
 
     def opinions(self, context: dict) -> list[Opinion]:
         return offline_opinions(context)
