@@ -38,6 +38,8 @@ validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster instance concurrency set duckdb 1 >/dev/null
+	$(BIN)/dagster instance concurrency set llm $${WORKSHOP_LLM_POOL_LIMIT:-2} >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml -h $${WORKSHOP_UI_HOST:-127.0.0.1} -p $${WORKSHOP_UI_PORT:-3000}
 
 clean:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from .assets import market, minds, publish, scoring
+from .automation.schedules import build_cycle_schedule
+from .automation.sensors import build_scoring_sensor
 from .checks import prediction_quality
 from .partitions import cycle_partitions
 from .resources import build_resources
@@ -23,6 +25,13 @@ cycle_job = dg.define_asset_job(
     "predictions (with their checks) and the scores of calls whose horizon has ended.",
 )
 
+score_job = dg.define_asset_job(
+    "score",
+    selection=dg.AssetSelection.assets("prediction_scores", "lessons", "posts"),
+    description="Score a cycle's calls whose horizons have ended, write their lessons, and "
+    "append the outcome to the cycle's post (what the scoring sensor requests).",
+)
+
 rollups_job = dg.define_asset_job(
     "rollups",
     selection=dg.AssetSelection.groups("track_record") | dg.AssetSelection.assets("site"),
@@ -33,7 +42,9 @@ rollups_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
-    jobs=[cycle_job, rollups_job],
+    jobs=[cycle_job, score_job, rollups_job],
+    schedules=[build_cycle_schedule(cycle_job, PARTITIONS)],
+    sensors=[build_scoring_sensor(score_job)],
     resources=build_resources(),
     # Steps of a cycle are short and share one DuckDB file: one process per run is faster
     # (no process spawn per step) and the minds parallelize inside their own asset.

@@ -46,6 +46,8 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
         else None,
         pool="duckdb",
         required_resource_keys={"warehouse"},
+        # Rollups refresh when new scores land (the daemon's automation sensor evaluates this).
+        automation_condition=None if partitioned else dg.AutomationCondition.eager(),
     )
     def _sql_asset(context: dg.AssetExecutionContext):
         window = _naive_window(context) if partitioned else None

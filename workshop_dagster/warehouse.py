@@ -31,12 +31,12 @@ def _lock_for(path: Path) -> FileLock:
 
 @contextmanager
 def connect(
-    database: str | Path, *, transaction: bool = True
+    database: str | Path, *, transaction: bool = True, timeout: float = LOCK_TIMEOUT_S
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """An exclusive connection to the warehouse; commits on success, rolls back on error."""
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock_for(path):
+    with _lock_for(path).acquire(timeout=timeout):
         conn = duckdb.connect(str(path), config={"custom_user_agent": "workshop"})
         try:
             if transaction:

@@ -1,13 +1,33 @@
 """Market assets: what each cycle could see of quotes, rates and news at its time."""
 
+from contextlib import contextmanager
+
 import dagster as dg
 import pandas as pd
 
+from ..market.csv_replay import MarketDataError
 from ..market.universe import TICKERS
 from ..partitions import cycle_partitions, key_to_time, time_to_key
 from ..resources import MarketResource
 
 PARTITIONS = cycle_partitions()
+# The network-facing assets retry transient failures (Yahoo or FRED unreachable) with backoff;
+# permanent ones (an unknown ticker, a source that ends too early) fail at once.
+NETWORK_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+@contextmanager
+def permanent_errors_fail_fast():
+    try:
+        yield
+    except MarketDataError as exc:
+        if exc.transient:
+            raise
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
 CYCLE_TABLE = {"partition_expr": "cycle_ts"}
 
 
@@ -43,10 +63,12 @@ def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:
     partitions_def=PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
+    retry_policy=NETWORK_RETRY,
 )
 def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
     cycles = cycle_times(context)
-    bars, rates = market.snapshot(cycles)
+    with permanent_errors_fail_fast():
+        bars, rates = market.snapshot(cycles)
     last = bars.groupby("ticker")["session_date"].max()
     yield dg.Output(
         with_cycle_key(bars),
@@ -69,11 +91,13 @@ def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
     metadata={**CYCLE_TABLE, "allow_empty": True},
     kinds={"duckdb", "pandas"},
     pool="duckdb",
+    retry_policy=NETWORK_RETRY,
     description="Headlines published in the day before the cycle (yfinance live). Offline "
     "sources (sim, csv) publish no news: the table is then empty, and its metadata says so.",
 )
 def news_items(context: dg.AssetExecutionContext, market: MarketResource) -> dg.Output:
-    news = with_cycle_key(market.news(TICKERS, cycle_times(context)))
+    with permanent_errors_fail_fast():
+        news = with_cycle_key(market.news(TICKERS, cycle_times(context)))
     offline = market.source != "yfinance"
     return dg.Output(
         news,

@@ -160,7 +160,9 @@ def prediction_rows(
     },
     partitions_def=PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
+    # The step that calls the model sits in its own pool ("llm"); its writes go through the
+    # warehouse lock like every other write.
+    pool="llm",
     can_subset=False,
 )
 def deliberation(

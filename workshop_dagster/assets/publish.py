@@ -91,7 +91,7 @@ def posts(
         "rules": dg.AssetIn(),
     },
     kinds={"html"},
-    io_manager_key="io_manager",
+    automation_condition=dg.AutomationCondition.eager(),
     description="A static HTML site (no server needed): posts newest first with calls and "
     "outcomes, and a scoreboard with per-mind and per-regime tables, a reliability diagram, "
     "the rolling score per mind and the active rules with their evidence.",

@@ -19,7 +19,15 @@ BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 class MarketDataError(RuntimeError):
-    """Market data could not be had; the message names what is missing."""
+    """Market data could not be had; the message names what is missing.
+
+    `transient` marks failures a retry may cure (the network); the rest (an unknown ticker, a
+    missing file, a source that ends before the cycle) fail at once.
+    """
+
+    def __init__(self, message: str, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
 
 
 @lru_cache(maxsize=64)

@@ -39,7 +39,8 @@ def frame_from_yfinance(raw: pd.DataFrame, tickers: Iterable[str]) -> pd.DataFra
     if raw is None or raw.empty:
         raise MarketDataError(
             f"yfinance returned no data for {', '.join(tickers)} (Yahoo unreachable, "
-            "rate-limited, or unknown tickers)"
+            "rate-limited, or unknown tickers)",
+            transient=True,
         )
     frames = []
     if isinstance(raw.columns, pd.MultiIndex):
@@ -105,7 +106,7 @@ def fetch_fred_text(code: str, start: pd.Timestamp, end: pd.Timestamp) -> str:
         with urllib.request.urlopen(f"{FRED_CSV_URL}?{query}", timeout=FRED_TIMEOUT_S) as resp:
             return resp.read().decode("utf-8")
     except OSError as exc:
-        raise MarketDataError(f"could not fetch FRED series {code}: {exc}") from exc
+        raise MarketDataError(f"could not fetch FRED series {code}: {exc}", transient=True) from exc
 
 
 def _yf_download(symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:

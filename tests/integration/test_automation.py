@@ -1,0 +1,84 @@
+"""The schedule and the scoring sensor, evaluated against a real instance and warehouse."""
+
+import datetime
+import zoneinfo
+
+import dagster as dg
+import duckdb
+
+from tests.integration.helpers import materialize
+from workshop_dagster.settings import load_settings
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+LOOP = dg.AssetSelection.groups("market", "minds", "predictions")
+
+
+def _tick(defs, when: str):
+    schedule = defs.resolve_schedule_def("cycle_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime.datetime.fromisoformat(when).replace(tzinfo=NY),
+        repository_def=defs.get_repository_def(),
+    )
+    return schedule.evaluate_tick(context)
+
+
+def test_each_tick_runs_its_own_cycle_and_holidays_are_skipped():
+    from workshop_dagster.definitions import defs
+
+    result = _tick(defs, "2026-03-30 19:15")
+    assert [r.partition_key for r in result.run_requests] == ["2026-03-30-19:15"]
+    assert result.run_requests[0].run_key == "cycle:2026-03-30-19:15"
+    holiday = _tick(defs, "2025-11-27 19:15")  # Thanksgiving
+    assert not holiday.run_requests and "not a cycle" in holiday.skip_message
+
+
+def test_rollups_refresh_when_scores_land():
+    from workshop_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for name in ("track_record", "calibration", "rules", "site"):
+        assert graph.get(dg.AssetKey(name)).automation_condition is not None, name
+
+
+def _sensor_tick(defs, instance, cursor=None):
+    from workshop_dagster.resources import build_resources
+
+    sensor = defs.resolve_sensor_def("scoring_sensor")
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"warehouse": build_resources(load_settings())["warehouse"]},
+        repository_def=defs.get_repository_def(),
+    )
+    return sensor.evaluate_tick(context)
+
+
+def test_scoring_sensor_requests_each_matured_cycle_once_and_catches_up(workshop_env):
+    from workshop_dagster.definitions import defs
+
+    keys = ["2026-03-02-19:15", "2026-03-03-19:15", "2026-03-04-19:15", "2026-03-05-19:15"]
+    assert materialize(keys, selection=LOOP).success
+    instance = dg.DagsterInstance.get()
+    first = _sensor_tick(defs, instance)
+    assert not first.run_requests, "every call was already scored by the cycle runs"
+
+    # Scores lost (a scoring run that never happened, a daemon that was down): catch up.
+    with duckdb.connect(str(load_settings().database)) as conn:
+        conn.execute("delete from prediction_scores where cycle_key in (?, ?)", keys[:2])
+        conn.execute(
+            "update prediction_scores set status = 'pending' where cycle_key = ?", [keys[2]]
+        )
+    second = _sensor_tick(defs, instance)
+    requested = sorted(r.partition_key for r in second.run_requests)
+    assert requested == keys[:3]
+    assert len({r.run_key for r in second.run_requests}) == 3
+    # The next tick, with the cursor, asks for nothing twice.
+    third = _sensor_tick(defs, instance, cursor=second.cursor)
+    assert not third.run_requests
+
+    # Running what the sensor asked for scores those cycles again.
+    for key in requested:
+        assert materialize(
+            key, selection=dg.AssetSelection.assets("prediction_scores", "lessons", "posts")
+        ).success
+    assert not _sensor_tick(defs, instance).run_requests

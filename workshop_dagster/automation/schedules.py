@@ -1,0 +1,29 @@
+"""One schedule tick per cycle: each tick materializes exactly the cycle it names.
+
+(`build_schedule_from_partitioned_job` picks "the latest partition", which, around excluded
+holiday ticks, can be the next trading day's first cycle, ahead of its time. This schedule maps
+the tick time to its own cycle key and skips ticks that are not cycles.)
+"""
+
+import dagster as dg
+
+from ..partitions import time_to_key
+
+
+def build_cycle_schedule(cycle_job, partitions: dg.TimeWindowPartitionsDefinition):
+    @dg.schedule(
+        name="cycle_schedule",
+        job=cycle_job,
+        cron_schedule=partitions.cron_schedule,
+        execution_timezone=partitions.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Runs each cycle (market, minds, memo, predictions, post) at its time; "
+        "ticks on NYSE holidays are skipped.",
+    )
+    def cycle_schedule(context: dg.ScheduleEvaluationContext):
+        key = time_to_key(context.scheduled_execution_time)
+        if not partitions.has_partition_key(key):
+            return dg.SkipReason(f"{key} is not a cycle (the NYSE is closed)")
+        return dg.RunRequest(run_key=f"cycle:{key}", partition_key=key)
+
+    return cycle_schedule
