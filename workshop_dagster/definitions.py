@@ -10,6 +10,7 @@ from .automation.sensors import build_scoring_sensor
 from .checks import prediction_quality
 from .partitions import cycle_partitions
 from .resources import build_resources
+from .settings import load_settings
 from .sql_models import load_sql_assets
 
 PARTITIONS = cycle_partitions()
@@ -44,7 +45,7 @@ defs = dg.Definitions(
     asset_checks=CHECKS,
     jobs=[cycle_job, score_job, rollups_job],
     schedules=[build_cycle_schedule(cycle_job, PARTITIONS)],
-    sensors=[build_scoring_sensor(score_job)],
+    sensors=[build_scoring_sensor(score_job, load_settings().scoring_interval_s)],
     resources=build_resources(),
     # Steps of a cycle are short and share one DuckDB file: one process per run is faster
     # (no process spawn per step) and the minds parallelize inside their own asset.

@@ -30,26 +30,40 @@ def _horizon(timezone: str) -> pd.Timestamp:
 
 
 def _holiday_ticks(start: str, cron: str, timezone: str) -> list[pd.Timestamp]:
-    """The cron ticks that fall on weekdays the NYSE is closed, from start to a year ahead."""
-    base = dg.TimeWindowPartitionsDefinition(
-        start=_start_dt(start, timezone),
-        cron_schedule=cron,
-        timezone=timezone,
-        fmt=CYCLE_KEY_FORMAT,
-    )
-    horizon = _horizon(timezone)
-    ticks = pd.DatetimeIndex(
-        [key_to_time(k) for k in base.get_partition_keys(current_time=horizon.to_pydatetime())]
-    )
-    if len(ticks) == 0:
-        return []
-    sessions = calendar.sessions(ticks.min(), ticks.max())
-    closed = ticks[~ticks.normalize().isin(sessions)]
-    return [t.tz_localize(timezone) for t in closed]
+    """The cron ticks that fall on days the NYSE is closed, from start to a year ahead.
+
+    Only the closed days are enumerated (a tick grid per closed day), so a fine cron costs
+    no more than a coarse one.
+    """
+    first = pd.Timestamp(start).normalize()
+    days = pd.date_range(first, _horizon(timezone).tz_localize(None).normalize(), freq="D")
+    open_days = set(calendar.sessions(days.min(), days.max()))
+    ticks: list[pd.Timestamp] = []
+    for day in days:
+        if day in open_days:
+            continue
+        grid = dg.TimeWindowPartitionsDefinition(
+            start=max(day, pd.Timestamp(start)).tz_localize(timezone).to_pydatetime(),
+            end=(day + pd.Timedelta(days=5)).tz_localize(timezone).to_pydatetime(),
+            cron_schedule=cron,
+            timezone=timezone,
+            fmt=CYCLE_KEY_FORMAT,
+        )
+        for key in grid.get_partition_keys():
+            if len(key) > 16:  # the repeated hour of a DST change carries its offset
+                aware = pd.to_datetime(key, format=CYCLE_KEY_FORMAT + "%z").tz_convert(timezone)
+            else:
+                aware = key_to_time(key).tz_localize(timezone, ambiguous=True)
+            if aware.tz_localize(None).normalize() == day:
+                ticks.append(aware)
+    return ticks
 
 
 def key_to_time(key: str) -> pd.Timestamp:
     """A cycle key ("2026-03-30-19:15") as naive New York time."""
+    if len(key) > 16:  # Dagster appends the UTC offset to the repeated hour of a DST change
+        aware = pd.to_datetime(key, format=CYCLE_KEY_FORMAT + "%z")
+        return aware.tz_convert("America/New_York").tz_localize(None)
     return pd.Timestamp(pd.to_datetime(key, format=CYCLE_KEY_FORMAT))
 
 

@@ -31,6 +31,7 @@ class Settings:
     llm: str = "offline"
     site_url: str = ""
     llm_options: dict = field(default_factory=dict)
+    scoring_interval_s: int = 300
 
     @property
     def market_cache_dir(self) -> Path:
@@ -59,6 +60,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         llm=env.get("WORKSHOP_LLM", "offline").strip() or "offline",
         site_url=env.get("WORKSHOP_SITE_URL", ""),
         llm_options=_llm_options(env),
+        scoring_interval_s=int(env.get("WORKSHOP_SCORING_INTERVAL_S", "300")),
     )
 
 

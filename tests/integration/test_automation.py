@@ -72,9 +72,17 @@ def test_scoring_sensor_requests_each_matured_cycle_once_and_catches_up(workshop
     requested = sorted(r.partition_key for r in second.run_requests)
     assert requested == keys[:3]
     assert len({r.run_key for r in second.run_requests}) == 3
-    # The next tick, with the cursor, asks for nothing twice.
-    third = _sensor_tick(defs, instance, cursor=second.cursor)
-    assert not third.run_requests
+    # Had those runs failed, the next ticks retry each cycle, at most three times in all, and
+    # never with a run key used before.
+    run_keys = {r.run_key for r in second.run_requests}
+    cursor = second.cursor
+    for _ in range(2):
+        retry = _sensor_tick(defs, instance, cursor=cursor)
+        assert sorted(r.partition_key for r in retry.run_requests) == keys[:3]
+        assert not run_keys & {r.run_key for r in retry.run_requests}
+        run_keys |= {r.run_key for r in retry.run_requests}
+        cursor = retry.cursor
+    assert not _sensor_tick(defs, instance, cursor=cursor).run_requests
 
     # Running what the sensor asked for scores those cycles again.
     for key in requested:

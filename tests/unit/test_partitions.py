@@ -58,3 +58,13 @@ def test_cron_and_start_are_configurable():
 def test_bad_seed_setting_is_a_clear_error():
     with pytest.raises(ValueError, match="WORKSHOP_SEED"):
         load_settings({"WORKSHOP_SEED": "seven"})
+
+
+def test_a_fine_cron_has_no_cycle_on_a_closed_day():
+    from workshop_dagster.market import calendar
+
+    parts = build_cycle_partitions("2025-12-19", "*/30 * * * *", TZ)
+    keys = parts.get_partition_keys()[:-1]  # the last is the window in progress now
+    assert keys, "a half-hourly cron has cycles"
+    assert all(calendar.is_session(key_to_time(k).normalize()) for k in keys)
+    assert not any(k.startswith(("2025-12-20", "2025-12-25")) for k in keys)

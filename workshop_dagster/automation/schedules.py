@@ -7,7 +7,8 @@ the tick time to its own cycle key and skips ticks that are not cycles.)
 
 import dagster as dg
 
-from ..partitions import time_to_key
+from ..market import calendar
+from ..partitions import key_to_time, time_to_key
 
 
 def build_cycle_schedule(cycle_job, partitions: dg.TimeWindowPartitionsDefinition):
@@ -22,7 +23,8 @@ def build_cycle_schedule(cycle_job, partitions: dg.TimeWindowPartitionsDefinitio
     )
     def cycle_schedule(context: dg.ScheduleEvaluationContext):
         key = time_to_key(context.scheduled_execution_time)
-        if not partitions.has_partition_key(key):
+        # (The in-progress window is a partition even on a closed day: check the calendar too.)
+        if not partitions.has_partition_key(key) or not calendar.is_session(key_to_time(key)):
             return dg.SkipReason(f"{key} is not a cycle (the NYSE is closed)")
         return dg.RunRequest(run_key=f"cycle:{key}", partition_key=key)
 

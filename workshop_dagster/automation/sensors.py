@@ -2,10 +2,10 @@
 
 It asks the warehouse which cycles have calls whose horizon has passed but that are not scored
 yet (never scored, or still `pending` from an earlier scoring), and requests one scoring run per
-such cycle. Each request carries a run key (cycle + the latest horizon it covers), so a tick never
-asks twice for the same work; the cursor remembers the latest horizon already requested, and
-because the query looks at every unscored call, not only recent ones, it catches up after any
-downtime.
+such cycle, unless a queued or running run already covers that cycle. The cursor remembers what
+was requested (cycle, horizon, attempt) and each request's run key says it, so nothing is asked
+twice while it is under way, a scoring that failed is retried at most three times, and because
+the query looks at every unscored call, not only recent ones, it catches up after downtime.
 """
 
 import json
@@ -51,31 +51,58 @@ def due_cycles(database: str, now: pd.Timestamp) -> list[tuple[str, pd.Timestamp
     return [(key, pd.Timestamp(due)) for key, due in rows]
 
 
-def build_scoring_sensor(job) -> dg.SensorDefinition:
+MAX_ATTEMPTS = 3
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def cycles_in_flight(instance: dg.DagsterInstance) -> tuple[set[str], list[tuple[str, str]]]:
+    """Cycle keys (and key ranges of single-run backfills) that a queued or running run covers."""
+    keys, ranges = set(), []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE)):
+        tags = run.tags
+        if "dagster/partition" in tags:
+            keys.add(tags["dagster/partition"])
+        start = tags.get("dagster/asset_partition_range_start")
+        if start:
+            ranges.append((start, tags.get("dagster/asset_partition_range_end", start)))
+    return keys, ranges
+
+
+def build_scoring_sensor(job, interval_s: int = 300) -> dg.SensorDefinition:
     @dg.sensor(
         name="scoring_sensor",
         job=job,
-        minimum_interval_seconds=300,
+        minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests a scoring run for every cycle whose calls' horizons have ended.",
     )
     def scoring_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         now = calendar.to_naive_ny(pd.Timestamp.now(tz="UTC"))
         requested = json.loads(context.cursor) if context.cursor else {}
+        keys, ranges = cycles_in_flight(context.instance)
         requests = []
         for cycle_key, due in due_cycles(warehouse.database, now):
-            if requested.get(cycle_key) == due.isoformat():
-                continue
-            requested[cycle_key] = due.isoformat()
+            if cycle_key in keys or any(a <= cycle_key <= b for a, b in ranges):
+                continue  # a run that will score it is already on its way
+            entry = requested.get(cycle_key, {})
+            attempts = entry.get("attempts", 0) if entry.get("due") == due.isoformat() else 0
+            if attempts >= MAX_ATTEMPTS:
+                continue  # scoring keeps failing: the failed runs say why
+            requested[cycle_key] = {"due": due.isoformat(), "attempts": attempts + 1}
             requests.append(
                 dg.RunRequest(
                     partition_key=cycle_key,
-                    run_key=f"score:{cycle_key}:{due.isoformat()}",
+                    run_key=f"score:{cycle_key}:{due.isoformat()}:{attempts + 1}",
                     tags={"workshop/reason": f"horizon ended {due:%Y-%m-%d %H:%M}"},
                 )
             )
         if not requests:
-            return dg.SkipReason("no call has matured since the last scoring")
+            return dg.SkipReason("no call has matured unscored since the last tick")
         context.update_cursor(json.dumps(requested, sort_keys=True))
         return requests
 
