@@ -1,0 +1,106 @@
+"""One DuckDB file under pressure: eight concurrent runs, and a run killed mid-write."""
+
+import os
+import signal
+import time
+
+import duckdb
+import pytest
+from filelock import FileLock, Timeout
+
+from tests.e2e.processes import BIN, env_with, finish, start
+
+pytestmark = pytest.mark.e2e
+MATERIALIZE = [
+    str(BIN / "dagster"),
+    "asset",
+    "materialize",
+    "-m",
+    "workshop_dagster.definitions",
+    "--select",
+    "group:market",
+]
+
+
+def test_eight_runs_of_different_cycles_at_once(workshop_env):
+    env = env_with(workshop_env)
+    keys = [f"2026-03-{day:02d}-19:15" for day in (2, 3, 4, 5, 6, 9, 10, 11)]
+    procs = [start([*MATERIALIZE, "--partition", key], env) for key in keys]
+    for code, out in [finish(p, timeout=600) for p in procs]:
+        assert code == 0, out[-3000:]
+    with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
+        counts = dict(
+            conn.execute("select cycle_key, count(*) from market_bars group by 1").fetchall()
+        )
+        labels = conn.execute("select count(*) from regime_labels").fetchone()[0]
+    assert counts == {k: 510 for k in keys} and labels == 8
+
+
+def _cycle_rows(db: str) -> dict[str, int]:
+    with duckdb.connect(db, read_only=True) as conn:
+        tables = {
+            t
+            for (t,) in conn.execute("select table_name from information_schema.tables").fetchall()
+        }
+        if "market_bars" not in tables:
+            return {}
+        return dict(
+            conn.execute("select cycle_key, count(*) from market_bars group by 1").fetchall()
+        )
+
+
+def _clean_up_dead_runs() -> None:
+    """What the daemon's run monitoring does for a run whose process died: mark it failed and
+    give back its pool slot (a SIGKILLed CLI run otherwise holds pool "duckdb" forever)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        for run in instance.get_runs(
+            filters=dg.RunsFilter(
+                statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+            )
+        ):
+            instance.report_run_failed(run, "the run's process was killed")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
+
+def test_a_run_killed_mid_write_leaves_no_half_cycle(workshop_env, tmp_path):
+    env = env_with(workshop_env)
+    db = workshop_env["WORKSHOP_DB"]
+    before = "2025-12-31-19:15"
+    code, out = finish(start([*MATERIALIZE, "--partition", before], env), timeout=300)
+    assert code == 0, out[-3000:]
+    span = ["--partition-range", "2026-01-02-09:15...2026-03-31-19:15"]
+    proc = start([*MATERIALIZE, *span], env)
+    lock = FileLock(db + ".lock")
+    deadline = time.monotonic() + 300
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            lock.acquire(timeout=0)
+            lock.release()
+        except Timeout:  # the run holds the warehouse: it is writing its first table
+            time.sleep(0.3)  # well inside the transaction
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.002)
+    finish(proc, timeout=30)
+    assert killed, "the run finished before it could be killed mid-write"
+    _clean_up_dead_runs()
+    rows = _cycle_rows(db)
+    assert rows.get(before) == 510, "the earlier cycle must be untouched"
+    assert set(rows.values()) <= {510}, "a cycle is half written"
+
+    # Re-running gives exactly what an undisturbed run gives.
+    code, out = finish(start([*MATERIALIZE, *span], env), timeout=600)
+    assert code == 0, out[-3000:]
+    clean_db = str(tmp_path / "clean.duckdb")
+    code, out = finish(start([*MATERIALIZE, *span], {**env, "WORKSHOP_DB": clean_db}), 600)
+    assert code == 0, out[-3000:]
+    query = (
+        "select * from market_bars where cycle_ts >= TIMESTAMP '2026-01-02' "
+        "order by cycle_ts, ticker, bar_ts"
+    )
+    with duckdb.connect(db, read_only=True) as a, duckdb.connect(clean_db, read_only=True) as b:
+        assert a.execute(query).fetchdf().equals(b.execute(query).fetchdf())
