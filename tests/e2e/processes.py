@@ -10,6 +10,15 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+MATERIALIZE_MARKET = [
+    str(BIN / "dagster"),
+    "asset",
+    "materialize",
+    "-m",
+    "workshop_dagster.definitions",
+    "--select",
+    "group:market",
+]
 
 
 def env_with(extra: dict[str, str]) -> dict[str, str]:

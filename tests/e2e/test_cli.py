@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from tests.e2e.processes import BIN, env_with, finish, run, start
+from tests.e2e.processes import BIN, MATERIALIZE_MARKET, env_with, finish, run, start
 
 pytestmark = pytest.mark.e2e
 
@@ -44,20 +44,7 @@ def test_demo_runs_offline_and_prints_the_cycle(workshop_env):
 def test_two_processes_write_different_cycles_to_one_file(workshop_env):
     env = env_with(workshop_env)
     procs = [
-        start(
-            [
-                str(BIN / "dagster"),
-                "asset",
-                "materialize",
-                "-m",
-                "workshop_dagster.definitions",
-                "--select",
-                "group:market",
-                "--partition",
-                key,
-            ],
-            env,
-        )
+        start([*MATERIALIZE_MARKET, "--partition", key], env)
         for key in ("2026-03-30-19:15", "2026-03-31-19:15")
     ]
     results = [finish(p) for p in procs]

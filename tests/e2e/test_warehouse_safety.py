@@ -8,18 +8,10 @@ import duckdb
 import pytest
 from filelock import FileLock, Timeout
 
-from tests.e2e.processes import BIN, env_with, finish, start
+from tests.e2e.processes import MATERIALIZE_MARKET, env_with, finish, start
 
 pytestmark = pytest.mark.e2e
-MATERIALIZE = [
-    str(BIN / "dagster"),
-    "asset",
-    "materialize",
-    "-m",
-    "workshop_dagster.definitions",
-    "--select",
-    "group:market",
-]
+MATERIALIZE = MATERIALIZE_MARKET
 
 
 def test_eight_runs_of_different_cycles_at_once(workshop_env):

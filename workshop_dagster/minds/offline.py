@@ -86,6 +86,14 @@ def _opinion(
     )
 
 
+def _called(mind: str, narrative: str, view: str, call: tuple, context: dict) -> Opinion:
+    """An opinion with a call (ticker, relative_to, direction, timeframe, raw confidence)."""
+    ticker, rel, direction, tf, conf = call
+    return _opinion(
+        mind, narrative, ticker, rel, direction, tf, calibrated(conf, context, mind), thesis=view
+    )
+
+
 def macro_mind(context: dict) -> Opinion:
     """Rates, the Fed, volatility and the regime."""
     m, key = context["market"], context["cycle_key"]
@@ -148,17 +156,7 @@ def macro_mind(context: dict) -> Opinion:
         return _opinion(
             "macro", f"{facts} {view} {record}", reason="rates and volatility give no edge"
         )
-    ticker, rel, direction, tf, conf = call
-    return _opinion(
-        "macro",
-        f"{facts} {view} {record}",
-        ticker,
-        rel,
-        direction,
-        tf,
-        calibrated(conf, context, "macro"),
-        thesis=view,
-    )
+    return _called("macro", f"{facts} {view} {record}", view, call, context)
 
 
 def flow_mind(context: dict) -> Opinion:
@@ -207,17 +205,7 @@ def flow_mind(context: dict) -> Opinion:
     record = _record_sentence(context, "flow", "Flow")
     if call is None:
         return _opinion("flow", f"{facts} {view} {record}", reason="no rotation or breadth signal")
-    ticker, rel, direction, tf, conf = call
-    return _opinion(
-        "flow",
-        f"{facts} {view} {record}",
-        ticker,
-        rel,
-        direction,
-        tf,
-        calibrated(conf, context, "flow"),
-        thesis=view,
-    )
+    return _called("flow", f"{facts} {view} {record}", view, call, context)
 
 
 def contrarian_mind(context: dict) -> Opinion:
