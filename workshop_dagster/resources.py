@@ -13,6 +13,7 @@ import pandas as pd
 from . import warehouse
 from .io_manager import WarehouseIOManager
 from .market.sources import MarketSource, open_source
+from .minds.claude import ClaudeConfig
 from .settings import PROJECT_ROOT, Settings, load_settings
 
 
@@ -39,19 +40,23 @@ class MarketResource(dg.ConfigurableResource):
         return news_as_of(self.open(), tickers, cycle_times)
 
 
+CLAUDE_DEFAULTS = ClaudeConfig()
+
+
 class LLMResource(dg.ConfigurableResource):
     """Who writes the opinions and memos: `offline` (deterministic minds) or `anthropic`."""
 
     provider: str = "offline"
-    mind_model: str = "claude-haiku-5-5"
-    synthesis_model: str = "claude-sonnet-5-5"
-    max_tokens: int = 1200
-    timeout_s: float = 60.0
-    max_retries: int = 4
-    budget_usd: float = 5.0
-    refresh: bool = False
-    batch: bool = False
-    batch_poll_s: float = 30.0
+    # Defaults are ClaudeConfig's, so the engine and the resource cannot disagree.
+    mind_model: str = CLAUDE_DEFAULTS.mind_model
+    synthesis_model: str = CLAUDE_DEFAULTS.synthesis_model
+    max_tokens: int = CLAUDE_DEFAULTS.max_tokens
+    timeout_s: float = CLAUDE_DEFAULTS.timeout_s
+    max_retries: int = CLAUDE_DEFAULTS.max_retries
+    budget_usd: float = CLAUDE_DEFAULTS.budget_usd
+    refresh: bool = CLAUDE_DEFAULTS.refresh
+    batch: bool = CLAUDE_DEFAULTS.batch
+    batch_poll_s: float = CLAUDE_DEFAULTS.batch_poll_s
     prices_json: str = ""
     replay_database: str = ""
 
@@ -63,7 +68,7 @@ class LLMResource(dg.ConfigurableResource):
         if self.provider == "anthropic":
             import json
 
-            from .minds.claude import DEFAULT_PRICES, ClaudeConfig, ClaudeEngine
+            from .minds.claude import DEFAULT_PRICES, ClaudeEngine
             from .minds.replay import WarehouseReplay
 
             prices = dict(DEFAULT_PRICES)

@@ -12,10 +12,6 @@ from ..resources import MarketResource
 from .market import CYCLE_TABLE, PARTITIONS
 
 
-def _now() -> pd.Timestamp:
-    return calendar.to_naive_ny(pd.Timestamp.now(tz="UTC"))
-
-
 @dg.asset(
     group_name="predictions",
     partitions_def=PARTITIONS,
@@ -30,7 +26,7 @@ def _now() -> pd.Timestamp:
 def prediction_scores(
     context: dg.AssetExecutionContext, predictions: pd.DataFrame, market: MarketResource
 ) -> dg.Output:
-    now = _now()
+    now = calendar.now_ny()
     start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
     end = (
         min(now, predictions["horizon_end"].max())

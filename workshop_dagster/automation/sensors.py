@@ -82,7 +82,7 @@ def build_scoring_sensor(job, interval_s: int = 300) -> dg.SensorDefinition:
         description="Requests a scoring run for every cycle whose calls' horizons have ended.",
     )
     def scoring_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-        now = calendar.to_naive_ny(pd.Timestamp.now(tz="UTC"))
+        now = calendar.now_ny()
         requested = json.loads(context.cursor) if context.cursor else {}
         keys, ranges = cycles_in_flight(context.instance)
         requests = []

@@ -64,3 +64,8 @@ def to_naive_ny(ts) -> pd.Timestamp:
     if ts.tzinfo is not None:
         ts = ts.tz_convert(NY).tz_localize(None)
     return ts
+
+
+def now_ny() -> pd.Timestamp:
+    """The wall-clock time now, as naive New York time (what "knowable now" is compared with)."""
+    return to_naive_ny(pd.Timestamp.now(tz="UTC"))

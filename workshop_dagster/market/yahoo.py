@@ -147,7 +147,7 @@ class YahooMarket:
         self._download = download or _yf_download
         self._fetch_fred = fetch_fred or fetch_fred_text
         self._fetch_news = fetch_news or _yf_news
-        self._now = now or (lambda: calendar.to_naive_ny(pd.Timestamp.now(tz="UTC")))
+        self._now = now or calendar.now_ny
 
     # -- cache -------------------------------------------------------------------------------
     @property
