@@ -53,6 +53,16 @@ def _sensor_tick(defs, instance, cursor=None):
     return sensor.evaluate_tick(context)
 
 
+def _add_run(instance, status, tags: dict[str, str]) -> str:
+    """A run record as the daemon would hold it for a queued or running job."""
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.utils import make_new_run_id
+
+    run = DagsterRun(job_name="score", run_id=make_new_run_id(), status=status, tags=tags)
+    instance.add_run(run)
+    return run.run_id
+
+
 def test_scoring_sensor_requests_each_matured_cycle_once_and_catches_up(workshop_env):
     from workshop_dagster.definitions import defs
 
@@ -68,6 +78,23 @@ def test_scoring_sensor_requests_each_matured_cycle_once_and_catches_up(workshop
         conn.execute(
             "update prediction_scores set status = 'pending' where cycle_key = ?", [keys[2]]
         )
+    # A starting run of one cycle and a running single-run backfill over another already cover
+    # them: the sensor asks only for the third, and for all three once those runs are gone.
+    in_flight = [
+        _add_run(instance, dg.DagsterRunStatus.STARTING, {"dagster/partition": keys[0]}),
+        _add_run(
+            instance,
+            dg.DagsterRunStatus.STARTED,
+            {
+                "dagster/asset_partition_range_start": keys[1],
+                "dagster/asset_partition_range_end": keys[1],
+            },
+        ),
+    ]
+    covered = _sensor_tick(defs, instance)
+    assert [r.partition_key for r in covered.run_requests] == [keys[2]]
+    for run_id in in_flight:
+        instance.delete_run(run_id)
     second = _sensor_tick(defs, instance)
     requested = sorted(r.partition_key for r in second.run_requests)
     assert requested == keys[:3]
