@@ -61,7 +61,9 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
                 connection.execute(f"create table {name} ({_column_ddl(obj)})")
             context.add_output_metadata({"dagster/partition_row_count": 0})
             return None
+        obj = _typed_nulls(obj)
         if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
+            _retype_null_columns(connection, table_slice, obj)
             connection.execute(f"insert into {name} by name select * from obj")
         else:
             connection.execute(f"create table {name} as select * from obj")
@@ -76,21 +78,50 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
         return None
 
 
+def _typed_nulls(frame: pd.DataFrame) -> pd.DataFrame:
+    """All-null object columns as strings: DuckDB would create them with type NULL, and the
+    first later cycle with a value there (an abstention's reason, say) could not be inserted."""
+    empty = [
+        col
+        for col, dtype in frame.dtypes.items()
+        if dtype == object and frame[col].isna().all()  # noqa: E721 - numpy object dtype
+    ]
+    if not empty:
+        return frame
+    return frame.astype({col: "string" for col in empty})
+
+
+def _retype_null_columns(connection, table_slice: TableSlice, frame: pd.DataFrame) -> None:
+    """Give columns a table was created with as type NULL (by an earlier version) the frame's
+    type, so a warehouse written before `_typed_nulls` keeps working."""
+    rows = connection.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? and data_type in ('NULL', '\"NULL\"')",
+        [table_slice.schema, table_slice.table],
+    ).fetchall()
+    for (col,) in rows:
+        if col in frame.columns:
+            connection.execute(
+                f"alter table {table_slice.schema}.{table_slice.table} "
+                f'alter column "{col}" type {_sql_type(frame[col].dtype)}'
+            )
+
+
+def _sql_type(dtype) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "TIMESTAMP_NS"
+    return "VARCHAR"
+
+
 def _column_ddl(frame: pd.DataFrame) -> str:
     """Column types for a table created from an empty frame (DuckDB would type them NULL)."""
-
-    def sql_type(dtype) -> str:
-        if pd.api.types.is_bool_dtype(dtype):
-            return "BOOLEAN"
-        if pd.api.types.is_integer_dtype(dtype):
-            return "BIGINT"
-        if pd.api.types.is_float_dtype(dtype):
-            return "DOUBLE"
-        if pd.api.types.is_datetime64_any_dtype(dtype):
-            return "TIMESTAMP_NS"
-        return "VARCHAR"
-
-    return ", ".join(f'"{col}" {sql_type(dtype)}' for col, dtype in frame.dtypes.items())
+    return ", ".join(f'"{col}" {_sql_type(dtype)}' for col, dtype in frame.dtypes.items())
 
 
 class WarehouseIOManager(DuckDBPandasIOManager):

@@ -1,148 +1,61 @@
-"""The real webserver and daemon: a cycle launched over GraphQL, a partition backfill, and the
-scoring sensor firing on its own."""
+"""The real webserver and daemon: a cycle launched over GraphQL, a partition backfill, the
+scoring sensor firing on its own, and the UI driven by a headless Chromium."""
 
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
+import re
 
 import duckdb
 import pytest
 
-from tests.e2e.processes import BIN, PROJECT, env_with
+from tests.e2e.browser import browser_page, screenshot
+from tests.e2e.dagster_dev import running_dagster_dev, temporary_workshop_env, wait_for
 from workshop_dagster import warehouse
 
 pytestmark = pytest.mark.e2e
 CYCLE = "2026-03-30-19:15"
 BACKFILL = ["2026-03-31-09:15", "2026-03-31-12:15", "2026-03-31-19:15"]
-RUN_STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
-BACKFILL_MUTATION = """
-mutation($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-  }
-}"""
-BACKFILL_STATUS = """query($id: String!) {
-  partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
+UI_CYCLE = "2026-03-26-19:15"
+GROUPS = {
+    "market": ["market_bars", "macro_rates", "news_items", "cycle_features", "regime_labels"],
+    "minds": ["mind_context", "mind_opinions", "debate", "memo", "llm_calls"],
+    "predictions": ["predictions", "prediction_scores", "lessons"],
+    "track_record": ["track_record", "calibration", "rules"],
+    "publish": ["posts", "site"],
+}
 SENSOR_RUNS = """query {
   runsOrError(filter: {tags: [{key: "dagster/sensor_name", value: "scoring_sensor"}]}) {
     ... on Runs { results { runId status tags { key value } } } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-@pytest.fixture
-def dagster_dev(workshop_env):
-    port = _free_port()
-    env = env_with({**workshop_env, "WORKSHOP_SCORING_INTERVAL_S": "10"})
-    log = open(os.path.join(workshop_env["DAGSTER_HOME"], "dagster-dev.log"), "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory):
+    """One `dagster dev` for the module: starting it costs ~20 s."""
+    env = temporary_workshop_env(
+        tmp_path_factory.mktemp("dagster_dev"), extra={"WORKSHOP_SCORING_INTERVAL_S": "10"}
     )
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        _wait(up, 120, "dagster dev to answer /server_info")
-        from dagster_graphql import DagsterGraphQLClient
-
-        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        yield client, workshop_env
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        log.close()
-        _wait(lambda: _port_free(port), 30, "the port to be released")
+    with running_dagster_dev(env) as dev:
+        yield dev
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+def _memo_keys(db: str) -> set[str]:
+    with warehouse.connect(db, transaction=False) as conn:
+        return {k for (k,) in conn.execute("select cycle_key from memo").fetchall()}
 
 
-def _run_status(client, run_id: str) -> str:
-    return client._execute(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
-
-
-def test_cycle_backfill_and_sensor_through_the_real_processes(dagster_dev):
-    client, env = dagster_dev
+def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
     # 1. A cycle launched through GraphQL, as the UI does.
-    run_id = client.submit_job_execution("cycle", tags={"dagster/partition": CYCLE})
-    status = _wait(
-        lambda: (
-            _run_status(client, run_id) in ("SUCCESS", "FAILURE") and _run_status(client, run_id)
-        ),
-        240,
-        "the cycle run",
-    )
-    assert status == "SUCCESS"
+    assert dev.wait_for_run(dev.launch_cycle(CYCLE)) == "SUCCESS"
 
     # 2. A partition backfill over a range of cycles, run by the daemon (one run: single-run).
-    params = {
-        "selector": {
-            "repositorySelector": {
-                "repositoryLocationName": "workshop",
-                "repositoryName": "__repository__",
-            },
-            "partitionSetName": "cycle_partition_set",
-        },
-        "partitionNames": BACKFILL,
-    }
-    launched = client._execute(BACKFILL_MUTATION, {"params": params})["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill_id = launched["backfillId"]
-
-    def backfill_done():
-        status = client._execute(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"][
-            "status"
-        ]
-        return (
-            status
-            if status
-            in ("COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAILED", "CANCELED")
-            else None
-        )
-
-    assert _wait(backfill_done, 300, "the backfill", every=3) in ("COMPLETED", "COMPLETED_SUCCESS")
-    with warehouse.connect(env["WORKSHOP_DB"], transaction=False) as conn:
-        keys = [k for (k,) in conn.execute("select cycle_key from memo order by 1").fetchall()]
-    assert set(keys) == {CYCLE, *BACKFILL}
+    status = dev.wait_for_backfill(dev.launch_backfill(BACKFILL))
+    assert status in ("COMPLETED", "COMPLETED_SUCCESS")
+    assert {CYCLE, *BACKFILL} <= _memo_keys(dev.env["WORKSHOP_DB"])
 
     # 3. Scores go missing for a cycle whose calls have matured: the sensor notices and scores.
-    with warehouse.connect(env["WORKSHOP_DB"]) as conn:
+    with warehouse.connect(dev.env["WORKSHOP_DB"]) as conn:
         conn.execute("delete from prediction_scores where cycle_key = ?", [CYCLE])
 
     def sensor_run_for_cycle():
-        runs = client._execute(SENSOR_RUNS)["runsOrError"]["results"]
+        runs = dev.query(SENSOR_RUNS)["runsOrError"]["results"]
         return [
             r
             for r in runs
@@ -150,10 +63,62 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dagster_dev):
             and {"key": "dagster/partition", "value": CYCLE} in r["tags"]
         ]
 
-    _wait(sensor_run_for_cycle, 240, f"the scoring sensor's run for {CYCLE}", every=3)
-    with duckdb.connect(env["WORKSHOP_DB"], read_only=True) as conn:
+    wait_for(sensor_run_for_cycle, 240, f"the scoring sensor's run for {CYCLE}", every=3)
+    with duckdb.connect(dev.env["WORKSHOP_DB"], read_only=True) as conn:
         n = conn.execute(
             "select count(*) from prediction_scores where cycle_key = ? and status = 'scored'",
             [CYCLE],
         ).fetchone()[0]
     assert n >= 1
+
+
+def _skip_community_dialog(page) -> None:
+    """The first visit of a fresh instance asks to join the community; a user presses Skip."""
+    skip = page.get_by_role("button", name="Skip", exact=True)
+    try:
+        skip.wait_for(state="visible", timeout=5000)
+    except Exception:  # noqa: BLE001 - the dialog is shown once per instance, not always
+        return
+    skip.click()
+
+
+def test_the_ui_shows_every_group_and_materializes_a_cycle(dev):
+    with browser_page(width=1600, height=1200) as page:
+        # The global lineage, every group expanded (the graph's own "Expand all groups", ⌥E).
+        page.goto(f"{dev.url}/asset-groups", wait_until="networkidle")
+        _skip_community_dialog(page)
+        graph_group = page.get_by_text("market", exact=True).last
+        graph_group.wait_for(state="visible", timeout=30000)
+        graph_group.hover()
+        page.keyboard.press("Alt+e")
+        for group, assets in GROUPS.items():
+            for asset in assets:
+                node = page.get_by_text(asset, exact=True)
+                wait_for(
+                    lambda node=node: any(node.nth(i).is_visible() for i in range(node.count())),
+                    20,
+                    f"asset {asset} of group {group} in the lineage graph",
+                    every=0.5,
+                )
+        screenshot(page, "dagster-ui-lineage.png")
+
+        # One cycle materialized from the job page, as a user would: Materialize all, pick
+        # the cycle among all partitions, launch, open the run and watch it succeed.
+        page.goto(f"{dev.url}/locations/workshop/jobs/cycle", wait_until="networkidle")
+        page.get_by_role("button", name="Materialize all…").click()
+        dialog = page.get_by_role("dialog").filter(has_text="Launch runs to materialize")
+        dialog.get_by_role("button", name=re.compile("Last 90 days|All time")).click()
+        page.get_by_role("menuitem", name="All time").click()
+        partitions = dialog.get_by_role("textbox").first
+        partitions.fill(UI_CYCLE)
+        partitions.press("Enter")
+        dialog.get_by_role("button", name="Launch 1 run").click()
+        page.get_by_role("link", name="View", exact=True).click()
+        page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"), timeout=30000)
+        run_id = page.url.rstrip("/").split("/runs/")[1].split("?")[0]
+        assert dev.wait_for_run(run_id) == "SUCCESS"
+        page.reload(wait_until="networkidle")
+        page.get_by_text("Success", exact=True).first.wait_for(timeout=30000)
+        page.get_by_text(UI_CYCLE).first.wait_for(timeout=30000)
+        screenshot(page, "dagster-ui-cycle-run.png")
+    assert UI_CYCLE in _memo_keys(dev.env["WORKSHOP_DB"])
