@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint format ui validate clean
+.PHONY: install demo test lint format ui validate evaluate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: install
 	$(BIN)/ruff check workshop_dagster tests
 	$(BIN)/ruff format --check workshop_dagster tests
 	$(BIN)/python -m pytest -q
+
+# Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):
+# figures per half and per source, baselines, leak audit; see docs/evaluation.md.
+evaluate: install
+	$(BIN)/python -m workshop_dagster.evaluation $(EVALUATE_ARGS)
 
 lint: install
 	$(BIN)/ruff check workshop_dagster tests

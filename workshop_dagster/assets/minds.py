@@ -266,7 +266,10 @@ def deliberation(
         if name not in ("predictions", "llm_calls")
     }
     frames["llm_calls"] = ledger
-    frames["predictions"] = pd.concat(out["predictions"], ignore_index=True)
+    # From records, not pd.concat: a cycle whose calls are all abstentions has all-NA columns.
+    predictions = pd.DataFrame([r for f in out["predictions"] for r in f.to_dict("records")])
+    predictions["horizon_end"] = pd.to_datetime(predictions["horizon_end"]).astype("datetime64[ns]")
+    frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]
     ).astype("datetime64[ns]")

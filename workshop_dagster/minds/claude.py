@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..predictions.tags import find_tag, parse_tag
 from ..publish.layout import MemoParts, cycle_header, render
+from .context import active_rule
 from .prompting import (
     InvalidReply,
     mind_request,
@@ -446,11 +447,11 @@ class ClaudeEngine:
 
     def _validated_memo(self, context, opinions, debate, request, reply) -> Memo:
         text = _text(reply)
-        problem = _memo_problem(text, context)
+        problem = _memo_problem(text, context, opinions)
         if problem:
             repair = _with_repair(request, reply, problem)
             text = _text(self.call("synthesis", repair, context["cycle_key"]))
-            problem = _memo_problem(text, context)
+            problem = _memo_problem(text, context, opinions)
         memo = self._assemble(context, opinions, debate, text, problem)
         memo.model = self.config.synthesis_model
         self._attach_usage(memo, "synthesis", context["cycle_key"])
@@ -508,7 +509,7 @@ def _text(reply: dict) -> str:
     return "\n".join(b.get("text", "") for b in reply["content"] if b.get("type") == "text").strip()
 
 
-def _memo_problem(text: str, context: dict) -> str | None:
+def _memo_problem(text: str, context: dict, opinions: list[Opinion] = ()) -> str | None:
     if not text:
         return "the reply had no text"
     if not re.match(r"#\s+\S", text):
@@ -519,6 +520,23 @@ def _memo_problem(text: str, context: dict) -> str | None:
     call = parse_tag(text, pd.Timestamp(context["cycle_ts"]))
     if call.parse_status == "error":
         return f"the tag does not parse: {call.parse_error}"
+    if call.parse_status == "parsed":
+        return _rule_broken(call, context, opinions)
+    return None
+
+
+def _rule_broken(call, context: dict, opinions) -> str | None:
+    """An active rule binds the Claude synthesis too: its own rules, and a mind's rules when
+    the memo makes that mind's call."""
+    hours = call.timeframe_hours
+    rule = active_rule(context, "synthesis", call.ticker, call.relative_to, hours)
+    for o in opinions:
+        if rule:
+            break
+        if not o.abstained and (o.ticker, o.relative_to) == (call.ticker, call.relative_to):
+            rule = active_rule(context, o.mind, call.ticker, call.relative_to, hours)
+    if rule:
+        return f"the call breaks an active rule ({rule['rule_text']}); make another call or abstain"
     return None
 
 

@@ -20,7 +20,7 @@ from ..predictions.scoring import score_calls
 from ..sql_project import models_by_name, run_in_memory
 
 LESSONS_SHOWN = 5
-RECORD_MODELS = ("track_record", "rules")
+RECORD_MODELS = ("track_record", "rules", "calibration")
 
 
 def subject_kind(ticker: str | None, relative_to: str | None) -> str | None:
@@ -68,7 +68,7 @@ class CycleHistory:
         if self._record_cache and self._record_cache[0] == len(scores):
             return self._record_cache[1]
         if scores.empty:
-            result = {"track_record": pd.DataFrame(), "rules": pd.DataFrame()}
+            result = {name: pd.DataFrame() for name in RECORD_MODELS}
         else:
             models = models_by_name()
             result = run_in_memory(
@@ -176,6 +176,9 @@ def build_context(
             ],
         ),
         "lessons": lessons,
+        "calibration": _records(
+            record["calibration"], ["source", "bin_low", "n", "mean_confidence", "hit_rate"]
+        ),
         "rules": _records(
             record["rules"],
             ["rule_id", "source", "timeframe_bucket", "subject_kind", "n", "hit_rate", "rule_text"],

@@ -15,6 +15,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
+
 from ..market.universe import TICKERS
 from .types import MIND_TITLES, Opinion, lean
 
@@ -120,7 +122,9 @@ def synthesis_request(
             )
     user = (
         prompt("synthesis")
-        + f'\n\nDebate label: {debate}.\n\n<untrusted_data kind="minds">\n'
+        + f"\n\nDebate label: {debate}.\n\n"
+        + record_facts(context, opinions)
+        + '\n\n<untrusted_data kind="minds">\n'
         + "\n\n".join(minds)
         + "\n</untrusted_data>"
     )
@@ -131,6 +135,39 @@ def synthesis_request(
         "system": _system(context),
         "messages": [{"role": "user", "content": user}],
     }
+
+
+def record_facts(context: dict, opinions: list[Opinion]) -> str:
+    """What the record says about each call (computed by code, outside the untrusted fence)."""
+    from ..predictions.tags import parse_timeframe
+    from .calibration import calibrate, reliable_minds
+    from .context import active_rule
+    from .types import MINDS
+
+    regime = context["regime"]["label"].replace("_", "-")
+    reliable = reliable_minds(context, MINDS)
+    lines = [
+        "Reliable in "
+        + regime
+        + ": "
+        + (", ".join(MIND_TITLES[m] for m, *_ in reliable) if reliable else "no mind yet")
+        + "."
+    ]
+    for o in opinions:
+        if o.abstained:
+            continue
+        cal = calibrate(context, o.mind, o.confidence)
+        hours, _ = parse_timeframe(o.timeframe, pd.Timestamp(context["cycle_ts"]))
+        rule = active_rule(context, "synthesis", o.ticker, o.relative_to, hours) or active_rule(
+            context, o.mind, o.ticker, o.relative_to, hours
+        )
+        lines.append(
+            f"{MIND_TITLES[o.mind]}'s call: calibrated probability {cal.probability:.2f} "
+            f"(stated {cal.stated:.2f}; {cal.explain(regime)})"
+            + (f"; RULED OUT: {rule['rule_text']}" if rule else "")
+            + "."
+        )
+    return "\n".join(lines)
 
 
 def prompt_hash(request: dict) -> str:

@@ -11,19 +11,13 @@ import pandas as pd
 
 from ..predictions.tags import format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
-from .context import active_rule, mind_record
-from .offline import pick
-from .types import MIND_TITLES, Memo, Opinion
+from .calibration import RELIABLE_N, base_rate, calibrate, reliable_minds
+from .context import active_rule
+from .offline import move, pick
+from .types import MIND_TITLES, MINDS, Memo, Opinion
 
-PRIOR_N = 5
-MIN_EDGE = 0.2  # weight x confidence below this: abstain
+MIN_PROBABILITY = 0.5  # a call the record rates at a coin flip or worse is not made
 ABSTAIN_TAG = "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0.00]"
-
-
-def record_weight(context: dict, source: str) -> tuple[float, int, int]:
-    """A mind's hit rate in the current regime, shrunk toward 50% (Beta prior of 5 calls)."""
-    n, hits = mind_record(context, source, context["regime"]["label"])
-    return (hits + 0.5 * PRIOR_N) / (n + PRIOR_N), n, hits
 
 
 def footer(debate: str, conviction: float | None, opinions: list[Opinion]) -> str:
@@ -84,24 +78,21 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         if rule:
             blocked.append((o, rule))
             continue
-        weight, n, hits = record_weight(context, o.mind)
-        candidates.append((weight * o.confidence, weight, n, hits, o))
-    candidates.sort(key=lambda c: (-c[0], c[4].mind))
+        candidates.append((o, calibrate(context, o.mind, o.confidence)))
+    reliable = reliable_minds(context, MINDS)
+    chosen, why = _choose(candidates, reliable, regime_name)
 
     body = []
-    # 1. Where I am: the regime and the record.
-    best_line = _best_mind_line(context)
+    # 1. Where I am: the regime and which minds have earned trust in it.
     body.append(
         f"I'm reading this cycle as {regime_name}, score {regime['score']:+.2f}. "
-        f"What drives it: {regime['drivers']}. {best_line}"
+        f"What drives it: {regime['drivers']}. {_reliability_line(context, reliable)}"
     )
     # 2. What the tape says (numbers the fact check can verify).
     t = context["market"]["tickers"]
     m = context["market"]
     movers = sorted(t.items(), key=lambda kv: -abs(kv[1]["change_1d_pct"]))
     named = [k for k, _ in movers if k != "VIX"][:3]
-    from .offline import move
-
     body.append(
         ". ".join(move(k, t[k]["change_1d_pct"]) for k in named)
         + f". VIX at {m['vix_level']:.2f}, 10Y-2Y at {m['spread_10y_2y']:.2f}, "
@@ -122,12 +113,15 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         body.append(f"The last lesson I wrote myself ({lesson['known_at'][:10]}): {lesson['text']}")
     written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
 
-    if not candidates or candidates[0][0] < MIN_EDGE:
-        reason = (
-            "every mind abstained or was ruled out"
-            if not candidates
-            else "no call clears the bar my record sets for this regime"
-        )
+    if chosen is None or chosen[1].probability < MIN_PROBABILITY:
+        if not candidates:
+            reason = "every mind abstained or was ruled out"
+        else:
+            o, cal = chosen or max(candidates, key=lambda c: c[1].probability)
+            reason = (
+                f"the best call on my record, {MIND_TITLES[o.mind]}'s, is worth "
+                f"{cal.probability:.2f}, no better than a coin flip"
+            )
         body.append(
             f"I can't predict this one, so I won't: {reason}. An honest abstention "
             "costs nothing; a forced call costs the record."
@@ -153,38 +147,22 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         )
         return Memo(title, memo_text, tag, True, None, None)
 
-    edge, weight, n, hits, chosen = candidates[0]
-    published = round(
-        min(
-            max(
-                0.5 * chosen.confidence
-                + 0.5 * weight
-                + (0.03 if debate.startswith("aligned") else 0)
-                - (0.03 if debate == "split" else 0),
-                0.05,
-            ),
-            0.95,
-        ),
-        2,
-    )
-    who = MIND_TITLES[chosen.mind]
-    subject = (
-        f"{chosen.ticker} relative to {chosen.relative_to}" if chosen.relative_to else chosen.ticker
-    )
-    record_txt = f"{hits} of {n} right in {regime_name}" if n else f"no record yet in {regime_name}"
-    body.append(
-        f"I side with {who} ({record_txt}). Their confidence is {chosen.confidence:.2f}; "
-        f"mine, after weighing the record, is {published:.2f}."
-    )
-    words = {"up": "higher", "down": "lower", "flat": "flat"}[chosen.direction]
-    prediction = [
-        f"{subject} closes {words} over the next {chosen.timeframe}. {chosen.thesis}".strip()
-    ]
-    band = (chosen.band_low_pct, chosen.band_high_pct) if chosen.band_low_pct is not None else None
-    tag = format_tag(
-        chosen.direction, chosen.ticker, chosen.relative_to, chosen.timeframe, published, band
-    )
-    title = _title(context, chosen)
+    o, cal = chosen
+    published = cal.probability
+    who = MIND_TITLES[o.mind]
+    subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
+    if abs(cal.stated - published) < 0.005:
+        numbers = f"{who} states {cal.stated:.2f}, and the record backs that number: I publish it."
+    else:
+        numbers = (
+            f"{who} states {cal.stated:.2f}; {cal.explain(regime_name)}, I publish {published:.2f}."
+        )
+    body.append(f"I side with {who}{why}. {numbers}")
+    words = {"up": "higher", "down": "lower", "flat": "flat"}[o.direction]
+    prediction = [f"{subject} closes {words} over the next {o.timeframe}. {o.thesis}".strip()]
+    band = (o.band_low_pct, o.band_high_pct) if o.band_low_pct is not None else None
+    tag = format_tag(o.direction, o.ticker, o.relative_to, o.timeframe, published, band)
+    title = _title(context, o)
     memo_text = render_memo(
         title,
         cycle_ts,
@@ -195,29 +173,43 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         footer(debate, published, opinions),
         written_at,
     )
-    return Memo(title, memo_text, tag, False, chosen.mind, published)
+    return Memo(title, memo_text, tag, False, o.mind, published)
 
 
-def _best_mind_line(context: dict) -> str:
-    regime = context["regime"]["label"]
-    rows = [
-        r
-        for r in context["track_record"]
-        if r["regime"] == regime
-        and r["timeframe_bucket"] == "all"
-        and r["subject_kind"] == "all"
-        and (r["n"] or 0) >= 5
-    ]
-    if not rows:
+def _choose(candidates, reliable, regime_name: str):
+    """Follow the most reliable mind in this regime that makes a call; otherwise the call with
+    the best calibrated odds. Returns ((opinion, calibrated) or None, why-in-words)."""
+    if not candidates:
+        return None, ""
+    by_mind = {o.mind: (o, cal) for o, cal in candidates}
+    for rank, (mind, _rate, _n, _hits) in enumerate(reliable):
+        if mind in by_mind:
+            if len(reliable) == 1:
+                return by_mind[mind], f", my only reliable mind in {regime_name}"
+            if rank == 0:
+                return by_mind[mind], f", my most reliable mind in {regime_name}"
+            return by_mind[mind], f", the most reliable of my minds in {regime_name} making a call"
+    best = max(candidates, key=lambda c: (c[1].probability, c[0].mind))
+    return best, ": its call has the best odds on the record"
+
+
+def _reliability_line(context: dict, reliable) -> str:
+    regime = context["regime"]["label"].replace("_", "-")
+    b = base_rate(context)
+    if not reliable:
         return (
-            f"My track record in {regime.replace('_', '-')} is too thin to lean on "
-            "(fewer than five scored calls per mind)."
+            f"My track record says no mind has earned my trust in {regime} yet "
+            f"({RELIABLE_N} scored calls there and a hit rate above the base rate of {b:.2f}), "
+            "so I weigh each call by its calibrated odds."
         )
-    best = max(rows, key=lambda r: (r["hit_rate"], r["n"]))
+    named = "; ".join(f"{MIND_TITLES[m]}, {hits} of {n} right" for m, _rate, n, hits in reliable)
+    if len(reliable) == 1:
+        return (
+            f"My track record says {MIND_TITLES[reliable[0][0]]} is my only reliable mind in "
+            f"{regime} ({named}; base rate {b:.2f})."
+        )
     return (
-        f"My track record says {MIND_TITLES[best['source']]} is my most reliable mind in "
-        f"{regime.replace('_', '-')} ({best['hits']} of {best['n']} right, "
-        f"mean score {best['mean_score']:.2f})."
+        f"My track record says these minds are reliable in {regime}: {named} (base rate {b:.2f})."
     )
 
 

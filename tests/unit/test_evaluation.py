@@ -1,0 +1,115 @@
+"""Evaluation arithmetic, the walk-forward baselines and the leak audit on small frames."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workshop_dagster.evaluation.baselines import walk_forward_rate
+from workshop_dagster.evaluation.leak_audit import audit
+from workshop_dagster.evaluation.metrics import expected_calibration_error, summarize
+
+T = pd.Timestamp
+
+
+def test_expected_calibration_error():
+    # Two bins: 0.8 stated, 3 of 4 right (|0.8 - 0.75|); 0.3 stated, 1 of 4 right (|0.3 - 0.25|).
+    conf = np.array([0.8] * 4 + [0.3] * 4)
+    hit = np.array([1, 1, 1, 0, 1, 0, 0, 0])
+    assert expected_calibration_error(conf, hit) == pytest.approx(0.05)
+    assert expected_calibration_error(np.array([0.5, 0.5]), np.array([1, 0])) == 0.0
+
+
+def test_summarize_counts_abstentions_apart_and_scores_against_the_reference():
+    frame = pd.DataFrame(
+        {
+            "status": ["scored", "scored", "scored", "scored", "abstained"],
+            "hit": [True, True, False, True, None],
+            "confidence": [0.75, 0.75, 0.75, 0.75, None],
+            "reference": [0.5, 0.5, 0.5, 0.5, None],
+        }
+    )
+    s = summarize(frame)
+    assert s["n"] == 4 and s["hit_rate"] == 0.75 and s["abstention_rate"] == 0.2
+    assert s["brier"] == pytest.approx((3 * 0.0625 + 0.5625) / 4)
+    assert s["brier_skill"] == pytest.approx(1 - s["brier"] / 0.25)
+    assert s["ece"] == pytest.approx(0.0)
+
+
+def test_walk_forward_rate_uses_only_what_was_known_at_each_time():
+    known = pd.Series([T("2024-01-02 16:00"), T("2024-01-03 16:00"), T("2024-01-04 16:00")])
+    hit = pd.Series([True, True, False])
+    at = pd.Series([T("2024-01-02 15:59"), T("2024-01-02 16:00"), T("2024-01-05")])
+    rates = walk_forward_rate(known, hit, at, prior_n=2)
+    assert rates.tolist() == pytest.approx([0.5, 2 / 3, 3 / 5])
+
+
+def _tables(lesson_known_at="2024-01-03 16:00", bar_ts="2024-01-04 16:00", seen_n=1):
+    cycle = {"cycle_key": "2024-01-04-19:15", "cycle_ts": T("2024-01-04 19:15")}
+    scores = pd.DataFrame(
+        [
+            {
+                "cycle_key": "2024-01-02-19:15",
+                "cycle_ts": T("2024-01-02 19:15"),
+                "source": "flow",
+                "status": "scored",
+                "known_at": T(lesson_known_at),
+                "timeframe_bucket": "1-2d",
+                "subject_kind": "index",
+            },
+            # Scored later than the cycle: must not be in what the cycle saw.
+            {
+                "cycle_key": "2024-01-03-19:15",
+                "cycle_ts": T("2024-01-03 19:15"),
+                "source": "flow",
+                "status": "scored",
+                "known_at": T("2024-01-05 16:00"),
+                "timeframe_bucket": "1-2d",
+                "subject_kind": "index",
+            },
+        ]
+    )
+    ctx = {
+        "lessons": [{"cycle_key": "2024-01-02-19:15", "source": "flow"}],
+        "track_record": [
+            {
+                "source": "flow",
+                "regime": "all",
+                "timeframe_bucket": "all",
+                "subject_kind": "all",
+                "n": seen_n,
+                "n_abstained": 0,
+            }
+        ],
+        "rules": [],
+    }
+    return {
+        "market_bars": pd.DataFrame([{**cycle, "bar_ts": T(bar_ts)}]),
+        "macro_rates": pd.DataFrame([{**cycle, "as_of": T("2024-01-04 18:00")}]),
+        "news_items": pd.DataFrame(columns=["cycle_key", "cycle_ts", "published_at"]),
+        "cycle_features": pd.DataFrame([{**cycle, "last_bar_ts": T("2024-01-04 16:00")}]),
+        "mind_context": pd.DataFrame(
+            [{**cycle, "known_through": T("2024-01-03 16:00"), "context_json": json.dumps(ctx)}]
+        ),
+        "prediction_scores": scores,
+    }
+
+
+def test_the_audit_passes_a_clean_cycle():
+    checks, violations = audit(_tables())
+    assert checks >= 6 and violations == []
+
+
+@pytest.mark.parametrize(
+    ("tables", "what"),
+    [
+        (_tables(bar_ts="2024-01-05 16:00"), "market_bars"),
+        (_tables(lesson_known_at="2024-01-04 20:00"), "lesson"),
+        (_tables(seen_n=2), "track_record (leak)"),
+        (_tables(seen_n=0), "track_record (loss)"),
+    ],
+)
+def test_the_audit_finds_each_kind_of_leak(tables, what):
+    _, violations = audit(tables)
+    assert what in {v.what for v in violations}

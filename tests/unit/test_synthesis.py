@@ -1,0 +1,190 @@
+"""The synthesis: calibrated confidence, trust by regime, and rules that bind."""
+
+import pytest
+
+from workshop_dagster.minds.calibration import calibrate, reliable_minds
+from workshop_dagster.minds.synthesis import synthesize
+from workshop_dagster.minds.types import Opinion
+from workshop_dagster.predictions.tags import parse_tag
+
+
+def _record(source, n, hits, regime="all", bucket="all", kind="all", base=0.5):
+    return {
+        "source": source,
+        "regime": regime,
+        "timeframe_bucket": bucket,
+        "subject_kind": kind,
+        "n": n,
+        "n_abstained": 0,
+        "hits": hits,
+        "hit_rate": hits / n if n else None,
+        "mean_score": 0.5,
+        "brier": 0.25,
+        "base_rate": base,
+        "brier_skill": 0.0,
+    }
+
+
+def _context(track_record=(), calibration=(), rules=()):
+    tickers = {
+        t: {"last": 100.0, "change_1d_pct": c, "change_5d_pct": 2 * c, "rel_strength_5d": 0.0}
+        for t, c in {"SPY": 0.4, "IWM": -1.2, "NVDA": 2.1, "TLT": -0.3}.items()
+    }
+    return {
+        "cycle_key": "2024-03-05-19:15",
+        "cycle_ts": "2024-03-05 19:15",
+        "ordinal": 300,
+        "regime": {"label": "risk_on", "score": 0.6, "drivers": "breadth 0.71, VIX 13.5"},
+        "market": {"tickers": tickers, "vix_level": 13.5, "spread_10y_2y": -0.4, "fed_funds": 5.33},
+        "track_record": list(track_record),
+        "calibration": list(calibration),
+        "rules": list(rules),
+        "lessons": [],
+        "news": [],
+        "known_through": None,
+    }
+
+
+def _call(mind, ticker, direction, confidence, timeframe="1w"):
+    return Opinion(
+        mind=mind,
+        stance="bullish",
+        narrative=f"{mind} sees {ticker}",
+        thesis="The tape says so.",
+        ticker=ticker,
+        direction=direction,
+        timeframe=timeframe,
+        confidence=confidence,
+    )
+
+
+def test_with_no_record_the_published_probability_is_the_base_rate():
+    cal = calibrate(_context(), "flow", 0.8)
+    assert cal.probability == 0.5 and cal.stated == 0.8
+
+
+def test_calibration_follows_what_a_confidence_achieved():
+    # Flow says 0.8 often but is right 40% of the time at that confidence: the record wins.
+    ctx = _context(
+        track_record=[_record("flow", 200, 100, regime="risk_on", base=0.52)],
+        calibration=[
+            {"source": "flow", "bin_low": 0.8, "n": 400, "mean_confidence": 0.82, "hit_rate": 0.4}
+        ],
+    )
+    cal = calibrate(ctx, "flow", 0.83)
+    assert cal.bin_n == 400 and cal.bin_hits == 160
+    assert 0.4 <= cal.probability < 0.42
+
+
+def test_a_mind_earns_trust_in_a_regime_only_with_enough_calls_above_the_base_rate():
+    few = _context(track_record=[_record("flow", 10, 9, regime="risk_on", base=0.5)])
+    assert reliable_minds(few, ("macro", "flow", "contrarian")) == []
+    many = _context(
+        track_record=[
+            _record("flow", 80, 52, regime="risk_on", base=0.5),
+            _record("macro", 80, 38, regime="risk_on", base=0.5),
+        ]
+    )
+    assert [m for m, *_ in reliable_minds(many, ("macro", "flow", "contrarian"))] == ["flow"]
+
+
+def test_the_synthesis_follows_its_only_reliable_mind_and_says_so():
+    ctx = _context(
+        track_record=[
+            _record("flow", 80, 52, regime="risk_on", base=0.5),
+            _record("macro", 80, 40, regime="risk_on", base=0.5),
+        ],
+        calibration=[
+            {"source": "flow", "bin_low": 0.6, "n": 50, "mean_confidence": 0.62, "hit_rate": 0.66}
+        ],
+    )
+    opinions = [
+        _call("macro", "TLT", "up", 0.9),  # more confident, but unproven in risk-on
+        _call("flow", "NVDA", "up", 0.62),
+        Opinion(
+            mind="contrarian",
+            stance="neutral",
+            narrative="nothing",
+            abstained=True,
+            abstain_reason="no crowd to fade",
+        ),
+    ]
+    memo = synthesize(ctx, opinions, "split")
+    assert memo.chosen_source == "flow"
+    assert "Flow is my only reliable mind in risk-on" in memo.body
+    assert "I side with Flow, my only reliable mind in risk-on" in memo.body
+    # Both numbers where they differ: the mind's words and the calibrated probability.
+    call = parse_tag(memo.body, __import__("pandas").Timestamp("2024-03-05 19:15"))
+    assert call.ticker == "NVDA" and call.confidence == memo.published_confidence
+    assert "Flow states 0.62" in memo.body and f"I publish {call.confidence:.2f}" in memo.body
+    assert call.confidence != 0.62
+
+
+def test_an_active_rule_takes_a_call_off_the_table_and_the_memo_cites_it():
+    rule = {
+        "rule_id": "macro:1-4w:index",
+        "source": "macro",
+        "timeframe_bucket": "1-4w",
+        "subject_kind": "index",
+        "n": 12,
+        "hit_rate": 0.25,
+        "rule_text": "No 1-4w index calls from macro: 3 of 12 right (25%) against a base rate "
+        "of 52%, average score 0.21.",
+    }
+    ctx = _context(
+        track_record=[_record("flow", 80, 50, regime="risk_on", base=0.52)],
+        rules=[rule],
+    )
+    opinions = [_call("macro", "SPY", "down", 0.8, "1w"), _call("flow", "NVDA", "up", 0.6)]
+    memo = synthesize(ctx, opinions, "split")
+    assert memo.chosen_source == "flow"
+    assert f"My rules say: {rule['rule_text']}" in memo.body
+    assert "Macro's call is out, however tempting" in memo.body
+
+
+@pytest.mark.parametrize("hit_rate", [0.3, 0.45])
+def test_a_call_the_record_rates_below_a_coin_flip_is_not_made(hit_rate):
+    ctx = _context(
+        track_record=[_record("flow", 300, int(300 * hit_rate), regime="risk_on", base=0.5)],
+        calibration=[
+            {
+                "source": "flow",
+                "bin_low": 0.7,
+                "n": 300,
+                "mean_confidence": 0.72,
+                "hit_rate": hit_rate,
+            }
+        ],
+    )
+    memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.72)], "aligned_bullish")
+    assert memo.abstained and "no better than a coin flip" in memo.body
+
+
+def test_the_claude_synthesis_is_given_the_calibration_and_held_to_the_rules():
+    from workshop_dagster.minds.claude import _memo_problem
+    from workshop_dagster.minds.prompting import synthesis_request
+
+    rule = {
+        "rule_id": "macro:1-4w:index",
+        "source": "macro",
+        "timeframe_bucket": "1-4w",
+        "subject_kind": "index",
+        "n": 12,
+        "hit_rate": 0.25,
+        "rule_text": "No 1-4w index calls from macro: 3 of 12 right (25%).",
+    }
+    ctx = _context(track_record=[_record("flow", 80, 52, regime="risk_on", base=0.5)], rules=[rule])
+    opinions = [_call("macro", "SPY", "down", 0.8, "1w"), _call("flow", "NVDA", "up", 0.62)]
+    request = synthesis_request(ctx, opinions, "split", "claude-sonnet-5-5", 2000)
+    user = request["messages"][0]["content"]
+    assert "Reliable in risk-on: Flow." in user
+    assert "Flow's call: calibrated probability" in user and "stated 0.62" in user
+    assert "Macro's call: calibrated probability 0.50 (stated 0.80" in user
+    assert "RULED OUT: No 1-4w index calls from macro" in user
+
+    ruled = "# SPY Lower\n\nReasons.\n\n**Prediction:**\n\nSPY falls.\n\n" + (
+        "[DIRECTION: down (SPY)] [TIMEFRAME: 1w] [CONFIDENCE: 0.55]"
+    )
+    assert "breaks an active rule" in _memo_problem(ruled, ctx, opinions)
+    allowed = ruled.replace("(SPY)", "(NVDA)").replace("down", "up")
+    assert _memo_problem(allowed, ctx, opinions) is None

@@ -1,0 +1,1 @@
+"""Walk-forward evaluation of the loop: metrics, baselines, the leak audit and the report."""

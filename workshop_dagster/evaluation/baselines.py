@@ -1,0 +1,112 @@
+"""Baseline forecasters, scored by the same code on the same calls as the synthesis.
+
+For every call the synthesis made, each baseline calls the same subject over the same horizon:
+
+- `always_up`: the subject goes up;
+- `momentum`: the subject repeats its last session's move (for a pair, the relative move);
+- `base_rate`: the synthesis's own direction, stated at the base rate known at the cycle.
+
+`always_up` and `momentum` state as probability their own hit rate so far (walk-forward, with
+`PRIOR_N` pseudo-calls at 0.5), so every baseline is as calibrated as its record allows and the
+comparison is about skill, not about stated numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..predictions.scoring import brier, score_calls
+
+PRIOR_N = 10
+BASELINES = ("always_up", "momentum", "base_rate")
+
+
+def walk_forward_rate(
+    known_at: pd.Series, hit: pd.Series, at: pd.Series, prior_n: float = PRIOR_N
+) -> np.ndarray:
+    """For each time in `at`: (hits known by then + prior_n * 0.5) / (n known by then + prior_n)."""
+    order = np.argsort(known_at.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    times = known_at.to_numpy(dtype="datetime64[ns]")[order]
+    hits = np.cumsum(hit.astype(float).to_numpy()[order])
+    idx = np.searchsorted(times, at.to_numpy(dtype="datetime64[ns]"), side="right")
+    n = idx.astype(float)
+    h = np.where(idx > 0, hits[np.maximum(idx - 1, 0)], 0.0)
+    return (h + 0.5 * prior_n) / (n + prior_n)
+
+
+def reference_rate(all_scores: pd.DataFrame, at: pd.Series) -> np.ndarray:
+    """The base rate known at each time: hit rate of every scored call known by then."""
+    scored = all_scores[all_scores["status"] == "scored"]
+    return walk_forward_rate(scored["known_at"], scored["hit"], at)
+
+
+def _momentum(calls: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
+    change = features.set_index(["cycle_ts", "ticker"])["change_1d_pct"]
+
+    def lookup(ts, ticker) -> float:
+        return float(change.get((ts, ticker), np.nan)) if ticker else 0.0
+
+    moves = [
+        lookup(r.cycle_ts, r.ticker) - (lookup(r.cycle_ts, r.relative_to) if r.relative_to else 0.0)
+        for r in calls.itertuples()
+    ]
+    return pd.Series(np.where(np.array(moves) >= 0, "up", "down"), index=calls.index)
+
+
+def baseline_scores(
+    synthesis_calls: pd.DataFrame,
+    features: pd.DataFrame,
+    closes: pd.DataFrame,
+    all_scores: pd.DataFrame,
+    now: pd.Timestamp,
+) -> pd.DataFrame:
+    """Scored baseline calls (prediction_scores columns, `source` = the baseline's name)."""
+    calls = synthesis_calls[synthesis_calls["parse_status"] == "parsed"]
+    calls = calls[calls["direction"].isin(["up", "down"])]
+    keep = [c for c in calls.columns if c in PREDICTION_COLUMNS]
+    calls = calls[keep].reset_index(drop=True)
+    variants = {
+        "always_up": calls.assign(direction="up"),
+        "momentum": calls.assign(direction=_momentum(calls, features)),
+        "base_rate": calls.assign(confidence=reference_rate(all_scores, calls["cycle_ts"])),
+    }
+    frames = []
+    for name, frame in variants.items():
+        frame = frame.assign(source=name, band_low_pct=None, band_high_pct=None)
+        scored = score_calls(frame, closes, now=now)
+        if name != "base_rate":
+            done = scored[scored["status"] == "scored"]
+            scored["confidence"] = walk_forward_rate(
+                done["known_at"], done["hit"], scored["cycle_ts"]
+            )
+        scored["brier"] = [
+            brier(c, h) if s == "scored" else None
+            for c, h, s in zip(scored["confidence"], scored["hit"], scored["status"], strict=True)
+        ]
+        frames.append(scored)
+    return pd.concat(frames, ignore_index=True)
+
+
+PREDICTION_COLUMNS = {
+    "cycle_key",
+    "cycle_ts",
+    "source",
+    "regime",
+    "parse_status",
+    "parse_error",
+    "subject",
+    "ticker",
+    "relative_to",
+    "direction",
+    "timeframe",
+    "timeframe_hours",
+    "horizon_sessions",
+    "horizon_end",
+    "confidence",
+    "band_low_pct",
+    "band_high_pct",
+    "raw_tag",
+    "subject_kind",
+    "timeframe_bucket",
+}

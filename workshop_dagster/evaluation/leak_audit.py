@@ -1,0 +1,120 @@
+"""The leak audit: did any cycle see something that was not knowable at its time?
+
+It reads what the loop stored and checks it against an independent scoring of every call:
+
+- every market bar, rate observation, news item and feature a cycle used was published at or
+  before the cycle time;
+- every lesson a cycle was shown comes from a score known (by the independent scoring) at or
+  before the cycle time;
+- the track record a cycle saw counts, per source, exactly the calls whose scores were known by
+  then (more would be a leak; fewer, a loss), and every rule it saw rests on exactly the scored
+  calls of its kind known by then.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Violation:
+    cycle_key: str
+    what: str
+    detail: str
+
+
+def _late_rows(frame: pd.DataFrame, time_col: str, what: str) -> list[Violation]:
+    late = frame[frame[time_col] > frame["cycle_ts"]]
+    return [
+        Violation(r["cycle_key"], what, f"{time_col} {r[time_col]} after the cycle")
+        for r in late.head(50).to_dict("records")
+    ]
+
+
+def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **group) -> int:
+    mask = (
+        (scores["status"] == status)
+        & (scores["cycle_ts"] < cycle_ts)
+        & (scores["known_at"] <= cycle_ts)
+    )
+    for col, value in group.items():
+        mask &= scores[col] == value
+    return int(mask.sum())
+
+
+def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
+    """(number of checks made, violations). `tables` holds the loop's stored tables."""
+    violations: list[Violation] = []
+    checks = 0
+    for name, col in (
+        ("market_bars", "bar_ts"),
+        ("macro_rates", "as_of"),
+        ("news_items", "published_at"),
+        ("cycle_features", "last_bar_ts"),
+        ("mind_context", "known_through"),
+    ):
+        frame = tables[name].dropna(subset=[col])
+        checks += len(frame)
+        violations += _late_rows(frame, col, name)
+
+    scores = tables["prediction_scores"]
+    known_at = {
+        (r["cycle_key"], r["source"]): r["known_at"]
+        for r in scores[["cycle_key", "source", "known_at"]].to_dict("records")
+    }
+    by_source = {s: g for s, g in scores.groupby("source")}
+    for row in tables["mind_context"].to_dict("records"):
+        key, ts = row["cycle_key"], pd.Timestamp(row["cycle_ts"])
+        ctx = json.loads(row["context_json"])
+        for lesson in ctx["lessons"]:
+            checks += 1
+            truth = known_at.get((lesson["cycle_key"], lesson["source"]))
+            if truth is None or pd.isna(truth) or pd.Timestamp(truth) > ts:
+                violations.append(
+                    Violation(
+                        key,
+                        "lesson",
+                        f"{lesson['cycle_key']} {lesson['source']}: "
+                        f"known at {truth}, shown at {ts}",
+                    )
+                )
+        for rec in ctx["track_record"]:
+            if rec["regime"] != "all" or rec["timeframe_bucket"] != "all":
+                continue
+            if rec["subject_kind"] != "all":
+                continue
+            group = by_source.get(rec["source"], scores.iloc[0:0])
+            for status, seen in (("scored", rec["n"]), ("abstained", rec["n_abstained"])):
+                checks += 1
+                truth = _known_counts(group, ts, status)
+                if int(seen or 0) != truth:
+                    kind = "leak" if int(seen or 0) > truth else "loss"
+                    violations.append(
+                        Violation(
+                            key,
+                            f"track_record ({kind})",
+                            f"{rec['source']} {status}: saw {seen}, knowable {truth}",
+                        )
+                    )
+        for rule in ctx["rules"]:
+            checks += 1
+            group = by_source.get(rule["source"], scores.iloc[0:0])
+            truth = _known_counts(
+                group,
+                ts,
+                "scored",
+                timeframe_bucket=rule["timeframe_bucket"],
+                subject_kind=rule["subject_kind"],
+            )
+            if int(rule["n"]) != truth:
+                violations.append(
+                    Violation(
+                        key,
+                        "rule",
+                        f"{rule['rule_id']}: rests on {rule['n']} calls, {truth} knowable",
+                    )
+                )
+    return checks, violations
