@@ -144,20 +144,28 @@ def run_in_memory(
     Used to compute a rollup (track record, rules) as of a past cycle from the scores known then,
     with exactly the SQL that builds the warehouse table.
     """
-    results: dict[str, pd.DataFrame] = {}
     conn = duckdb.connect(":memory:")
     try:
         for name, frame in tables.items():
             conn.register(name, frame)
-        for model in models:
-            missing = [r for r in model.refs if r not in tables and r not in results]
-            if missing:
-                raise ValueError(f"{model.name} needs {missing} (not given, not computed yet)")
-            frame = conn.execute(model.render(relation=lambda n: n)).fetchdf()
-            results[model.name] = frame
-            conn.register(model.name, frame)
+        return run_models(conn, models)
     finally:
         conn.close()
+
+
+def run_models(conn: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> dict[str, pd.DataFrame]:
+    """Run models in dependency order on a connection that already holds their inputs; each
+    result is registered under the model's name so the next model can `ref()` it."""
+    results: dict[str, pd.DataFrame] = {}
+    for model in models:
+        try:
+            frame = conn.execute(model.render(relation=lambda n: n)).fetchdf()
+        except duckdb.CatalogException as exc:
+            raise ValueError(
+                f"{model.name} needs {model.refs} (not given, not computed yet)"
+            ) from exc
+        results[model.name] = frame
+        conn.register(model.name, frame)
     return results
 
 

@@ -31,4 +31,4 @@ select
         || cast(round(100 * base_rate) as integer) || '%, average score '
         || cast(round(mean_score, 2) as varchar) || '.' as rule_text
 from failing
-order by hit_rate, n desc
+order by hit_rate, n desc, rule_id

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import duckdb
 import pandas as pd
 
 from ..market.universe import TICKER_KIND
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.lessons import lesson_for
 from ..predictions.scoring import score_calls
-from ..sql_project import models_by_name, run_in_memory
+from ..sql_project import models_by_name, run_models
 
 LESSONS_SHOWN = 5
 RECORD_MODELS = ("track_record", "rules", "calibration")
@@ -31,6 +32,24 @@ def subject_kind(ticker: str | None, relative_to: str | None) -> str | None:
     return TICKER_KIND.get(ticker, "other")
 
 
+# The columns of prediction_scores that the record models read, with their types: the known
+# scores live in a typed in-memory table, so the models run on it without any conversion.
+RECORD_COLUMNS = {
+    "cycle_key": "VARCHAR",
+    "cycle_ts": "TIMESTAMP",
+    "source": "VARCHAR",
+    "regime": "VARCHAR",
+    "timeframe_bucket": "VARCHAR",
+    "subject_kind": "VARCHAR",
+    "status": "VARCHAR",
+    "confidence": "DOUBLE",
+    "hit": "BOOLEAN",
+    "score": "DOUBLE",
+    "brier": "DOUBLE",
+    "known_at": "TIMESTAMP",
+}
+
+
 @dataclass
 class CycleHistory:
     """Scores, lessons and rules as they became known, advanced cycle by cycle."""
@@ -39,6 +58,7 @@ class CycleHistory:
     pending: list[dict] = field(default_factory=list)
     known: list[dict] = field(default_factory=list)
     _record_cache: tuple[int, dict] | None = None
+    _db: duckdb.DuckDBPyConnection | None = None
 
     def add_predictions(self, rows: pd.DataFrame) -> None:
         self.pending.extend(rows.to_dict("records"))
@@ -55,26 +75,52 @@ class CycleHistory:
         closes = self.closes[self.closes["bar_ts"] <= cycle_ts]
         scored = score_calls(pd.DataFrame(ready), closes, now=cycle_ts)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
-        self.known.extend(
-            row for row in scored.to_dict("records") if row["status"] in ("scored", "abstained")
-        )
+        new = [r for r in scored.to_dict("records") if r["status"] in ("scored", "abstained")]
+        for row in new:
+            row["known_at"] = pd.Timestamp(row["known_at"])
+        self.known.extend(new)
+        if new:
+            self._store(new)
+
+    def _store(self, rows: list[dict]) -> None:
+        if self._db is None:
+            self._db = duckdb.connect(":memory:")
+            ddl = ", ".join(f"{c} {t}" for c, t in RECORD_COLUMNS.items())
+            self._db.execute(f"create table known_scores ({ddl})")
+        self._db.register("new_scores", pd.DataFrame(rows, columns=list(RECORD_COLUMNS)))
+        casts = ", ".join(f"cast({c} as {t}) as {c}" for c, t in RECORD_COLUMNS.items())
+        self._db.execute(f"insert into known_scores select {casts} from new_scores")
+        self._db.unregister("new_scores")
 
     def scores(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
-        rows = [r for r in self.known if pd.Timestamp(r["known_at"]) <= cycle_ts]
+        rows = [r for r in self.known if r["known_at"] <= cycle_ts]
         return pd.DataFrame(rows)
 
+    def recent_scored(self, cycle_ts: pd.Timestamp, n: int) -> list[dict]:
+        """The last `n` scored calls known by `cycle_ts`, oldest first."""
+        rows = [r for r in self.known if r["status"] == "scored" and r["known_at"] <= cycle_ts]
+        return sorted(rows, key=lambda r: r["known_at"])[-n:]
+
+    def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
+        times = [r["known_at"] for r in self.known if r["known_at"] <= cycle_ts]
+        return max(times) if times else None
+
     def record(self, cycle_ts: pd.Timestamp) -> dict[str, pd.DataFrame]:
-        scores = self.scores(cycle_ts)
-        if self._record_cache and self._record_cache[0] == len(scores):
+        """Track record, rules and calibration from the scores known at `cycle_ts`, by the SQL
+        models that build the warehouse rollups, run on the in-memory table of known scores."""
+        count = sum(1 for r in self.known if r["known_at"] <= cycle_ts)
+        if self._record_cache and self._record_cache[0] == count:
             return self._record_cache[1]
-        if scores.empty:
+        if count == 0:
             result = {name: pd.DataFrame() for name in RECORD_MODELS}
         else:
-            models = models_by_name()
-            result = run_in_memory(
-                [models[m] for m in RECORD_MODELS], {"prediction_scores": scores}
+            self._db.execute(
+                "create or replace temp view prediction_scores as select * from known_scores "
+                f"where known_at <= timestamp '{cycle_ts:%Y-%m-%d %H:%M:%S}'"
             )
-        self._record_cache = (len(scores), result)
+            models = models_by_name()
+            result = run_models(self._db, [models[m] for m in RECORD_MODELS])
+        self._record_cache = (count, result)
         return result
 
 
@@ -128,25 +174,22 @@ def build_context(
         else None,
     }
     history.advance_to(cycle_ts)
-    scores = history.scores(cycle_ts)
     record = history.record(cycle_ts)
-    lessons = []
-    if not scores.empty:
-        recent = scores[scores["status"] == "scored"].sort_values("known_at").tail(40)
-        relevant = recent.assign(same_regime=recent["regime"] == regime["label"]).sort_values(
-            ["same_regime", "known_at"]
-        )
-        lessons = [
-            {
-                "cycle_key": r["cycle_key"],
-                "source": r["source"],
-                "known_at": pd.Timestamp(r["known_at"]).strftime("%Y-%m-%d %H:%M"),
-                "hit": bool(r["hit"]),
-                "score": float(r["score"]),
-                "text": lesson_for(r),
-            }
-            for r in relevant.tail(LESSONS_SHOWN).to_dict("records")
-        ]
+    recent = history.recent_scored(cycle_ts, 40)
+    # Lessons from the same regime first, the most recent last (stable sort keeps time order).
+    relevant = sorted(recent, key=lambda r: r["regime"] == regime["label"])
+    lessons = [
+        {
+            "cycle_key": r["cycle_key"],
+            "source": r["source"],
+            "known_at": r["known_at"].strftime("%Y-%m-%d %H:%M"),
+            "hit": bool(r["hit"]),
+            "score": float(r["score"]),
+            "text": lesson_for(r),
+        }
+        for r in relevant[-LESSONS_SHOWN:]
+    ]
+    known_through = history.known_through(cycle_ts)
     return {
         "cycle_key": cycle_key,
         "cycle_ts": cycle_ts.strftime("%Y-%m-%d %H:%M"),
@@ -183,9 +226,7 @@ def build_context(
             record["rules"],
             ["rule_id", "source", "timeframe_bucket", "subject_kind", "n", "hit_rate", "rule_text"],
         ),
-        "known_through": scores["known_at"].max().strftime("%Y-%m-%d %H:%M")
-        if not scores.empty
-        else None,
+        "known_through": known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
     }
 
 
