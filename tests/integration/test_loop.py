@@ -149,7 +149,9 @@ def test_rollups(looped):
     assert overall["n"].sum() == len(scored)
     assert overall.loc["flow", "hits"] == scored[scored["source"] == "flow"]["hit"].sum()
     calib = looped["first"]["calibration"]
-    assert calib["n"].sum() == scored["confidence"].notna().sum()
+    overall_bins = calib[calib["direction"] == "all"]
+    assert overall_bins["n"].sum() == scored["confidence"].notna().sum()
+    assert calib[calib["direction"] != "all"]["n"].sum() == overall_bins["n"].sum()
 
 
 class ScriptedLLM(dg.ConfigurableResource):

@@ -25,6 +25,17 @@ def _record(source, n, hits, regime="all", bucket="all", kind="all", base=0.5):
     }
 
 
+def _bin(source, direction, low, n, hit_rate):
+    return {
+        "source": source,
+        "direction": direction,
+        "bin_low": low,
+        "n": n,
+        "mean_confidence": low + 0.05,
+        "hit_rate": hit_rate,
+    }
+
+
 def _context(track_record=(), calibration=(), rules=()):
     tickers = {
         t: {"last": 100.0, "change_1d_pct": c, "change_5d_pct": 2 * c, "rel_strength_5d": 0.0}
@@ -59,21 +70,27 @@ def _call(mind, ticker, direction, confidence, timeframe="1w"):
 
 
 def test_with_no_record_the_published_probability_is_the_base_rate():
-    cal = calibrate(_context(), "flow", 0.8)
+    cal = calibrate(_context(), "flow", 0.8, "up")
     assert cal.probability == 0.5 and cal.stated == 0.8
 
 
 def test_calibration_follows_what_a_confidence_achieved():
-    # Flow says 0.8 often but is right 40% of the time at that confidence: the record wins.
+    # Flow says 0.8 often but is right 40% of the time when it says so calling up: the record
+    # wins. Its down calls at 0.8 did better, and the direction is part of the record.
     ctx = _context(
         track_record=[_record("flow", 200, 100, regime="risk_on", base=0.52)],
         calibration=[
-            {"source": "flow", "bin_low": 0.8, "n": 400, "mean_confidence": 0.82, "hit_rate": 0.4}
+            _bin("flow", "up", 0.8, 400, 0.4),
+            _bin("flow", "up", 0.5, 100, 0.5),
+            _bin("flow", "down", 0.8, 100, 0.7),
         ],
     )
-    cal = calibrate(ctx, "flow", 0.83)
-    assert cal.bin_n == 400 and cal.bin_hits == 160
-    assert 0.4 <= cal.probability < 0.42
+    up = calibrate(ctx, "flow", 0.83, "up")
+    assert (up.direction_n, up.direction_hits, up.bin_n, up.bin_hits) == (500, 210, 400, 160)
+    assert 0.4 <= up.probability < 0.42
+    down = calibrate(ctx, "flow", 0.83, "down")
+    assert down.probability > 0.6
+    assert "160 of 400 when it says 0.8" in up.explain()
 
 
 def test_a_mind_earns_trust_in_a_regime_only_with_enough_calls_above_the_base_rate():
@@ -94,9 +111,7 @@ def test_the_synthesis_follows_its_only_reliable_mind_and_says_so():
             _record("flow", 80, 52, regime="risk_on", base=0.5),
             _record("macro", 80, 40, regime="risk_on", base=0.5),
         ],
-        calibration=[
-            {"source": "flow", "bin_low": 0.6, "n": 50, "mean_confidence": 0.62, "hit_rate": 0.66}
-        ],
+        calibration=[_bin("flow", "up", 0.6, 50, 0.66)],
     )
     opinions = [
         _call("macro", "TLT", "up", 0.9),  # more confident, but unproven in risk-on
@@ -146,15 +161,7 @@ def test_an_active_rule_takes_a_call_off_the_table_and_the_memo_cites_it():
 def test_a_call_the_record_rates_below_a_coin_flip_is_not_made(hit_rate):
     ctx = _context(
         track_record=[_record("flow", 300, int(300 * hit_rate), regime="risk_on", base=0.5)],
-        calibration=[
-            {
-                "source": "flow",
-                "bin_low": 0.7,
-                "n": 300,
-                "mean_confidence": 0.72,
-                "hit_rate": hit_rate,
-            }
-        ],
+        calibration=[_bin("flow", "up", 0.7, 300, hit_rate)],
     )
     memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.72)], "aligned_bullish")
     assert memo.abstained and "no better than a coin flip" in memo.body

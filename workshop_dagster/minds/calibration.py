@@ -3,15 +3,16 @@
 The method is hierarchical shrinkage on the record known at the cycle (docs/evaluation.md):
 
 1. the base rate b: the hit rate of every scored call so far (0.5 before any);
-2. the mind's rate in the current regime, shrunk toward b with `REGIME_PRIOR` pseudo-calls:
-   r = (hits + K1 * b) / (n + K1);
-3. the hit rate of the mind's calls stated at the same confidence (its tenth-wide calibration
-   bin, all regimes), shrunk toward r with `BIN_PRIOR` pseudo-calls:
+2. the hit rate of the mind's calls in the same direction (up, down or flat), shrunk toward b
+   with `DIRECTION_PRIOR` pseudo-calls: r = (hits + K1 * b) / (n + K1);
+3. the hit rate of the mind's calls in that direction stated at the same confidence (its
+   tenth-wide calibration bin), shrunk toward r with `BIN_PRIOR` pseudo-calls:
    p = (bin_hits + K2 * r) / (bin_n + K2).
 
-With no record p is the base rate; as evidence accumulates p follows what the mind's calls at that
-confidence actually achieved. Every input is a row of the context, which holds only scores known
-at the cycle time, so the probability uses nothing from after it.
+With no record p is the base rate; as evidence accumulates p follows what the mind's calls of that
+kind actually achieved. Every input is a row of the context, which holds only scores known at the
+cycle time, so the probability uses nothing from after it. Trust by regime (which mind to follow)
+is decided separately, from each mind's record in the current regime.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 
 from .context import mind_record
 
-REGIME_PRIOR = 20
+DIRECTION_PRIOR = 20
 BIN_PRIOR = 20
+REGIME_PRIOR = 20
 RELIABLE_N = 30  # scored calls in a regime before a mind's record there can earn trust
 RELIABLE_MARGIN = 0.03  # shrunk hit rate above the base rate that makes a mind reliable
 FLOOR, CEILING = 0.05, 0.95
@@ -30,20 +32,23 @@ FLOOR, CEILING = 0.05, 0.95
 @dataclass(frozen=True)
 class Calibrated:
     stated: float
+    direction: str
     probability: float
     base_rate: float
-    regime_n: int
-    regime_hits: int
+    direction_n: int
+    direction_hits: int
     bin_n: int
     bin_hits: int
 
-    def explain(self, regime_name: str) -> str:
+    def explain(self) -> str:
         """How the record turned the stated confidence into the probability, in words."""
         parts = []
-        if self.regime_n:
-            parts.append(f"{self.regime_hits} of {self.regime_n} right in {regime_name}")
+        if self.direction_n:
+            parts.append(
+                f"{self.direction_hits} of {self.direction_n} right calling {self.direction}"
+            )
         if self.bin_n:
-            parts.append(f"{self.bin_hits} of {self.bin_n} right when it says {self.stated:.1f}")
+            parts.append(f"{self.bin_hits} of {self.bin_n} when it says {self.stated:.1f}")
         if not parts:
             return f"with no record yet, that is the base rate, {self.base_rate:.2f}"
         return "on its record (" + "; ".join(parts) + f"; base rate {self.base_rate:.2f})"
@@ -57,13 +62,16 @@ def base_rate(context: dict) -> float:
     return 0.5
 
 
-def _bin(context: dict, source: str, confidence: float) -> tuple[int, int]:
-    low = min(int(confidence * 10), 9) / 10
+def _calibration(context: dict, source: str, direction: str) -> tuple[dict, int, int]:
+    """The source's calibration rows in a direction by bin, and their (n, hits) in total."""
+    bins, n, hits = {}, 0, 0
     for row in context.get("calibration", []):
-        if row["source"] == source and abs(float(row["bin_low"]) - low) < 1e-9:
-            n = int(row["n"] or 0)
-            return n, round(n * float(row["hit_rate"] or 0))
-    return 0, 0
+        if row["source"] == source and row.get("direction", "all") == direction:
+            rn = int(row["n"] or 0)
+            rh = round(rn * float(row["hit_rate"] or 0))
+            bins[round(float(row["bin_low"]), 1)] = (rn, rh)
+            n, hits = n + rn, hits + rh
+    return bins, n, hits
 
 
 def regime_rate(context: dict, source: str) -> tuple[float, int, int]:
@@ -73,18 +81,20 @@ def regime_rate(context: dict, source: str) -> tuple[float, int, int]:
     return (hits + REGIME_PRIOR * b) / (n + REGIME_PRIOR), n, hits
 
 
-def calibrate(context: dict, source: str, confidence: float) -> Calibrated:
-    """The probability that a call stated at `confidence` by `source` is right."""
+def calibrate(context: dict, source: str, confidence: float, direction: str) -> Calibrated:
+    """The probability that a call in `direction` stated at `confidence` by `source` is right."""
     b = base_rate(context)
-    r, n, hits = regime_rate(context, source)
-    bin_n, bin_hits = _bin(context, source, confidence)
+    bins, n, hits = _calibration(context, source, direction)
+    r = (hits + DIRECTION_PRIOR * b) / (n + DIRECTION_PRIOR)
+    bin_n, bin_hits = bins.get(min(int(confidence * 10), 9) / 10, (0, 0))
     p = (bin_hits + BIN_PRIOR * r) / (bin_n + BIN_PRIOR)
     return Calibrated(
         stated=round(float(confidence), 2),
+        direction=direction,
         probability=round(min(max(p, FLOOR), CEILING), 2),
         base_rate=round(b, 4),
-        regime_n=n,
-        regime_hits=hits,
+        direction_n=n,
+        direction_hits=hits,
         bin_n=bin_n,
         bin_hits=bin_hits,
     )

@@ -41,6 +41,7 @@ RECORD_COLUMNS = {
     "regime": "VARCHAR",
     "timeframe_bucket": "VARCHAR",
     "subject_kind": "VARCHAR",
+    "direction": "VARCHAR",
     "status": "VARCHAR",
     "confidence": "DOUBLE",
     "hit": "BOOLEAN",
@@ -220,7 +221,8 @@ def build_context(
         ),
         "lessons": lessons,
         "calibration": _records(
-            record["calibration"], ["source", "bin_low", "n", "mean_confidence", "hit_rate"]
+            record["calibration"],
+            ["source", "direction", "bin_low", "n", "mean_confidence", "hit_rate"],
         ),
         "rules": _records(
             record["rules"],

@@ -156,14 +156,14 @@ def record_facts(context: dict, opinions: list[Opinion]) -> str:
     for o in opinions:
         if o.abstained:
             continue
-        cal = calibrate(context, o.mind, o.confidence)
+        cal = calibrate(context, o.mind, o.confidence, o.direction)
         hours, _ = parse_timeframe(o.timeframe, pd.Timestamp(context["cycle_ts"]))
         rule = active_rule(context, "synthesis", o.ticker, o.relative_to, hours) or active_rule(
             context, o.mind, o.ticker, o.relative_to, hours
         )
         lines.append(
             f"{MIND_TITLES[o.mind]}'s call: calibrated probability {cal.probability:.2f} "
-            f"(stated {cal.stated:.2f}; {cal.explain(regime)})"
+            f"(stated {cal.stated:.2f}; {cal.explain()})"
             + (f"; RULED OUT: {rule['rule_text']}" if rule else "")
             + "."
         )

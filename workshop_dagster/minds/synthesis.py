@@ -78,7 +78,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         if rule:
             blocked.append((o, rule))
             continue
-        candidates.append((o, calibrate(context, o.mind, o.confidence)))
+        candidates.append((o, calibrate(context, o.mind, o.confidence, o.direction)))
     reliable = reliable_minds(context, MINDS)
     chosen, why = _choose(candidates, reliable, regime_name)
 
@@ -154,9 +154,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
     if abs(cal.stated - published) < 0.005:
         numbers = f"{who} states {cal.stated:.2f}, and the record backs that number: I publish it."
     else:
-        numbers = (
-            f"{who} states {cal.stated:.2f}; {cal.explain(regime_name)}, I publish {published:.2f}."
-        )
+        numbers = f"{who} states {cal.stated:.2f}; {cal.explain()}, I publish {published:.2f}."
     body.append(f"I side with {who}{why}. {numbers}")
     words = {"up": "higher", "down": "lower", "flat": "flat"}[o.direction]
     prediction = [f"{subject} closes {words} over the next {o.timeframe}. {o.thesis}".strip()]

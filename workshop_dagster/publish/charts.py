@@ -35,6 +35,8 @@ def reliability_diagram(calibration: pd.DataFrame, path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100)
     ax.plot([0, 1], [0, 1], ls="--", color="#999999", lw=1, label="perfectly calibrated")
+    if "direction" in calibration.columns:
+        calibration = calibration[calibration["direction"] == "all"]
     for source, rows in calibration.groupby("source"):
         rows = rows.sort_values("mean_confidence")
         lo, hi = zip(*(wilson(r.hit_rate * r.n, int(r.n)) for r in rows.itertuples()), strict=True)
