@@ -32,30 +32,28 @@ def _horizon(timezone: str) -> pd.Timestamp:
 def _holiday_ticks(start: str, cron: str, timezone: str) -> list[pd.Timestamp]:
     """The cron ticks that fall on days the NYSE is closed, from start to a year ahead.
 
-    Only the closed days are enumerated (a tick grid per closed day), so a fine cron costs
-    no more than a coarse one.
+    Only the closed days are walked, with Dagster's own cron iterator (so a DST change yields
+    exactly the tick the partitions hold), and a fine cron costs no more than a coarse one.
+    Ticks after today are included: a code server loaded before a holiday must not offer it.
     """
+    from dagster._utils.schedules import cron_string_iterator
+
     first = pd.Timestamp(start).normalize()
     days = pd.date_range(first, _horizon(timezone).tz_localize(None).normalize(), freq="D")
     open_days = set(calendar.sessions(days.min(), days.max()))
+    begin = pd.Timestamp(start)
     ticks: list[pd.Timestamp] = []
     for day in days:
         if day in open_days:
             continue
-        grid = dg.TimeWindowPartitionsDefinition(
-            start=max(day, pd.Timestamp(start)).tz_localize(timezone).to_pydatetime(),
-            end=(day + pd.Timedelta(days=5)).tz_localize(timezone).to_pydatetime(),
-            cron_schedule=cron,
-            timezone=timezone,
-            fmt=CYCLE_KEY_FORMAT,
-        )
-        for key in grid.get_partition_keys():
-            if len(key) > 16:  # the repeated hour of a DST change carries its offset
-                aware = pd.to_datetime(key, format=CYCLE_KEY_FORMAT + "%z").tz_convert(timezone)
-            else:
-                aware = key_to_time(key).tz_localize(timezone, ambiguous=True)
-            if aware.tz_localize(None).normalize() == day:
-                ticks.append(aware)
+        lower = max(day, begin).tz_localize(timezone)
+        upper = (day + pd.Timedelta(days=1)).tz_localize(timezone)
+        for tick in cron_string_iterator(lower.timestamp(), cron, timezone):
+            t = pd.Timestamp(tick)
+            if t >= upper:
+                break
+            if t >= lower:
+                ticks.append(t.tz_convert(timezone))
     return ticks
 
 

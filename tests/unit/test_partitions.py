@@ -68,3 +68,14 @@ def test_a_fine_cron_has_no_cycle_on_a_closed_day():
     assert keys, "a half-hourly cron has cycles"
     assert all(calendar.is_session(key_to_time(k).normalize()) for k in keys)
     assert not any(k.startswith(("2025-12-20", "2025-12-25")) for k in keys)
+
+
+def test_holidays_ahead_are_excluded_too(parts):
+    """A code server loaded today must not offer next Thanksgiving as a cycle when it comes."""
+    from workshop_dagster.market import calendar
+
+    ahead = pd.Timestamp.now(tz=TZ) + pd.Timedelta(days=300)
+    keys = parts.get_partition_keys(current_time=ahead.to_pydatetime())
+    future = [k for k in keys if key_to_time(k) > pd.Timestamp.now()]
+    assert len(future) > 500
+    assert all(calendar.is_session(key_to_time(k).normalize()) for k in future)

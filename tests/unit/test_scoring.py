@@ -1,5 +1,6 @@
 """Scoring from prices with code: the rubric of docs/scoring.md."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -89,3 +90,69 @@ def test_a_source_that_ends_before_the_horizon_is_unscorable(shared_market):
     }
     row = score_calls(pd.DataFrame([call]), closes, now=pd.Timestamp("2026-11-01")).iloc[0]
     assert row["status"] == "unscorable" and "horizon close" in row["reason"]
+
+
+def _random_calls(rng, n: int, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    from workshop_dagster.predictions.horizon import horizon_end
+
+    tickers = ["SPY", "IWM", "QQQ", "TLT", "VIX", "NVDA", "ZZZ"]  # ZZZ has no prices
+    rows = []
+    for i in range(n):
+        day = sessions[rng.integers(5, len(sessions) - 5)]
+        cycle = day + pd.Timedelta(hours=int(rng.choice([9, 12, 19])), minutes=15)
+        k = int(rng.choice([1, 2, 5, 10]))
+        kind = rng.choice(["parsed"] * 8 + ["abstained", "error"])
+        ticker = str(rng.choice(tickers))
+        rel = str(rng.choice(tickers)) if rng.random() < 0.3 else None
+        band = sorted(rng.normal(0, 2, 2).round(2)) if rng.random() < 0.3 else (None, None)
+        rows.append(
+            {
+                "cycle_key": f"c{i}",
+                "cycle_ts": cycle,
+                "parse_status": kind,
+                "parse_error": "no tag" if kind == "error" else None,
+                "ticker": ticker if kind == "parsed" else None,
+                "relative_to": rel if kind == "parsed" and rel != ticker else None,
+                "direction": str(rng.choice(["up", "down", "flat"])) if kind == "parsed" else None,
+                "horizon_sessions": k if kind == "parsed" else None,
+                "horizon_end": horizon_end(cycle, k) if kind == "parsed" else pd.NaT,
+                "confidence": float(rng.choice([0.3, 0.55, 0.8, np.nan])),
+                "band_low_pct": band[0],
+                "band_high_pct": band[1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_vectorized_scoring_matches_the_one_call_rubric(shared_market):
+    """score_calls (vectorized) against score_call (one call at a time) on random calls on real
+    prices: pairs, bands, flat calls, abstentions, parse errors, a ticker with no prices, calls
+    still pending, and a source that ends before some horizons."""
+    from workshop_dagster.predictions.scoring import score_call
+
+    rng = np.random.default_rng(7)
+    bars = CsvMarket(shared_market).daily_bars(
+        ["SPY", "IWM", "QQQ", "TLT", "VIX", "NVDA"],
+        pd.Timestamp("2024-01-01"),
+        pd.Timestamp("2024-12-31"),
+    )
+    closes = publish_bars(bars)[["ticker", "bar_ts", "close"]]
+    closes = closes[closes["bar_ts"] < pd.Timestamp("2024-12-20")]  # the source ends early
+    sessions = pd.DatetimeIndex(sorted(bars["session_date"].unique()))
+    calls = _random_calls(rng, 600, sessions)
+    now = pd.Timestamp("2024-12-10 12:00")
+    fast = score_calls(calls, closes, now)
+    ordered = closes.sort_values(["ticker", "bar_ts"])
+    slow = pd.DataFrame([score_call(c, ordered, now) for c in calls.to_dict("records")])
+    assert set(fast["status"]) == {"scored", "pending", "abstained", "unscorable"}
+    for col in slow.columns:
+        a, b = fast[col].tolist(), slow[col].tolist()
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            same = (
+                (pd.isna(x) and pd.isna(y))
+                or x == y
+                or (isinstance(x, float) and isinstance(y, float) and abs(x - y) < 1e-9)
+            )
+            assert same, (
+                f"{col} row {i}: vectorized {x!r} vs one-call {y!r} ({calls.iloc[i].to_dict()})"
+            )

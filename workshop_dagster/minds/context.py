@@ -100,7 +100,7 @@ class CycleHistory:
     def recent_scored(self, cycle_ts: pd.Timestamp, n: int) -> list[dict]:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
         rows = [r for r in self.known if r["status"] == "scored" and r["known_at"] <= cycle_ts]
-        return sorted(rows, key=lambda r: r["known_at"])[-n:]
+        return sorted(rows, key=lambda r: (r["known_at"], r["cycle_key"], r["source"]))[-n:]
 
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
         times = [r["known_at"] for r in self.known if r["known_at"] <= cycle_ts]
