@@ -2,7 +2,8 @@
 
 The method is hierarchical shrinkage on the record known at the cycle (docs/evaluation.md):
 
-1. the base rate b: the hit rate of every scored call so far (0.5 before any);
+1. the base rate b: the hit rate of every scored call so far, shrunk toward 0.5 with
+   `BASE_PRIOR` pseudo-calls;
 2. the hit rate of the mind's calls in the same direction (up, down or flat), shrunk toward b
    with `DIRECTION_PRIOR` pseudo-calls: r = (hits + K1 * b) / (n + K1);
 3. the hit rate of the mind's calls in that direction stated at the same confidence (its
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from .context import mind_record
 
+BASE_PRIOR = 20
 DIRECTION_PRIOR = 20
 BIN_PRIOR = 20
 REGIME_PRIOR = 20
@@ -55,11 +57,18 @@ class Calibrated:
 
 
 def base_rate(context: dict) -> float:
-    """The hit rate of every scored call known at the cycle (0.5 before any)."""
+    """The hit rate of every scored call known at the cycle, shrunk toward 0.5 with
+    `BASE_PRIOR` pseudo-calls (the first few scores must not make the loop sure of anything)."""
+    rate, n = None, 0
     for row in context["track_record"]:
-        if row.get("base_rate") is not None:
-            return float(row["base_rate"])
-    return 0.5
+        overall = (row["regime"], row["timeframe_bucket"], row["subject_kind"]) == ("all",) * 3
+        if overall:
+            n += int(row["n"] or 0)
+            if row.get("base_rate") is not None:
+                rate = float(row["base_rate"])
+    if rate is None or n == 0:
+        return 0.5
+    return (rate * n + 0.5 * BASE_PRIOR) / (n + BASE_PRIOR)
 
 
 def _calibration(context: dict, source: str, direction: str) -> tuple[dict, int, int]:

@@ -73,6 +73,8 @@ class CycleHistory:
         if not ready:
             return
         self.pending = waiting
+        # One canonical order, so sums in the record are the same whichever run scored them.
+        ready.sort(key=lambda c: (pd.Timestamp(c["cycle_ts"]), c["source"]))
         closes = self.closes[self.closes["bar_ts"] <= cycle_ts]
         scored = score_calls(pd.DataFrame(ready), closes, now=cycle_ts)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
@@ -85,7 +87,7 @@ class CycleHistory:
 
     def _store(self, rows: list[dict]) -> None:
         if self._db is None:
-            self._db = duckdb.connect(":memory:")
+            self._db = duckdb.connect(":memory:", config={"threads": 1})
             ddl = ", ".join(f"{c} {t}" for c, t in RECORD_COLUMNS.items())
             self._db.execute(f"create table known_scores ({ddl})")
         self._db.register("new_scores", pd.DataFrame(rows, columns=list(RECORD_COLUMNS)))

@@ -157,9 +157,8 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
     """
     calls = calls.reset_index(drop=True)
     n = len(calls)
-    out = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in SCORE_COLUMNS})
     if n == 0:
-        return pd.concat([calls, out], axis=1)
+        return pd.concat([calls, pd.DataFrame(columns=SCORE_COLUMNS)], axis=1)
     status = calls["parse_status"].astype(object).to_numpy()
     abstained_flag = (
         calls["abstained"].fillna(False).astype(bool).to_numpy()
@@ -240,21 +239,25 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
     known[ok] = exit_known[ok]
     final[ok] = "scored"
 
-    out["status"] = final
-    out["reason"] = reason
-    out["known_at"] = [pd.Timestamp(k) if not np.isnat(k) else None for k in known]
-    rows = np.flatnonzero(ok)
-    if len(rows):
-        out.loc[rows, "entry_price"] = entry_px[0][rows]
-        out.loc[rows, "exit_price"] = exit_px[0][rows]
-        out.loc[rows, "entry_ts"] = [pd.Timestamp(t) for t in entry_t[0][rows]]
-        out.loc[rows, "exit_ts"] = [pd.Timestamp(t) for t in exit_t[0][rows]]
-        out.loc[rows, "realized_return_pct"] = np.round(realized[rows], 4)
-        out.loc[rows, "hit"] = hit[rows]
-        out.loc[rows, "score"] = np.round(score[rows], 4)
-        with_conf = rows[~np.isnan(conf[rows])]
-        out.loc[with_conf, "brier"] = np.round(brier_values[with_conf], 6)
-    return pd.concat([calls, out.infer_objects()], axis=1)
+    nat = np.datetime64("NaT")
+    has_conf = ok & ~np.isnan(conf)
+    out = pd.DataFrame(
+        {
+            "entry_price": np.where(ok, entry_px[0], np.nan),
+            "exit_price": np.where(ok, exit_px[0], np.nan),
+            "entry_ts": np.where(ok, entry_t[0], nat).astype("datetime64[ns]"),
+            "exit_ts": np.where(ok, exit_t[0], nat).astype("datetime64[ns]"),
+            "realized_return_pct": np.where(ok, np.round(realized, 4), np.nan),
+            "hit": pd.array(hit, dtype="boolean"),
+            "score": np.where(ok, np.round(score, 4), np.nan),
+            "brier": np.where(has_conf, np.round(brier_values, 6), np.nan),
+            "status": final,
+            "reason": reason,
+            "known_at": known,
+        }
+    )
+    out.loc[~ok, "hit"] = pd.NA
+    return pd.concat([calls, out], axis=1)
 
 
 def _floats(calls: pd.DataFrame, col: str) -> np.ndarray:

@@ -1,0 +1,84 @@
+"""Shared helpers for the benchmark scripts: temporary project state, timed CLI runs, the
+result line every benchmark ends with (`name: value unit (ratio vs baseline)`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SHARED_MARKET = PROJECT.parent / "shared" / "data" / "market"
+sys.path.insert(0, str(PROJECT))
+
+
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--tiny", action="store_true", help="a tiny size: proves the script runs (the test suite)"
+    )
+    return parser.parse_args()
+
+
+@contextmanager
+def workspace(**settings: str):
+    """A temporary warehouse and DAGSTER_HOME; yields the environment for child processes."""
+    with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp:
+        home = Path(tmp) / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_")}
+        env |= {
+            "DAGSTER_HOME": str(home),
+            "WORKSHOP_DATA_DIR": str(Path(tmp) / "data"),
+            "WORKSHOP_DB": str(Path(tmp) / "data" / "workshop.duckdb"),
+            **settings,
+        }
+        # Create the instance's storage once, before any timed run.
+        run([str(BIN / "dagster"), "instance", "info"], env)
+        yield env, Path(tmp)
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path = PROJECT) -> float:
+    """Run a command to completion; its wall time in seconds (a failure stops the benchmark)."""
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(
+            f"benchmark command failed: {' '.join(args)}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+        )
+    return elapsed
+
+
+def median_of(times: int, fn) -> float:
+    return statistics.median(fn() for _ in range(times))
+
+
+def report(name: str, value: float, unit: str, ratio: float | None, baseline: str) -> None:
+    """The last line of every benchmark."""
+    suffix = f" ({ratio:.2f}x vs {baseline})" if ratio is not None else f" ({baseline})"
+    print(f"{name}: {value:.3g} {unit}{suffix}", flush=True)
+
+
+BARE_PROJECT = """
+import dagster as dg
+
+ASSETS = [
+    dg.asset(name=f"asset_{i}")(lambda: 1) for i in range({n})
+]
+defs = dg.Definitions(assets=ASSETS)
+"""
+
+
+def bare_project(folder: Path, n_assets: int) -> str:
+    """A bare Dagster project with `n_assets` trivial assets; returns its module name."""
+    (folder / "bare_defs.py").write_text(BARE_PROJECT.replace("{n}", str(n_assets)))
+    return "bare_defs"
