@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install demo test lint format ui validate evaluate clean
+.PHONY: install demo test lint format ui validate evaluate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m workshop_dagster.demo
 
 test: install
-	$(BIN)/ruff check workshop_dagster tests
-	$(BIN)/ruff format --check workshop_dagster tests
+	$(BIN)/ruff check workshop_dagster tests benchmarks
+	$(BIN)/ruff format --check workshop_dagster tests benchmarks
 	$(BIN)/python -m pytest -q
 
 # Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):
@@ -34,12 +34,17 @@ test: install
 evaluate: install
 	$(BIN)/python -m workshop_dagster.evaluation $(EVALUATE_ARGS)
 
+# Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
+BENCHMARKS := load cycle backfill loop_backfill scoring claude_path
+bench: install
+	@for b in $(BENCHMARKS); do echo "== $$b"; $(BIN)/python benchmarks/$$b.py || exit 1; done
+
 lint: install
-	$(BIN)/ruff check workshop_dagster tests
+	$(BIN)/ruff check workshop_dagster tests benchmarks
 
 format: install
-	$(BIN)/ruff format workshop_dagster tests
-	$(BIN)/ruff check --fix workshop_dagster tests
+	$(BIN)/ruff format workshop_dagster tests benchmarks
+	$(BIN)/ruff check --fix workshop_dagster tests benchmarks
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -24,7 +24,7 @@ from .context import mind_record
 
 BASE_PRIOR = 20
 DIRECTION_PRIOR = 20
-BIN_PRIOR = 20
+BIN_PRIOR = 60
 REGIME_PRIOR = 20
 RELIABLE_N = 30  # scored calls in a regime before a mind's record there can earn trust
 RELIABLE_MARGIN = 0.03  # shrunk hit rate above the base rate that makes a mind reliable

@@ -1,0 +1,85 @@
+"""Claude path, against the test Messages-API server on 127.0.0.1 with 1 s of latency per call
+(the real `anthropic` client over HTTP): the model-calling step of one cycle vs four serial calls,
+the share of input tokens read from the cached prefix per call, and the API calls a repeated
+backfill of the same cycles makes (the replay cache should make it zero)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from _common import PROJECT, arguments, report
+
+FIXTURES = PROJECT.parent / "shared" / "data" / "fixtures" / "anthropic"
+LATENCY_S = 1.0
+CYCLES = ["2026-03-30-09:15", "2026-03-30-12:15"]
+DELIBERATION = ["mind_context", "mind_opinions", "debate", "memo", "llm_calls", "predictions"]
+
+
+def main() -> None:
+    args = arguments(__doc__)
+    if not FIXTURES.is_dir():
+        print(f"claude_path: skipped (needs {FIXTURES}, the recorded API responses)")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="workshop-bench-"))
+    home = tmp / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    os.environ.update(
+        {
+            "DAGSTER_HOME": str(home),
+            "WORKSHOP_DATA_DIR": str(tmp / "data"),
+            "WORKSHOP_DB": str(tmp / "data" / "workshop.duckdb"),
+            "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-secret",
+        }
+    )
+    import anthropic  # noqa: F401 - imported before timing, as a running code server has it
+    import dagster as dg
+
+    from tests.anthropic_server import MessagesServer
+    from tests.integration.helpers import materialize, query
+    from workshop_dagster.resources import LLMResource
+
+    cycles = CYCLES[:1] if args.tiny else CYCLES
+    minds_only = dg.AssetSelection.assets(*DELIBERATION).without_checks()
+    with MessagesServer(FIXTURES, latency_s=LATENCY_S) as server:
+        os.environ["ANTHROPIC_BASE_URL"] = server.url
+        llm = LLMResource(
+            provider="anthropic", timeout_s=10.0, replay_database=os.environ["WORKSHOP_DB"]
+        )
+        walls = []
+        for key in cycles:
+            assert materialize(key, selection=dg.AssetSelection.groups("market")).success
+            result = materialize(key, selection=minds_only, llm=llm)
+            assert result.success
+            # The step that asks the model (inputs read, context built, outputs written included).
+            stats = dg.DagsterInstance.get().get_run_step_stats(result.run_id)
+            step = next(s for s in stats if s.step_key == "deliberation")
+            walls.append(step.end_time - step.start_time)
+        first_pass = len(server.requests)
+        calls = query(
+            "select cycle_key, source, input_tokens, cache_read_tokens, cache_write_tokens "
+            "from llm_calls where outcome = 'ok' order by cycle_key, source"
+        )
+        # The same cycles again, as a repeated backfill: answered from the replay cache.
+        assert materialize(cycles, selection=minds_only, llm=llm).success
+        repeated = len(server.requests) - first_pass
+    total = calls["input_tokens"] + calls["cache_read_tokens"] + calls["cache_write_tokens"]
+    calls["cached_share"] = (calls["cache_read_tokens"] / total).round(3)
+    print(calls[["cycle_key", "source", "cached_share"]].to_string(index=False))
+    serial = 4 * LATENCY_S
+    wall = walls[-1]
+    print(
+        f"one cycle's model step: {wall:.2f} s (4 calls of {LATENCY_S:.0f} s; serial {serial:.0f} s)"
+        f"   API calls on the repeated backfill: {repeated}"
+    )
+    print(
+        f"cached share of input tokens after the first call of a cycle: "
+        f"{calls.groupby('cycle_key')['cached_share'].apply(lambda s: s.iloc[1:].mean()).mean():.2f}"
+    )
+    report("claude_path", wall, "s per cycle", wall / serial, "4 serial calls; target <= 0.55")
+
+
+if __name__ == "__main__":
+    main()
