@@ -90,7 +90,7 @@ def test_calibration_follows_what_a_confidence_achieved():
     assert 0.4 <= up.probability < 0.42
     down = calibrate(ctx, "flow", 0.83, "down")
     assert down.probability > 0.6
-    assert "160 of 400 when it says 0.8" in up.explain()
+    assert "160 of 400 when it says 0.8-0.9" in up.explain()
 
 
 def test_a_mind_earns_trust_in_a_regime_only_with_enough_calls_above_the_base_rate():

@@ -39,6 +39,7 @@ class Calibrated:
     base_rate: float
     direction_n: int
     direction_hits: int
+    bin_low: float
     bin_n: int
     bin_hits: int
 
@@ -50,7 +51,10 @@ class Calibrated:
                 f"{self.direction_hits} of {self.direction_n} right calling {self.direction}"
             )
         if self.bin_n:
-            parts.append(f"{self.bin_hits} of {self.bin_n} when it says {self.stated:.1f}")
+            high = self.bin_low + 0.1
+            parts.append(
+                f"{self.bin_hits} of {self.bin_n} when it says {self.bin_low:.1f}-{high:.1f}"
+            )
         if not parts:
             return f"with no record yet, that is the base rate, {self.base_rate:.2f}"
         return "on its record (" + "; ".join(parts) + f"; base rate {self.base_rate:.2f})"
@@ -95,7 +99,8 @@ def calibrate(context: dict, source: str, confidence: float, direction: str) -> 
     b = base_rate(context)
     bins, n, hits = _calibration(context, source, direction)
     r = (hits + DIRECTION_PRIOR * b) / (n + DIRECTION_PRIOR)
-    bin_n, bin_hits = bins.get(min(int(confidence * 10), 9) / 10, (0, 0))
+    low = min(int(confidence * 10), 9) / 10
+    bin_n, bin_hits = bins.get(low, (0, 0))
     p = (bin_hits + BIN_PRIOR * r) / (bin_n + BIN_PRIOR)
     return Calibrated(
         stated=round(float(confidence), 2),
@@ -104,6 +109,7 @@ def calibrate(context: dict, source: str, confidence: float, direction: str) -> 
         base_rate=round(b, 4),
         direction_n=n,
         direction_hits=hits,
+        bin_low=low,
         bin_n=bin_n,
         bin_hits=bin_hits,
     )

@@ -202,9 +202,10 @@ def _reliability_line(context: dict, reliable) -> str:
         )
     named = "; ".join(f"{MIND_TITLES[m]}, {hits} of {n} right" for m, _rate, n, hits in reliable)
     if len(reliable) == 1:
+        mind, _rate, n, hits = reliable[0]
         return (
-            f"My track record says {MIND_TITLES[reliable[0][0]]} is my only reliable mind in "
-            f"{regime} ({named}; base rate {b:.2f})."
+            f"My track record says {MIND_TITLES[mind]} is my only reliable mind in "
+            f"{regime} ({hits} of {n} right; base rate {b:.2f})."
         )
     return (
         f"My track record says these minds are reliable in {regime}: {named} (base rate {b:.2f})."
