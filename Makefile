@@ -27,7 +27,7 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 test: install
 	$(BIN)/ruff check workshop_dagster tests benchmarks
 	$(BIN)/ruff format --check workshop_dagster tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):
 # figures per half and per source, baselines, leak audit; see docs/evaluation.md.
