@@ -19,22 +19,43 @@ SHARED_MARKET = PROJECT.parent / "shared" / "data" / "market"
 sys.path.insert(0, str(PROJECT))
 
 
-def arguments(description: str) -> argparse.Namespace:
+def arguments(description: str, postgres: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--tiny", action="store_true", help="a tiny size: proves the script runs (the test suite)"
     )
+    if postgres:
+        parser.add_argument(
+            "--postgres",
+            action="store_true",
+            help="store the Dagster instance in a PostgreSQL server started on 127.0.0.1 "
+            "(the production setting of docs/operations.md; needs Debian's postgresql)",
+        )
     return parser.parse_args()
 
 
 @contextmanager
-def workspace(**settings: str):
-    """A temporary warehouse and DAGSTER_HOME; yields the environment for child processes."""
-    with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp:
+def workspace(postgres: bool = False, **settings: str):
+    """A temporary warehouse and DAGSTER_HOME (SQLite, or PostgreSQL as docs/operations.md
+    configures it); yields the environment for child processes."""
+    with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp, _instance_db(postgres) as pg:
         home = Path(tmp) / "dagster_home"
         home.mkdir()
-        (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+        instance = (PROJECT / "dagster.yaml").read_text()
         env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_")}
+        if pg is not None:
+            import yaml
+
+            from tests.e2e.test_postgres_instance import documented_storage
+
+            instance = yaml.safe_dump(yaml.safe_load(instance) | documented_storage())
+            env |= {
+                "DAGSTER_PG_HOST": pg.host,
+                "DAGSTER_PG_PORT": str(pg.port),
+                "DAGSTER_PG_USER": pg.user,
+                "DAGSTER_PG_PASSWORD": pg.password,
+            }
+        (home / "dagster.yaml").write_text(instance)
         env |= {
             "DAGSTER_HOME": str(home),
             "WORKSHOP_DATA_DIR": str(Path(tmp) / "data"),
@@ -44,6 +65,18 @@ def workspace(**settings: str):
         # Create the instance's storage once, before any timed run.
         run([str(BIN / "dagster"), "instance", "info"], env)
         yield env, Path(tmp)
+
+
+@contextmanager
+def _instance_db(postgres: bool):
+    if not postgres:
+        yield None
+        return
+    from tests.e2e.dagster_dev import free_port
+    from tests.e2e.postgres import running_postgres
+
+    with running_postgres(free_port()) as pg:
+        yield pg
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path = PROJECT) -> float:

@@ -17,8 +17,8 @@ MATERIALIZE = [
 
 
 def main() -> None:
-    args = arguments(__doc__)
-    with workspace(WORKSHOP_START="2024-01-02") as (env, _tmp):
+    args = arguments(__doc__, postgres=True)
+    with workspace(args.postgres, WORKSHOP_START="2024-01-02") as (env, _tmp):
         from workshop_dagster.partitions import build_cycle_partitions
         from workshop_dagster.settings import DEFAULT_CYCLE_CRON
 

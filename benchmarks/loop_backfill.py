@@ -12,8 +12,8 @@ from _common import arguments, report, run, workspace
 
 
 def main() -> None:
-    args = arguments(__doc__)
-    with workspace() as (env, _tmp):
+    args = arguments(__doc__, postgres=True)
+    with workspace(args.postgres) as (env, _tmp):
         from workshop_dagster.partitions import build_cycle_partitions
         from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_START
 
