@@ -60,7 +60,7 @@ def main() -> None:
         first_pass = len(server.requests)
         calls = query(
             "select cycle_key, source, input_tokens, cache_read_tokens, cache_write_tokens "
-            "from llm_calls where outcome = 'ok' order by cycle_key, source"
+            "from llm_calls where outcome = 'ok' order by rowid"
         )
         # The same cycles again, as a repeated backfill: answered from the replay cache.
         assert materialize(cycles, selection=minds_only, llm=llm).success
@@ -75,7 +75,7 @@ def main() -> None:
         f"   API calls on the repeated backfill: {repeated}"
     )
     print(
-        f"cached share of input tokens after the first call of a cycle: "
+        f"cached share of input tokens, calls after the first of each cycle (in the order recorded): "
         f"{calls.groupby('cycle_key')['cached_share'].apply(lambda s: s.iloc[1:].mean()).mean():.2f}"
     )
     report("claude_path", wall, "s per cycle", wall / serial, "4 serial calls; target <= 0.55")

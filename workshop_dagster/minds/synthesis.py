@@ -197,7 +197,8 @@ def _reliability_line(context: dict, reliable) -> str:
     if not reliable:
         return (
             f"My track record says no mind has earned my trust in {regime} yet "
-            f"({RELIABLE_N} scored calls there and a hit rate above the base rate of {b:.2f}), "
+            f"(that takes {RELIABLE_N} scored calls there and a hit rate above the base rate "
+            f"of {b:.2f}), "
             "so I weigh each call by its calibrated odds."
         )
     named = "; ".join(f"{MIND_TITLES[m]}, {hits} of {n} right" for m, _rate, n, hits in reliable)
