@@ -4,16 +4,9 @@ runs timed, extrapolated to the year). Both through the CLI, on the offline simu
 
 from __future__ import annotations
 
-from _common import BIN, arguments, report, run, workspace
+from _common import arguments, report, run, workspace
 
-MATERIALIZE = [
-    "asset",
-    "materialize",
-    "-m",
-    "workshop_dagster.definitions",
-    "--select",
-    "group:market",
-]
+from tests.e2e.processes import MATERIALIZE_MARKET
 
 
 def main() -> None:
@@ -27,9 +20,8 @@ def main() -> None:
         if args.tiny:
             year = year[:6]
         sample = year[:2] if args.tiny else year[:20]
-        dagster = str(BIN / "dagster")
-        one_run = run([dagster, *MATERIALIZE, "--partition-range", f"{year[0]}...{year[-1]}"], env)
-        per_partition = sum(run([dagster, *MATERIALIZE, "--partition", k], env) for k in sample)
+        one_run = run([*MATERIALIZE_MARKET, "--partition-range", f"{year[0]}...{year[-1]}"], env)
+        per_partition = sum(run([*MATERIALIZE_MARKET, "--partition", k], env) for k in sample)
     extrapolated = per_partition / len(sample) * len(year)
     print(
         f"{len(year)} cycles in one run: {one_run:.1f} s   one run per cycle: "

@@ -26,6 +26,12 @@ KINDS = {
     "You are the Contrarian mind": "contrarian",
     "You are the synthesis": "synthesis",
 }
+# Error replies in the API's wire format: behaviour -> (status, error type, message, headers).
+API_ERRORS = {
+    "429": (429, "rate_limit_error", "Number of requests exceeded", {"retry-after": "1"}),
+    "500": (500, "api_error", "Internal server error", None),
+    "401": (401, "authentication_error", "invalid x-api-key", None),
+}
 CALLS = {
     "macro": {
         "stance": "bearish",
@@ -257,30 +263,11 @@ class MessagesServer:
                 if behaviour == "hang":
                     time.sleep(5)
                     return
-                if behaviour == "429":
-                    err = {
-                        "type": "error",
-                        "error": {
-                            "type": "rate_limit_error",
-                            "message": "Number of requests exceeded",
-                        },
-                    }
+                if behaviour in API_ERRORS:
+                    status, kind, message, headers = API_ERRORS[behaviour]
+                    err = {"type": "error", "error": {"type": kind, "message": message}}
                     record["end"] = time.monotonic()
-                    return self._send(429, json.dumps(err).encode(), {"retry-after": "1"})
-                if behaviour == "500":
-                    err = {
-                        "type": "error",
-                        "error": {"type": "api_error", "message": "Internal server error"},
-                    }
-                    record["end"] = time.monotonic()
-                    return self._send(500, json.dumps(err).encode())
-                if behaviour == "401":
-                    err = {
-                        "type": "error",
-                        "error": {"type": "authentication_error", "message": "invalid x-api-key"},
-                    }
-                    record["end"] = time.monotonic()
-                    return self._send(401, json.dumps(err).encode())
+                    return self._send(status, json.dumps(err).encode(), headers)
                 if behaviour == "400":
                     record["end"] = time.monotonic()
                     return self._send(400, json.dumps(server.error_body).encode())

@@ -14,19 +14,10 @@ import dagster as dg
 import pandas as pd
 
 from . import warehouse
+from .job_runs import run_job
 from .settings import load_settings
 
 DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def _fail(job: str, result) -> None:
-    errors = [
-        f"- {event.step_key}: {event.step_failure_data.error.message.strip()}"
-        for event in result.all_events
-        if event.is_step_failure
-    ]
-    raise SystemExit(f"the {job} job failed (the run is in `make ui`):\n" + "\n".join(errors))
 
 
 def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[str]:
@@ -40,22 +31,9 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
         keys = keys[: keys.index(end_key) + 1]
     chosen = keys[-cycles:]
     instance = dg.DagsterInstance.get()
-    result = defs.resolve_job_def("cycle").execute_in_process(
-        instance=instance,
-        run_config=QUIET,
-        tags={
-            "dagster/asset_partition_range_start": chosen[0],
-            "dagster/asset_partition_range_end": chosen[-1],
-        },
-        raise_on_error=False,
-    )
-    if not result.success:
-        _fail("cycle", result)
-    rollups = defs.resolve_job_def("rollups").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False
-    )
-    if not rollups.success:
-        _fail("rollups", rollups)
+    where = " (the run is in `make ui`)"
+    run_job(defs, "cycle", instance, chosen, where)
+    run_job(defs, "rollups", instance, where=where)
     return chosen
 
 

@@ -36,6 +36,19 @@ def _bin(source, direction, low, n, hit_rate):
     }
 
 
+def _macro_index_rule(text: str) -> dict:
+    """An active rule: no week-long index calls from Macro (a rules row as the context holds it)."""
+    return {
+        "rule_id": "macro:1-4w:index",
+        "source": "macro",
+        "timeframe_bucket": "1-4w",
+        "subject_kind": "index",
+        "n": 12,
+        "hit_rate": 0.25,
+        "rule_text": text,
+    }
+
+
 def _context(track_record=(), calibration=(), rules=()):
     tickers = {
         t: {"last": 100.0, "change_1d_pct": c, "change_5d_pct": 2 * c, "rel_strength_5d": 0.0}
@@ -136,16 +149,10 @@ def test_the_synthesis_follows_its_only_reliable_mind_and_says_so():
 
 
 def test_an_active_rule_takes_a_call_off_the_table_and_the_memo_cites_it():
-    rule = {
-        "rule_id": "macro:1-4w:index",
-        "source": "macro",
-        "timeframe_bucket": "1-4w",
-        "subject_kind": "index",
-        "n": 12,
-        "hit_rate": 0.25,
-        "rule_text": "No 1-4w index calls from macro: 3 of 12 right (25%) against a base rate "
-        "of 52%, average score 0.21.",
-    }
+    rule = _macro_index_rule(
+        "No 1-4w index calls from macro: 3 of 12 right (25%) against a base rate "
+        "of 52%, average score 0.21."
+    )
     ctx = _context(
         track_record=[_record("flow", 80, 50, regime="risk_on", base=0.52)],
         rules=[rule],
@@ -171,15 +178,7 @@ def test_the_claude_synthesis_is_given_the_calibration_and_held_to_the_rules():
     from workshop_dagster.minds.claude import _memo_problem
     from workshop_dagster.minds.prompting import synthesis_request
 
-    rule = {
-        "rule_id": "macro:1-4w:index",
-        "source": "macro",
-        "timeframe_bucket": "1-4w",
-        "subject_kind": "index",
-        "n": 12,
-        "hit_rate": 0.25,
-        "rule_text": "No 1-4w index calls from macro: 3 of 12 right (25%).",
-    }
+    rule = _macro_index_rule("No 1-4w index calls from macro: 3 of 12 right (25%).")
     ctx = _context(track_record=[_record("flow", 80, 52, regime="risk_on", base=0.5)], rules=[rule])
     opinions = [_call("macro", "SPY", "down", 0.8, "1w"), _call("flow", "NVDA", "up", 0.62)]
     request = synthesis_request(ctx, opinions, "split", "claude-sonnet-5-5", 2000)

@@ -23,7 +23,6 @@ from ..settings import PROJECT_ROOT
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"
 EVENING_CRON = "15 19 * * 1-5"
 SOURCES = ["synthesis", "macro", "flow", "contrarian"]
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 TABLES = [
     "market_bars",
     "macro_rates",
@@ -96,6 +95,7 @@ def run_loop(keys: list[str]) -> float:
     import dagster as dg
 
     from ..definitions import ASSETS, CHECKS
+    from ..job_runs import run_job
     from ..resources import build_resources
 
     job = dg.define_asset_job(
@@ -109,22 +109,7 @@ def run_loop(keys: list[str]) -> float:
         executor=dg.in_process_executor,
     )
     started = time.perf_counter()
-    result = defs.resolve_job_def("evaluate").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        run_config=QUIET,
-        tags={
-            "dagster/asset_partition_range_start": keys[0],
-            "dagster/asset_partition_range_end": keys[-1],
-        },
-        raise_on_error=False,
-    )
-    if not result.success:
-        errors = [
-            f"- {e.step_key}: {e.step_failure_data.error.message.strip()}"
-            for e in result.all_events
-            if e.is_step_failure
-        ]
-        raise SystemExit("the loop failed:\n" + "\n".join(errors))
+    run_job(defs, "evaluate", dg.DagsterInstance.ephemeral(), keys)
     return time.perf_counter() - started
 
 

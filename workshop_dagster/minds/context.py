@@ -60,6 +60,7 @@ class CycleHistory:
     known: list[dict] = field(default_factory=list)
     _record_cache: tuple[int, dict] | None = None
     _db: duckdb.DuckDBPyConnection | None = None
+    _known_by: tuple[tuple, list[dict]] | None = None
 
     def add_predictions(self, rows: pd.DataFrame) -> None:
         self.pending.extend(rows.to_dict("records"))
@@ -95,23 +96,25 @@ class CycleHistory:
         self._db.execute(f"insert into known_scores select {casts} from new_scores")
         self._db.unregister("new_scores")
 
-    def scores(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
-        rows = [r for r in self.known if r["known_at"] <= cycle_ts]
-        return pd.DataFrame(rows)
+    def known_by(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """The scores known at `cycle_ts` (one pass per cycle, shared by what follows)."""
+        key = (cycle_ts, len(self.known))
+        if self._known_by is None or self._known_by[0] != key:
+            self._known_by = (key, [r for r in self.known if r["known_at"] <= cycle_ts])
+        return self._known_by[1]
 
     def recent_scored(self, cycle_ts: pd.Timestamp, n: int) -> list[dict]:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
-        rows = [r for r in self.known if r["status"] == "scored" and r["known_at"] <= cycle_ts]
+        rows = [r for r in self.known_by(cycle_ts) if r["status"] == "scored"]
         return sorted(rows, key=lambda r: (r["known_at"], r["cycle_key"], r["source"]))[-n:]
 
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
-        times = [r["known_at"] for r in self.known if r["known_at"] <= cycle_ts]
-        return max(times) if times else None
+        return max((r["known_at"] for r in self.known_by(cycle_ts)), default=None)
 
     def record(self, cycle_ts: pd.Timestamp) -> dict[str, pd.DataFrame]:
         """Track record, rules and calibration from the scores known at `cycle_ts`, by the SQL
         models that build the warehouse rollups, run on the in-memory table of known scores."""
-        count = sum(1 for r in self.known if r["known_at"] <= cycle_ts)
+        count = len(self.known_by(cycle_ts))
         if self._record_cache and self._record_cache[0] == count:
             return self._record_cache[1]
         if count == 0:

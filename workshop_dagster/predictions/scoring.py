@@ -194,9 +194,10 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
     entry_px, exit_px, entry_t, exit_t = [], [], [], []
     failed = ~due  # rows already decided
     for leg_no, leg in enumerate(legs):
-        has_leg = due & np.array([isinstance(t, str) and t != "" for t in leg])
-        if leg_no == 0:
-            has_leg = due.copy()
+        # Every due call has its first leg; a pair also has a second.
+        has_leg = (
+            due if leg_no == 0 else due & np.array([isinstance(t, str) and t != "" for t in leg])
+        )
         e_px, e_t = _lookup(index, leg, cycle_ts, has_leg)
         x_px, x_t = _lookup(index, leg, end + np.timedelta64(SETTLE_GRACE), has_leg)
         missing = has_leg & (np.isnan(e_px) | np.isnan(x_px))
@@ -248,7 +249,7 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
             "entry_ts": np.where(ok, entry_t[0], nat).astype("datetime64[ns]"),
             "exit_ts": np.where(ok, exit_t[0], nat).astype("datetime64[ns]"),
             "realized_return_pct": np.where(ok, np.round(realized, 4), np.nan),
-            "hit": pd.array(hit, dtype="boolean"),
+            "hit": pd.arrays.BooleanArray(hit, ~ok),  # unknown unless scored
             "score": np.where(ok, np.round(score, 4), np.nan),
             "brier": np.where(has_conf, np.round(brier_values, 6), np.nan),
             "status": final,
@@ -256,7 +257,6 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
             "known_at": known,
         }
     )
-    out.loc[~ok, "hit"] = pd.NA
     return pd.concat([calls, out], axis=1)
 
 

@@ -1,0 +1,39 @@
+"""A job of the definitions run in this process over a range of cycles, as `make demo` and
+`make evaluate` do: one single run, quiet logs, and the failed steps in words on failure."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def run_job(
+    defs: dg.Definitions,
+    name: str,
+    instance: dg.DagsterInstance,
+    keys: list[str] | None = None,
+    where: str = "",
+) -> dg.ExecuteInProcessResult:
+    """Run job `name` over the cycle keys (a single-run range), or unpartitioned without keys;
+    a failure stops the program with each failed step and its error (`where` says where the run
+    can be inspected)."""
+    tags = (
+        {
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+        }
+        if keys
+        else {}
+    )
+    result = defs.resolve_job_def(name).execute_in_process(
+        instance=instance, run_config=QUIET, tags=tags, raise_on_error=False
+    )
+    if not result.success:
+        errors = [
+            f"- {event.step_key}: {event.step_failure_data.error.message.strip()}"
+            for event in result.all_events
+            if event.is_step_failure
+        ]
+        raise SystemExit(f"the {name} job failed{where}:\n" + "\n".join(errors))
+    return result
