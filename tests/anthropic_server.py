@@ -14,6 +14,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import multiprocessing
 import threading
 import time
 from collections import defaultdict
@@ -311,3 +312,37 @@ class MessagesServer:
                 self._send(200, json.dumps(server._batch_json(batch, ended=False)).encode())
 
         return Handler
+
+
+def _serve_for_parent(fixtures: str, latency_s: float, conn) -> None:
+    with MessagesServer(Path(fixtures), latency_s=latency_s) as server:
+        conn.send(server.url)
+        while conn.recv() != "stop":
+            with server._lock:
+                conn.send(len(server.requests))
+
+
+@contextlib.contextmanager
+def messages_server_process(fixtures: Path, latency_s: float = 0.0):
+    """The server in a process of its own, as a remote API is: its work per request (parsing,
+    the cache model, the reply) does not compete with the client for the client's GIL. Yields
+    (url, a function counting the requests received so far)."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_for_parent, args=(str(fixtures), latency_s, child))
+    proc.start()
+    try:
+        url = parent.recv()
+
+        def requests_so_far() -> int:
+            parent.send("count")
+            return parent.recv()
+
+        yield url, requests_so_far
+    finally:
+        with contextlib.suppress(OSError):
+            parent.send("stop")
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()

@@ -14,6 +14,7 @@ from . import warehouse
 from .io_manager import WarehouseIOManager
 from .market.sources import MarketSource, open_source
 from .minds.claude import ClaudeConfig
+from .predictions.quality import Failure
 from .settings import PROJECT_ROOT, Settings, load_settings
 
 
@@ -109,6 +110,30 @@ class PublishResource(dg.ConfigurableResource):
         return f"{base}/posts/{slug}.html" if base else f"posts/{slug}.html"
 
 
+class DataQualityResource(dg.ConfigurableResource):
+    """The great_expectations gate on predictions. With `warm_worker` (the default) the
+    validation runs in a worker process started when the run sets up its resources, so the
+    library's ~3 s import overlaps the steps before the gate instead of delaying it."""
+
+    warm_worker: bool = True
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.warm_worker:
+            from .predictions import quality_worker
+
+            quality_worker.start()
+
+    def validate_predictions(self, frame: pd.DataFrame, n_cycles: int) -> tuple[list[Failure], int]:
+        """(failures, expectations evaluated): see `predictions.quality.validate_predictions`."""
+        if self.warm_worker:
+            from .predictions import quality_worker
+
+            return quality_worker.validate(frame, n_cycles)
+        from .predictions.quality import validate_predictions
+
+        return validate_predictions(frame, n_cycles)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file, for SQL models and reads outside the IO manager."""
 
@@ -129,6 +154,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(provider=settings.llm, replay_database=database, **settings.llm_options),
+        "data_quality": DataQualityResource(),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
         "io_manager": WarehouseIOManager(database=database, schema="main"),
     }

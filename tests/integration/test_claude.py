@@ -135,6 +135,14 @@ def test_persistent_failure_fails_the_run_and_writes_nothing(api):
     assert "still failed after 2 retries" in failure_text(result)
     tables = set(query("select table_name from information_schema.tables")["table_name"])
     assert "memo" not in tables or query("select count(*) n from memo")["n"][0] == 0
+    # The replies that did arrive were stored before the step failed: the rerun pays only for
+    # the mind that failed and the synthesis.
+    stored = query("select source from llm_replay order by source")["source"].tolist()
+    assert stored == ["contrarian", "flow"]
+    api.script["macro"] = []
+    before = len(api.requests)
+    assert run(CYCLE, claude()).success
+    assert sorted(r["kind"] for r in api.requests[before:]) == ["macro", "synthesis"]
 
 
 def test_invalid_reply_is_repaired_once_then_abstains(api):

@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 import pytest
 
@@ -79,3 +81,40 @@ def test_holidays_ahead_are_excluded_too(parts):
     future = [k for k in keys if key_to_time(k) > pd.Timestamp.now()]
     assert len(future) > 500
     assert all(calendar.is_session(key_to_time(k).normalize()) for k in future)
+
+
+def test_closed_ticks_cache_is_the_same_partitions_and_survives_a_bad_file(tmp_path, parts):
+    """The cached closed days give the very partitions the calendar gives; a corrupt or
+    unwritable cache costs only the speed."""
+    cached = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
+    (path,) = tmp_path.glob("closed-cycle-ticks-*.json")
+    assert cached.get_partition_keys() == parts.get_partition_keys()
+    assert cached.exclusions == parts.exclusions
+    build_cycle_partitions.cache_clear()  # the next builds read the file
+    again = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
+    assert again.exclusions == parts.exclusions
+    path.write_text("{not json")
+    build_cycle_partitions.cache_clear()
+    repaired = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
+    assert repaired.exclusions == parts.exclusions
+    assert json.loads(path.read_text())  # rewritten
+    other = build_cycle_partitions("2025-01-02", "15 19 * * 1-5", TZ, tmp_path)
+    assert len(list(tmp_path.glob("closed-cycle-ticks-*.json"))) == 1  # one live file a folder
+    assert other.exclusions != parts.exclusions
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("")
+    build_cycle_partitions.cache_clear()
+    assert build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, blocked).exclusions == (
+        parts.exclusions
+    )
+
+
+def test_cached_ticks_keep_the_repeated_hour_of_a_dst_change(tmp_path):
+    """A half-hourly cron on 2025-11-02 (a Sunday) ticks twice at 01:00 and 01:30."""
+    plain = build_cycle_partitions("2025-10-31", "*/30 * * * *", TZ)
+    cached = build_cycle_partitions("2025-10-31", "*/30 * * * *", TZ, tmp_path)
+    build_cycle_partitions.cache_clear()
+    reread = build_cycle_partitions("2025-10-31", "*/30 * * * *", TZ, tmp_path)
+    assert plain.exclusions == cached.exclusions == reread.exclusions
+    end = pd.Timestamp("2025-11-04", tz=TZ).to_pydatetime()
+    assert reread.get_partition_keys(current_time=end) == plain.get_partition_keys(current_time=end)

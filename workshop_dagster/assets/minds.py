@@ -8,6 +8,7 @@ cycle in the asset graph): each cycle reads earlier predictions and scores them 
 """
 
 import json
+import time
 
 import dagster as dg
 import pandas as pd
@@ -142,41 +143,17 @@ def prediction_rows(
     return frame
 
 
-@dg.multi_asset(
-    outs={
-        name: dg.AssetOut(
-            group_name=group,
-            description=desc,
-            metadata={**CYCLE_TABLE, "allow_empty": name == "llm_calls"},
-            kinds={"duckdb", "pandas"},
-        )
-        for name, (group, desc) in LOOP_OUTPUTS.items()
-    },
-    ins={
-        "cycle_features": dg.AssetIn(),
-        "regime_labels": dg.AssetIn(),
-        "macro_rates": dg.AssetIn(),
-        "news_items": dg.AssetIn(),
-    },
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    # The step that calls the model sits in its own pool ("llm"); its writes go through the
-    # warehouse lock like every other write.
-    pool="llm",
-    can_subset=False,
-)
-def deliberation(
-    context: dg.AssetExecutionContext,
-    cycle_features: pd.DataFrame,
-    regime_labels: pd.DataFrame,
-    macro_rates: pd.DataFrame,
-    news_items: pd.DataFrame,
+def _deliberate(
+    engine,
+    cycles: list[pd.Timestamp],
+    inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
     market: MarketResource,
-    llm: LLMResource,
     warehouse: WarehouseResource,
-):
-    cycles = sorted(cycle_times(context))
-    engine = llm.engine()
+) -> tuple[dict[str, list], float]:
+    """The cycles in time order: each one's context (the record known at its time), the minds,
+    the debate and the memo. Returns the rows of each output and the seconds spent from the
+    first context to the last memo."""
+    cycle_features, regime_labels, macro_rates, news_items = inputs
     prior = _prior_predictions(warehouse, cycles[0])
     first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
     bars = market.open().daily_bars(TICKERS, first_needed - pd.Timedelta(days=10), cycles[-1])
@@ -189,6 +166,7 @@ def deliberation(
     batching = getattr(engine, "batches", False)
     # Cycles run in time order; with Message Batches, each wave of cycles that no session close
     # separates is asked at once (nothing one of them says can reach another's context).
+    started = time.perf_counter()
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
         contexts = [
             _context(c, cycle_features, regime_labels, macro_rates, news_items, history)
@@ -252,6 +230,56 @@ def deliberation(
             )
             out["predictions"].append(preds)
 
+    return out, time.perf_counter() - started
+
+
+@dg.multi_asset(
+    outs={
+        name: dg.AssetOut(
+            group_name=group,
+            description=desc,
+            metadata={**CYCLE_TABLE, "allow_empty": name == "llm_calls"},
+            kinds={"duckdb", "pandas"},
+        )
+        for name, (group, desc) in LOOP_OUTPUTS.items()
+    },
+    ins={
+        "cycle_features": dg.AssetIn(),
+        "regime_labels": dg.AssetIn(),
+        "macro_rates": dg.AssetIn(),
+        "news_items": dg.AssetIn(),
+    },
+    partitions_def=PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    # The step that calls the model sits in its own pool ("llm"); its writes go through the
+    # warehouse lock like every other write.
+    pool="llm",
+    can_subset=False,
+)
+def deliberation(
+    context: dg.AssetExecutionContext,
+    cycle_features: pd.DataFrame,
+    regime_labels: pd.DataFrame,
+    macro_rates: pd.DataFrame,
+    news_items: pd.DataFrame,
+    market: MarketResource,
+    llm: LLMResource,
+    warehouse: WarehouseResource,
+):
+    cycles = sorted(cycle_times(context))
+    engine = llm.engine()
+    try:
+        out, minds_s = _deliberate(
+            engine,
+            cycles,
+            (cycle_features, regime_labels, macro_rates, news_items),
+            market,
+            warehouse,
+        )
+    finally:
+        # A Claude engine stores the replies it received in the replay cache before the step
+        # ends, even when it fails.
+        getattr(engine, "close", lambda: None)()
     ledger = pd.DataFrame(
         getattr(engine, "ledger", []), columns=LEDGER_COLUMNS[:1] + LEDGER_COLUMNS[2:]
     )
@@ -309,6 +337,10 @@ def deliberation(
             "latest_title": last["title"],
             "abstained": int(frames["memo"]["abstained"].sum()),
             "engine": engine.name,
+            # From the first cycle's context to the last memo, per cycle: the minds' and the
+            # synthesis's calls (concurrent minds: about two model latencies), without the
+            # step's reads and writes.
+            "minds_seconds_per_cycle": round(minds_s / len(cycles), 3),
             **usage,
         },
     )

@@ -5,7 +5,7 @@ import pandas as pd
 
 from ..assets.market import PARTITIONS
 from ..predictions.factcheck import check_figures, cycle_facts
-from ..predictions.quality import validate_predictions
+from ..resources import DataQualityResource
 
 
 @dg.asset_check(
@@ -17,14 +17,16 @@ from ..predictions.quality import validate_predictions
     "row per cycle. A failure stops scoring for the cycle.",
 )
 def predictions_are_valid(
-    context: dg.AssetCheckExecutionContext, predictions: pd.DataFrame
+    context: dg.AssetCheckExecutionContext,
+    predictions: pd.DataFrame,
+    data_quality: DataQualityResource,
 ) -> dg.AssetCheckResult:
     n_cycles = (
         len(context.partition_keys)
         if context.has_partition_key_range or context.has_partition_key
         else predictions["cycle_key"].nunique()
     )
-    failures, evaluated = validate_predictions(predictions, n_cycles)
+    failures, evaluated = data_quality.validate_predictions(predictions, n_cycles)
     errors = predictions[predictions["parse_status"] == "error"]
     return dg.AssetCheckResult(
         passed=not failures,

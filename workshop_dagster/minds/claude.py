@@ -14,12 +14,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -117,6 +118,33 @@ def _retry_after(exc) -> float | None:
         return None
 
 
+NOT_LOOKED_UP = object()
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+
+
+def _sdk_client(timeout_s: float):
+    """One `anthropic.Anthropic` per process and settings, shared by every engine (each step
+    builds one): building it loads the TLS trust store (~40 ms holding the GIL), and a shared
+    client keeps its connections to the API alive from one step to the next."""
+    import os
+
+    import anthropic
+
+    api_key = os.environ.get("ANTHROPIC_API_KEY")
+    if not api_key:
+        raise LLMConfigError("WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY in the environment")
+    key = (
+        hashlib.sha256(api_key.encode()).hexdigest(),
+        os.environ.get("ANTHROPIC_BASE_URL"),
+        timeout_s,
+    )
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = anthropic.Anthropic(max_retries=0, timeout=timeout_s)
+        return _clients[key]
+
+
 class ClaudeEngine:
     """Opinions and memos from Claude, with replay, ledger, budget and fault handling."""
 
@@ -134,20 +162,54 @@ class ClaudeEngine:
         self._lock = threading.Lock()
         self.spent_usd = 0.0
         self.ledger: list[dict] = []
+        # Replies received wait in `_unsaved` until the next request is about to go out (after
+        # its replay lookup), then one writer thread stores them while that request waits on
+        # the network: the lookups never queue behind the writes, and the writes cost no wall
+        # time. `flush` (the step's end, or its failure) stores what is left and waits.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
+        self._unsaved: list[tuple[str, str, str, dict]] = []
+        self._stores: list[Future] = []
+
+    def _store(self, source: str, model: str, key: str, reply: dict) -> None:
+        with self._lock:
+            self._unsaved.append((source, model, key, reply))
+
+    def _write_unsaved(self) -> None:
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, []
+            if unsaved:
+                self._stores.append(self._writer.submit(self.replay.put_many, unsaved))
+
+    def flush(self) -> None:
+        """Store every reply received in the replay cache and wait (a failed write raises)."""
+        self._write_unsaved()
+        with self._lock:
+            stores, self._stores = self._stores, []
+        for future in stores:
+            future.result()
+
+    def close(self) -> None:
+        """Flush the replay writes and stop the writer (the step is over)."""
+        try:
+            self.flush()
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def _replayed(self, calls: list[tuple[str, dict]]) -> list[dict | None]:
+        """The cached reply (or None) of each (source, request), in one lookup."""
+        if self.config.refresh:
+            return [None] * len(calls)
+        keys = [(source, request["model"], prompt_hash(request)) for source, request in calls]
+        found = self.replay.get_many(keys)
+        return [found.get(k) for k in keys]
 
     # -- client and calls --------------------------------------------------------------------
     @property
     def client(self):
         if self._client is None:
-            import os
-
-            import anthropic
-
-            if not os.environ.get("ANTHROPIC_API_KEY"):
-                raise LLMConfigError(
-                    "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY in the environment"
-                )
-            self._client = anthropic.Anthropic(max_retries=0, timeout=self.config.timeout_s)
+            with self._lock:
+                if self._client is None:
+                    self._client = _sdk_client(self.config.timeout_s)
         return self._client
 
     def _estimate(self, request: dict) -> float:
@@ -174,15 +236,23 @@ class ClaudeEngine:
             self.spent_usd += estimate
         return estimate
 
-    def call(self, source: str, request: dict, cycle_key: str | None = None) -> dict:
-        """One request: from the replay cache, or from the API with retries. Returns the reply
-        as {'content': [...], 'usage': {...}}."""
+    def call(
+        self,
+        source: str,
+        request: dict,
+        cycle_key: str | None = None,
+        cached: dict | None | object = NOT_LOOKED_UP,
+    ) -> dict:
+        """One request: from the replay cache (`cached`: what the caller found there, None for
+        nothing), or from the API with retries. Returns the reply as
+        {'content': [...], 'usage': {...}}."""
         import anthropic
 
         key = prompt_hash(request)
         model = request["model"]
         if not self.config.refresh:
-            cached = self.replay.get(source, model, key)
+            if cached is NOT_LOOKED_UP:
+                (cached,) = self._replayed([(source, request)])
             if cached is not None:
                 self._record(
                     cycle_key, source, model, key, cached["usage"], 0.0, 0, "replayed", 0.0
@@ -190,6 +260,7 @@ class ClaudeEngine:
                 return cached
         estimate = self._reserve(request)
         retries, started = 0, time.monotonic()
+        self._write_unsaved()
         while True:
             try:
                 message = self.client.messages.create(**request)
@@ -250,7 +321,7 @@ class ClaudeEngine:
         with self._lock:
             self.spent_usd += cost - estimate
         self._record(cycle_key, source, model, key, reply["usage"], latency, retries, "ok", cost)
-        self.replay.put(source, model, key, reply)
+        self._store(source, model, key, reply)
         return reply
 
     def _release(self, estimate: float) -> None:
@@ -288,9 +359,11 @@ class ClaudeEngine:
         again directly)."""
         replies: list[dict | None] = [None] * len(calls)
         todo = []
-        for i, (cycle_key, source, request) in enumerate(calls):
+        replayed = self._replayed([(source, request) for _, source, request in calls])
+        for i, ((cycle_key, source, request), cached) in enumerate(
+            zip(calls, replayed, strict=True)
+        ):
             key = prompt_hash(request)
-            cached = None if self.config.refresh else self.replay.get(source, request["model"], key)
             if cached is not None:
                 self._record(
                     cycle_key,
@@ -309,6 +382,7 @@ class ClaudeEngine:
         if not todo:
             return replies
         estimates = [self._reserve(calls[i][2]) * BATCH_DISCOUNT for i in todo]
+        self._write_unsaved()
         started = time.monotonic()
         batch = self.client.messages.batches.create(
             requests=[{"custom_id": f"r{i}", "params": calls[i][2]} for i in todo]
@@ -355,7 +429,7 @@ class ClaudeEngine:
                 "ok-batch",
                 cost,
             )
-            self.replay.put(source, request["model"], key, reply)
+            self._store(source, request["model"], key, reply)
             replies[i] = reply
         return replies
 
@@ -365,8 +439,19 @@ class ClaudeEngine:
         return self.config.batch
 
     def opinions(self, context: dict) -> list[Opinion]:
+        """The three minds at once: one replay lookup, then the calls it misses concurrently."""
+        cfg = self.config
+        requests = [mind_request(m, context, cfg.mind_model, cfg.max_tokens) for m in MINDS]
+        cached = self._replayed(list(zip(MINDS, requests, strict=True)))
+        if any(reply is None for reply in cached):
+            self.client  # noqa: B018 - built here, not by three threads at once
         with ThreadPoolExecutor(max_workers=len(MINDS)) as pool:
-            return list(pool.map(lambda mind: self._opinion(mind, context), MINDS))
+            return list(
+                pool.map(
+                    lambda args: self._opinion(context, *args),
+                    zip(MINDS, requests, cached, strict=True),
+                )
+            )
 
     def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
         cfg = self.config
@@ -385,10 +470,8 @@ class ClaudeEngine:
             for n, ctx in enumerate(contexts)
         ]
 
-    def _opinion(self, mind: str, context: dict) -> Opinion:
-        cfg = self.config
-        request = mind_request(mind, context, cfg.mind_model, cfg.max_tokens)
-        reply = self.call(mind, request, context["cycle_key"])
+    def _opinion(self, context: dict, mind: str, request: dict, cached: dict | None) -> Opinion:
+        reply = self.call(mind, request, context["cycle_key"], cached)
         return self._validated_opinion(mind, context, request, reply)
 
     def _validated_opinion(self, mind: str, context: dict, request: dict, reply: dict) -> Opinion:

@@ -1,7 +1,8 @@
 """The replay cache of model replies, in the warehouse: pay for a prompt once.
 
-Keyed by (source, model, prompt hash). A reply is stored as soon as it arrives, so even a run
-that fails later never pays twice for the calls it already made.
+Keyed by (source, model, prompt hash). A reply is stored as soon as it arrives (by the engine's
+writer thread, while the next call waits on the network), so even a run that fails later never
+pays twice for the calls it already made.
 """
 
 from __future__ import annotations
@@ -25,25 +26,33 @@ class WarehouseReplay:
         self.database = database
 
     def get(self, source: str, model: str, key: str) -> dict | None:
+        return self.get_many([(source, model, key)]).get((source, model, key))
+
+    def get_many(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
+        """The stored replies among (source, model, prompt hash) keys, in one connection (the
+        three minds of a cycle look up together, before their requests go out)."""
+        wanted = pd.DataFrame(keys, columns=["source", "model", "prompt_hash"])
         with warehouse.connect(self.database) as conn:
             conn.execute(DDL)
-            row = conn.execute(
-                "select reply_json from llm_replay where source = ? and model = ? "
-                "and prompt_hash = ?",
-                [source, model, key],
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+            conn.register("wanted", wanted)
+            rows = conn.execute(
+                "select r.source, r.model, r.prompt_hash, r.reply_json from llm_replay r "
+                "join wanted w using (source, model, prompt_hash)"
+            ).fetchall()
+        return {(src, model, key): json.loads(reply) for src, model, key, reply in rows}
 
     def put(self, source: str, model: str, key: str, reply: dict) -> None:
+        self.put_many([(source, model, key, reply)])
+
+    def put_many(self, replies: list[tuple[str, str, str, dict]]) -> None:
+        """Store (source, model, prompt hash, reply) rows in one connection."""
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
         with warehouse.connect(self.database) as conn:
             conn.execute(DDL)
-            conn.execute(
+            conn.executemany(
                 "insert or replace into llm_replay values (?, ?, ?, ?, ?)",
                 [
-                    source,
-                    model,
-                    key,
-                    json.dumps(reply),
-                    pd.Timestamp.now(tz="UTC").tz_localize(None),
+                    [source, model, key, json.dumps(reply), now]
+                    for source, model, key, reply in replies
                 ],
             )
