@@ -21,6 +21,7 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from . import warehouse
+from .metadata import preview
 
 
 class LockedDuckDbClient(DuckDbClient):
@@ -72,7 +73,7 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
                 "dagster/partition_row_count"
                 if context.has_partition_key
                 else "dagster/row_count": int(obj.shape[0]),
-                "preview": dg.MetadataValue.md(obj.head(10).to_markdown(index=False)),
+                "preview": preview(obj),
             }
         )
         return None

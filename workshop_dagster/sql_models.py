@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from .metadata import PREVIEW_ROWS, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
 
@@ -79,12 +80,12 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
             failures = {
                 name: conn.execute(q).fetchone()[0] for name, q in test_queries(model, relation)
             }
-            preview = conn.execute(f"select * from {relation} limit 10").fetchdf()
+            head = conn.execute(f"select * from {relation} limit {PREVIEW_ROWS}").fetchdf()
         key = "dagster/partition_row_count" if partitioned else "dagster/row_count"
         yield dg.MaterializeResult(
             metadata={
                 key: int(rows),
-                "preview": dg.MetadataValue.md(preview.to_markdown(index=False)),
+                "preview": preview(head),
                 "sql": dg.MetadataValue.md(f"```sql\n{select}\n```"),
             }
         )

@@ -42,3 +42,24 @@ def test_a_table_created_with_a_null_typed_column_is_repaired(tmp_path):
     with duckdb.connect(db, read_only=True) as conn:
         rows = conn.execute("select part, abstain_reason from opinions order by 1").fetchall()
     assert rows == [("a", None), ("b", "no edge in risk-off")]
+
+
+LONG = "I need to be honest about where I am. " * 200
+
+
+@dg.asset(partitions_def=PARTS, metadata={"partition_expr": "part"})
+def memos(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    return pd.DataFrame({"part": [context.partition_key], "body": [LONG], "n": [7]})
+
+
+def test_the_preview_cuts_long_cells_so_each_event_stays_small(tmp_path):
+    """Every cycle's materialization event carries the preview: a full memo in it made a
+    year's event log a gigabyte."""
+    io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="main")
+    result = dg.materialize([memos], partition_key="a", resources={"io_manager": io})
+    (event,) = result.get_asset_materialization_events()
+    text = event.materialization.metadata["preview"].value
+    assert len(LONG) > 7000 and len(text) < 400
+    assert "I need to be honest about where I am." in text and "…" in text
+    row = text.splitlines()[2]
+    assert row.startswith("| a ") and row.endswith("|   7 |")  # other cells are whole

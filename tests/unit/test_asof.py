@@ -78,6 +78,13 @@ def test_stale_source_fails_clearly(shared_market):
         market_snapshot(CsvMarket(shared_market), [pd.Timestamp("2026-11-20 19:15")])
     with pytest.raises(MarketDataError, match="end on 2026-08-21"):
         market_snapshot(CsvMarket(shared_market), [pd.Timestamp("2026-09-01 19:15")])
+    # In a range, the first cycle that would see stale bars is the one named.
+    cycles = [pd.Timestamp(t) for t in ("2026-08-20 19:15", "2026-09-01 19:15", "2026-09-02 19:15")]
+    with pytest.raises(
+        MarketDataError,
+        match=r"^cycle 2026-09-01 19:15: bars for .* end on 2026-08-21, .* before 2026-09-01;",
+    ):
+        market_snapshot(CsvMarket(shared_market), cycles)
 
 
 def test_cycle_before_history_fails_clearly():

@@ -81,29 +81,40 @@ def visible_as_of(
 
 
 def _check_fresh(bars: pd.DataFrame, cycle_times: pd.DatetimeIndex, tickers: Sequence[str]):
-    """Fail when a cycle would see no bars, or bars many sessions stale, for any ticker."""
-    for cycle in cycle_times:
-        seen = bars[bars["cycle_ts"] == cycle]
-        latest = seen.groupby("ticker")["session_date"].max()
-        missing = [t for t in tickers if t not in latest.index]
-        if missing:
-            raise MarketDataError(
-                f"cycle {cycle:%Y-%m-%d %H:%M} sees no bars for {', '.join(missing)} in the "
-                f"{LOOKBACK_DAYS} days before it: the source has no data for that span"
-            )
-        recent = calendar.sessions(cycle - pd.Timedelta(days=20), cycle.normalize())
-        closed = recent[calendar.session_closes(recent) <= cycle]
-        if len(closed) == 0:
-            continue
-        expected = closed[-1]
-        behind = {t: int(((closed > d) & (closed <= expected)).sum()) for t, d in latest.items()}
-        stale = sorted(t for t, n in behind.items() if n > STALE_AFTER_SESSIONS)
-        if stale:
-            raise MarketDataError(
-                f"cycle {cycle:%Y-%m-%d %H:%M}: bars for {', '.join(stale)} end on "
-                f"{latest[stale].min():%Y-%m-%d}, more than {STALE_AFTER_SESSIONS} sessions "
-                f"before {expected:%Y-%m-%d}; the source has no data this recent"
-            )
+    """Fail when a cycle would see no bars, or bars many sessions stale, for any ticker (the
+    first such cycle in time order is named)."""
+    latest = (
+        bars.groupby(["cycle_ts", "ticker"])["session_date"]
+        .max()
+        .unstack()
+        .reindex(index=cycle_times, columns=list(tickers))
+    )
+    closes = calendar.all_session_closes()
+    sessions = closes.normalize()
+    # Sessions behind: from a ticker's latest bar to the last session closed by the cycle.
+    expected = closes.searchsorted(cycle_times, side="right") - 1
+    seen = latest.to_numpy(dtype="datetime64[ns]")
+    at = sessions.searchsorted(seen.ravel(), side="right").reshape(seen.shape) - 1
+    behind = expected[:, None] - at
+    missing = np.isnat(seen)
+    stale = ~missing & (behind > STALE_AFTER_SESSIONS) & (expected[:, None] >= 0)
+    bad = np.flatnonzero((missing | stale).any(axis=1))
+    if len(bad) == 0:
+        return
+    i = bad[0]
+    cycle, row = cycle_times[i], latest.iloc[i]
+    if missing[i].any():
+        names = [t for t, m in zip(latest.columns, missing[i], strict=True) if m]
+        raise MarketDataError(
+            f"cycle {cycle:%Y-%m-%d %H:%M} sees no bars for {', '.join(names)} in the "
+            f"{LOOKBACK_DAYS} days before it: the source has no data for that span"
+        )
+    names = sorted(t for t, s in zip(latest.columns, stale[i], strict=True) if s)
+    raise MarketDataError(
+        f"cycle {cycle:%Y-%m-%d %H:%M}: bars for {', '.join(names)} end on "
+        f"{row[names].min():%Y-%m-%d}, more than {STALE_AFTER_SESSIONS} sessions "
+        f"before {sessions[expected[i]]:%Y-%m-%d}; the source has no data this recent"
+    )
 
 
 def market_snapshot(

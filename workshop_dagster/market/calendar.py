@@ -57,6 +57,13 @@ def session_closes(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(closes.loc[idx].dt.tz_convert(NY).dt.tz_localize(None).values)
 
 
+@lru_cache(maxsize=1)
+def all_session_closes() -> pd.DatetimeIndex:
+    """Every session's close as naive NY time, sorted (built once: horizons are looked up in
+    it for every call the loop parses)."""
+    return session_closes(xnys().sessions)
+
+
 def next_session_open_day(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
     """For each date, the first session strictly after it (naive dates)."""
     cal = xnys()

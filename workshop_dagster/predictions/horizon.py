@@ -24,20 +24,20 @@ def sessions_for_hours(hours: float) -> int:
 def horizon_end(cycle_ts: pd.Timestamp, sessions: int) -> pd.Timestamp:
     """The close of the `sessions`-th session that closes after `cycle_ts` (naive NY)."""
     cycle_ts = calendar.to_naive_ny(cycle_ts)
-    days = calendar.sessions(cycle_ts.normalize(), cycle_ts + pd.Timedelta(days=sessions * 2 + 10))
-    closes = calendar.session_closes(days)
-    after = closes[closes > cycle_ts]
-    if len(after) < sessions:
+    closes = calendar.all_session_closes()
+    last = closes.searchsorted(cycle_ts, side="right") + sessions - 1
+    if last >= len(closes):
         raise ValueError(f"the trading calendar ends before {sessions} sessions after {cycle_ts}")
-    return after[sessions - 1]
+    return closes[last]
 
 
 def sessions_until(cycle_ts: pd.Timestamp, end_date: pd.Timestamp) -> int:
     """How many sessions close after the cycle and on or before `end_date`'s close (at least 1)."""
     cycle_ts = calendar.to_naive_ny(cycle_ts)
-    days = calendar.sessions(cycle_ts.normalize(), pd.Timestamp(end_date).normalize())
-    closes = calendar.session_closes(days)
-    return max(1, int((closes > cycle_ts).sum()))
+    closes = calendar.all_session_closes()
+    after_end_day = pd.Timestamp(end_date).normalize() + pd.Timedelta(days=1)
+    n = closes.searchsorted(after_end_day, side="left") - closes.searchsorted(cycle_ts, "right")
+    return max(1, int(n))
 
 
 def timeframe_bucket(hours: float) -> str:
