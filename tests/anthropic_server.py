@@ -259,6 +259,9 @@ class MessagesServer:
                     "start": time.monotonic(),
                 }
                 with server._lock:
+                    # What a strict cache would serve: only prefixes whose writing request had
+                    # completed when this one arrived (the reply credits reads at completion).
+                    record["usage_at_arrival"] = server._prefix_usage(body)
                     server.requests.append(record)
                 time.sleep(server.latency_s)
                 if behaviour == "hang":
@@ -319,14 +322,20 @@ def _serve_for_parent(fixtures: str, latency_s: float, conn) -> None:
         conn.send(server.url)
         while conn.recv() != "stop":
             with server._lock:
-                conn.send(len(server.requests))
+                conn.send(
+                    [
+                        {"kind": r["kind"], "usage_at_arrival": r["usage_at_arrival"]}
+                        for r in server.requests
+                    ]
+                )
 
 
 @contextlib.contextmanager
 def messages_server_process(fixtures: Path, latency_s: float = 0.0):
     """The server in a process of its own, as a remote API is: its work per request (parsing,
     the cache model, the reply) does not compete with the client for the client's GIL. Yields
-    (url, a function counting the requests received so far)."""
+    (url, a function listing the requests received so far: their kind and the cache usage a
+    strict cache would have served at their arrival)."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_serve_for_parent, args=(str(fixtures), latency_s, child))
@@ -334,8 +343,8 @@ def messages_server_process(fixtures: Path, latency_s: float = 0.0):
     try:
         url = parent.recv()
 
-        def requests_so_far() -> int:
-            parent.send("count")
+        def requests_so_far() -> list[dict]:
+            parent.send("requests")
             return parent.recv()
 
         yield url, requests_so_far
