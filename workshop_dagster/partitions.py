@@ -77,40 +77,57 @@ def time_to_key(ts) -> str:
     return calendar.to_naive_ny(ts).strftime(CYCLE_KEY_FORMAT)
 
 
-def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) -> list[datetime]:
-    """`_holiday_ticks` as aware datetimes, read from a cache file when one was written
-    today for the same inputs and library versions.
+def _cached(cache_dir: Path | None, name: str, inputs: list[str], compute) -> list[str]:
+    """`compute()` (a list of strings), read from `cache_dir` when it was written today for the
+    same inputs and library versions.
 
     Every process that loads the code location (each run, the code server, each sensor tick)
-    builds the partitions; the cache spares them the exchange calendar's import and build
-    (~0.3 s of a ~2.5 s load). The key holds the horizon's date, so the list is rebuilt once a
-    day, and the versions of exchange_calendars and dagster (the holiday rules, the cron
-    iterator). An unreadable cache is rebuilt; an unwritable folder only costs the speed.
+    builds the partitions, and each run numbers its cycles: the cache spares them the exchange
+    calendar's import and build and Dagster's listing of every partition key (~0.3 s and ~0.4 s).
+    The key holds the horizon's date, so a list is rebuilt once a day, and the versions of
+    exchange_calendars and dagster (the holiday rules, the cron iterator). An unreadable cache
+    is rebuilt; an unwritable folder only costs the speed.
     """
     if cache_dir is None:
-        return [t.to_pydatetime() for t in _holiday_ticks(start, cron, timezone)]
-    inputs = [start, cron, timezone, str(_horizon(timezone).date())]
-    inputs += [version("exchange_calendars"), version("dagster")]
-    digest = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
-    path = cache_dir / f"closed-cycle-ticks-{digest}.json"
+        return compute()
+    key = [*inputs, str(_horizon(inputs[2]).date())]
+    key += [version("exchange_calendars"), version("dagster")]
+    path = cache_dir / f"{name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
     try:
-        # With their UTC offsets: the repeated hour of a DST change stays two distinct ticks.
-        zone = ZoneInfo(timezone)
-        return [datetime.fromisoformat(t).astimezone(zone) for t in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
+        values = json.loads(path.read_text())
+        if isinstance(values, list) and all(isinstance(v, str) for v in values):
+            return values
+    except (OSError, ValueError):
         pass
-    ticks = _closed_ticks(start, cron, timezone, None)
+    values = compute()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=cache_dir, suffix=".tmp", delete=False) as f:
-            json.dump([t.isoformat() for t in ticks], f)
+            json.dump(values, f)
         os.replace(f.name, path)
-        for old in cache_dir.glob("closed-cycle-ticks-*.json"):
+        for old in cache_dir.glob(f"{name}-*.json"):
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:
         pass
-    return ticks
+    return values
+
+
+def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) -> list[datetime]:
+    """`_holiday_ticks` as aware datetimes (cached: see `_cached`)."""
+    ticks = _cached(
+        cache_dir,
+        "closed-cycle-ticks",
+        [start, cron, timezone],
+        lambda: [t.isoformat() for t in _holiday_ticks(start, cron, timezone)],
+    )
+    # With their UTC offsets: the repeated hour of a DST change stays two distinct ticks.
+    zone = ZoneInfo(timezone)
+    return [datetime.fromisoformat(t).astimezone(zone) for t in ticks]
+
+
+# The settings and cache folder each cached partition set was built from (for its keys).
+_BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[list[str], Path | None]] = {}
 
 
 @lru_cache(maxsize=4)
@@ -118,8 +135,8 @@ def build_cycle_partitions(
     start: str, cron: str, timezone: str, cache_dir: Path | None = None
 ) -> dg.TimeWindowPartitionsDefinition:
     """The cycle partitions of a cron from `start` (closed days excluded); with `cache_dir`,
-    the closed days' ticks are cached there (see `_closed_ticks`)."""
-    return dg.TimeWindowPartitionsDefinition(
+    the closed days' ticks and the keys are cached there (see `_cached`)."""
+    partitions = dg.TimeWindowPartitionsDefinition(
         start=_start_dt(start, timezone),
         cron_schedule=cron,
         timezone=timezone,
@@ -128,6 +145,8 @@ def build_cycle_partitions(
         # The cycle that has just ticked is runnable at once, not only when the next one starts.
         end_offset=1,
     )
+    _BUILT_FROM[partitions] = ([start, cron, timezone], cache_dir)
+    return partitions
 
 
 def cycle_partitions() -> dg.TimeWindowPartitionsDefinition:
@@ -138,7 +157,17 @@ def cycle_partitions() -> dg.TimeWindowPartitionsDefinition:
 @lru_cache(maxsize=4)
 def _keys_through_horizon(partitions: dg.TimeWindowPartitionsDefinition) -> tuple[str, ...]:
     horizon = _horizon(partitions.timezone).to_pydatetime()
-    return tuple(partitions.get_partition_keys(current_time=horizon))
+    inputs, cache_dir = _BUILT_FROM.get(partitions, (None, None))
+    if inputs is None:
+        return tuple(partitions.get_partition_keys(current_time=horizon))
+    return tuple(
+        _cached(
+            cache_dir,
+            "cycle-keys",
+            inputs,
+            lambda: partitions.get_partition_keys(current_time=horizon),
+        )
+    )
 
 
 def cycle_ordinal(key: str, partitions: dg.TimeWindowPartitionsDefinition | None = None) -> int:

@@ -3,7 +3,12 @@ import json
 import pandas as pd
 import pytest
 
-from workshop_dagster.partitions import build_cycle_partitions, cycle_ordinal, key_to_time
+from workshop_dagster.partitions import (
+    _keys_through_horizon,
+    build_cycle_partitions,
+    cycle_ordinal,
+    key_to_time,
+)
 from workshop_dagster.settings import DEFAULT_CYCLE_CRON, load_settings
 
 TZ = "America/New_York"
@@ -90,6 +95,11 @@ def test_closed_ticks_cache_is_the_same_partitions_and_survives_a_bad_file(tmp_p
     (path,) = tmp_path.glob("closed-cycle-ticks-*.json")
     assert cached.get_partition_keys() == parts.get_partition_keys()
     assert cached.exclusions == parts.exclusions
+    # The ordinals come from a cached key list too, and agree with the partitions' own keys.
+    _keys_through_horizon.cache_clear()  # equal partitions share an entry: read the file
+    keys = parts.get_partition_keys()
+    assert [cycle_ordinal(k, cached) for k in (keys[0], keys[-1])] == [1, len(keys)]
+    assert len(list(tmp_path.glob("cycle-keys-*.json"))) == 1
     build_cycle_partitions.cache_clear()  # the next builds read the file
     again = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
     assert again.exclusions == parts.exclusions

@@ -22,19 +22,11 @@ def xnys():
     return xc.get_calendar("XNYS", start=CALENDAR_START)
 
 
-@lru_cache(maxsize=4)
-def _xnys_from(year: int):
-    """The NYSE calendar from January of `year` on: half the build cost of the full one when only
-    recent sessions are wanted (the partitions, built at every code-location load)."""
-    import exchange_calendars as xc
-
-    return xc.get_calendar("XNYS", start=f"{year}-01-01")
-
-
 def sessions(start, end) -> pd.DatetimeIndex:
     """Trading sessions (dates, naive) between start and end inclusive, clipped to the calendar."""
-    start_year = pd.Timestamp(start).year
-    cal = xnys() if xnys.cache_info().currsize or start_year <= 2000 else _xnys_from(start_year)
+    # One calendar per process: a run needs the full one for session closes anyway, and the
+    # code-location load reads the partitions' closed days from a cache instead.
+    cal = xnys()
     start = max(pd.Timestamp(start).normalize(), cal.first_session)
     end = min(pd.Timestamp(end).normalize(), cal.last_session)
     if start > end:
