@@ -10,8 +10,8 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-PREVIEW_ROWS = 10
-CELL_CHARS = 60
+PREVIEW_ROWS = 5
+CELL_CHARS = 40
 
 
 def _cut(value):
