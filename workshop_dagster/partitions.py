@@ -77,9 +77,9 @@ def time_to_key(ts) -> str:
     return calendar.to_naive_ny(ts).strftime(CYCLE_KEY_FORMAT)
 
 
-def _cached(cache_dir: Path | None, name: str, inputs: list[str], compute) -> list[str]:
+def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, str, str], compute) -> list[str]:
     """`compute()` (a list of strings), read from `cache_dir` when it was written today for the
-    same inputs and library versions.
+    same inputs (start, cron, timezone) and library versions.
 
     Every process that loads the code location (each run, the code server, each sensor tick)
     builds the partitions, and each run numbers its cycles: the cache spares them the exchange
@@ -90,7 +90,8 @@ def _cached(cache_dir: Path | None, name: str, inputs: list[str], compute) -> li
     """
     if cache_dir is None:
         return compute()
-    key = [*inputs, str(_horizon(inputs[2]).date())]
+    _, _, timezone = inputs
+    key = [*inputs, str(_horizon(timezone).date())]
     key += [version("exchange_calendars"), version("dagster")]
     path = cache_dir / f"{name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
     try:
@@ -118,7 +119,7 @@ def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) 
     ticks = _cached(
         cache_dir,
         "closed-cycle-ticks",
-        [start, cron, timezone],
+        (start, cron, timezone),
         lambda: [t.isoformat() for t in _holiday_ticks(start, cron, timezone)],
     )
     # With their UTC offsets: the repeated hour of a DST change stays two distinct ticks.
@@ -127,7 +128,7 @@ def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) 
 
 
 # The settings and cache folder each cached partition set was built from (for its keys).
-_BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[list[str], Path | None]] = {}
+_BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[tuple[str, str, str], Path | None]] = {}
 
 
 @lru_cache(maxsize=4)
@@ -145,7 +146,7 @@ def build_cycle_partitions(
         # The cycle that has just ticked is runnable at once, not only when the next one starts.
         end_offset=1,
     )
-    _BUILT_FROM[partitions] = ([start, cron, timezone], cache_dir)
+    _BUILT_FROM[partitions] = ((start, cron, timezone), cache_dir)
     return partitions
 
 
