@@ -158,9 +158,8 @@ def cycle_partitions() -> dg.TimeWindowPartitionsDefinition:
 @lru_cache(maxsize=4)
 def _keys_through_horizon(partitions: dg.TimeWindowPartitionsDefinition) -> tuple[str, ...]:
     horizon = _horizon(partitions.timezone).to_pydatetime()
-    inputs, cache_dir = _BUILT_FROM.get(partitions, (None, None))
-    if inputs is None:
-        return tuple(partitions.get_partition_keys(current_time=horizon))
+    # Partitions built elsewhere (not by build_cycle_partitions) have no cache: computed.
+    inputs, cache_dir = _BUILT_FROM.get(partitions, ((), None))
     return tuple(
         _cached(
             cache_dir,

@@ -14,7 +14,8 @@ from . import warehouse
 from .io_manager import WarehouseIOManager
 from .market.sources import MarketSource, open_source
 from .minds.claude import ClaudeConfig
-from .predictions.quality import Failure
+from .predictions import quality_worker
+from .predictions.quality import Failure, validate_predictions
 from .settings import PROJECT_ROOT, Settings, load_settings
 
 
@@ -119,18 +120,12 @@ class DataQualityResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.warm_worker:
-            from .predictions import quality_worker
-
             quality_worker.start()
 
     def validate_predictions(self, frame: pd.DataFrame, n_cycles: int) -> tuple[list[Failure], int]:
         """(failures, expectations evaluated): see `predictions.quality.validate_predictions`."""
         if self.warm_worker:
-            from .predictions import quality_worker
-
             return quality_worker.validate(frame, n_cycles)
-        from .predictions.quality import validate_predictions
-
         return validate_predictions(frame, n_cycles)
 
 

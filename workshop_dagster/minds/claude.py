@@ -154,9 +154,8 @@ class ClaudeEngine:
         self, config: ClaudeConfig, replay, client=None, sleep: Callable[[float], None] = time.sleep
     ):
         self.config = config
-        self.replay = (
-            replay  # .get(mind, model, hash) -> dict | None; .put(mind, model, hash, dict)
-        )
+        # .get_many([(source, model, hash)]) -> {key: reply}; .put_many([(source, model, hash, reply)])
+        self.replay = replay
         self._client = client
         self._sleep = sleep
         self._lock = threading.Lock()

@@ -25,9 +25,6 @@ class WarehouseReplay:
     def __init__(self, database: str):
         self.database = database
 
-    def get(self, source: str, model: str, key: str) -> dict | None:
-        return self.get_many([(source, model, key)]).get((source, model, key))
-
     def get_many(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
         """The stored replies among (source, model, prompt hash) keys, in one connection (the
         three minds of a cycle look up together, before their requests go out)."""
@@ -40,9 +37,6 @@ class WarehouseReplay:
                 "join wanted w using (source, model, prompt_hash)"
             ).fetchall()
         return {(src, model, key): json.loads(reply) for src, model, key, reply in rows}
-
-    def put(self, source: str, model: str, key: str, reply: dict) -> None:
-        self.put_many([(source, model, key, reply)])
 
     def put_many(self, replies: list[tuple[str, str, str, dict]]) -> None:
         """Store (source, model, prompt hash, reply) rows in one connection."""

@@ -55,12 +55,18 @@ _worker: _Worker | None = None
 _lock = threading.Lock()
 
 
+def _running() -> _Worker:
+    """The live worker, started if there is none (the caller holds `_lock`)."""
+    global _worker
+    if _worker is None or _worker.proc.poll() is not None:
+        _worker = _Worker()
+    return _worker
+
+
 def start() -> None:
     """Start the worker (once per process); it imports great_expectations at once."""
-    global _worker
     with _lock:
-        if _worker is None or _worker.proc.poll() is not None:
-            _worker = _Worker()
+        _running()
 
 
 def stop() -> None:
@@ -76,13 +82,13 @@ def validate(frame: pd.DataFrame, n_cycles: int) -> tuple[list[Failure], int]:
     """`validate_predictions` in the worker; in this process if the worker has died (the
     verdict must not depend on where it was computed)."""
     global _worker
-    start()
     with _lock:
+        worker = _running()
         try:
-            return _worker.validate(frame, n_cycles)
+            return worker.validate(frame, n_cycles)
         except (EOFError, BrokenPipeError, pickle.UnpicklingError):
             log.warning("the great_expectations worker died; validating in the run process")
-            _worker.close()
+            worker.close()
             _worker = None
     return validate_predictions(frame, n_cycles)
 
