@@ -51,6 +51,20 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def quality_worker_runtime(tmp_path_factory):
+    """One great_expectations worker for the session's runs, in this process and in the ones
+    its tests start (they inherit the variable), asked to exit when the session ends."""
+    runtime = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKSHOP_RUNTIME_DIR", str(runtime))
+        yield runtime
+    from workshop_dagster.predictions import quality_worker
+
+    quality_worker.stop()
+    quality_worker.shutdown(runtime)
+
+
 @pytest.fixture
 def workshop_env(tmp_path, monkeypatch) -> dict[str, str]:
     """A temporary warehouse, data folder and DAGSTER_HOME, exported to the environment."""

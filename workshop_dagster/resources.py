@@ -113,19 +113,22 @@ class PublishResource(dg.ConfigurableResource):
 
 class DataQualityResource(dg.ConfigurableResource):
     """The great_expectations gate on predictions. With `warm_worker` (the default) the
-    validation runs in a worker process started when the run sets up its resources, so the
-    library's ~3 s import overlaps the steps before the gate instead of delaying it."""
+    validation runs in a worker process shared by the project's runs (`quality_worker`): the
+    library's ~3 s import is paid once per `idle_seconds` of activity instead of once per run,
+    and the run that starts the worker overlaps the import with its first steps."""
 
     warm_worker: bool = True
+    runtime_dir: str = str(PROJECT_ROOT / "data" / "run")
+    idle_seconds: int = quality_worker.IDLE_SECONDS
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.warm_worker:
-            quality_worker.start()
+            quality_worker.start(self.runtime_dir, self.idle_seconds)
 
     def validate_predictions(self, frame: pd.DataFrame, n_cycles: int) -> tuple[list[Failure], int]:
         """(failures, expectations evaluated): see `predictions.quality.validate_predictions`."""
         if self.warm_worker:
-            return quality_worker.validate(frame, n_cycles)
+            return quality_worker.validate(frame, n_cycles, self.runtime_dir, self.idle_seconds)
         return validate_predictions(frame, n_cycles)
 
 
@@ -149,7 +152,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(provider=settings.llm, replay_database=database, **settings.llm_options),
-        "data_quality": DataQualityResource(),
+        "data_quality": DataQualityResource(runtime_dir=str(settings.runtime_dir)),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
         "io_manager": WarehouseIOManager(database=database, schema="main"),
     }

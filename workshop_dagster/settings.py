@@ -25,6 +25,7 @@ class Settings:
     seed: int
     database: Path
     data_dir: Path
+    runtime_dir: Path
     cycle_cron: str
     start: str
     timezone: str
@@ -54,6 +55,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         seed=seed,
         database=database,
         data_dir=data_dir,
+        runtime_dir=Path(env.get("WORKSHOP_RUNTIME_DIR", data_dir / "run")).expanduser(),
         cycle_cron=env.get("WORKSHOP_CYCLE_CRON", DEFAULT_CYCLE_CRON),
         start=env.get("WORKSHOP_START", DEFAULT_START),
         timezone=DEFAULT_TIMEZONE,

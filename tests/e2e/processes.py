@@ -22,7 +22,13 @@ MATERIALIZE_MARKET = [
 
 
 def env_with(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_")}
+    """The test's settings only, but the session's great_expectations worker (conftest), so
+    the processes a test starts leave no worker behind once the session ends."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WORKSHOP_") or k == "WORKSHOP_RUNTIME_DIR"
+    }
     env.update(extra)
     return env
 
