@@ -62,6 +62,17 @@ def test_minds_run_concurrently_then_the_synthesis(api):
     # All three minds are in flight at once: each starts before any of them ends.
     assert max(r["start"] for r in minds) < min(r["end"] for r in minds)
     assert synthesis[0]["start"] >= max(r["end"] for r in minds)
+    # The first is streamed; the other two leave once its reply has begun, and so read the
+    # cycle's data from the cache instead of writing it again.
+    first, *others = sorted(minds, key=lambda r: r["start"])
+    assert first["body"].get("stream") and not any(r["body"].get("stream") for r in others)
+    assert all(r["start"] >= first["began"] for r in others)
+    assert first["usage"]["cache_creation_input_tokens"] > 0
+    for r in [*others, *synthesis]:
+        assert r["usage"]["cache_creation_input_tokens"] == 0
+        assert r["usage"]["cache_read_input_tokens"] > 2 * r["usage"]["input_tokens"]
+    ledger = query("select source, cache_read_tokens from llm_calls").set_index("source")
+    assert (ledger.loc[[r["kind"] for r in others], "cache_read_tokens"] > 0).all()
     memo = query("select body, model from memo")
     assert "Rates Are the Story" in memo["body"][0]
     assert "*Debate: " in memo["body"][0] and "| Conviction: 41%" in memo["body"][0]
@@ -248,14 +259,16 @@ def test_backfill_with_message_batches(api):
     assert len(api.batches) == 6
     assert all("batch" in r for r in api.requests), "every call went through a batch"
     ledger = query(
-        "select source, outcome, cost_usd, input_tokens, output_tokens, model from llm_calls"
+        "select source, outcome, cost_usd, input_tokens, output_tokens, cache_write_tokens, "
+        "cache_read_tokens, model from llm_calls"
     )
     assert (ledger["outcome"] == "ok-batch").all() and len(ledger) == 24
-    from workshop_dagster.minds.claude import DEFAULT_PRICES
+    from workshop_dagster.minds.claude import DEFAULT_PRICES, cost_usd
 
-    row = ledger.iloc[0]
-    p_in, p_out = DEFAULT_PRICES[row["model"]][:2]
-    assert row["cost_usd"] < (row["input_tokens"] * p_in + row["output_tokens"] * p_out) / 1e6
+    for row in ledger.to_dict("records"):  # half the standard price, cache tokens included
+        assert row["cost_usd"] == pytest.approx(
+            cost_usd(DEFAULT_PRICES, row["model"], row) / 2, abs=2e-6
+        )
     assert query("select count(*) n from memo")["n"][0] == 6
     before = len(api.requests)
     assert run(six, claude(batch=True, batch_poll_s=0.01)).success

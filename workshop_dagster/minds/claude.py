@@ -1,6 +1,9 @@
 """The Claude minds: the same two methods as the offline engine, through the `anthropic` client.
 
-- The three minds run concurrently (a thread each); the synthesis follows.
+- The three minds run concurrently (a thread each); the synthesis follows. The first mind's
+  reply is streamed and the other two are sent when it begins: the API serves a prompt prefix
+  from its cache only once a request carrying it has begun its reply, so the two then read the
+  cycle's data from the cache instead of each writing it again, for one reply-start of wall time.
 - Every request goes through a replay cache keyed by (mind, model, prompt hash): a re-run whose
   prompts did not change makes no API call. `refresh=True` forces fresh calls.
 - Every call is written to the ledger: tokens (cache reads and writes included), cost from the
@@ -154,7 +157,8 @@ class ClaudeEngine:
         self, config: ClaudeConfig, replay, client=None, sleep: Callable[[float], None] = time.sleep
     ):
         self.config = config
-        # .get_many([(source, model, hash)]) -> {key: reply}; .put_many([(source, model, hash, reply)])
+        # .get_many([(source, model, hash)]) -> {key: reply}; .put_many([(source, model, hash,
+        # reply)]); optionally .preload() (read what the first lookup needs, ahead of it)
         self.replay = replay
         self._client = client
         self._sleep = sleep
@@ -168,6 +172,10 @@ class ClaudeEngine:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
         self._unsaved: list[tuple[str, str, str, dict]] = []
         self._stores: list[Future] = []
+        if not config.refresh and hasattr(replay, "preload"):
+            # The cache's keys are read while the step loads its inputs and builds the first
+            # context, not when the first request is about to go out.
+            self._stores.append(self._writer.submit(replay.preload))
 
     def _store(self, source: str, model: str, key: str, reply: dict) -> None:
         with self._lock:
@@ -241,9 +249,11 @@ class ClaudeEngine:
         request: dict,
         cycle_key: str | None = None,
         cached: dict | None | object = NOT_LOOKED_UP,
+        on_reply_start: Callable[[], None] | None = None,
     ) -> dict:
         """One request: from the replay cache (`cached`: what the caller found there, None for
-        nothing), or from the API with retries. Returns the reply as
+        nothing), or from the API with retries. With `on_reply_start` the reply is streamed and
+        that is called at its first event. Returns the reply as
         {'content': [...], 'usage': {...}}."""
         import anthropic
 
@@ -262,7 +272,10 @@ class ClaudeEngine:
         self._write_unsaved()
         while True:
             try:
-                message = self.client.messages.create(**request)
+                if on_reply_start is None:
+                    message = self.client.messages.create(**request)
+                else:
+                    message = self._streamed(request, on_reply_start)
                 break
             except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
                 self._release(estimate)
@@ -322,6 +335,14 @@ class ClaudeEngine:
         self._record(cycle_key, source, model, key, reply["usage"], latency, retries, "ok", cost)
         self._store(source, model, key, reply)
         return reply
+
+    def _streamed(self, request: dict, on_reply_start: Callable[[], None]):
+        """The same Message as `create`, streamed so the caller learns when the reply begins."""
+        with self.client.messages.stream(**request) as stream:
+            for _event in stream:
+                on_reply_start()
+                break
+            return stream.get_final_message()
 
     def _release(self, estimate: float) -> None:
         with self._lock:
@@ -438,19 +459,29 @@ class ClaudeEngine:
         return self.config.batch
 
     def opinions(self, context: dict) -> list[Opinion]:
-        """The three minds at once: one replay lookup, then the calls it misses concurrently."""
+        """The three minds at once: one replay lookup, then the calls it misses concurrently,
+        all but the first sent once the first one's reply has begun (its prefix is cached)."""
         cfg = self.config
         requests = [mind_request(m, context, cfg.mind_model, cfg.max_tokens) for m in MINDS]
         cached = self._replayed(list(zip(MINDS, requests, strict=True)))
-        if any(reply is None for reply in cached):
+        missed = [i for i, reply in enumerate(cached) if reply is None]
+        if missed:
             self.client  # noqa: B018 - built here, not by three threads at once
+        prefix_cached = threading.Event()
+
+        def opinion(i: int) -> Opinion:
+            if len(missed) < 2 or i not in missed:
+                return self._opinion(context, MINDS[i], requests[i], cached[i])
+            if i != missed[0]:
+                prefix_cached.wait(cfg.timeout_s)
+                return self._opinion(context, MINDS[i], requests[i], None)
+            try:
+                return self._opinion(context, MINDS[i], requests[i], None, prefix_cached.set)
+            finally:
+                prefix_cached.set()  # failed or retried out: the others go anyway
+
         with ThreadPoolExecutor(max_workers=len(MINDS)) as pool:
-            return list(
-                pool.map(
-                    lambda args: self._opinion(context, *args),
-                    zip(MINDS, requests, cached, strict=True),
-                )
-            )
+            return list(pool.map(opinion, range(len(MINDS))))
 
     def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
         cfg = self.config
@@ -469,8 +500,15 @@ class ClaudeEngine:
             for n, ctx in enumerate(contexts)
         ]
 
-    def _opinion(self, context: dict, mind: str, request: dict, cached: dict | None) -> Opinion:
-        reply = self.call(mind, request, context["cycle_key"], cached)
+    def _opinion(
+        self,
+        context: dict,
+        mind: str,
+        request: dict,
+        cached: dict | None,
+        on_reply_start: Callable[[], None] | None = None,
+    ) -> Opinion:
+        reply = self.call(mind, request, context["cycle_key"], cached, on_reply_start)
         return self._validated_opinion(mind, context, request, reply)
 
     def _validated_opinion(self, mind: str, context: dict, request: dict, reply: dict) -> Opinion:

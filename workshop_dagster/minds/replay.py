@@ -2,12 +2,15 @@
 
 Keyed by (source, model, prompt hash). A reply is stored as soon as it arrives (by the engine's
 writer thread, while the next call waits on the network), so even a run that fails later never
-pays twice for the calls it already made.
+pays twice for the calls it already made. The stored keys are read once per step, so a call the
+cache cannot answer (every live call) costs no warehouse round trip on its way out; a reply
+another run stores during the step is not seen by it (at worst, paid once more).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 
 import pandas as pd
 
@@ -24,13 +27,33 @@ create table if not exists llm_replay (
 class WarehouseReplay:
     def __init__(self, database: str):
         self.database = database
+        self._stored: set[tuple[str, str, str]] | None = None
+        self._lock = threading.Lock()
+
+    def preload(self) -> None:
+        """Read the stored keys now (the engine does it in the background as the step starts)."""
+        self._stored_keys()
+
+    def _stored_keys(self) -> set[tuple[str, str, str]]:
+        with self._lock:
+            if self._stored is None:
+                with warehouse.connect(self.database) as conn:
+                    conn.execute(DDL)
+                    rows = conn.execute("select source, model, prompt_hash from llm_replay")
+                    self._stored = set(rows.fetchall())
+            return self._stored
 
     def get_many(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
         """The stored replies among (source, model, prompt hash) keys, in one connection (the
-        three minds of a cycle look up together, before their requests go out)."""
-        wanted = pd.DataFrame(keys, columns=["source", "model", "prompt_hash"])
+        three minds of a cycle look up together, before their requests go out); none at all if
+        no key is stored."""
+        stored = self._stored_keys()
+        wanted = pd.DataFrame(
+            [k for k in keys if k in stored], columns=["source", "model", "prompt_hash"]
+        )
+        if wanted.empty:
+            return {}
         with warehouse.connect(self.database) as conn:
-            conn.execute(DDL)
             conn.register("wanted", wanted)
             rows = conn.execute(
                 "select r.source, r.model, r.prompt_hash, r.reply_json from llm_replay r "
@@ -50,3 +73,6 @@ class WarehouseReplay:
                     for source, model, key, reply in replies
                 ],
             )
+        with self._lock:
+            if self._stored is not None:
+                self._stored.update((source, model, key) for source, model, key, _ in replies)
