@@ -117,8 +117,8 @@ class DataQualityResource(dg.ConfigurableResource):
     library's ~3 s import is paid once per `idle_seconds` of activity instead of once per run,
     and the run that starts the worker overlaps the import with its first steps."""
 
+    runtime_dir: str  # where the worker's address lives: settings.runtime_dir
     warm_worker: bool = True
-    runtime_dir: str = str(PROJECT_ROOT / "data" / "run")
     idle_seconds: int = quality_worker.IDLE_SECONDS
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
