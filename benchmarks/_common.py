@@ -46,9 +46,9 @@ def workspace(postgres: bool = False, **settings: str):
         if pg is not None:
             import yaml
 
-            from tests.e2e.test_postgres_instance import documented_storage
+            from tests.e2e.test_postgres_instance import documented_instance
 
-            instance = yaml.safe_dump(yaml.safe_load(instance) | documented_storage())
+            instance = yaml.safe_dump(documented_instance())
             env |= {
                 "DAGSTER_PG_HOST": pg.host,
                 "DAGSTER_PG_PORT": str(pg.port),
