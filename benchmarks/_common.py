@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,8 +90,11 @@ def run(args: list[str], env: dict[str, str], cwd: Path = PROJECT) -> float:
     return elapsed
 
 
-def median_of(times: int, fn) -> float:
-    return statistics.median(fn() for _ in range(times))
+def interleaved(times: int, fn, baseline) -> tuple[list[float], list[float]]:
+    """Each measured `times` times, in turns (fn, baseline, fn, ...): a machine that slows down
+    or speeds up during the benchmark then weighs on both sides alike."""
+    pairs = [(fn(), baseline()) for _ in range(times)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 def report(name: str, value: float, unit: str, ratio: float | None, baseline: str) -> None:
