@@ -143,6 +143,15 @@ def test_a_failed_batch_is_stored_again_one_event_at_a_time_without_duplicates(
     assert failures == [N_DAYS]
 
 
+def test_an_instance_that_switches_to_it_keeps_its_history(tmp_path, stock, monkeypatch):
+    home = tmp_path / "stock"  # the stock fixture's instance, now with the project's dagster.yaml
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+        assert views(instance) == stock[1]
+
+
 def test_the_event_log_lives_where_dagsters_default_keeps_it(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     storage = BatchedSqliteEventLogStorage()
