@@ -17,6 +17,7 @@ from typing import Any
 from dagster import Field, StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.instance.ref import _event_logs_directory
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._serdes import ConfigurableClassData
@@ -64,9 +65,10 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             with self.index_transaction() as conn:
                 event_ids = [conn.execute(s).inserted_primary_key[0] for s in statements]
                 self._store_asset_event_tags(conn, events, event_ids)
-                latest = {}
-                for event, event_id in zip(events, event_ids, strict=True):
-                    latest[event.dagster_event.asset_key] = (event, event_id)
+                latest = {
+                    event.dagster_event.asset_key: (event, event_id)
+                    for event, event_id in zip(events, event_ids, strict=True)
+                }
                 for event, event_id in latest.values():
                     self._store_asset_event(conn, event, event_id)
         except Exception:
@@ -90,4 +92,4 @@ def _default_base_dir() -> str:
             "(they set it to .dagster_home), or export DAGSTER_HOME=<an absolute folder> holding "
             "a copy of dagster.yaml."
         )
-    return os.path.join(home, "history", "runs", "")
+    return _event_logs_directory(home)
