@@ -5,7 +5,8 @@ import pytest
 
 from workshop_dagster.market import calendar
 from workshop_dagster.market.asof import market_snapshot, publish_rates
-from workshop_dagster.market.csv_replay import CsvMarket, MarketDataError
+from workshop_dagster.market.csv_replay import CsvMarket
+from workshop_dagster.market.errors import MarketDataError
 from workshop_dagster.market.simulator import SimulatedMarket
 from workshop_dagster.partitions import build_cycle_partitions, key_to_time
 

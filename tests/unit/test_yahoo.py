@@ -5,7 +5,9 @@ import pytest
 
 from tests.conftest import SHARED_DATA, shared_path
 from tests.yahoo_wire import serve_recorded_charts
-from workshop_dagster.market.csv_replay import CsvMarket, MarketDataError
+from workshop_dagster.market.csv_replay import CsvMarket
+from workshop_dagster.market.errors import MarketDataError
+from workshop_dagster.market.quality import gated
 from workshop_dagster.market.yahoo import YahooMarket, frame_from_yfinance, parse_fred_csv
 
 FRED_NEW = "observation_date,DGS10\n2026-03-27,4.44\n2026-03-30,4.35\n2026-03-31,.\n"
@@ -38,7 +40,8 @@ def _source(tmp_path, now="2026-11-22 10:00", fred=None):
 
 def test_download_of_real_chart_bodies_becomes_long_bars(yahoo, tmp_path):
     src, _ = _source(tmp_path)
-    bars = src.daily_bars(["NVDA", "MSFT"], "2021-02-01", pd.Timestamp("2022-01-31 19:15"))
+    # Sources hand their bars through the market data gate (which drops the rows' origin).
+    bars = gated(src).daily_bars(["NVDA", "MSFT"], "2021-02-01", pd.Timestamp("2022-01-31 19:15"))
     assert set(bars["ticker"]) == {"NVDA", "MSFT"}
     assert len(bars[bars["ticker"] == "NVDA"]) == 252
     assert bars["close"].notna().all()
@@ -52,7 +55,9 @@ def test_download_of_real_chart_bodies_becomes_long_bars(yahoo, tmp_path):
         "volume",
     ]
     # The cache is the csv layout: a csv: replay of it gives the same bars, with no network.
-    replay = CsvMarket(tmp_path / "cache").daily_bars(["NVDA", "MSFT"], "2021-02-01", "2022-01-31")
+    replay = gated(CsvMarket(tmp_path / "cache")).daily_bars(
+        ["NVDA", "MSFT"], "2021-02-01", "2022-01-31"
+    )
     pd.testing.assert_frame_equal(
         bars.reset_index(drop=True), replay.reset_index(drop=True), check_dtype=False
     )

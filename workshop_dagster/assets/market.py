@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import dagster as dg
 import pandas as pd
 
-from ..market.csv_replay import MarketDataError
+from ..market.errors import MarketDataError
 from ..market.universe import TICKERS
 from ..partitions import cycle_partitions, key_to_time, time_to_key
 from ..resources import MarketResource
@@ -25,7 +25,13 @@ def permanent_errors_fail_fast():
     except MarketDataError as exc:
         if exc.transient:
             raise
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        problems = getattr(exc, "problems", None)
+        metadata = (
+            {"bad_bars": dg.MetadataValue.json([p.as_row() for p in problems[:200]])}
+            if problems
+            else {}
+        )
+        raise dg.Failure(description=str(exc), metadata=metadata, allow_retries=False) from exc
 
 
 CYCLE_TABLE = {"partition_expr": "cycle_ts"}

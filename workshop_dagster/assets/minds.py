@@ -23,7 +23,7 @@ from ..partitions import cycle_ordinal, key_to_time
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..resources import LLMResource, MarketResource, WarehouseResource
-from .market import CYCLE_TABLE, PARTITIONS, cycle_times
+from .market import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_errors_fail_fast
 
 LOOP_OUTPUTS = {
     "mind_context": (
@@ -156,7 +156,8 @@ def _deliberate(
     cycle_features, regime_labels, macro_rates, news_items = inputs
     prior = _prior_predictions(warehouse, cycles[0])
     first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
-    bars = market.open().daily_bars(TICKERS, first_needed - pd.Timedelta(days=10), cycles[-1])
+    with permanent_errors_fail_fast():
+        bars = market.open().daily_bars(TICKERS, first_needed - pd.Timedelta(days=10), cycles[-1])
     closes = publish_bars(bars)[["ticker", "bar_ts", "close"]]
     history = CycleHistory(closes=closes)
     if len(prior):

@@ -9,7 +9,7 @@ from ..market.universe import TICKERS
 from ..predictions.lessons import lessons_frame
 from ..predictions.scoring import score_calls
 from ..resources import MarketResource
-from .market import CYCLE_TABLE, PARTITIONS
+from .market import CYCLE_TABLE, PARTITIONS, permanent_errors_fail_fast
 
 
 @dg.asset(
@@ -34,7 +34,8 @@ def prediction_scores(
         else predictions["cycle_ts"].max()
     )
     end = max(end, predictions["cycle_ts"].max())
-    closes = publish_bars(market.open().daily_bars(TICKERS, start, end))
+    with permanent_errors_fail_fast():
+        closes = publish_bars(market.open().daily_bars(TICKERS, start, end))
     closes = closes[closes["bar_ts"] <= now][["ticker", "bar_ts", "close"]]
     scores = score_calls(predictions, closes, now=now)
     for col in ("entry_ts", "exit_ts", "known_at"):

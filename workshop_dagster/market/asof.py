@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from . import calendar
-from .csv_replay import MarketDataError
+from .errors import MarketDataError
+from .quality import gated
 from .universe import RATE_SERIES, TICKERS
 
 BAR_LOOKBACK_SESSIONS = 30
@@ -131,6 +132,7 @@ def market_snapshot(
     start = cycles.min().normalize() - pd.Timedelta(days=LOOKBACK_DAYS)
     end = cycles.max()
 
+    source = gated(source)
     raw_bars = source.daily_bars(list(tickers), start, end)
     bars = visible_as_of(publish_bars(raw_bars), "bar_ts", "ticker", cycles, BAR_LOOKBACK_SESSIONS)
     _check_fresh(bars, cycles, tickers)

@@ -10,35 +10,58 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import calendar
+from .errors import MarketDataError
 from .news import empty_news
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
-class MarketDataError(RuntimeError):
-    """Market data could not be had; the message names what is missing.
+def _read_table(path: str) -> pd.DataFrame:
+    """A CSV as text cells, with the file line of each row in `line` (header: line 1)."""
+    try:
+        frame = pd.read_csv(path, dtype=str, skip_blank_lines=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise MarketDataError(f"{path}: not a readable CSV file ({exc})".strip()) from None
+    frame.columns = [str(c).strip().lower().replace(" ", "_") for c in frame.columns]
+    frame["line"] = frame.index + 2
+    return frame.dropna(how="all", subset=[c for c in frame.columns if c != "line"])
 
-    `transient` marks failures a retry may cure (the network); the rest (an unknown ticker, a
-    missing file, a source that ends before the cycle) fail at once.
-    """
 
-    def __init__(self, message: str, transient: bool = False):
-        super().__init__(message)
-        self.transient = transient
+def _listed(rows: pd.DataFrame, column: str) -> str:
+    """'line N ('text'), ...' for the rows of a bad cell, at most ten."""
+    pairs = zip(rows["line"].head(10), rows[column].head(10), strict=True)
+    more = f" and {len(rows) - 10} more lines" if len(rows) > 10 else ""
+    return ", ".join(f"line {n} ({v!r})" for n, v in pairs) + more
+
+
+def _dates(frame: pd.DataFrame, column: str, path: str) -> pd.Series:
+    dates = pd.to_datetime(frame[column].str.strip().str[:10], errors="coerce", format="%Y-%m-%d")
+    bad = dates.isna()
+    if bad.any():
+        listed = _listed(frame[bad], column)
+        raise MarketDataError(f"{path}: {column} is not a YYYY-MM-DD date on {listed}")
+    return dates
 
 
 @lru_cache(maxsize=64)
 def _read_daily(path: str, mtime: float) -> pd.DataFrame:
-    frame = pd.read_csv(path)
-    frame.columns = [c.strip().lower().replace(" ", "_") for c in frame.columns]
+    """The file's bars with their origin ("<path> line N"). A cell that is not a number keeps
+    its text, so the market data gate (`quality.bar_problems`) can name it."""
+    frame = _read_table(path)
     missing = {"date", *BAR_COLUMNS} - set(frame.columns)
     if missing:
         raise MarketDataError(f"{path}: missing columns {sorted(missing)}")
-    frame["session_date"] = pd.to_datetime(frame["date"].astype(str).str[:10])
-    frame = frame[["session_date", *BAR_COLUMNS]].dropna(subset=["close"])
+    frame["session_date"] = _dates(frame, "date", path)
+    for col in BAR_COLUMNS:
+        text = frame[col].str.strip()
+        number = pd.to_numeric(text, errors="coerce")
+        frame[col] = number.astype(object).where(number.notna(), text)
+    frame["origin"] = path + " line " + frame["line"].astype(str)
+    frame = frame[["session_date", *BAR_COLUMNS, "origin"]]
     # Keep only NYSE sessions (Yahoo's VIX history has a few rows on exchange holidays).
     sessions = calendar.sessions(frame["session_date"].min(), frame["session_date"].max())
     return frame[frame["session_date"].isin(sessions)].reset_index(drop=True)
@@ -46,10 +69,24 @@ def _read_daily(path: str, mtime: float) -> pd.DataFrame:
 
 @lru_cache(maxsize=16)
 def _read_rates(path: str, mtime: float) -> pd.DataFrame:
-    frame = pd.read_csv(path)
+    frame = _read_table(path)
+    if len(frame.columns) < 3:
+        raise MarketDataError(f"{path}: expected two columns, date and value")
     date_col, value_col = frame.columns[0], frame.columns[1]
-    values = pd.to_numeric(frame[value_col], errors="coerce")  # FRED marks gaps with "."
-    out = pd.DataFrame({"obs_date": pd.to_datetime(frame[date_col]), "value": values})
+    text = frame[value_col].fillna("").str.strip()
+    values = pd.to_numeric(text, errors="coerce")
+    # FRED marks a day without an observation with "." (or leaves it empty); anything else
+    # that is not a finite number is a corrupt row.
+    bad = (values.isna() & ~text.isin(["", "."])) | np.isinf(values)
+    if bad.any():
+        raise MarketDataError(
+            f"{path}: {value_col} is not a number on {_listed(frame[bad], value_col)}"
+        )
+    out = pd.DataFrame({"obs_date": _dates(frame, date_col, path), "value": values})
+    dup = out["obs_date"].duplicated(keep=False)
+    if dup.any():
+        listed = ", ".join(f"line {n}" for n in frame.loc[dup, "line"])
+        raise MarketDataError(f"{path}: more than one observation for one date on {listed}")
     return out.dropna().reset_index(drop=True)
 
 
@@ -78,7 +115,8 @@ class CsvMarket:
             bars = _read_daily(str(path), path.stat().st_mtime)
             bars = bars[bars["session_date"].between(start, end)]
             frames.append(bars.assign(ticker=t))
-        return pd.concat(frames, ignore_index=True)[["ticker", "session_date", *BAR_COLUMNS]]
+        columns = ["ticker", "session_date", *BAR_COLUMNS, "origin"]
+        return pd.concat(frames, ignore_index=True)[columns]
 
     def rate_observations(self, codes, start, end) -> pd.DataFrame:
         start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()

@@ -23,7 +23,16 @@ class MarketSource(Protocol):
 def open_source(
     spec: str, *, seed: int = 7, cache_dir: Path | None = None, base_dir: Path | None = None
 ) -> MarketSource:
-    """A source from a WORKSHOP_MARKET spec; relative csv paths resolve against `base_dir`."""
+    """A source from a WORKSHOP_MARKET spec; relative csv paths resolve against `base_dir`.
+    Its daily bars pass the market data gate (`quality.GatedMarket`) before anyone reads them."""
+    from .quality import gated
+
+    return gated(_open_raw(spec, seed=seed, cache_dir=cache_dir, base_dir=base_dir))
+
+
+def _open_raw(
+    spec: str, *, seed: int = 7, cache_dir: Path | None = None, base_dir: Path | None = None
+) -> MarketSource:
     spec = spec.strip()
     if spec == "sim":
         from .simulator import SimulatedMarket

@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import calendar
-from .csv_replay import BAR_COLUMNS, MarketDataError
+from .csv_replay import BAR_COLUMNS
+from .errors import MarketDataError
 from .news import parse_yfinance_news
 from .universe import ticker_from_yahoo, yahoo_symbol
 
