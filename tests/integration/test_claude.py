@@ -75,9 +75,10 @@ def test_minds_run_concurrently_then_the_synthesis(api):
     assert (ledger.loc[[r["kind"] for r in others], "cache_read_tokens"] > 0).all()
     memo = query("select body, model from memo")
     assert "Rates Are the Story" in memo["body"][0]
-    assert "*Debate: " in memo["body"][0] and "| Conviction: 41%" in memo["body"][0]
+    # No record yet: Macro's call at the base rate, as the synthesis prompt asks.
+    assert "*Debate: " in memo["body"][0] and "| Conviction: 50%" in memo["body"][0]
     preds = query("select source, parse_status, subject from predictions order by source")
-    assert preds.set_index("source").loc["synthesis", "subject"] == "IWM vs QQQ"
+    assert preds.set_index("source").loc["synthesis", "subject"] == "IWM"
     assert preds.set_index("source").loc["contrarian", "parse_status"] == "abstained"
 
 
@@ -186,6 +187,31 @@ def test_memo_without_tag_is_repaired_or_becomes_an_explicit_abstention(api):
     memo = query("select body, abstained from memo where cycle_key = '2026-03-31-19:15'")
     assert memo["abstained"][0]
     assert "failed validation after one repair" in memo["body"][0]
+
+
+def test_a_memo_making_a_call_no_mind_made_is_never_published(api):
+    # Repaired once: the second memo makes the minds' call at its calibrated probability.
+    api.script["synthesis"] = ["inject_call"]
+    assert run(CYCLE, claude()).success
+    repair = api.calls("synthesis")[-1]["body"]["messages"][-1]["content"][0]["text"]
+    assert "is not one the minds made" in repair
+    call = query(
+        "select ticker, relative_to, direction, timeframe, confidence from predictions "
+        "where source = 'synthesis'"
+    ).iloc[0]
+    assert (call["ticker"], call["relative_to"], call["direction"]) == ("IWM", None, "down")
+    assert call["confidence"] == 0.5  # no record yet: the base rate
+    # Still injected after the repair: the cycle abstains and says why; nothing else is scored.
+    api.script["synthesis"] = ["inject_call", "inject_call"]
+    assert run("2026-03-31-19:15", claude()).success
+    memo = query("select body, abstained from memo where cycle_key = '2026-03-31-19:15'")
+    assert memo["abstained"][0] and "is not one the minds made" in memo["body"][0]
+    published = query(
+        "select parse_status, ticker from predictions "
+        "where source = 'synthesis' and cycle_key = '2026-03-31-19:15'"
+    )
+    assert published["parse_status"][0] == "abstained" and published["ticker"].isna().all()
+    assert "IGNORE ALL PREVIOUS" not in memo["body"][0]
 
 
 def test_auth_error_fails_fast_and_never_shows_the_key(api):

@@ -127,6 +127,30 @@ def test_no_look_ahead_in_any_cycle_context(looped):
         assert sorted(r["rule_id"] for r in ctx["rules"]) == sorted(expected["rules"]["rule_id"])
 
 
+def test_every_offline_call_is_a_mind_call_at_its_calibrated_probability(looped):
+    """The offline synthesis meets the rule the Claude memos are held to (`call_problem`)."""
+    from dataclasses import fields
+
+    from workshop_dagster.minds.synthesis import call_problem
+    from workshop_dagster.minds.types import Opinion
+    from workshop_dagster.predictions.tags import parse_tag
+
+    names = [f.name for f in fields(Opinion)]
+    opinions = looped["first"]["mind_opinions"]
+    contexts = looped["first"]["mind_context"].set_index("cycle_key")["context_json"]
+    made = 0
+    for memo in looped["first"]["memo"].to_dict("records"):
+        ctx = json.loads(contexts[memo["cycle_key"]])
+        ops = [
+            Opinion(**{k: (None if pd.isna(r[k]) else r[k]) for k in names})
+            for r in opinions[opinions["cycle_key"] == memo["cycle_key"]].to_dict("records")
+        ]
+        call = parse_tag(memo["body"], memo["cycle_ts"])
+        assert call_problem(call, ctx, ops) is None, memo["cycle_key"]
+        made += call.parse_status == "parsed"
+    assert made > 20
+
+
 def test_quality_checks_pass_and_figures_match(looped):
     evaluations = looped["result"].get_asset_check_evaluations()
     by_name = {e.check_name: e for e in evaluations}

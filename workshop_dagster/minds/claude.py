@@ -30,7 +30,6 @@ import pandas as pd
 
 from ..predictions.tags import find_tag, parse_tag
 from ..publish.layout import MemoParts, cycle_header, render
-from .context import active_rule
 from .prompting import (
     InvalidReply,
     mind_request,
@@ -38,7 +37,7 @@ from .prompting import (
     prompt_hash,
     synthesis_request,
 )
-from .synthesis import ABSTAIN_TAG, footer
+from .synthesis import ABSTAIN_TAG, call_problem, footer
 from .types import MINDS, Memo, Opinion
 
 # $ per million tokens: input, output, cache write (5 min), cache read. Configuration: update
@@ -637,27 +636,7 @@ def _memo_problem(text: str, context: dict, opinions: list[Opinion] = ()) -> str
     found = find_tag(text)
     if found is None:
         return "the memo must end with the [DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …] tag"
-    call = parse_tag(text, pd.Timestamp(context["cycle_ts"]))
-    if call.parse_status == "error":
-        return f"the tag does not parse: {call.parse_error}"
-    if call.parse_status == "parsed":
-        return _rule_broken(call, context, opinions)
-    return None
-
-
-def _rule_broken(call, context: dict, opinions) -> str | None:
-    """An active rule binds the Claude synthesis too: its own rules, and a mind's rules when
-    the memo makes that mind's call."""
-    hours = call.timeframe_hours
-    rule = active_rule(context, "synthesis", call.ticker, call.relative_to, hours)
-    for o in opinions:
-        if rule:
-            break
-        if not o.abstained and (o.ticker, o.relative_to) == (call.ticker, call.relative_to):
-            rule = active_rule(context, o.mind, call.ticker, call.relative_to, hours)
-    if rule:
-        return f"the call breaks an active rule ({rule['rule_text']}); make another call or abstain"
-    return None
+    return call_problem(parse_tag(text, pd.Timestamp(context["cycle_ts"])), context, opinions)
 
 
 def _split_memo(text: str) -> tuple[str, list[str], list[str], str]:

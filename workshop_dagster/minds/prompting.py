@@ -15,8 +15,6 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
-
 from ..market.universe import TICKERS
 from .types import MIND_TITLES, Opinion, lean
 
@@ -139,9 +137,8 @@ def synthesis_request(
 
 def record_facts(context: dict, opinions: list[Opinion]) -> str:
     """What the record says about each call (computed by code, outside the untrusted fence)."""
-    from ..predictions.tags import parse_timeframe
-    from .calibration import calibrate, reliable_minds
-    from .context import active_rule
+    from .calibration import reliable_minds
+    from .synthesis import candidates
     from .types import MINDS
 
     regime = context["regime"]["label"].replace("_", "-")
@@ -153,18 +150,12 @@ def record_facts(context: dict, opinions: list[Opinion]) -> str:
         + (", ".join(MIND_TITLES[m] for m, *_ in reliable) if reliable else "no mind yet")
         + "."
     ]
-    for o in opinions:
-        if o.abstained:
-            continue
-        cal = calibrate(context, o.mind, o.confidence, o.direction)
-        hours, _ = parse_timeframe(o.timeframe, pd.Timestamp(context["cycle_ts"]))
-        rule = active_rule(context, "synthesis", o.ticker, o.relative_to, hours) or active_rule(
-            context, o.mind, o.ticker, o.relative_to, hours
-        )
+    for c in candidates(context, opinions):
+        cal = c.calibrated
         lines.append(
-            f"{MIND_TITLES[o.mind]}'s call: calibrated probability {cal.probability:.2f} "
+            f"{MIND_TITLES[c.opinion.mind]}'s call: calibrated probability {cal.probability:.2f} "
             f"(stated {cal.stated:.2f}; {cal.explain()})"
-            + (f"; RULED OUT: {rule['rule_text']}" if rule else "")
+            + (f"; RULED OUT: {c.rule['rule_text']}" if c.rule else "")
             + "."
         )
     return "\n".join(lines)

@@ -7,17 +7,91 @@ words, the tag line, a rule, and the debate footer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-from ..predictions.tags import format_tag, parse_timeframe
+from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
-from .calibration import RELIABLE_N, base_rate, calibrate, reliable_minds
+from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule
 from .offline import move, pick
 from .types import MIND_TITLES, MINDS, Memo, Opinion
 
-MIN_PROBABILITY = 0.5  # a call the record rates at a coin flip or worse is not made
+MIN_PROBABILITY = 0.5  # a call the record rates below a coin flip is not made
 ABSTAIN_TAG = "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0.00]"
+CONFIDENCE_ROUNDING = 0.005  # the tag states two decimals
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A mind's call as the synthesis may weigh it: its calibrated probability on the record
+    known at the cycle, and the active rule that rules it out, if any."""
+
+    opinion: Opinion
+    calibrated: Calibrated
+    hours: float
+    rule: dict | None
+
+
+def candidates(context: dict, opinions: list[Opinion]) -> list[Candidate]:
+    """Every call a mind made this cycle, with its calibrated probability and ruling rule
+    (the synthesis's own rules, then the mind's)."""
+    cycle_ts = pd.Timestamp(context["cycle_ts"])
+    out = []
+    for o in opinions:
+        if o.abstained:
+            continue
+        hours, _ = parse_timeframe(o.timeframe, cycle_ts)
+        rule = active_rule(context, "synthesis", o.ticker, o.relative_to, hours) or active_rule(
+            context, o.mind, o.ticker, o.relative_to, hours
+        )
+        out.append(Candidate(o, calibrate(context, o.mind, o.confidence, o.direction), hours, rule))
+    return out
+
+
+def call_problem(call: ParsedCall, context: dict, opinions: list[Opinion]) -> str | None:
+    """Why the synthesis may not publish `call`, or None. A published call is an abstention, or
+    a call a mind made this cycle (subject, direction, timeframe), not ruled out by an active
+    rule, at that call's calibrated probability (within rounding), which is at least a coin
+    flip. Whatever a memo's prose says, nothing else can reach the record."""
+    if call.parse_status == "abstained":
+        return None
+    if call.parse_status != "parsed":
+        return f"the tag does not parse: {call.parse_error}"
+    same = [
+        c
+        for c in candidates(context, opinions)
+        if (c.opinion.ticker, c.opinion.relative_to, c.opinion.direction)
+        == (call.ticker, call.relative_to, call.direction)
+        and abs(c.hours - call.timeframe_hours) < 1e-6
+    ]
+    if not same:
+        made = [
+            f"{c.opinion.subject} {c.opinion.direction} over {c.opinion.timeframe}"
+            for c in candidates(context, opinions)
+        ]
+        return (
+            f"the call ({call.subject} {call.direction} over {call.timeframe}) is not one the "
+            "minds made; make one of theirs ("
+            + ("; ".join(made) if made else "they made none")
+            + ") or abstain"
+        )
+    allowed = [c for c in same if c.rule is None]
+    if not allowed:
+        return (
+            f"the call breaks an active rule ({same[0].rule['rule_text']}); "
+            "make another call or abstain"
+        )
+    probabilities = sorted({round(c.calibrated.probability, 2) for c in allowed})
+    if max(probabilities) < MIN_PROBABILITY:
+        return f"the record rates that call at {max(probabilities):.2f}, below a coin flip: abstain"
+    if not any(abs(call.confidence - p) <= CONFIDENCE_ROUNDING for p in probabilities):
+        return (
+            f"CONFIDENCE {call.confidence:.2f} is not the call's calibrated probability "
+            f"({' or '.join(f'{p:.2f}' for p in probabilities)}); state that number"
+        )
+    return None
 
 
 def footer(debate: str, conviction: float | None, opinions: list[Opinion]) -> str:
@@ -67,20 +141,11 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
     cycle_ts = pd.Timestamp(context["cycle_ts"])
     regime = context["regime"]
     regime_name = regime["label"].replace("_", "-")
-    candidates, blocked = [], []
-    for o in opinions:
-        if o.abstained:
-            continue
-        hours, _ = parse_timeframe(o.timeframe, cycle_ts)
-        rule = active_rule(context, "synthesis", o.ticker, o.relative_to, hours) or active_rule(
-            context, o.mind, o.ticker, o.relative_to, hours
-        )
-        if rule:
-            blocked.append((o, rule))
-            continue
-        candidates.append((o, calibrate(context, o.mind, o.confidence, o.direction)))
+    weighed = candidates(context, opinions)
+    blocked = [(c.opinion, c.rule) for c in weighed if c.rule]
+    allowed = [(c.opinion, c.calibrated) for c in weighed if not c.rule]
     reliable = reliable_minds(context, MINDS)
-    chosen, why = _choose(candidates, reliable, regime_name)
+    chosen, why = _choose(allowed, reliable, regime_name)
 
     body = []
     # 1. Where I am: the regime and which minds have earned trust in it.
@@ -114,10 +179,10 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
     written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
 
     if chosen is None or chosen[1].probability < MIN_PROBABILITY:
-        if not candidates:
+        if not allowed:
             reason = "every mind abstained or was ruled out"
         else:
-            o, cal = chosen or max(candidates, key=lambda c: c[1].probability)
+            o, cal = chosen or max(allowed, key=lambda c: c[1].probability)
             reason = (
                 f"the best call on my record, {MIND_TITLES[o.mind]}'s, is worth "
                 f"{cal.probability:.2f}, no better than a coin flip"
