@@ -13,6 +13,9 @@ from .resources import build_resources
 from .settings import load_settings
 from .sql_models import load_sql_assets
 
+# Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
+# the code location from loading, so `make validate` reports it and no run can write a row.
+SETTINGS = load_settings()
 PARTITIONS = cycle_partitions()
 SQL_ASSETS = load_sql_assets(PARTITIONS)
 ASSETS = [*dg.load_assets_from_modules([market, minds, scoring, publish]), *SQL_ASSETS]
@@ -45,8 +48,8 @@ defs = dg.Definitions(
     asset_checks=CHECKS,
     jobs=[cycle_job, score_job, rollups_job],
     schedules=[build_cycle_schedule(cycle_job, PARTITIONS)],
-    sensors=[build_scoring_sensor(score_job, load_settings().scoring_interval_s)],
-    resources=build_resources(),
+    sensors=[build_scoring_sensor(score_job, SETTINGS.scoring_interval_s)],
+    resources=build_resources(SETTINGS),
     # Steps of a cycle are short and share one DuckDB file: one process per run is faster
     # (no process spawn per step) and the minds parallelize inside their own asset.
     executor=dg.in_process_executor,

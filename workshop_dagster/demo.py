@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import warehouse
 from .job_runs import run_job
-from .settings import load_settings
+from .settings import SettingsError, load_settings
 
 DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
 
@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=DEFAULT_CYCLES)
     parser.add_argument("--end", help="last cycle key, e.g. 2026-03-30-19:15 (default: latest)")
     args = parser.parse_args(argv)
-    report(backfill(args.cycles, args.end))
+    try:
+        report(backfill(args.cycles, args.end))
+    except SettingsError as exc:
+        raise SystemExit(f"workshop: {exc}") from None
     return 0
 
 

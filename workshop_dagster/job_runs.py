@@ -31,9 +31,24 @@ def run_job(
     )
     if not result.success:
         errors = [
-            f"- {event.step_key}: {event.step_failure_data.error.message.strip()}"
+            f"- {event.step_key}: {cause(event.step_failure_data.error)}"
             for event in result.all_events
             if event.is_step_failure
         ]
         raise SystemExit(f"the {name} job failed{where}:\n" + "\n".join(errors))
     return result
+
+
+WRAPPER = "Error occurred while executing"
+
+
+def cause(error) -> str:
+    """What went wrong in a step, in words: the messages along the error's cause chain, without
+    Dagster's "Error occurred while executing op …" wrapper (which names only the step)."""
+    messages, seen = [], error
+    while seen is not None:
+        text = seen.message.strip()
+        if not text.startswith(("dagster._core.errors.", WRAPPER)) and WRAPPER not in text:
+            messages.append(text)
+        seen = seen.cause
+    return "\n    ".join(messages) or error.message.strip()

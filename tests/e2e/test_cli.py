@@ -1,5 +1,7 @@
 """The CLI a user runs: validate, demo, and two concurrent runs on one DuckDB file."""
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -15,6 +17,23 @@ def test_definitions_validate(workshop_env):
     )
     assert code == 0, out
     assert "Validation successful for code location workshop" in out
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"WORKSHOP_MARKET": "bogus"}, "WORKSHOP_MARKET='bogus' is not a market source"),
+        ({"WORKSHOP_LLM": "anthropic"}, "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY"),
+    ],
+)
+def test_a_bad_setting_fails_validate_and_runs_before_any_write(workshop_env, setting, says):
+    env = env_with({**workshop_env, **setting})
+    env.pop("ANTHROPIC_API_KEY", None)
+    code, out = run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], env)
+    assert code != 0 and says in out, out
+    code, out = run([*MATERIALIZE_MARKET, "--partition", "2026-03-30-19:15"], env)
+    assert code != 0 and says in out, out
+    assert not Path(workshop_env["WORKSHOP_DB"]).exists(), "a run with a bad setting wrote"
 
 
 def test_demo_runs_offline_and_prints_the_cycle(workshop_env):

@@ -1,0 +1,66 @@
+"""Settings are validated when the code location loads: each error names its variable."""
+
+import pytest
+
+from workshop_dagster.settings import SettingsError, load_settings
+
+
+def test_the_defaults_are_valid():
+    s = load_settings({})
+    assert (s.market, s.llm, s.start, s.scoring_interval_s) == ("sim", "offline", "2025-01-02", 300)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"WORKSHOP_START": "2030-01-01"}, "WORKSHOP_START='2030-01-01' must be from 2000-01-03"),
+        ({"WORKSHOP_START": "yesterday-ish"}, "WORKSHOP_START='yesterday-ish' is not a date"),
+        (
+            {"WORKSHOP_SCORING_INTERVAL_S": "abc"},
+            "WORKSHOP_SCORING_INTERVAL_S='abc' is not an integer",
+        ),
+        (
+            {"WORKSHOP_SCORING_INTERVAL_S": "0"},
+            "WORKSHOP_SCORING_INTERVAL_S='0' is not an integer from 10",
+        ),
+        (
+            {"WORKSHOP_CYCLE_CRON": "every day at 9"},
+            "WORKSHOP_CYCLE_CRON='every day at 9' is not a five-field cron",
+        ),
+        ({"WORKSHOP_CYCLE_CRON": "15 25 * * 1-5"}, "WORKSHOP_CYCLE_CRON"),
+        ({"WORKSHOP_LLM": "gpt"}, "WORKSHOP_LLM='gpt' is not an engine: use offline or anthropic"),
+        ({"WORKSHOP_LLM": "anthropic"}, "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY"),
+        ({"WORKSHOP_LLM": "anthropic", "ANTHROPIC_API_KEY": "  "}, "needs ANTHROPIC_API_KEY"),
+        (
+            {"WORKSHOP_MARKET": "bogus"},
+            "WORKSHOP_MARKET='bogus' is not a market source: use sim, csv:PATH",
+        ),
+        (
+            {"WORKSHOP_MARKET": "csv:/no/such/folder"},
+            "WORKSHOP_MARKET='csv:/no/such/folder': /no/such/folder has no daily",
+        ),
+        ({"WORKSHOP_SEED": "seven"}, "WORKSHOP_SEED='seven' is not an integer"),
+        (
+            {"WORKSHOP_LLM_MAX_TOKENS": "-5"},
+            "WORKSHOP_LLM_MAX_TOKENS='-5' is not an integer from 64",
+        ),
+        ({"WORKSHOP_LLM_TIMEOUT_S": "nan"}, "WORKSHOP_LLM_TIMEOUT_S='nan' is not a number"),
+        ({"WORKSHOP_LLM_BUDGET_USD": "lots"}, "WORKSHOP_LLM_BUDGET_USD='lots' is not a number"),
+        ({"WORKSHOP_LLM_REFRESH": "maybe"}, "WORKSHOP_LLM_REFRESH='maybe' is not true or false"),
+        ({"WORKSHOP_LLM_PRICES": "{not json"}, "WORKSHOP_LLM_PRICES must be JSON"),
+        (
+            {"WORKSHOP_SITE_URL": "javascript:alert(1)"},
+            "WORKSHOP_SITE_URL='javascript:alert(1)' must be an http(s)",
+        ),
+    ],
+)
+def test_a_bad_setting_names_its_variable_and_what_it_accepts(env, says):
+    with pytest.raises(SettingsError) as err:
+        load_settings(env)
+    assert says in str(err.value)
+
+
+def test_a_csv_folder_with_daily_and_rates_is_accepted(tmp_path):
+    (tmp_path / "daily").mkdir()
+    (tmp_path / "rates").mkdir()
+    assert load_settings({"WORKSHOP_MARKET": f"csv:{tmp_path}"}).market == f"csv:{tmp_path}"
