@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install demo test lint format ui validate evaluate bench clean
+.PHONY: install instance demo test lint format ui validate evaluate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# The instance file is the user's once made (docs/operations.md: PostgreSQL storage goes there):
+# created from the project's dagster.yaml when missing, never overwritten; a note says when the
+# project's has changed since.
+$(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-demo: install $(DAGSTER_HOME)/dagster.yaml
+instance: $(DAGSTER_HOME)/dagster.yaml
+	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || echo "note: $(DAGSTER_HOME)/dagster.yaml differs from the project's dagster.yaml and is kept as it is (diff the two to take the project's changes)"
+
+demo: install instance
 	$(BIN)/python -m workshop_dagster.demo
 
 test: install
@@ -46,10 +52,10 @@ format: install
 	$(BIN)/ruff format workshop_dagster tests benchmarks
 	$(BIN)/ruff check --fix workshop_dagster tests benchmarks
 
-validate: install
+validate: install instance
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
-ui: install $(DAGSTER_HOME)/dagster.yaml
+ui: install instance
 	$(BIN)/dagster instance concurrency set duckdb 1 >/dev/null
 	$(BIN)/dagster instance concurrency set llm $${WORKSHOP_LLM_POOL_LIMIT:-2} >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml -h $${WORKSHOP_UI_HOST:-127.0.0.1} -p $${WORKSHOP_UI_PORT:-3000}

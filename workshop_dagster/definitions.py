@@ -48,7 +48,19 @@ defs = dg.Definitions(
     asset_checks=CHECKS,
     jobs=[cycle_job, score_job, rollups_job],
     schedules=[build_cycle_schedule(cycle_job, PARTITIONS)],
-    sensors=[build_scoring_sensor(score_job, SETTINGS.scoring_interval_s)],
+    sensors=[
+        build_scoring_sensor(score_job, SETTINGS.scoring_interval_s),
+        # Dagster's own sensor for the eager rollups and site, but on by default: without it,
+        # new scores would not rebuild the track record and the site until someone turns it on.
+        dg.AutomationConditionSensorDefinition(
+            "rollups_automation_sensor",
+            target=dg.AssetSelection.all(),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+            description="Rebuilds the track record, calibration, rules and site when new "
+            "scores land (their eager automation conditions).",
+        ),
+    ],
     resources=build_resources(SETTINGS),
     # Steps of a cycle are short and share one DuckDB file: one process per run is faster
     # (no process spawn per step) and the minds parallelize inside their own asset.

@@ -30,13 +30,19 @@ def run_job(
         instance=instance, run_config=QUIET, tags=tags, raise_on_error=False
     )
     if not result.success:
-        errors = [
-            f"- {event.step_key}: {cause(event.step_failure_data.error)}"
-            for event in result.all_events
-            if event.is_step_failure
-        ]
-        raise SystemExit(f"the {name} job failed{where}:\n" + "\n".join(errors))
+        raise SystemExit(f"the {name} job failed{where}:\n" + "\n".join(failures(result)))
     return result
+
+
+def failures(result) -> list[str]:
+    """Each failed step, or the run's resources that could not start, with its cause."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            lines.append(f"- {event.step_key}: {cause(event.step_failure_data.error)}")
+        elif event.event_type_value == "RESOURCE_INIT_FAILURE":
+            lines.append(f"- before any step: {cause(event.event_specific_data.error)}")
+    return lines or ["- the run failed before any step (see the run's log)"]
 
 
 WRAPPER = "Error occurred while executing"

@@ -25,6 +25,26 @@ class MarketResource(dg.ConfigurableResource):
     source: str = "sim"
     seed: int = 7
     cache_dir: str = str(PROJECT_ROOT / "data" / "market_cache")
+    # The warehouse this source is bound to (`warehouse.claim_source`); empty: not checked.
+    database: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The source as the warehouse records it: the simulator with its seed, a csv folder by
+        its absolute path, or yfinance."""
+        spec = self.source.strip()
+        if spec == "sim":
+            return f"sim (seed {self.seed})"
+        if spec.startswith("csv:"):
+            path = Path(spec[4:].strip()).expanduser()
+            return f"csv:{path if path.is_absolute() else (PROJECT_ROOT / path).resolve()}"
+        return spec
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Before any step of the run writes: a run from another source than the warehouse's
+        # stops here (warehouse.MixedSourcesError names both and what to do).
+        if self.database:
+            warehouse.claim_source(self.database, self.identity, self.source.split(":")[0])
 
     def open(self) -> MarketSource:
         return open_source(
@@ -107,8 +127,10 @@ class PublishResource(dg.ConfigurableResource):
         return Path(self.root) / "site"
 
     def permalink(self, slug: str) -> str:
+        """The post's page: under WORKSHOP_SITE_URL, or (unset) the path from the Markdown
+        post in posts/ to its page in site/posts/ (the site links each page to itself)."""
         base = self.site_url.rstrip("/")
-        return f"{base}/posts/{slug}.html" if base else f"posts/{slug}.html"
+        return f"{base}/posts/{slug}.html" if base else f"../site/posts/{slug}.html"
 
 
 class DataQualityResource(dg.ConfigurableResource):
@@ -148,7 +170,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     database = str(settings.database)
     return {
         "market": MarketResource(
-            source=settings.market, seed=settings.seed, cache_dir=str(settings.market_cache_dir)
+            source=settings.market,
+            seed=settings.seed,
+            cache_dir=str(settings.market_cache_dir),
+            database=database,
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(provider=settings.llm, replay_database=database, **settings.llm_options),

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from .automation.conditions import REBUILD_WHEN_INPUTS_LAND
 from .metadata import PREVIEW_ROWS, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
@@ -48,7 +49,7 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
         pool="duckdb",
         required_resource_keys={"warehouse"},
         # Rollups refresh when new scores land (the daemon's automation sensor evaluates this).
-        automation_condition=None if partitioned else dg.AutomationCondition.eager(),
+        automation_condition=None if partitioned else REBUILD_WHEN_INPUTS_LAND,
     )
     def _sql_asset(context: dg.AssetExecutionContext):
         window = _naive_window(context) if partitioned else None

@@ -23,7 +23,10 @@ GROUPS = {
 }
 SENSOR_RUNS = """query {
   runsOrError(filter: {tags: [{key: "dagster/sensor_name", value: "scoring_sensor"}]}) {
-    ... on Runs { results { runId status tags { key value } } } } }"""
+    ... on Runs { results { runId status endTime tags { key value } } } } }"""
+LATEST_MATERIALIZATION = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) {
+  ... on Asset { assetMaterializations(limit: 1) { timestamp runId } } } }"""
+RUN_TAGS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,24 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
             [CYCLE],
         ).fetchone()[0]
     assert n >= 1
+
+    # 4. The new scores rebuild the track record and the site with no manual run: the
+    # automation sensor is on by default.
+    ended = max(float(r["endTime"]) for r in sensor_run_for_cycle() if r.get("endTime"))
+
+    def rebuilt_after_scoring(asset: str):
+        found = dev.query(LATEST_MATERIALIZATION, {"key": {"path": [asset]}})["assetOrError"]
+        mats = found.get("assetMaterializations") or []
+        if not mats or float(mats[0]["timestamp"]) / 1000 < ended:
+            return None
+        run = dev.query(RUN_TAGS, {"id": mats[0]["runId"]})["runOrError"]
+        return {t["key"]: t["value"] for t in run["tags"]}
+
+    for asset in ("track_record", "site"):
+        tags = wait_for(
+            lambda asset=asset: rebuilt_after_scoring(asset), 180, f"{asset} rebuilt", every=3
+        )
+        assert tags.get("dagster/sensor_name") == "rollups_automation_sensor", tags
 
 
 def _skip_community_dialog(page) -> None:

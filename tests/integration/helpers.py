@@ -11,14 +11,20 @@ from workshop_dagster.settings import load_settings
 
 
 def materialize(
-    keys: str | list[str] | None, *, market: str = "sim", selection=None, llm=None, **kwargs
+    keys: str | list[str] | None,
+    *,
+    market: str = "sim",
+    seed: int = 7,
+    selection=None,
+    llm=None,
+    **kwargs,
 ):
     """One run over one cycle key, a single run over a contiguous range of keys, or (None) a run
     of unpartitioned assets."""
     from workshop_dagster.definitions import ASSETS, CHECKS
 
     settings = load_settings()
-    settings = type(settings)(**{**settings.__dict__, "market": market})
+    settings = type(settings)(**{**settings.__dict__, "market": market, "seed": seed})
     keys = [keys] if isinstance(keys, str) else keys
     if keys is None:
         pass
@@ -47,9 +53,11 @@ def query(sql: str, params=None) -> pd.DataFrame:
 
 
 def failure_text(result) -> str:
-    """Every step failure's error, with causes, as one string."""
+    """Every step failure's error (and a failure to start the run's resources), with causes."""
     texts = []
     for event in result.all_events:
         if event.is_step_failure:
             texts.append(event.step_failure_data.error.to_string())
+        elif event.event_type_value == "RESOURCE_INIT_FAILURE":
+            texts.append(event.event_specific_data.error.to_string())
     return "\n".join(texts)

@@ -32,12 +32,37 @@ def test_each_tick_runs_its_own_cycle_and_holidays_are_skipped():
     assert not holiday.run_requests and "not a cycle" in holiday.skip_message
 
 
-def test_rollups_refresh_when_scores_land():
+ROLLUPS = {"track_record", "calibration", "rules", "site"}
+
+
+def _requested(defs, instance, cursor=None):
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    names = {n for n in ROLLUPS if result.get_num_requested(dg.AssetKey(n))}
+    return names, result.cursor
+
+
+def test_rollups_refresh_when_scores_land_though_most_cycles_were_never_run(workshop_env):
     from workshop_dagster.definitions import defs
 
-    graph = defs.resolve_asset_graph()
-    for name in ("track_record", "calibration", "rules", "site"):
-        assert graph.get(dg.AssetKey(name)).automation_condition is not None, name
+    sensor = defs.resolve_sensor_def("rollups_automation_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    instance = dg.DagsterInstance.get()
+    requested, cursor = _requested(defs, instance)  # the sensor's first tick, as the daemon starts
+    assert not requested
+    assert materialize(
+        "2026-03-02-19:15", selection=LOOP | dg.AssetSelection.assets("posts")
+    ).success
+    requested, cursor = _requested(defs, instance, cursor)
+    assert requested >= ROLLUPS, requested
+    assert materialize(None, selection=dg.AssetSelection.assets(*ROLLUPS)).success
+    requested, cursor = _requested(defs, instance, cursor)
+    assert not requested & ROLLUPS, "nothing new landed"
+    # One more cycle's scores land: the record and the site rebuild.
+    assert materialize(
+        "2026-03-03-19:15", selection=LOOP | dg.AssetSelection.assets("posts")
+    ).success
+    requested, cursor = _requested(defs, instance, cursor)
+    assert requested >= ROLLUPS, requested
 
 
 def _sensor_tick(defs, instance, cursor=None):

@@ -66,10 +66,7 @@ def test_single_run_over_a_range_of_cycles(workshop_env):
     assert bad_bars == 0 and bad_rates == 0
 
 
-def test_yfinance_failure_fails_the_run_and_keeps_the_cycle(workshop_env, monkeypatch):
-    assert materialize(CYCLE, selection=MARKET).success
-    before = {t: query(f"select * from {t} order by all") for t in TABLES}
-
+def test_yfinance_failure_fails_the_run_and_writes_nothing(workshop_env, monkeypatch):
     def unreachable(symbols, start, end):
         return pd.DataFrame()  # what yfinance returns when Yahoo cannot be reached
 
@@ -78,8 +75,28 @@ def test_yfinance_failure_fails_the_run_and_keeps_the_cycle(workshop_env, monkey
     assert not result.success
     text = failure_text(result)
     assert "yfinance returned no data for SPY, QQQ, IWM" in text
-    for table in TABLES:
-        pd.testing.assert_frame_equal(query(f"select * from {table} order by all"), before[table])
+    tables = query("select table_name from information_schema.tables")["table_name"].tolist()
+    assert not set(TABLES) & set(tables)
+    # The warehouse holds no cycle, so it is not bound to yfinance: a sim run may use it.
+    assert materialize(CYCLE, selection=MARKET).success
+
+
+def test_one_market_source_per_warehouse(workshop_env, shared_market):
+    assert materialize(CYCLE, selection=MARKET).success
+    before = {t: query(f"select * from {t} order by all") for t in TABLES}
+    for other in (f"csv:{shared_market}", "yfinance"):
+        result = materialize(CYCLE, market=other, selection=MARKET, raise_on_error=False)
+        assert not result.success
+        text = failure_text(result)
+        assert "holds cycles of market 'sim (seed 7)'" in text and other.split(":")[0] in text
+        assert "WORKSHOP_DATA_DIR" in text
+        for table in TABLES:
+            pd.testing.assert_frame_equal(
+                query(f"select * from {table} order by all"), before[table]
+            )
+    # Another seed is another market too.
+    settings_seed = materialize(CYCLE, selection=MARKET, raise_on_error=False, seed=8)
+    assert not settings_seed.success
 
 
 def test_csv_replay_reproduces_the_seed_memo_figures(workshop_env, shared_market):

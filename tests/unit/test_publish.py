@@ -3,7 +3,7 @@
 import pandas as pd
 
 from workshop_dagster.publish.layout import OUTCOME_MARKER, parse, render
-from workshop_dagster.publish.posts import post_slug, render_post
+from workshop_dagster.publish.posts import post_slug, render_post, write_post
 from workshop_dagster.publish.site import SiteData, build_site, markdown_to_html
 
 SCRIPT = "<script>window.pwned = 1</script>"
@@ -42,11 +42,69 @@ def test_outcome_is_appended_never_editing_the_memo(seeds_dir):
     assert render_post(memo, permalink, {"status": "pending"}) == seed
 
 
-def test_slugs_are_safe_file_names():
-    assert post_slug("2026-03-30-19:15", "The Small-Cap Canary Isn't About Iran") == (
-        "2026-03-30-1915-the-small-cap-canary-isn-t-about-iran"
+def test_a_post_is_named_by_its_cycle_and_a_new_title_replaces_the_old_file(tmp_path):
+    assert post_slug("2026-03-30-19:15") == "2026-03-30-1915"
+    assert post_slug("2026-11-01-01:15-0400") == "2026-11-01-0115-0400"  # DST's repeated hour
+    legacy = tmp_path / "2026-03-30-1915-an-old-title.md"
+    legacy.write_text("old")
+    write_post(tmp_path, "2026-03-30-1915", "first")
+    path = write_post(tmp_path, "2026-03-30-1915", "retitled")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-03-30-1915.md"]
+    assert path.read_text() == "retitled"
+
+
+def test_model_html_and_links_are_inert_in_the_markdown_post(seeds_dir):
+    seed = (seeds_dir / "004_bbb9e6be7f613d33.txt").read_text()
+    memo = seed.split("\n\n---\nPermanent link:")[0] + "\n"
+    parts = parse(memo)
+    parts.title = f"Title {SCRIPT}"
+    parts.body.append(f"Read [this](javascript:alert(1)) and {SCRIPT} on S&P.")
+    post = render_post(render(parts), "https://example.org/posts/x.html", None)
+    assert "<script>" not in post and "&lt;script&gt;" in post
+    assert "](javascript" not in post and "S&P" in post
+    assert post.startswith("# Title &lt;script&gt;")
+    assert "[DIRECTION: down (IWM relative to META)]" in post  # the tag is untouched
+
+
+def test_a_post_page_shows_one_outcome_and_a_permalink_to_itself(tmp_path, seeds_dir):
+    seed = (seeds_dir / "004_bbb9e6be7f613d33.txt").read_text()
+    memo = seed.split("\n\n---\nPermanent link:")[0] + "\n"
+    score = {
+        "status": "scored",
+        "hit": False,
+        "subject": "IWM vs META",
+        "realized_return_pct": 1.2,
+        "direction": "down",
+        "confidence": 0.45,
+        "score": 0.2,
+        "brier": 0.2,
+        "known_at": pd.Timestamp("2026-04-01 16:00"),
+    }
+    slug = post_slug("2026-03-30-19:15")
+    markdown = render_post(memo, f"../site/posts/{slug}.html", score)
+    posts = pd.DataFrame(
+        [
+            {
+                "cycle_key": "2026-03-30-19:15",
+                "cycle_ts": pd.Timestamp("2026-03-30 19:15"),
+                "slug": slug,
+                "title": "t",
+                "markdown": markdown,
+                "cycle_label": "2026-03-30 19:15 · #1",
+                "call_text": "c",
+                "outcome_text": "miss",
+                "outcome_class": "miss",
+            }
+        ]
     )
-    assert post_slug("2026-03-30-19:15", "<script>") == "2026-03-30-1915-script"
+    empty = pd.DataFrame()
+    build_site(SiteData(posts, empty, empty, empty, empty), tmp_path / "site")
+    page = tmp_path / "site" / "posts" / f"{slug}.html"
+    html = page.read_text()
+    assert html.count("Outcome") == 1
+    assert f'href="{slug}.html"' in html and (page.parent / f"{slug}.html").exists()
+    # From the Markdown post (data/posts/), the same link reaches the page (data/site/posts/).
+    assert (tmp_path / "posts" / f"../site/posts/{slug}.html").resolve() == page.resolve()
 
 
 def test_model_text_is_escaped_in_html(tmp_path):

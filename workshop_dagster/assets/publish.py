@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from ..automation.conditions import REBUILD_WHEN_INPUTS_LAND
 from ..publish.posts import outcome_lines, post_slug, render_post, write_post
 from ..publish.site import SiteData, build_site
 from ..resources import PublishResource
@@ -48,7 +49,7 @@ def posts(
     scores = {r["cycle_key"]: r for r in synthesis.to_dict("records")}
     rows = []
     for m in memo.sort_values("cycle_ts").to_dict("records"):
-        slug = post_slug(m["cycle_key"], m["title"])
+        slug = post_slug(m["cycle_key"])
         score = scores.get(m["cycle_key"])
         text = render_post(m["body"], publisher.permalink(slug), score)
         path = write_post(publisher.posts_dir, slug, text)
@@ -91,7 +92,7 @@ def posts(
         "rules": dg.AssetIn(),
     },
     kinds={"html"},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=REBUILD_WHEN_INPUTS_LAND,
     description="A static HTML site (no server needed): posts newest first with calls and "
     "outcomes, and a scoreboard with per-mind and per-regime tables, a reliability diagram, "
     "the rolling score per mind and the active rules with their evidence.",

@@ -1,7 +1,10 @@
 """Posts: each cycle's memo as a Markdown file in the seeds' layout, plus its outcome once scored.
 
-The memo text is never edited: a post is the memo, the permanent link the seeds end with, and
-(once the synthesis call is scored) an outcome section after a marker line.
+A post is the memo, the permanent link the seeds end with, and (once the synthesis call is
+scored) an outcome section after a marker line. The memo's words are not edited, but text a model
+wrote is made inert for Markdown readers (raw HTML escaped, link syntax broken), as the site
+does. A post's file is named by its cycle alone, so its permanent link survives a re-run that
+changes the title.
 """
 
 from __future__ import annotations
@@ -14,14 +17,20 @@ import pandas as pd
 from .layout import parse, render
 
 
-def slugify(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return slug[:60].rstrip("-") or "memo"
+def post_slug(cycle_key: str) -> str:
+    """'2026-03-30-1915': the cycle, with no ':' (file names) and no title (a permanent link
+    must not move when a re-run retitles the memo)."""
+    slug = re.sub(r"[^0-9A-Za-z+-]+", "", cycle_key)
+    if not slug:
+        raise ValueError(f"no file name can be made from cycle key {cycle_key!r}")
+    return slug
 
 
-def post_slug(cycle_key: str, title: str) -> str:
-    """'2026-03-30-1915-the-small-cap-canary-isn-t-about-iran' (no ':' in file names)."""
-    return f"{cycle_key.replace(':', '')}-{slugify(title)}"
+def inert_markdown(text: str) -> str:
+    """Model text made inert for Markdown renderers: raw HTML shown as text, no links. A bare
+    '&' stays (Markdown shows it as it is: 'S&P'); an entity a model wrote shows as its
+    character, as text."""
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("](", "]\\(")
 
 
 def outcome_lines(score: dict | None) -> list[str]:
@@ -48,16 +57,22 @@ def outcome_lines(score: dict | None) -> list[str]:
 
 def render_post(memo_body: str, permalink: str, score: dict | None) -> str:
     parts = parse(memo_body)
+    parts.title = inert_markdown(parts.title)
+    parts.body = [inert_markdown(p) for p in parts.body]
+    parts.prediction = [inert_markdown(p) for p in parts.prediction]
     parts.permalink = permalink
     parts.outcome = outcome_lines(score)
     return render(parts)
 
 
 def write_post(folder: Path, slug: str, text: str) -> Path:
-    """Write atomically: a reader never sees half a post."""
+    """Write atomically (a reader never sees half a post), and remove the cycle's posts under
+    earlier names (the titled names of earlier versions), so none is left orphaned."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{slug}.md"
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+    for old in folder.glob(f"{slug}-*.md"):
+        old.unlink(missing_ok=True)
     return path

@@ -6,6 +6,7 @@ autoescape, and Markdown is rendered with raw HTML disabled.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,18 @@ def markdown_to_html(text: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).render(text)
 
 
+def _page_permalink(markdown: str, slug: str) -> str:
+    """The post's "Permanent link:" line as a link that resolves from its page: the published
+    URL, or (a relative path, meant for the Markdown file) the page itself."""
+
+    def link(m: re.Match) -> str:
+        url = m.group(1).strip()
+        href = url if url.startswith(("http://", "https://", "/")) else f"{slug}.html"
+        return f"Permanent link: [{href}]({href})"
+
+    return re.sub(r"^Permanent link: (.+)$", link, markdown, flags=re.M)
+
+
 def _fmt(v, pct=False, digits=2):
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return "—"
@@ -86,8 +99,9 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
 
     posts = data.posts.sort_values("cycle_ts", ascending=False)
     for post in posts.to_dict("records"):
-        # The outcome marker is for readers of the Markdown file; on the page it is a heading.
-        markdown = post["markdown"].replace(OUTCOME_MARKER, "### Outcome")
+        # The outcome marker is for readers of the Markdown file; on the page it is a rule (the
+        # outcome line says "Outcome" itself).
+        markdown = _page_permalink(post["markdown"].replace(OUTCOME_MARKER, "---"), post["slug"])
         html = env.get_template("post.html").render(post=post, body=markdown_to_html(markdown))
         (staging / "posts" / f"{post['slug']}.html").write_text(html, encoding="utf-8")
     (staging / "index.html").write_text(
