@@ -10,12 +10,15 @@ from .automation.sensors import build_scoring_sensor
 from .checks import prediction_quality
 from .partitions import cycle_partitions
 from .resources import build_resources
+from .run_guard import build_run_guard_sensor, patch_blocked_step_sleep
 from .settings import load_settings
 from .sql_models import load_sql_assets
 
 # Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
 # the code location from loading, so `make validate` reports it and no run can write a row.
 SETTINGS = load_settings()
+# Every run process loads this module: steps blocked on a pool then sleep instead of spinning.
+patch_blocked_step_sleep()
 PARTITIONS = cycle_partitions()
 SQL_ASSETS = load_sql_assets(PARTITIONS)
 ASSETS = [*dg.load_assets_from_modules([market, minds, scoring, publish]), *SQL_ASSETS]
@@ -50,6 +53,7 @@ defs = dg.Definitions(
     schedules=[build_cycle_schedule(cycle_job, PARTITIONS)],
     sensors=[
         build_scoring_sensor(score_job, SETTINGS.scoring_interval_s),
+        build_run_guard_sensor(),
         # Dagster's own sensor for the eager rollups and site, but on by default: without it,
         # new scores would not rebuild the track record and the site until someone turns it on.
         dg.AutomationConditionSensorDefinition(

@@ -22,6 +22,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from . import warehouse
 from .metadata import preview
+from .run_guard import guard_run
 
 
 class LockedDuckDbClient(DuckDbClient):
@@ -133,6 +134,9 @@ class WarehouseIOManager(DuckDBPandasIOManager):
         return [GuardedPandasTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
+        # Every run starts its IO manager before its first step: the moment to record the run's
+        # process and free the pool slots of runs that died (run_guard).
+        guard_run(context)
         return DbIOManager(
             db_client=LockedDuckDbClient(),
             database=self.database,
