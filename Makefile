@@ -41,7 +41,7 @@ evaluate: install
 	$(BIN)/python -m workshop_dagster.evaluation $(EVALUATE_ARGS)
 
 # Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
-BENCHMARKS := load cycle backfill loop_backfill scoring claude_path
+BENCHMARKS := load cycle backfill loop_backfill scoring claude_path pool_wait
 bench: install
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 

@@ -14,7 +14,7 @@ RESULT = re.compile(r"^(\w+): \S+ .+\((.+)\)$")
 
 
 @pytest.mark.parametrize(
-    "name", ["load", "cycle", "backfill", "loop_backfill", "scoring", "claude_path"]
+    "name", ["load", "cycle", "backfill", "loop_backfill", "scoring", "claude_path", "pool_wait"]
 )
 def test_benchmark_runs_on_a_tiny_size(name):
     code, out = run(
