@@ -326,9 +326,16 @@ class MessagesServer:
                     time.sleep(rest)
                     record["end"] = time.monotonic()
                     return self._send(400, json.dumps(server.error_body).encode())
-                if behaviour == "malformed":
+                if behaviour in ("malformed", "broken_stream"):
                     time.sleep(rest)
                     record["end"] = time.monotonic()
+                    if body.get("stream") and behaviour == "broken_stream":
+                        # Well-formed events in an impossible order: a delta of a block that
+                        # never started (the SDK's accumulator fails on it).
+                        events = stream_events(server._reply(kind, body, record["usage"], "ok"))
+                        return self._stream(
+                            [events[0], *[e for e in events if e[0] != "content_block_start"][1:]]
+                        )
                     if body.get("stream"):
                         return self._stream([("message_start", '{"type": "message_start", "mes')])
                     return self._send(200, b'{"id": "msg_x", "type": "message", "content": [')

@@ -94,19 +94,27 @@ def _typed_nulls(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _retype_null_columns(connection, table_slice: TableSlice, frame: pd.DataFrame) -> None:
-    """Give columns a table was created with as type NULL (by an earlier version) the frame's
-    type, so a warehouse written before `_typed_nulls` keeps working."""
+    """Give the frame's type to columns a table was created with as type NULL (by an earlier
+    version), or as VARCHAR from an empty frame of untyped columns (an offline run's empty
+    `llm_calls`) while they hold no value yet: `sum(cost_usd)` must work whichever run wrote
+    first."""
+    table = f"{table_slice.schema}.{table_slice.table}"
     rows = connection.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? and data_type in ('NULL', '\"NULL\"')",
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
         [table_slice.schema, table_slice.table],
     ).fetchall()
-    for (col,) in rows:
-        if col in frame.columns:
-            connection.execute(
-                f"alter table {table_slice.schema}.{table_slice.table} "
-                f'alter column "{col}" type {_sql_type(frame[col].dtype)}'
-            )
+    for col, data_type in rows:
+        if col not in frame.columns:
+            continue
+        wanted = _sql_type(frame[col].dtype)
+        untyped = data_type in ("NULL", '"NULL"')
+        textual = data_type == "VARCHAR" and wanted != "VARCHAR"
+        if textual:
+            (values,) = connection.execute(f'select count("{col}") from {table}').fetchone()
+            textual = values == 0
+        if untyped or textual:
+            connection.execute(f'alter table {table} alter column "{col}" type {wanted}')
 
 
 def _sql_type(dtype) -> str:

@@ -92,6 +92,7 @@ class LLMResource(dg.ConfigurableResource):
 
             from .minds.claude import DEFAULT_PRICES, ClaudeEngine
             from .minds.replay import WarehouseReplay
+            from .minds.spend import WarehouseSpend
 
             prices = dict(DEFAULT_PRICES)
             if self.prices_json:
@@ -108,7 +109,11 @@ class LLMResource(dg.ConfigurableResource):
                 batch_poll_s=self.batch_poll_s,
                 prices=prices,
             )
-            return ClaudeEngine(config, WarehouseReplay(self.replay_database))
+            return ClaudeEngine(
+                config,
+                WarehouseReplay(self.replay_database),
+                spend=WarehouseSpend(self.replay_database),
+            )
         raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
 
 

@@ -120,7 +120,7 @@ def test_a_second_backfill_makes_zero_calls(api):
     assert len(api.requests) == calls + 4
 
 
-@pytest.mark.parametrize("fault", ["429", "500", "malformed"])
+@pytest.mark.parametrize("fault", ["429", "500", "malformed", "broken_stream"])
 def test_transient_faults_are_retried(api, fault):
     api.script["macro"] = [fault]
     result = run(CYCLE, claude())
@@ -155,6 +155,47 @@ def test_persistent_failure_fails_the_run_and_writes_nothing(api):
     before = len(api.requests)
     assert run(CYCLE, claude()).success
     assert sorted(r["kind"] for r in api.requests[before:]) == ["macro", "synthesis"]
+
+
+def test_an_outage_names_the_cycle_keeps_the_spend_and_the_resumed_run_pays_nothing_twice(api):
+    # The first cycle is answered; Macro's API is down through the second cycle's retries.
+    api.script["macro"] = ["ok"] + ["500"] * 10
+    result = run(CYCLES, claude(max_retries=2))
+    assert not result.success
+    text = failure_text(result)
+    assert f"macro of cycle {CYCLES[1]}: the API still failed after 2 retries" in text
+    assert f"run the same cycles again ({CYCLES[0]} to {CYCLES[-1]})" in text
+    assert "dagster/asset_partition_range_start" in text and "replay from the cache" in text
+    tables = set(query("select table_name from information_schema.tables")["table_name"])
+    assert "memo" not in tables  # a run writes all its cycles or none
+    # What was paid is kept: the first cycle's four calls, the other minds of the second, and
+    # the failed request.
+    spend = query("select cycle_key, source, outcome, cost_usd from llm_spend order by all")
+    answered = spend[spend["outcome"] == "ok"]
+    assert len(answered) == 6 and (answered["cost_usd"] > 0).all()
+    assert spend[spend["outcome"] != "ok"][["cycle_key", "source"]].values.tolist() == [
+        [CYCLES[1], "macro"]
+    ]
+    # Resumed once the API is back: answered calls replay, only the rest are sent and paid.
+    api.script["macro"] = []
+    before = len(api.requests)
+    assert run(CYCLES, claude()).success
+    sent = sorted(r["kind"] for r in api.requests[before:])
+    assert sent == ["contrarian", "flow", "macro", "macro", "synthesis", "synthesis"]
+    outcomes = query("select outcome, count(*) n from llm_calls group by 1").set_index("outcome")
+    assert outcomes["n"].to_dict() == {"ok": 6, "replayed": 6}
+    assert len(query("select * from llm_spend")) == len(spend) + 6
+
+
+def test_llm_calls_keeps_numeric_types_when_an_offline_run_wrote_it_first(api):
+    assert materialize(CYCLE, selection=LOOP).success  # offline: an empty ledger
+    types = query(
+        "select column_name, data_type from information_schema.columns "
+        "where table_name = 'llm_calls'"
+    ).set_index("column_name")["data_type"]
+    assert types["cost_usd"] == "DOUBLE" and types["input_tokens"] == "BIGINT"
+    assert run("2026-03-31-19:15", claude()).success
+    assert query("select sum(cost_usd) c from llm_calls")["c"][0] > 0
 
 
 def test_invalid_reply_is_repaired_once_then_abstains(api):

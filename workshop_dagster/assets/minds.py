@@ -16,10 +16,11 @@ import pandas as pd
 from .. import warehouse
 from ..market.asof import publish_bars
 from ..market.universe import TICKERS
+from ..minds.claude import BudgetExceeded, LLMCallFailed
 from ..minds.context import CycleHistory, build_context, subject_kind, waves
 from ..minds.debate import debate_row
 from ..minds.types import Opinion
-from ..partitions import cycle_ordinal, key_to_time
+from ..partitions import cycle_ordinal, key_to_time, time_to_key
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..resources import LLMResource, MarketResource, WarehouseResource
@@ -72,6 +73,39 @@ LEDGER_COLUMNS = [
     "retries",
     "outcome",
 ]
+
+
+LEDGER_TYPES = {
+    "cycle_key": "string",
+    "source": "string",
+    "model": "string",
+    "prompt_hash": "string",
+    "input_tokens": "int64",
+    "output_tokens": "int64",
+    "cache_write_tokens": "int64",
+    "cache_read_tokens": "int64",
+    "cost_usd": "float64",
+    "latency_s": "float64",
+    "retries": "int64",
+    "outcome": "string",
+}
+
+
+def _resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine) -> str:
+    """What failed, that nothing was written, and how to go on without paying twice."""
+    answered = sum(r["outcome"].startswith("ok") for r in getattr(engine, "ledger", []))
+    first, last = time_to_key(cycles[0]), time_to_key(cycles[-1])
+    span = first if first == last else f"{first} to {last}"
+    return (
+        f"{exc}\n\nNothing of this run was written: a run writes all its cycles or none. "
+        f"The {answered} calls answered before the failure are stored (llm_replay, and their "
+        f"cost in llm_spend). To resume, run the same cycles again ({span}): in the UI, "
+        "Materialize that range of the cycle job; from the CLI, `dagster job execute -m "
+        "workshop_dagster.definitions -j cycle --tags "
+        f'\'{{"dagster/asset_partition_range_start": "{first}", '
+        f'"dagster/asset_partition_range_end": "{last}"}}\'`. Answered calls replay from '
+        "the cache at no cost; only the rest are paid."
+    )
 
 
 def _context(cycle_ts, cycle_features, regime_labels, macro_rates, news_items, history) -> dict:
@@ -277,9 +311,13 @@ def deliberation(
             market,
             warehouse,
         )
+    except (LLMCallFailed, BudgetExceeded) as exc:
+        raise dg.Failure(
+            description=_resume_advice(exc, cycles, engine), allow_retries=False
+        ) from None
     finally:
-        # A Claude engine stores the replies it received in the replay cache before the step
-        # ends, even when it fails.
+        # A Claude engine stores the replies it received in the replay cache, and every request
+        # it sent in the spend ledger, before the step ends, even when it fails.
         getattr(engine, "close", lambda: None)()
     ledger = pd.DataFrame(
         getattr(engine, "ledger", []), columns=LEDGER_COLUMNS[:1] + LEDGER_COLUMNS[2:]
@@ -289,6 +327,8 @@ def deliberation(
         "cycle_ts",
         pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
     )
+    # Fixed types whichever engine writes first (the offline ledger is empty).
+    ledger = ledger.astype(LEDGER_TYPES)
     frames = {
         name: pd.DataFrame(rows)
         for name, rows in out.items()

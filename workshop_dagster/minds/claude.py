@@ -66,6 +66,11 @@ class LLMCallFailed(RuntimeError):
     """The API kept failing after every retry."""
 
 
+class MalformedStream(RuntimeError):
+    """A streamed reply the SDK could not assemble (events missing or out of order): retried
+    like any malformed reply."""
+
+
 @dataclass
 class ClaudeConfig:
     mind_model: str = "claude-haiku-5-5"
@@ -153,9 +158,17 @@ class ClaudeEngine:
     name = "anthropic"
 
     def __init__(
-        self, config: ClaudeConfig, replay, client=None, sleep: Callable[[float], None] = time.sleep
+        self,
+        config: ClaudeConfig,
+        replay,
+        client=None,
+        sleep: Callable[[float], None] = time.sleep,
+        spend=None,
     ):
         self.config = config
+        # .append([ledger rows]): every request sent to the API, kept whatever the run becomes
+        self.spend = spend
+        self._unsaved_spend: list[dict] = []
         # .get_many([(source, model, hash)]) -> {key: reply}; .put_many([(source, model, hash,
         # reply)]); optionally .preload() (read what the first lookup needs, ahead of it)
         self.replay = replay
@@ -183,8 +196,11 @@ class ClaudeEngine:
     def _write_unsaved(self) -> None:
         with self._lock:
             unsaved, self._unsaved = self._unsaved, []
+            spent, self._unsaved_spend = self._unsaved_spend, []
             if unsaved:
                 self._stores.append(self._writer.submit(self.replay.put_many, unsaved))
+            if spent and self.spend is not None:
+                self._stores.append(self._writer.submit(self.spend.append, spent))
 
     def flush(self) -> None:
         """Store every reply received in the replay cache and wait (a failed write raises)."""
@@ -301,6 +317,7 @@ class ClaudeEngine:
                 anthropic.APIConnectionError,
                 anthropic.APIResponseValidationError,
                 json.JSONDecodeError,
+                MalformedStream,
             ) as exc:
                 if retries >= self.config.max_retries:
                     self._record(
@@ -316,10 +333,12 @@ class ClaudeEngine:
                     )
                     self._release(estimate)
                     raise LLMCallFailed(
-                        f"{source}: the API still failed after {retries} retries "
-                        f"({type(exc).__name__}: {_error_message(exc)})"
+                        f"{source} of cycle {cycle_key}: the API still failed after {retries} "
+                        f"retries ({type(exc).__name__}: {_error_message(exc)})"
                     ) from None
-                wait = _retry_after(exc) or self.config.backoff_s * (2**retries)
+                # retry-after is the least the API asks for; the backoff grows past it, so a
+                # burst of refusals a few seconds long is outlasted.
+                wait = max(_retry_after(exc) or 0.0, self.config.backoff_s * (2**retries))
                 retries += 1
                 self._sleep(min(wait, 60.0))
         latency = time.monotonic() - started
@@ -336,12 +355,21 @@ class ClaudeEngine:
         return reply
 
     def _streamed(self, request: dict, on_reply_start: Callable[[], None]):
-        """The same Message as `create`, streamed so the caller learns when the reply begins."""
-        with self.client.messages.stream(**request) as stream:
-            for _event in stream:
-                on_reply_start()
-                break
-            return stream.get_final_message()
+        """The same Message as `create`, streamed so the caller learns when the reply begins.
+        A stream the SDK cannot assemble (its accumulator raises IndexError, AssertionError,
+        KeyError... on events out of order) is a malformed reply, retried as one."""
+        import anthropic
+
+        try:
+            with self.client.messages.stream(**request) as stream:
+                for _event in stream:
+                    on_reply_start()
+                    break
+                return stream.get_final_message()
+        except anthropic.APIError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the SDK's accumulator raised
+            raise MalformedStream(f"{type(exc).__name__}: {exc}") from exc
 
     def _release(self, estimate: float) -> None:
         with self._lock:
@@ -356,20 +384,21 @@ class ClaudeEngine:
             "cache_write_tokens": 0,
             "cache_read_tokens": 0,
         }
+        row = {
+            "cycle_key": cycle_key,
+            "source": source,
+            "model": model,
+            "prompt_hash": key,
+            **usage,
+            "cost_usd": cost if outcome.startswith("ok") else 0.0,
+            "latency_s": round(latency, 3),
+            "retries": retries,
+            "outcome": outcome,
+        }
         with self._lock:
-            self.ledger.append(
-                {
-                    "cycle_key": cycle_key,
-                    "source": source,
-                    "model": model,
-                    "prompt_hash": key,
-                    **usage,
-                    "cost_usd": cost if outcome.startswith("ok") else 0.0,
-                    "latency_s": round(latency, 3),
-                    "retries": retries,
-                    "outcome": outcome,
-                }
-            )
+            self.ledger.append(row)
+            if outcome != "replayed":
+                self._unsaved_spend.append(row)
 
     # -- batches -----------------------------------------------------------------------------
     def call_many(self, calls: list[tuple[str, str, dict]]) -> list[dict]:

@@ -1,0 +1,55 @@
+"""The spend ledger: every request sent to the model API, appended as it happens.
+
+`llm_calls` is a per-cycle table, replaced when a cycle is run again and written only when the
+deliberation step succeeds; a run that fails after paid calls would leave their cost nowhere.
+`llm_spend` keeps them: one row per request that left for the API (answered, in a batch, or
+failed after its retries), written by the engine's writer thread while the next request waits,
+and flushed when the step ends, failed or not. Never replaced, never duplicated (a replayed
+reply is not a request): `select sum(cost_usd) from llm_spend` is what the API was paid.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+
+from .. import warehouse
+
+DDL = """
+create table if not exists llm_spend (
+    call_id varchar primary key, recorded_at timestamp, cycle_key varchar, source varchar,
+    model varchar, prompt_hash varchar, input_tokens bigint, output_tokens bigint,
+    cache_write_tokens bigint, cache_read_tokens bigint, cost_usd double, latency_s double,
+    retries bigint, outcome varchar
+)
+"""
+COLUMNS = (
+    "cycle_key",
+    "source",
+    "model",
+    "prompt_hash",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_usd",
+    "latency_s",
+    "retries",
+    "outcome",
+)
+
+
+class WarehouseSpend:
+    def __init__(self, database: str):
+        self.database = database
+
+    def append(self, rows: list[dict]) -> None:
+        """Append ledger rows (as the engine records them), each under a new call id."""
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        with warehouse.connect(self.database) as conn:
+            conn.execute(DDL)
+            conn.executemany(
+                f"insert into llm_spend values ({', '.join(['?'] * (len(COLUMNS) + 2))})",
+                [[str(uuid.uuid4()), now, *(r[c] for c in COLUMNS)] for r in rows],
+            )
