@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import warehouse
 from .job_runs import run_job
-from .settings import SettingsError, load_settings
+from .settings import PROJECT_ROOT, SettingsError, load_settings
 
 DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
 
@@ -29,12 +29,34 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
         if end_key not in keys:
             raise SystemExit(f"{end_key!r} is not a cycle (keys look like {keys[-1]!r})")
         keys = keys[: keys.index(end_key) + 1]
+    else:
+        keys = _served(keys)
     chosen = keys[-cycles:]
     instance = dg.DagsterInstance.get()
     where = " (the run is in `make ui`)"
     run_job(defs, "cycle", instance, chosen, where)
     run_job(defs, "rollups", instance, where=where)
     return chosen
+
+
+def _served(keys: list[str]) -> list[str]:
+    """The cycles up to the last session the market source has (a `csv:` folder ends at some
+    date; the simulator and Yahoo run to today): without --end the demo ends where the data
+    does, instead of failing on cycles the source cannot serve."""
+    from .market.sources import open_source
+    from .partitions import key_to_time
+
+    settings = load_settings()
+    if settings.market.startswith("csv:"):
+        source = open_source(settings.market, base_dir=PROJECT_ROOT)
+        now = key_to_time(keys[-1])
+        bars = source.daily_bars(["SPY"], now - pd.Timedelta(days=3650), now)
+        if bars.empty:
+            raise SystemExit(f"{settings.market} has no SPY bars in the ten years before {now}")
+        last_day = bars["session_date"].max()
+        keys = [k for k in keys if key_to_time(k).normalize() <= last_day]
+        print(f"{settings.market} ends on {last_day:%Y-%m-%d}: the demo ends there.")
+    return keys
 
 
 def report(chosen: list[str]) -> str:

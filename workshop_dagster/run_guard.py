@@ -86,7 +86,7 @@ def free_dead_runs(instance: dg.DagsterInstance, exclude: str | None = None) -> 
 
 def guard_run(context: dg.InitResourceContext) -> None:
     """At the start of a run: record its process and clear the runs that died before it."""
-    instance, run = context.instance, context.dagster_run
+    instance, run = context.instance, context.run
     if instance is None or run is None:
         return
     record_run_process(instance, run.run_id)

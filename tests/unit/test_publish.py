@@ -9,6 +9,22 @@ from workshop_dagster.publish.site import SiteData, build_site, markdown_to_html
 SCRIPT = "<script>window.pwned = 1</script>"
 
 
+def _scored(**changes) -> dict:
+    """The synthesis score row of seed 004's call (a hit), with `changes`."""
+    return {
+        "status": "scored",
+        "hit": True,
+        "subject": "IWM vs META",
+        "realized_return_pct": -3.86,
+        "direction": "down",
+        "confidence": 0.45,
+        "score": 0.85,
+        "brier": 0.3025,
+        "known_at": pd.Timestamp("2026-04-01 16:00"),
+        **changes,
+    }
+
+
 def test_post_from_seed_004_fields_reproduces_the_seed_line_for_line(seeds_dir):
     seed = (seeds_dir / "004_bbb9e6be7f613d33.txt").read_text()
     parts = parse(seed)
@@ -23,17 +39,7 @@ def test_post_from_seed_004_fields_reproduces_the_seed_line_for_line(seeds_dir):
 def test_outcome_is_appended_never_editing_the_memo(seeds_dir):
     seed = (seeds_dir / "004_bbb9e6be7f613d33.txt").read_text()
     memo = seed.split("\n\n---\nPermanent link:")[0] + "\n"
-    score = {
-        "status": "scored",
-        "hit": True,
-        "subject": "IWM vs META",
-        "realized_return_pct": -3.86,
-        "direction": "down",
-        "confidence": 0.45,
-        "score": 0.85,
-        "brier": 0.3025,
-        "known_at": pd.Timestamp("2026-04-01 16:00"),
-    }
+    score = _scored()
     permalink = "https://workshopmind.com/read/179/the-small-cap-canary-isn-t-about-iran"
     post = render_post(memo, permalink, score)
     before, after = post.split(OUTCOME_MARKER)
@@ -69,17 +75,7 @@ def test_model_html_and_links_are_inert_in_the_markdown_post(seeds_dir):
 def test_a_post_page_shows_one_outcome_and_a_permalink_to_itself(tmp_path, seeds_dir):
     seed = (seeds_dir / "004_bbb9e6be7f613d33.txt").read_text()
     memo = seed.split("\n\n---\nPermanent link:")[0] + "\n"
-    score = {
-        "status": "scored",
-        "hit": False,
-        "subject": "IWM vs META",
-        "realized_return_pct": 1.2,
-        "direction": "down",
-        "confidence": 0.45,
-        "score": 0.2,
-        "brier": 0.2,
-        "known_at": pd.Timestamp("2026-04-01 16:00"),
-    }
+    score = _scored(hit=False, realized_return_pct=1.2, score=0.2, brier=0.2)
     slug = post_slug("2026-03-30-19:15")
     markdown = render_post(memo, f"../site/posts/{slug}.html", score)
     posts = pd.DataFrame(

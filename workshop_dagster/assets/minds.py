@@ -19,6 +19,7 @@ from ..market.universe import TICKERS
 from ..minds.claude import BudgetExceeded, LLMCallFailed
 from ..minds.context import CycleHistory, build_context, subject_kind, waves
 from ..minds.debate import debate_row
+from ..minds.spend import LEDGER_FIELDS
 from ..minds.types import Opinion
 from ..partitions import cycle_ordinal, key_to_time, time_to_key
 from ..predictions.horizon import timeframe_bucket
@@ -57,37 +58,6 @@ LOOP_OUTPUTS = {
         "reads and writes included), cost, latency, retries and outcome (ok, replayed, "
         "failed). Empty with the offline minds.",
     ),
-}
-LEDGER_COLUMNS = [
-    "cycle_key",
-    "cycle_ts",
-    "source",
-    "model",
-    "prompt_hash",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "cost_usd",
-    "latency_s",
-    "retries",
-    "outcome",
-]
-
-
-LEDGER_TYPES = {
-    "cycle_key": "string",
-    "source": "string",
-    "model": "string",
-    "prompt_hash": "string",
-    "input_tokens": "int64",
-    "output_tokens": "int64",
-    "cache_write_tokens": "int64",
-    "cache_read_tokens": "int64",
-    "cost_usd": "float64",
-    "latency_s": "float64",
-    "retries": "int64",
-    "outcome": "string",
 }
 
 
@@ -319,16 +289,14 @@ def deliberation(
         # A Claude engine stores the replies it received in the replay cache, and every request
         # it sent in the spend ledger, before the step ends, even when it fails.
         getattr(engine, "close", lambda: None)()
-    ledger = pd.DataFrame(
-        getattr(engine, "ledger", []), columns=LEDGER_COLUMNS[:1] + LEDGER_COLUMNS[2:]
-    )
+    # Fixed types whichever engine writes first (the offline ledger is empty).
+    ledger = pd.DataFrame(getattr(engine, "ledger", []), columns=list(LEDGER_FIELDS))
+    ledger = ledger.astype(LEDGER_FIELDS)
     ledger.insert(
         1,
         "cycle_ts",
         pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
     )
-    # Fixed types whichever engine writes first (the offline ledger is empty).
-    ledger = ledger.astype(LEDGER_TYPES)
     frames = {
         name: pd.DataFrame(rows)
         for name, rows in out.items()

@@ -24,20 +24,22 @@ create table if not exists llm_spend (
     retries bigint, outcome varchar
 )
 """
-COLUMNS = (
-    "cycle_key",
-    "source",
-    "model",
-    "prompt_hash",
-    "input_tokens",
-    "output_tokens",
-    "cache_write_tokens",
-    "cache_read_tokens",
-    "cost_usd",
-    "latency_s",
-    "retries",
-    "outcome",
-)
+# The ledger row the engine records per call, with its pandas type: the columns of `llm_calls`
+# (which adds cycle_ts) and of `llm_spend` (which adds call_id and recorded_at).
+LEDGER_FIELDS = {
+    "cycle_key": "string",
+    "source": "string",
+    "model": "string",
+    "prompt_hash": "string",
+    "input_tokens": "int64",
+    "output_tokens": "int64",
+    "cache_write_tokens": "int64",
+    "cache_read_tokens": "int64",
+    "cost_usd": "float64",
+    "latency_s": "float64",
+    "retries": "int64",
+    "outcome": "string",
+}
 
 
 class WarehouseSpend:
@@ -50,6 +52,6 @@ class WarehouseSpend:
         with warehouse.connect(self.database) as conn:
             conn.execute(DDL)
             conn.executemany(
-                f"insert into llm_spend values ({', '.join(['?'] * (len(COLUMNS) + 2))})",
-                [[str(uuid.uuid4()), now, *(r[c] for c in COLUMNS)] for r in rows],
+                f"insert into llm_spend values ({', '.join(['?'] * (len(LEDGER_FIELDS) + 2))})",
+                [[str(uuid.uuid4()), now, *(r[c] for c in LEDGER_FIELDS)] for r in rows],
             )
