@@ -40,13 +40,14 @@ def reliability_diagram(calibration: pd.DataFrame, path: Path) -> Path:
     for source, rows in calibration.groupby("source"):
         rows = rows.sort_values("mean_confidence")
         lo, hi = zip(*(wilson(r.hit_rate * r.n, int(r.n)) for r in rows.itertuples()), strict=True)
+        # Arrays, not Series: matplotlib calls float() on a one-row Series (a FutureWarning).
         yerr = [
-            (rows["hit_rate"] - list(lo)).clip(lower=0),
-            (list(hi) - rows["hit_rate"]).clip(lower=0),
+            (rows["hit_rate"] - list(lo)).clip(lower=0).to_numpy(dtype=float),
+            (list(hi) - rows["hit_rate"]).clip(lower=0).to_numpy(dtype=float),
         ]
         ax.errorbar(
-            rows["mean_confidence"],
-            rows["hit_rate"],
+            rows["mean_confidence"].to_numpy(dtype=float),
+            rows["hit_rate"].to_numpy(dtype=float),
             yerr=yerr,
             marker="o",
             capsize=3,
