@@ -1,7 +1,7 @@
 """`make demo`: backfill a few weeks of cycles offline, then print the latest memo and how each
 mind has done, by regime.
 
-Runs are recorded in the project's Dagster instance (DAGSTER_HOME, `.dagster_home` under `make`),
+Runs are recorded in the Dagster instance in DAGSTER_HOME, or the project's (`.dagster_home`),
 so `make ui` shows them afterwards; tables land in the warehouse (WORKSHOP_DB).
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import dagster as dg
 import pandas as pd
 
 from . import warehouse
-from .job_runs import run_job
+from .job_runs import project_instance, run_job
 from .settings import PROJECT_ROOT, SettingsError, load_settings
 
 DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
@@ -32,7 +31,7 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
     else:
         keys = _served(keys)
     chosen = keys[-cycles:]
-    instance = dg.DagsterInstance.get()
+    instance = project_instance(PROJECT_ROOT)
     where = " (the run is in `make ui`)"
     run_job(defs, "cycle", instance, chosen, where)
     run_job(defs, "rollups", instance, where=where)

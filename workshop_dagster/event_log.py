@@ -33,13 +33,26 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log; a batch of one run's materializations (or observations) is
     written in one transaction per database, all or nothing, instead of one per event.
 
-    `base_dir` defaults to where Dagster's default storage keeps the event log of the instance in
-    `$DAGSTER_HOME` (`history/runs`), so an instance keeps its history when it switches to this
-    class. A configuration class cannot see the folder it was loaded from, so an instance loaded
-    from anywhere else (`dagster dev` with no DAGSTER_HOME makes a temporary one) must set it."""
+    `base_dir` defaults to where Dagster's default storage keeps the event log of the instance
+    (`history/runs` under the instance's folder), so an instance keeps its history when it
+    switches to this class. The folder is `$DAGSTER_HOME`, or, when that is not set (`dagster dev`
+    in the project folder makes a temporary instance there from the project's dagster.yaml), the
+    one the instance registers with: the storage then opens when the instance registers it."""
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
-        super().__init__(base_dir or _default_base_dir(), inst_data=inst_data)
+        home = os.environ.get("DAGSTER_HOME")
+        self._deferred_inst_data = inst_data
+        if base_dir or home:
+            super().__init__(base_dir or _event_logs_directory(home), inst_data=inst_data)
+
+    def register_instance(self, instance) -> None:
+        if not hasattr(self, "_base_dir"):  # no folder known at construction: the instance's
+            SqliteEventLogStorage.__init__(
+                self,
+                _event_logs_directory(instance.root_directory),
+                inst_data=self._deferred_inst_data,
+            )
+        super().register_instance(instance)
 
     @classmethod
     def config_type(cls) -> dict[str, Field]:
@@ -81,15 +94,3 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                     )
                 )
             raise
-
-
-def _default_base_dir() -> str:
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        raise RuntimeError(
-            "The project's Dagster instance (dagster.yaml) keeps its event log under "
-            "$DAGSTER_HOME/history/runs, and DAGSTER_HOME is not set: use `make ui` / `make demo` "
-            "(they set it to .dagster_home), or export DAGSTER_HOME=<an absolute folder> holding "
-            "a copy of dagster.yaml."
-        )
-    return _event_logs_directory(home)

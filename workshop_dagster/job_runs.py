@@ -3,7 +3,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import dagster as dg
+
+
+def project_instance(project_root: Path) -> dg.DagsterInstance:
+    """The Dagster instance in DAGSTER_HOME, or, when it is not set, the project's own
+    (`.dagster_home`, what `make ui` shows), made from the project's dagster.yaml if missing and
+    never overwritten, as `make` does."""
+    if not os.environ.get("DAGSTER_HOME"):
+        home = project_root / ".dagster_home"
+        home.mkdir(exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            shutil.copyfile(project_root / "dagster.yaml", home / "dagster.yaml")
+        os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 

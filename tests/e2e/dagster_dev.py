@@ -3,7 +3,9 @@ UI makes to launch runs and backfills and to watch them finish."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -107,10 +109,18 @@ class DagsterDev:
 
 
 @contextmanager
-def running_dagster_dev(workshop_env: dict[str, str]) -> Iterator[DagsterDev]:
-    """`dagster dev -h 127.0.0.1` on a free port; the whole process group is killed after."""
+def running_dagster_dev(
+    workshop_env: dict[str, str], dagster_home: bool = True
+) -> Iterator[DagsterDev]:
+    """`dagster dev -h 127.0.0.1` on a free port, in the project folder; the whole process group
+    is stopped after. Without `dagster_home`, DAGSTER_HOME is not set, as for a user who runs
+    `dagster dev` in the project folder: Dagster makes a temporary instance there, configured by
+    the project's dagster.yaml (and removes it when it stops)."""
     port = free_port()
     env = env_with(workshop_env)
+    if not dagster_home:
+        env.pop("DAGSTER_HOME", None)
+    temporary_before = set(PROJECT.glob(".tmp_dagster_home_*"))
     log_path = Path(workshop_env["DAGSTER_HOME"]) / "dagster-dev.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -137,9 +147,19 @@ def running_dagster_dev(workshop_env: dict[str, str]) -> Iterator[DagsterDev]:
             wait_for(up, 120, "dagster dev to answer /server_info")
             yield DagsterDev(url=url, port=port, env=workshop_env, log=log_path)
         finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            # SIGTERM to the group (it has its own session) stops the five processes in a few
+            # seconds and lets Dagster remove its temporary instance; SIGKILL if it does not.
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # any child left behind
             wait_for(lambda: port_free(port), 30, "the port to be released")
+            for left in set(PROJECT.glob(".tmp_dagster_home_*")) - temporary_before:
+                shutil.rmtree(left, ignore_errors=True)
 
 
 def temporary_workshop_env(

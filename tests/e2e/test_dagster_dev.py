@@ -31,11 +31,12 @@ RUN_TAGS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory):
-    """One `dagster dev` for the module: starting it costs ~20 s."""
+    """One `dagster dev` for the module (starting it costs ~20 s), run as a Dagster user first
+    runs it: in the project folder, with no DAGSTER_HOME."""
     env = temporary_workshop_env(
         tmp_path_factory.mktemp("dagster_dev"), extra={"WORKSHOP_SCORING_INTERVAL_S": "10"}
     )
-    with running_dagster_dev(env) as dev:
+    with running_dagster_dev(env, dagster_home=False) as dev:
         yield dev
 
 

@@ -156,7 +156,33 @@ def test_the_event_log_lives_where_dagsters_default_keeps_it(tmp_path, monkeypat
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     storage = BatchedSqliteEventLogStorage()
     assert Path(storage._base_dir) == tmp_path / "history" / "runs"
-    monkeypatch.delenv("DAGSTER_HOME")
-    with pytest.raises(RuntimeError, match="DAGSTER_HOME is not set"):
-        BatchedSqliteEventLogStorage()
     assert BatchedSqliteEventLogStorage(str(tmp_path / "elsewhere"))._base_dir.endswith("elsewhere")
+    # No DAGSTER_HOME (`dagster dev` in the project folder: a temporary instance configured by
+    # the project's dagster.yaml): the event log lives in the folder the instance was made in.
+    monkeypatch.delenv("DAGSTER_HOME")
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    from dagster._core.instance.ref import InstanceRef
+
+    ref = InstanceRef.from_dir(str(folder), config_dir=str(PROJECT))
+    with dg.DagsterInstance.from_ref(ref) as inst:
+        storage = inst.event_log_storage
+        assert isinstance(storage, BatchedSqliteEventLogStorage)
+        assert Path(storage._base_dir) == folder / "history" / "runs"
+
+
+def test_the_demo_uses_the_projects_instance_when_dagster_home_is_not_set(tmp_path, monkeypatch):
+    from workshop_dagster.job_runs import project_instance
+
+    (tmp_path / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", "")  # so the test's end restores it, whatever it was
+    monkeypatch.delenv("DAGSTER_HOME")
+    with project_instance(tmp_path) as instance:
+        assert Path(instance.root_directory) == tmp_path / ".dagster_home"
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+    # The instance file is the user's once made: never overwritten.
+    mine = tmp_path / ".dagster_home" / "dagster.yaml"
+    mine.write_text(mine.read_text() + "\n# my PostgreSQL block would be here\n")
+    monkeypatch.delenv("DAGSTER_HOME")
+    with project_instance(tmp_path):
+        assert mine.read_text().endswith("# my PostgreSQL block would be here\n")
