@@ -35,6 +35,7 @@ demo: install instance
 test: install
 	$(BIN)/ruff check workshop_dagster tests benchmarks
 	$(BIN)/ruff format --check workshop_dagster tests benchmarks
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):

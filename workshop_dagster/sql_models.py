@@ -10,10 +10,19 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from .automation.conditions import REBUILD_WHEN_INPUTS_LAND
 from .metadata import PREVIEW_ROWS, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
+
+# Dagster's eager condition, less "no dependency partition is missing": the rollups read every
+# cycle's scores, and most cycles of the partition set are never run, so with it they would
+# never rebuild. They rebuild when any cycle's scores (or another input) land, once nothing
+# upstream is in progress.
+REBUILD_WHEN_INPUTS_LAND = (
+    dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .with_label("eager_allow_missing")
+)
 
 
 def _naive_window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -114,5 +123,12 @@ def _check_columns(conn, table: str, select: str, name: str) -> None:
         )
 
 
-def load_sql_assets(partitions_def: dg.PartitionsDefinition, sql_dir: Path = SQL_DIR) -> list:
-    return [build_sql_asset(m, partitions_def) for m in discover_models(sql_dir)]
+def load_sql_assets(
+    partitions_def: dg.PartitionsDefinition, group: str | None = None, sql_dir: Path = SQL_DIR
+) -> list:
+    """The models of `dbt_like_sql/` as assets (those of one group, or all)."""
+    return [
+        build_sql_asset(m, partitions_def)
+        for m in discover_models(sql_dir)
+        if group is None or m.group == group
+    ]

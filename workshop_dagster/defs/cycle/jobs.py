@@ -1,4 +1,6 @@
-"""One schedule tick per cycle: each tick materializes exactly the cycle it names.
+"""The `cycle` job (a cycle end to end, through its post) and its schedule.
+
+One schedule tick per cycle: each tick materializes exactly the cycle it names.
 
 (`build_schedule_from_partitioned_job` picks "the latest partition", which, around excluded
 holiday ticks, can be the next trading day's first cycle, ahead of its time. This schedule maps
@@ -7,8 +9,17 @@ the tick time to its own cycle key and skips ticks that are not cycles.)
 
 import dagster as dg
 
-from ..market import calendar
-from ..partitions import key_to_time, time_to_key
+from ...cycle_assets import PARTITIONS
+from ...market import calendar
+from ...partitions import key_to_time, time_to_key
+
+cycle_job = dg.define_asset_job(
+    "cycle",
+    selection=dg.AssetSelection.groups("market", "minds", "predictions")
+    | dg.AssetSelection.assets("posts"),
+    description="One cycle of the loop: market data, features, regime, minds, memo, "
+    "predictions (with their checks) and the scores of calls whose horizon has ended.",
+)
 
 
 def build_cycle_schedule(cycle_job, partitions: dg.TimeWindowPartitionsDefinition):
@@ -29,3 +40,6 @@ def build_cycle_schedule(cycle_job, partitions: dg.TimeWindowPartitionsDefinitio
         return dg.RunRequest(run_key=f"cycle:{key}", partition_key=key)
 
     return cycle_schedule
+
+
+cycle_schedule = build_cycle_schedule(cycle_job, PARTITIONS)

@@ -3,9 +3,9 @@
 import dagster as dg
 import pandas as pd
 
-from ..assets.market import PARTITIONS
-from ..predictions.factcheck import check_figures, cycle_facts
-from ..resources import DataQualityResource
+from ...cycle_assets import PARTITIONS
+from ...predictions.factcheck import check_figures, cycle_facts
+from ...resources import DataQualityResource
 
 
 @dg.asset_check(

@@ -1,52 +1,22 @@
 """Market assets: what each cycle could see of quotes, rates and news at its time."""
 
-from contextlib import contextmanager
-
 import dagster as dg
-import pandas as pd
 
-from ..market.errors import MarketDataError
-from ..market.universe import TICKERS
-from ..partitions import cycle_partitions, key_to_time, time_to_key
-from ..resources import MarketResource
+from ...cycle_assets import (
+    CYCLE_TABLE,
+    PARTITIONS,
+    cycle_times,
+    permanent_errors_fail_fast,
+    with_cycle_key,
+)
+from ...market.universe import TICKERS
+from ...resources import MarketResource
 
-PARTITIONS = cycle_partitions()
 # The network-facing assets retry transient failures (Yahoo or FRED unreachable) with backoff;
-# permanent ones (an unknown ticker, a source that ends too early) fail at once.
+# permanent ones (an unknown ticker, a bad row, a source that ends too early) fail at once.
 NETWORK_RETRY = dg.RetryPolicy(
     max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
-
-
-@contextmanager
-def permanent_errors_fail_fast():
-    try:
-        yield
-    except MarketDataError as exc:
-        if exc.transient:
-            raise
-        problems = getattr(exc, "problems", None)
-        metadata = (
-            {"bad_bars": dg.MetadataValue.json([p.as_row() for p in problems[:200]])}
-            if problems
-            else {}
-        )
-        raise dg.Failure(description=str(exc), metadata=metadata, allow_retries=False) from exc
-
-
-CYCLE_TABLE = {"partition_expr": "cycle_ts"}
-
-
-def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
-    """The cycle times of this run: one partition, or a whole range in a single-run backfill."""
-    return [key_to_time(k) for k in context.partition_keys]
-
-
-def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    keys = [time_to_key(t) for t in out["cycle_ts"]]
-    out.insert(0, "cycle_key", pd.Series(keys, index=out.index, dtype=object))
-    return out
 
 
 @dg.multi_asset(

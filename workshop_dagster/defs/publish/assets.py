@@ -3,11 +3,11 @@
 import dagster as dg
 import pandas as pd
 
-from ..automation.conditions import REBUILD_WHEN_INPUTS_LAND
-from ..publish.posts import outcome_lines, post_slug, render_post, write_post
-from ..publish.site import SiteData, build_site
-from ..resources import PublishResource
-from .market import CYCLE_TABLE, PARTITIONS
+from ...cycle_assets import CYCLE_TABLE, PARTITIONS
+from ...publish.posts import outcome_lines, post_slug, render_post, write_post
+from ...publish.site import SiteData, build_site
+from ...resources import PublishResource
+from ...sql_models import REBUILD_WHEN_INPUTS_LAND
 
 
 def _call_text(score: dict | None) -> str:

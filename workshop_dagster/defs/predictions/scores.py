@@ -3,13 +3,13 @@
 import dagster as dg
 import pandas as pd
 
-from ..market import calendar
-from ..market.asof import publish_bars
-from ..market.universe import TICKERS
-from ..predictions.lessons import lessons_frame
-from ..predictions.scoring import score_calls
-from ..resources import MarketResource
-from .market import CYCLE_TABLE, PARTITIONS, permanent_errors_fail_fast
+from ...cycle_assets import CYCLE_TABLE, PARTITIONS, permanent_errors_fail_fast
+from ...market import calendar
+from ...market.asof import publish_bars
+from ...market.universe import TICKERS
+from ...predictions.lessons import lessons_frame
+from ...predictions.scoring import score_calls
+from ...resources import MarketResource
 
 
 @dg.asset(

@@ -1,4 +1,4 @@
-"""The scoring sensor: score every call as soon as its horizon has ended.
+"""The `score` job and the scoring sensor: score every call as soon as its horizon has ended.
 
 It asks the warehouse which cycles have calls whose horizon has passed but that are not scored
 yet (never scored, or still `pending` from an earlier scoring), and requests one scoring run per
@@ -13,9 +13,10 @@ import json
 import dagster as dg
 import pandas as pd
 
-from .. import warehouse
-from ..market import calendar
-from ..resources import WarehouseResource
+from ... import warehouse
+from ...cycle_assets import SETTINGS
+from ...market import calendar
+from ...resources import WarehouseResource
 
 DUE_SQL = """
 with scored as (
@@ -107,3 +108,12 @@ def build_scoring_sensor(job, interval_s: int = 300) -> dg.SensorDefinition:
         return requests
 
     return scoring_sensor
+
+
+score_job = dg.define_asset_job(
+    "score",
+    selection=dg.AssetSelection.assets("prediction_scores", "lessons", "posts"),
+    description="Score a cycle's calls whose horizons have ended, write their lessons, and "
+    "append the outcome to the cycle's post (what the scoring sensor requests).",
+)
+scoring_sensor = build_scoring_sensor(score_job, SETTINGS.scoring_interval_s)

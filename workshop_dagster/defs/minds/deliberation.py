@@ -13,19 +13,19 @@ import time
 import dagster as dg
 import pandas as pd
 
-from .. import warehouse
-from ..market.asof import publish_bars
-from ..market.universe import TICKERS
-from ..minds.claude import BudgetExceeded, LLMCallFailed
-from ..minds.context import CycleHistory, build_context, subject_kind, waves
-from ..minds.debate import debate_row
-from ..minds.spend import LEDGER_FIELDS
-from ..minds.types import Opinion
-from ..partitions import cycle_ordinal, key_to_time, time_to_key
-from ..predictions.horizon import timeframe_bucket
-from ..predictions.tags import format_tag, parse_tag
-from ..resources import LLMResource, MarketResource, WarehouseResource
-from .market import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_errors_fail_fast
+from ... import warehouse
+from ...cycle_assets import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_errors_fail_fast
+from ...market.asof import publish_bars
+from ...market.universe import TICKERS
+from ...minds.claude import BudgetExceeded, LLMCallFailed
+from ...minds.context import CycleHistory, build_context, subject_kind, waves
+from ...minds.debate import debate_row
+from ...minds.spend import LEDGER_FIELDS
+from ...minds.types import Opinion
+from ...partitions import cycle_ordinal, key_to_time, time_to_key
+from ...predictions.horizon import timeframe_bucket
+from ...predictions.tags import format_tag, parse_tag
+from ...resources import LLMResource, MarketResource, WarehouseResource
 
 LOOP_OUTPUTS = {
     "mind_context": (

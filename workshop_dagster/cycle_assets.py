@@ -1,0 +1,51 @@
+"""What every per-cycle asset shares: the settings (read and validated once, when the code
+location loads), the cycle partitions, the partition column, the run's cycle times, and how a
+failure no retry can cure is reported."""
+
+from contextlib import contextmanager
+
+import dagster as dg
+import pandas as pd
+
+from .market.errors import MarketDataError
+from .partitions import build_cycle_partitions, key_to_time, time_to_key
+from .settings import load_settings
+
+# Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
+# the code location from loading, so `make validate` reports it and no run can write a row.
+SETTINGS = load_settings()
+PARTITIONS = build_cycle_partitions(
+    SETTINGS.start, SETTINGS.cycle_cron, SETTINGS.timezone, SETTINGS.data_dir / "cache"
+)
+# Every per-cycle table is partitioned on `cycle_ts` (naive New York time).
+CYCLE_TABLE = {"partition_expr": "cycle_ts"}
+
+
+def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
+    """The cycle times of this run: one partition, or a whole range in a single-run backfill."""
+    return [key_to_time(k) for k in context.partition_keys]
+
+
+def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    keys = [time_to_key(t) for t in out["cycle_ts"]]
+    out.insert(0, "cycle_key", pd.Series(keys, index=out.index, dtype=object))
+    return out
+
+
+@contextmanager
+def permanent_errors_fail_fast():
+    """A market error a retry cannot cure (a bad row, a missing file, a source that ends too
+    early) fails the step at once, with the bad bars, if any, in its metadata."""
+    try:
+        yield
+    except MarketDataError as exc:
+        if exc.transient:
+            raise
+        problems = getattr(exc, "problems", None)
+        metadata = (
+            {"bad_bars": dg.MetadataValue.json([p.as_row() for p in problems[:200]])}
+            if problems
+            else {}
+        )
+        raise dg.Failure(description=str(exc), metadata=metadata, allow_retries=False) from exc
