@@ -17,6 +17,7 @@ def materialize(
     seed: int = 7,
     selection=None,
     llm=None,
+    resources: dict | None = None,
     **kwargs,
 ):
     """One run over one cycle key, a single run over a contiguous range of keys, or (None) a run
@@ -35,9 +36,10 @@ def materialize(
             "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1],
         }
-    resources = build_resources(settings)
+    overrides, resources = resources, build_resources(settings)
     if llm is not None:
         resources["llm"] = llm
+    resources.update(overrides or {})
     return dg.materialize(
         [*ASSETS, *CHECKS],
         selection=selection,

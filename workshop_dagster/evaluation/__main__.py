@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..minds.registry import sources
 from ..settings import PROJECT_ROOT
 
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"
 EVENING_CRON = "15 19 * * 1-5"
-SOURCES = ["synthesis", "macro", "flow", "contrarian"]
+SOURCES = list(sources())
 TABLES = [
     "market_bars",
     "macro_rates",

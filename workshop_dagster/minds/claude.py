@@ -37,8 +37,9 @@ from .prompting import (
     prompt_hash,
     synthesis_request,
 )
+from .registry import mind_names
 from .synthesis import ABSTAIN_TAG, call_problem, footer
-from .types import MINDS, Memo, Opinion
+from .types import Memo, Opinion
 
 # $ per million tokens: input, output, cache write (5 min), cache read. Configuration: update
 # it when prices change (WORKSHOP_LLM_PRICES takes JSON of the same shape).
@@ -490,8 +491,9 @@ class ClaudeEngine:
         """The three minds at once: one replay lookup, then the calls it misses concurrently,
         all but the first sent once the first one's reply has begun (its prefix is cached)."""
         cfg = self.config
-        requests = [mind_request(m, context, cfg.mind_model, cfg.max_tokens) for m in MINDS]
-        cached = self._replayed(list(zip(MINDS, requests, strict=True)))
+        names = mind_names()
+        requests = [mind_request(m, context, cfg.mind_model, cfg.max_tokens) for m in names]
+        cached = self._replayed(list(zip(names, requests, strict=True)))
         missed = [i for i, reply in enumerate(cached) if reply is None]
         if missed:
             self.client  # noqa: B018 - built here, not by three threads at once
@@ -499,27 +501,27 @@ class ClaudeEngine:
 
         def opinion(i: int) -> Opinion:
             if len(missed) < 2 or i not in missed:
-                return self._opinion(context, MINDS[i], requests[i], cached[i])
+                return self._opinion(context, names[i], requests[i], cached[i])
             if i != missed[0]:
                 prefix_cached.wait(cfg.timeout_s)
-                return self._opinion(context, MINDS[i], requests[i], None)
+                return self._opinion(context, names[i], requests[i], None)
             try:
-                return self._opinion(context, MINDS[i], requests[i], None, prefix_cached.set)
+                return self._opinion(context, names[i], requests[i], None, prefix_cached.set)
             finally:
                 prefix_cached.set()  # failed or retried out: the others go anyway
 
-        with ThreadPoolExecutor(max_workers=len(MINDS)) as pool:
-            return list(pool.map(opinion, range(len(MINDS))))
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            return list(pool.map(opinion, range(len(names))))
 
     def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
         cfg = self.config
         calls = [
             (ctx["cycle_key"], mind, mind_request(mind, ctx, cfg.mind_model, cfg.max_tokens))
             for ctx in contexts
-            for mind in MINDS
+            for mind in mind_names()
         ]
         replies = self.call_many(calls)
-        per = len(MINDS)
+        per = len(mind_names())
         return [
             [
                 self._validated_opinion(calls[i][1], ctx, calls[i][2], replies[i])

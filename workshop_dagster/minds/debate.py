@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .types import MINDS, Opinion
+from .registry import mind_names
+from .types import Opinion
 
 
 def debate_label(opinions: list[Opinion]) -> str:
@@ -23,7 +24,7 @@ def debate_label(opinions: list[Opinion]) -> str:
 def debate_row(opinions: list[Opinion]) -> dict:
     by_mind = {o.mind: o for o in opinions}
     row = {"label": debate_label(opinions)}
-    for mind in MINDS:
+    for mind in mind_names():
         o = by_mind.get(mind)
         row[f"{mind}_confidence"] = None if o is None or o.abstained else o.confidence
         row[f"{mind}_stance"] = None if o is None else o.stance

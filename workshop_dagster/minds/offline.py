@@ -272,8 +272,8 @@ def contrarian_mind(context: dict) -> Opinion:
     return _opinion("contrarian", text, reason="no stretched consensus to fade")
 
 
-OFFLINE_MINDS = {"macro": macro_mind, "flow": flow_mind, "contrarian": contrarian_mind}
-
-
 def offline_opinions(context: dict) -> list[Opinion]:
-    return [OFFLINE_MINDS[name](context) for name in ("macro", "flow", "contrarian")]
+    """Every registered mind's offline opinion, in the registry's order."""
+    from .registry import minds
+
+    return [mind.offline(context) for mind in minds()]

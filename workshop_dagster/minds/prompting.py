@@ -16,7 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..market.universe import TICKERS
-from .types import MIND_TITLES, Opinion, lean
+from .registry import find
+from .registry import title as mind_title
+from .types import Opinion, lean
 
 PROMPTS = Path(__file__).parent / "prompts"
 CACHE = {"type": "ephemeral"}
@@ -45,7 +47,10 @@ OPINION_TOOL = {
 
 @lru_cache(maxsize=8)
 def prompt(name: str) -> str:
-    return (PROMPTS / f"{name}.md").read_text(encoding="utf-8").strip()
+    """A mind's persona (its registered prompt file), or the synthesis's, or the house rules."""
+    mind = find(name)
+    path = mind.prompt_path if mind else PROMPTS / f"{name}.md"
+    return path.read_text(encoding="utf-8").strip()
 
 
 def fence(text: str) -> str:
@@ -109,7 +114,7 @@ def synthesis_request(
 ) -> dict:
     minds = []
     for o in opinions:
-        title = MIND_TITLES[o.mind]
+        title = mind_title(o.mind)
         if o.abstained:
             minds.append(f"{title}: abstains ({fence(o.abstain_reason)}).\n{fence(o.narrative)}")
         else:
@@ -138,22 +143,22 @@ def synthesis_request(
 def record_facts(context: dict, opinions: list[Opinion]) -> str:
     """What the record says about each call (computed by code, outside the untrusted fence)."""
     from .calibration import reliable_minds
+    from .registry import mind_names
     from .synthesis import candidates
-    from .types import MINDS
 
     regime = context["regime"]["label"].replace("_", "-")
-    reliable = reliable_minds(context, MINDS)
+    reliable = reliable_minds(context, mind_names())
     lines = [
         "Reliable in "
         + regime
         + ": "
-        + (", ".join(MIND_TITLES[m] for m, *_ in reliable) if reliable else "no mind yet")
+        + (", ".join(mind_title(m) for m, *_ in reliable) if reliable else "no mind yet")
         + "."
     ]
     for c in candidates(context, opinions):
         cal = c.calibrated
         lines.append(
-            f"{MIND_TITLES[c.opinion.mind]}'s call: calibrated probability {cal.probability:.2f} "
+            f"{mind_title(c.opinion.mind)}'s call: calibrated probability {cal.probability:.2f} "
             f"(stated {cal.stated:.2f}; {cal.explain()})"
             + (f"; RULED OUT: {c.rule['rule_text']}" if c.rule else "")
             + "."

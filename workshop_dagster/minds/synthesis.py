@@ -16,7 +16,9 @@ from ..publish.layout import MemoParts, cycle_header, render
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule
 from .offline import move, pick
-from .types import MIND_TITLES, MINDS, Memo, Opinion
+from .registry import mind_names
+from .registry import title as mind_title
+from .types import Memo, Opinion
 
 MIN_PROBABILITY = 0.5  # a call the record rates below a coin flip is not made
 ABSTAIN_TAG = "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0.00]"
@@ -99,10 +101,8 @@ def footer(debate: str, conviction: float | None, opinions: list[Opinion]) -> st
         return "—" if x is None else f"{round(100 * x)}%"
 
     conf = {o.mind: (None if o.abstained else o.confidence) for o in opinions}
-    return (
-        f"*Debate: {debate} | Conviction: {pct(conviction)} | Macro: {pct(conf.get('macro'))} "
-        f"| Flow: {pct(conf.get('flow'))} | Contrarian: {pct(conf.get('contrarian'))}*"
-    )
+    minds = "".join(f" | {mind_title(m)}: {pct(conf.get(m))}" for m in mind_names())
+    return f"*Debate: {debate} | Conviction: {pct(conviction)}{minds}*"
 
 
 def render_memo(
@@ -129,7 +129,7 @@ def render_memo(
 
 
 def _describe(o: Opinion) -> str:
-    who = MIND_TITLES[o.mind]
+    who = mind_title(o.mind)
     if o.abstained:
         return f"{who} abstains: {o.abstain_reason}."
     subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
@@ -144,7 +144,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
     weighed = candidates(context, opinions)
     blocked = [(c.opinion, c.rule) for c in weighed if c.rule]
     allowed = [(c.opinion, c.calibrated) for c in weighed if not c.rule]
-    reliable = reliable_minds(context, MINDS)
+    reliable = reliable_minds(context, mind_names())
     chosen, why = _choose(allowed, reliable, regime_name)
 
     body = []
@@ -170,9 +170,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         cited = " ".join(f"My rules say: {r['rule_text']}" for r in context["rules"][:3])
         body.append(cited)
     for o, rule in blocked:
-        body.append(
-            f"So {MIND_TITLES[o.mind]}'s call is out, however tempting: {rule['rule_text']}"
-        )
+        body.append(f"So {mind_title(o.mind)}'s call is out, however tempting: {rule['rule_text']}")
     if context["lessons"]:
         lesson = context["lessons"][-1]
         body.append(f"The last lesson I wrote myself ({lesson['known_at'][:10]}): {lesson['text']}")
@@ -184,7 +182,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         else:
             o, cal = chosen or max(allowed, key=lambda c: c[1].probability)
             reason = (
-                f"the best call on my record, {MIND_TITLES[o.mind]}'s, is worth "
+                f"the best call on my record, {mind_title(o.mind)}'s, is worth "
                 f"{cal.probability:.2f}, no better than a coin flip"
             )
         body.append(
@@ -214,7 +212,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
 
     o, cal = chosen
     published = cal.probability
-    who = MIND_TITLES[o.mind]
+    who = mind_title(o.mind)
     subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
     if abs(cal.stated - published) < 0.005:
         numbers = f"{who} states {cal.stated:.2f}, and the record backs that number: I publish it."
@@ -266,11 +264,11 @@ def _reliability_line(context: dict, reliable) -> str:
             f"of {b:.2f}), "
             "so I weigh each call by its calibrated odds."
         )
-    named = "; ".join(f"{MIND_TITLES[m]}, {hits} of {n} right" for m, _rate, n, hits in reliable)
+    named = "; ".join(f"{mind_title(m)}, {hits} of {n} right" for m, _rate, n, hits in reliable)
     if len(reliable) == 1:
         mind, _rate, n, hits = reliable[0]
         return (
-            f"My track record says {MIND_TITLES[mind]} is my only reliable mind in "
+            f"My track record says {mind_title(mind)} is my only reliable mind in "
             f"{regime} ({hits} of {n} right; base rate {b:.2f})."
         )
     return (

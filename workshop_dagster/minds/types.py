@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-MINDS = ("macro", "flow", "contrarian")
-MIND_TITLES = {
-    "macro": "Macro",
-    "flow": "Flow",
-    "contrarian": "Contrarian",
-    "synthesis": "Synthesis",
-}
 DEFENSIVE = {"TLT", "GLD", "VIX"}
 
 

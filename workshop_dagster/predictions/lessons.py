@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-TITLES = {"synthesis": "I", "macro": "Macro", "flow": "Flow", "contrarian": "Contrarian"}
 MOVE_WORDS = {"up": "higher", "down": "lower", "flat": "flat"}
 
 
@@ -19,7 +18,9 @@ def lesson_for(row: dict) -> str:
     """One or two sentences: what was called, what happened, what to take from it."""
     if row.get("status") == "abstained":
         return "I abstained. No score, no lesson about direction, only that I had nothing to say."
-    who = TITLES.get(row["source"], row["source"])
+    from ..minds.registry import SYNTHESIS, title  # here: the minds import this module
+
+    who = "I" if row["source"] == SYNTHESIS else title(row["source"])
     verb = "called" if who == "I" else "called"
     moved = float(row["realized_return_pct"])
     conf = float(row["confidence"]) if row.get("confidence") is not None else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..market.universe import TICKERS
+from ..minds.registry import sources
 
 
 @dataclass
@@ -41,9 +42,7 @@ def _suites(n_cycles: int):
             gxe.ExpectColumnValuesToBeInSet(
                 column="parse_status", value_set=["parsed", "abstained"]
             ),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="source", value_set=["synthesis", "macro", "flow", "contrarian"]
-            ),
+            gxe.ExpectColumnValuesToBeInSet(column="source", value_set=list(sources())),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["cycle_key", "source"]),
         ],
         "parsed_calls": [

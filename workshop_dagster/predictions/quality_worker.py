@@ -52,7 +52,12 @@ CONNECT_TIMEOUT_S = 60  # a worker that has not answered by then is not waited f
 REPLY_TIMEOUT_S = 300  # the import (~3 s) plus one validation, with a wide margin
 _HERE = Path(__file__).resolve()
 _PACKAGE = _HERE.parent.parent
-_GATE_SOURCES = (_HERE, _HERE.with_name("quality.py"), _PACKAGE / "market" / "universe.py")
+_GATE_SOURCES = (
+    _HERE,
+    _HERE.with_name("quality.py"),
+    _PACKAGE / "market" / "universe.py",
+    _PACKAGE / "minds" / "registry.py",  # the sources a call may come from
+)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-COLORS = {"synthesis": "#222222", "macro": "#1f77b4", "flow": "#2ca02c", "contrarian": "#d62728"}
+from ..minds.registry import colour
 
 
 def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -51,7 +51,7 @@ def reliability_diagram(calibration: pd.DataFrame, path: Path) -> Path:
             yerr=yerr,
             marker="o",
             capsize=3,
-            color=COLORS.get(source),
+            color=colour(source),
             label=source,
             lw=1,
         )
@@ -73,7 +73,7 @@ def rolling_scores(scores: pd.DataFrame, path: Path, window: int = 20) -> Path:
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     for source, rows in scores.sort_values("known_at").groupby("source"):
         rolling = rows["score"].rolling(window, min_periods=min(5, window)).mean()
-        ax.plot(rows["known_at"], rolling, label=source, color=COLORS.get(source), lw=1.4)
+        ax.plot(rows["known_at"], rolling, label=source, color=colour(source), lw=1.4)
     ax.set_ylim(0, 1)
     ax.set_ylabel(f"mean score, last {window} calls")
     ax.set_title("Rolling score per mind")
