@@ -1,4 +1,4 @@
-"""The minds engine interface: offline analysts today, Claude behind the same two methods."""
+"""The minds engine interface: offline analysts today, Claude behind the same methods."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from .types import Memo, Opinion
 
 
 class MindsEngine(Protocol):
+    """What the loop and the deliberation step call."""
+
     name: str
+    # True: a backfill asks a wave of cycles at once (`opinions_batch`, `synthesize_batch`).
+    batches: bool
+    # One row per model call (minds/spend.LEDGER_FIELDS); empty for engines that call no model.
+    ledger: list[dict]
 
     def opinions(self, context: dict) -> list[Opinion]: ...
 
     def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo: ...
+
+    def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]: ...
+
+    def synthesize_batch(self, items: list[tuple[dict, list[Opinion], str]]) -> list[Memo]: ...
+
+    def close(self) -> None:
+        """The step is over (failed or not): store what must outlive it."""
 
 
 class OfflineEngine:
@@ -23,8 +36,20 @@ class OfflineEngine:
     name = "offline"
     batches = False
 
+    def __init__(self) -> None:
+        self.ledger: list[dict] = []
+
     def opinions(self, context: dict) -> list[Opinion]:
         return offline_opinions(context)
 
     def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
         return synthesize(context, opinions, debate)
+
+    def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
+        return [self.opinions(c) for c in contexts]
+
+    def synthesize_batch(self, items: list[tuple[dict, list[Opinion], str]]) -> list[Memo]:
+        return [self.synthesize(*item) for item in items]
+
+    def close(self) -> None:
+        pass

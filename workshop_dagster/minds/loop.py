@@ -1,0 +1,196 @@
+"""The loop: each cycle's context, the minds, the debate, the memo and the parsed calls, one
+cycle after another, in time order.
+
+Each cycle depends on the calls of the cycles before it (their scores, lessons and rules, as of
+its own time), so a range of cycles is walked in time order: a backfill produces exactly what the
+loop would have produced live. The loop closes through the record, not a graph edge: earlier
+calls come in (`prior`), and every call made is added to the history the next cycle reads.
+With Message Batches, each wave of cycles that no session close separates is asked at once
+(nothing one of them says can reach another's context).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pandas as pd
+
+from ..predictions.horizon import timeframe_bucket
+from ..predictions.tags import format_tag, parse_tag
+from .context import CycleHistory, build_context, subject_kind, waves
+from .debate import debate_row
+from .engine import MindsEngine
+from .types import Opinion
+
+CYCLE_KEY = "%Y-%m-%d-%H:%M"  # a cycle's key, as the partitions name it
+# The tables the loop writes, in the order the deliberation step yields them.
+LOOP_TABLES = ("mind_context", "mind_opinions", "debate", "memo", "predictions")
+
+
+def cycle_context(
+    cycle_ts: pd.Timestamp,
+    inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    history: CycleHistory,
+    ordinal: Callable[[str], int],
+) -> dict:
+    """What the minds read at one cycle: its features, regime, rates and news, and the record
+    known at its time."""
+    cycle_features, regime_labels, macro_rates, news_items = inputs
+    key = cycle_ts.strftime(CYCLE_KEY)
+    feats = cycle_features[cycle_features["cycle_ts"] == cycle_ts]
+    regime = regime_labels[regime_labels["cycle_ts"] == cycle_ts]
+    if feats.empty or regime.empty:
+        raise ValueError(
+            f"cycle {key} has no features or regime label: materialize the market group for it first"
+        )
+    return build_context(
+        key,
+        cycle_ts,
+        ordinal(key),
+        feats,
+        regime.iloc[0].to_dict(),
+        macro_rates[macro_rates["cycle_ts"] == cycle_ts],
+        news_items[news_items["cycle_ts"] == cycle_ts],
+        history,
+    )
+
+
+def prediction_rows(
+    cycle_key: str, cycle_ts: pd.Timestamp, regime: str, memo_body: str, opinions: list[Opinion]
+) -> pd.DataFrame:
+    """The synthesis call parsed from the memo, and each mind's call parsed from its tag."""
+    rows = []
+    sources = [("synthesis", memo_body)]
+    for o in opinions:
+        tag = (
+            "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]"
+            if o.abstained
+            else format_tag(
+                o.direction,
+                o.ticker,
+                o.relative_to,
+                o.timeframe,
+                o.confidence,
+                (o.band_low_pct, o.band_high_pct) if o.band_low_pct is not None else None,
+            )
+        )
+        sources.append((o.mind, tag))
+    for source, text in sources:
+        call = parse_tag(text, cycle_ts).as_row()
+        rows.append(
+            {
+                "cycle_key": cycle_key,
+                "cycle_ts": cycle_ts,
+                "source": source,
+                "regime": regime,
+                **call,
+                "subject_kind": subject_kind(call["ticker"], call["relative_to"]),
+                "timeframe_bucket": timeframe_bucket(call["timeframe_hours"])
+                if call["timeframe_hours"] is not None
+                else None,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["horizon_end"] = pd.to_datetime(frame["horizon_end"]).astype("datetime64[ns]")
+    return frame
+
+
+def deliberate(
+    engine: MindsEngine,
+    cycles: list[pd.Timestamp],
+    inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    closes: pd.DataFrame,
+    prior: pd.DataFrame,
+    ordinal: Callable[[str], int],
+) -> tuple[dict[str, list], float]:
+    """The cycles in time order: each one's context (the record known at its time), the minds,
+    the debate and the memo. `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
+    holds the calls made before the first cycle. Returns the rows of each table and the seconds
+    spent from the first context to the last memo."""
+    history = CycleHistory(closes=closes)
+    if len(prior):
+        history.add_predictions(prior)
+
+    out = {name: [] for name in LOOP_TABLES}
+    batching = engine.batches
+    started = time.perf_counter()
+    for wave in waves(cycles) if batching else [[c] for c in cycles]:
+        contexts = [cycle_context(c, inputs, history, ordinal) for c in wave]
+        if batching:
+            opinions_per_cycle = engine.opinions_batch(contexts)
+        else:
+            opinions_per_cycle = [engine.opinions(ctx) for ctx in contexts]
+        debates = [debate_row(ops) for ops in opinions_per_cycle]
+        items = [
+            (ctx, ops, d["label"])
+            for ctx, ops, d in zip(contexts, opinions_per_cycle, debates, strict=True)
+        ]
+        memos = (
+            engine.synthesize_batch(items) if batching else [engine.synthesize(*i) for i in items]
+        )
+        for ctx, opinions, debate, memo in zip(
+            contexts, opinions_per_cycle, debates, memos, strict=True
+        ):
+            cycle_ts, key, regime = (
+                pd.Timestamp(ctx["cycle_ts"]),
+                ctx["cycle_key"],
+                ctx["regime"]["label"],
+            )
+            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions)
+            history.add_predictions(preds)
+            base = {"cycle_key": key, "cycle_ts": cycle_ts}
+            out["mind_context"].append(
+                {
+                    **base,
+                    "ordinal": ctx["ordinal"],
+                    "regime_label": regime,
+                    "context_json": json.dumps(ctx, sort_keys=True),
+                    "n_track_record_rows": len(ctx["track_record"]),
+                    "n_lessons": len(ctx["lessons"]),
+                    "n_rules": len(ctx["rules"]),
+                    "known_through": pd.Timestamp(ctx["known_through"])
+                    if ctx["known_through"]
+                    else pd.NaT,
+                }
+            )
+            out["mind_opinions"].extend({**base, **o.as_row()} for o in opinions)
+            out["debate"].append({**base, **debate, "conviction": memo.published_confidence})
+            out["memo"].append(
+                {
+                    **base,
+                    "ordinal": ctx["ordinal"],
+                    "title": memo.title,
+                    "body": memo.body,
+                    "tag_line": memo.tag_line,
+                    "abstained": memo.abstained,
+                    "chosen_source": memo.chosen_source,
+                    "published_confidence": memo.published_confidence,
+                    "regime_label": regime,
+                    "model": memo.model,
+                    "input_tokens": memo.input_tokens,
+                    "output_tokens": memo.output_tokens,
+                    "cost_usd": memo.cost_usd,
+                }
+            )
+            out["predictions"].append(preds)
+
+    return out, time.perf_counter() - started
+
+
+def resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine: MindsEngine) -> str:
+    """What failed, that nothing was written, and how to go on without paying twice."""
+    answered = sum(r["outcome"].startswith("ok") for r in engine.ledger)
+    first, last = (c.strftime(CYCLE_KEY) for c in (cycles[0], cycles[-1]))
+    span = first if first == last else f"{first} to {last}"
+    return (
+        f"{exc}\n\nNothing of this run was written: a run writes all its cycles or none. "
+        f"The {answered} calls answered before the failure are stored (llm_replay, and their "
+        f"cost in llm_spend). To resume, run the same cycles again ({span}): in the UI, "
+        "Materialize that range of the cycle job; from the CLI, `dagster job execute -m "
+        "workshop_dagster.definitions -j cycle --tags "
+        f'\'{{"dagster/asset_partition_range_start": "{first}", '
+        f'"dagster/asset_partition_range_end": "{last}"}}\'`. Answered calls replay from '
+        "the cache at no cost; only the rest are paid."
+    )
