@@ -59,7 +59,7 @@ def quality_worker_runtime(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WORKSHOP_RUNTIME_DIR", str(runtime))
         yield runtime
-    from workshop_dagster.predictions import quality_worker
+    from workshop_dagster.platform import quality_worker
 
     quality_worker.stop()
     quality_worker.shutdown(runtime)

@@ -14,6 +14,6 @@ warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
 # exports it for the webserver and daemon.
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
 # The events of one output over a range of cycles are handed to the event log as one batch, of
-# at most this many (Dagster's switch; the project's SQLite event log, workshop_dagster/event_log.py,
+# at most this many (Dagster's switch; the project's SQLite event log, workshop_dagster/platform/event_log.py,
 # writes a batch in one transaction, as Dagster's PostgreSQL storage does).
 os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")

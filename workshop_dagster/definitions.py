@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 from .cycle_assets import PARTITIONS, SETTINGS
+from .platform.run_guard import patch_blocked_step_sleep
 from .resources import build_resources
-from .run_guard import patch_blocked_step_sleep
 
 # Every run process loads this module: steps blocked on a pool then sleep instead of spinning.
 patch_blocked_step_sleep()

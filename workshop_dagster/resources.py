@@ -11,10 +11,10 @@ import duckdb
 import pandas as pd
 
 from . import warehouse
-from .io_manager import WarehouseIOManager
 from .market.sources import MarketSource, open_source
 from .minds.claude import ClaudeConfig
-from .predictions import quality_worker
+from .platform import quality_worker
+from .platform.io_manager import WarehouseIOManager
 from .predictions.quality import Failure, validate_predictions
 from .settings import PROJECT_ROOT, Settings, load_settings
 

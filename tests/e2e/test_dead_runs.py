@@ -94,7 +94,7 @@ def test_a_blocked_step_sleeps_until_its_next_claim_check():
         InstanceConcurrencyContext,
     )
 
-    from workshop_dagster.run_guard import patch_blocked_step_sleep
+    from workshop_dagster.platform.run_guard import patch_blocked_step_sleep
 
     patch_blocked_step_sleep()
     ctx = InstanceConcurrencyContext.__new__(InstanceConcurrencyContext)

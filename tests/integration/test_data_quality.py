@@ -3,7 +3,7 @@
 import sys
 
 from tests.unit.test_quality_worker import _calls, _worker_pid
-from workshop_dagster.predictions import quality_worker
+from workshop_dagster.platform import quality_worker
 from workshop_dagster.resources import DataQualityResource
 
 

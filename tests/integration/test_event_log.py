@@ -11,7 +11,7 @@ import yaml
 from dagster._core.instance.ref import InstanceRef
 
 from tests.conftest import PROJECT
-from workshop_dagster.event_log import BatchedSqliteEventLogStorage
+from workshop_dagster.platform.event_log import BatchedSqliteEventLogStorage
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-01-31")
 RANGE = {
@@ -186,3 +186,15 @@ def test_the_demo_uses_the_projects_instance_when_dagster_home_is_not_set(tmp_pa
     monkeypatch.delenv("DAGSTER_HOME")
     with project_instance(tmp_path):
         assert mine.read_text().endswith("# my PostgreSQL block would be here\n")
+
+
+def test_an_instance_file_naming_the_former_module_path_still_loads(tmp_path, monkeypatch):
+    """`make` never overwrites .dagster_home/dagster.yaml, so files naming the event log's path
+    from before it moved under platform/ must keep working."""
+    text = (PROJECT / "dagster.yaml").read_text()
+    old = text.replace("workshop_dagster.platform.event_log", "workshop_dagster.event_log")
+    assert old != text
+    (tmp_path / "dagster.yaml").write_text(old)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)

@@ -4,7 +4,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from workshop_dagster.io_manager import WarehouseIOManager
+from workshop_dagster.platform.io_manager import WarehouseIOManager
 
 PARTS = dg.StaticPartitionsDefinition(["a", "b"])
 ROWS = {"a": None, "b": "no edge in risk-off"}

@@ -13,7 +13,7 @@ from multiprocessing.connection import Client
 import pandas as pd
 import pytest
 
-from workshop_dagster.predictions import quality_worker
+from workshop_dagster.platform import quality_worker
 from workshop_dagster.predictions.quality import validate_predictions
 
 
@@ -75,7 +75,7 @@ def test_runs_in_other_processes_share_one_worker(runtime_dir):
     script = (
         "import sys\n"
         "from tests.unit.test_quality_worker import _calls\n"
-        "from workshop_dagster.predictions import quality_worker\n"
+        "from workshop_dagster.platform import quality_worker\n"
         f"failures, _ = quality_worker.validate(_calls('sideways'), 1, {str(runtime_dir)!r})\n"
         "assert [f.column for f in failures] == ['direction'], failures\n"
         "print('great_expectations' in sys.modules)\n"

@@ -18,7 +18,7 @@ it with its first steps.
 - If the worker cannot be reached, dies or hangs, the run validates in its own process: the
   verdict never depends on where it was computed.
 
-The worker is `python -m workshop_dagster.predictions.quality_worker`, not a multiprocessing
+The worker is `python -m workshop_dagster.platform.quality_worker`, not a multiprocessing
 pool: a spawned pool re-runs the parent's main script, which a user's unguarded script would not
 survive. This module imports only the standard library at load, so the worker listens at once.
 """
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .quality import Failure
+    from ..predictions.quality import Failure
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _HERE = Path(__file__).resolve()
 _PACKAGE = _HERE.parent.parent
 _GATE_SOURCES = (
     _HERE,
-    _HERE.with_name("quality.py"),
+    _PACKAGE / "predictions" / "quality.py",
     _PACKAGE / "market" / "universe.py",
     _PACKAGE / "minds" / "registry.py",  # the sources a call may come from
 )
@@ -150,7 +150,7 @@ def validate(
     verdict = _link(Path(runtime_dir), idle_seconds).validate(frame, n_cycles)
     if verdict is not None:
         return verdict
-    from .quality import validate_predictions
+    from ..predictions.quality import validate_predictions
 
     return validate_predictions(frame, n_cycles)
 
@@ -255,7 +255,7 @@ class _Worker:
             conn.close()
 
     def _serve(self, conn: Connection) -> None:
-        from .quality import validate_predictions
+        from ..predictions.quality import validate_predictions
 
         while True:
             try:
@@ -327,7 +327,7 @@ def serve(target: Path, idle_seconds: float) -> None:
     threading.Thread(target=accept, daemon=True).start()
     import great_expectations  # noqa: F401 - the point of the worker: imported before any request
 
-    from . import quality  # noqa: F401
+    from ..predictions import quality  # noqa: F401
 
     threading.Event().wait()  # the watchdog ends the process
 

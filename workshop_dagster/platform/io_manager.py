@@ -20,8 +20,8 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
-from . import warehouse
-from .metadata import preview
+from .. import warehouse
+from ..metadata import preview
 from .run_guard import guard_run
 
 
