@@ -2,8 +2,8 @@
 (Dagster's project layout), with the resources and the executor configured in one place.
 
 `defs/` is read with `load_definitions_from_package_module`, not `load_from_defs_folder`: the
-same folder, without the components machinery, which cost 0.24 s of every load here (every run
-process pays the load; docs/performance.md). The project has no components; `dg check defs` and
+same folder, without the components machinery, whose cost every code-location load (so every
+run process) would pay (docs/performance.md). The project has no components; `dg check defs` and
 `dg list defs` read it all the same."""
 
 from __future__ import annotations

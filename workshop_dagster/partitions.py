@@ -83,7 +83,7 @@ def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, str, str], com
 
     Every process that loads the code location (each run, the code server, each sensor tick)
     builds the partitions, and each run numbers its cycles: the cache spares them the exchange
-    calendar's import and build and Dagster's listing of every partition key (~0.3 s and ~0.4 s).
+    calendar's import and build and Dagster's listing of every partition key (docs/performance.md).
     The key holds the horizon's date, so a list is rebuilt once a day, and the versions of
     exchange_calendars and dagster (the holiday rules, the cron iterator). An unreadable cache
     is rebuilt; an unwritable folder only costs the speed.

@@ -141,7 +141,7 @@ class PublishResource(dg.ConfigurableResource):
 class DataQualityResource(dg.ConfigurableResource):
     """The great_expectations gate on predictions. With `warm_worker` (the default) the
     validation runs in a worker process shared by the project's runs (`quality_worker`): the
-    library's ~3 s import is paid once per `idle_seconds` of activity instead of once per run,
+    library's slow import (docs/performance.md) is paid once per `idle_seconds` of activity instead of once per run,
     and the run that starts the worker overlaps the import with its first steps."""
 
     runtime_dir: str  # where the worker's address lives: settings.runtime_dir

@@ -16,7 +16,7 @@ CALENDAR_START = "2000-01-03"
 
 @lru_cache(maxsize=1)
 def xnys():
-    """The NYSE calendar (built once per process: it costs ~0.2 s)."""
+    """The NYSE calendar (built once per process: building it is slow, docs/performance.md)."""
     import exchange_calendars as xc
 
     return xc.get_calendar("XNYS", start=CALENDAR_START)

@@ -133,7 +133,7 @@ _clients_lock = threading.Lock()
 
 def _sdk_client(timeout_s: float):
     """One `anthropic.Anthropic` per process and settings, shared by every engine (each step
-    builds one): building it loads the TLS trust store (~40 ms holding the GIL), and a shared
+    builds one): building it loads the TLS trust store (holding the GIL; docs/performance.md), and a shared
     client keeps its connections to the API alive from one step to the next."""
     import os
 

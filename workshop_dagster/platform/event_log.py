@@ -2,7 +2,7 @@
 
 A single-run backfill of a year of cycles logs one materialization per asset and cycle: ~10,000
 events. Dagster's SQLite event log stores each on its own (a new engine, a connection and a commit
-on the run's database, then again on the index), ~11 ms apiece: most of a year's loop. Dagster
+on the run's database, then again on the index): most of a year's loop (docs/performance.md). Dagster
 batches these events itself when `DAGSTER_EVENT_BATCH_SIZE` is set (the events of one output over
 a partition range form a batch) and its PostgreSQL storage writes a batch at once; its SQLite
 storage stores a batch one event at a time. This class writes a batch as the PostgreSQL storage

@@ -1,6 +1,6 @@
 """The great_expectations gate in a warm worker process shared by a project's runs.
 
-Importing great_expectations costs ~3 s of CPU (its package loads the data-context machinery and
+Importing great_expectations costs seconds of CPU (docs/performance.md; its package loads the data-context machinery and
 scipy). A thread cannot hide it (the import holds the GIL); a second process can, and one that
 outlives a run spares the next runs the import altogether: in a backfill launched from the UI
 (one run per cycle) or a series of CLI runs, only the first run pays it, and that one overlaps

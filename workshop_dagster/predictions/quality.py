@@ -1,7 +1,7 @@
 """great_expectations suites on parsed predictions: the gate before scoring.
 
 `validate_predictions` runs three suites on a predictions frame and returns the failures in
-words. great_expectations is imported here, inside the call: it costs ~2 s to import, and the
+words. great_expectations is imported here, inside the call: its import is slow (docs/performance.md), and the
 code location must load fast.
 """
 
