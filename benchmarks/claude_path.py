@@ -42,7 +42,7 @@ def main() -> None:
 
     from tests.anthropic_server import messages_server_process
     from tests.integration.helpers import materialize, query
-    from workshop_dagster.minds.types import MINDS
+    from workshop_dagster.minds.registry import mind_names
     from workshop_dagster.resources import LLMResource
 
     cycles = CYCLES[:1] if args.tiny else CYCLES
@@ -87,8 +87,8 @@ def main() -> None:
         f"{LATENCY_S:.0f} s); the whole step with its reads and writes: {wall:.2f} s "
         f"({wall / serial:.2f}x)   API calls on the repeated backfill: {repeated}"
     )
-    # The first mind sent (MINDS[0]) writes the cycle's prefix; every later call can read it.
-    share = calls[calls["source"] != MINDS[0]]["cached_share"].mean()
+    # The first mind sent (mind_names()[0]) writes the cycle's prefix; every later call can read it.
+    share = calls[calls["source"] != mind_names()[0]]["cached_share"].mean()
     print(
         f"cached share of input tokens from the second call of each cycle on: {share:.2f} (the "
         "server caches a prefix once a reply carrying it has begun, as the API does)"
