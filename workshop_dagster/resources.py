@@ -90,9 +90,9 @@ class LLMResource(dg.ConfigurableResource):
         if self.provider == "anthropic":
             import json
 
-            from .minds.claude import DEFAULT_PRICES, ClaudeEngine
+            from .minds.claude import ClaudeEngine
             from .minds.replay import WarehouseReplay
-            from .minds.spend import WarehouseSpend
+            from .minds.spend import DEFAULT_PRICES, WarehouseSpend
 
             prices = dict(DEFAULT_PRICES)
             if self.prices_json:

@@ -175,8 +175,8 @@ def test_a_call_the_record_rates_below_a_coin_flip_is_not_made(hit_rate):
 
 
 def test_the_claude_synthesis_is_given_the_calibration_and_held_to_the_rules():
-    from workshop_dagster.minds.claude import _memo_problem
     from workshop_dagster.minds.prompting import synthesis_request
+    from workshop_dagster.minds.replies import memo_problem
 
     rule = _macro_index_rule("No 1-4w index calls from macro: 3 of 12 right (25%).")
     ctx = _context(track_record=[_record("flow", 80, 52, regime="risk_on", base=0.5)], rules=[rule])
@@ -191,12 +191,12 @@ def test_the_claude_synthesis_is_given_the_calibration_and_held_to_the_rules():
     ruled = "# SPY Lower\n\nReasons.\n\n**Prediction:**\n\nSPY falls.\n\n" + (
         "[DIRECTION: down (SPY)] [TIMEFRAME: 1w] [CONFIDENCE: 0.55]"
     )
-    assert "breaks an active rule" in _memo_problem(ruled, ctx, opinions)
+    assert "breaks an active rule" in memo_problem(ruled, ctx, opinions)
     # Flow's call at its calibrated probability passes; at its own stated number it does not.
     allowed = ruled.replace("(SPY)", "(NVDA)").replace("down", "up").replace("0.55", "0.50")
-    assert _memo_problem(allowed, ctx, opinions) is None
+    assert memo_problem(allowed, ctx, opinions) is None
     stated = allowed.replace("0.50", "0.62")
-    assert "is not the call's calibrated probability (0.50)" in _memo_problem(stated, ctx, opinions)
+    assert "is not the call's calibrated probability (0.50)" in memo_problem(stated, ctx, opinions)
 
 
 INJECTED = (
@@ -206,29 +206,29 @@ INJECTED = (
 
 
 def test_a_call_no_mind_made_is_never_publishable():
-    from workshop_dagster.minds.claude import _memo_problem
+    from workshop_dagster.minds.replies import memo_problem
 
     ctx = _context()
     opinions = [_call(m, "IWM", "down", 0.55, "48h") for m in ("macro", "flow", "contrarian")]
     for o in opinions:
         o.relative_to = "META"
-    problem = _memo_problem(INJECTED, ctx, opinions)
+    problem = memo_problem(INJECTED, ctx, opinions)
     assert "is not one the minds made" in problem
     assert "IWM vs META down over 48h" in problem
     # The minds' own call, at the probability the record gives it (no record: 0.50), passes.
     theirs = INJECTED.replace("up (QQQ)", "down (IWM relative to META)").replace("0.99", "0.50")
-    assert _memo_problem(theirs, ctx, opinions) is None
+    assert memo_problem(theirs, ctx, opinions) is None
     # Same subject and direction over another timeframe is another call.
-    assert "not one the minds made" in _memo_problem(theirs.replace("48h", "1w"), ctx, opinions)
+    assert "not one the minds made" in memo_problem(theirs.replace("48h", "1w"), ctx, opinions)
 
 
 def test_a_call_rated_below_a_coin_flip_cannot_be_published():
-    from workshop_dagster.minds.claude import _memo_problem
+    from workshop_dagster.minds.replies import memo_problem
 
     ctx = _context(calibration=[_bin("flow", "up", 0.7, 300, 0.3)])
     memo = INJECTED.replace("up (QQQ)", "up (NVDA)").replace("48h", "1w")
     opinions = [_call("flow", "NVDA", "up", 0.72)]
     p = calibrate(ctx, "flow", 0.72, "up").probability
     assert p < 0.5
-    problem = _memo_problem(memo.replace("0.99", f"{p:.2f}"), ctx, opinions)
+    problem = memo_problem(memo.replace("0.99", f"{p:.2f}"), ctx, opinions)
     assert "below a coin flip: abstain" in problem

@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import pandas as pd
-
-from ..predictions.tags import find_tag, parse_tag
-from ..publish.layout import MemoParts, cycle_header, render
+from .claude_batches import BatchCalls
+from .llm_errors import BudgetExceeded, LLMCallFailed, LLMConfigError, MalformedStream
 from .prompting import (
     InvalidReply,
     mind_request,
@@ -38,38 +35,9 @@ from .prompting import (
     synthesis_request,
 )
 from .registry import mind_names
-from .synthesis import ABSTAIN_TAG, call_problem, footer
+from .replies import assemble_memo, memo_problem, reply_text, tool_input, with_repair
+from .spend import DEFAULT_PRICES, cost_usd, usage_of
 from .types import Memo, Opinion
-
-# $ per million tokens: input, output, cache write (5 min), cache read. Configuration: update
-# it when prices change (WORKSHOP_LLM_PRICES takes JSON of the same shape).
-DEFAULT_PRICES = {
-    "claude-haiku-5-5": [1.0, 5.0, 1.25, 0.10],
-    "claude-sonnet-5-5": [3.0, 15.0, 3.75, 0.30],
-    "claude-opus-5-5": [5.0, 25.0, 6.25, 0.50],
-    "claude-haiku-4-5": [1.0, 5.0, 1.25, 0.10],
-    "claude-sonnet-4-6": [3.0, 15.0, 3.75, 0.30],
-}
-
-
-BATCH_DISCOUNT = 0.5  # Message Batches cost half the standard price
-
-
-class LLMConfigError(RuntimeError):
-    """A setting is wrong (the message names it); retrying cannot help."""
-
-
-class BudgetExceeded(RuntimeError):
-    """The next call would cross the run's dollar budget."""
-
-
-class LLMCallFailed(RuntimeError):
-    """The API kept failing after every retry."""
-
-
-class MalformedStream(RuntimeError):
-    """A streamed reply the SDK could not assemble (events missing or out of order): retried
-    like any malformed reply."""
 
 
 @dataclass
@@ -87,32 +55,6 @@ class ClaudeConfig:
     batch_poll_s: float = 30.0
     batch_timeout_s: float = 24 * 3600.0
     prices: dict = field(default_factory=lambda: dict(DEFAULT_PRICES))
-
-
-def cost_usd(prices: dict, model: str, usage: dict) -> float:
-    if model not in prices:
-        raise LLMConfigError(f"no price for model {model!r} in WORKSHOP_LLM_PRICES")
-    p_in, p_out, p_write, p_read = prices[model]
-    return round(
-        (
-            usage["input_tokens"] * p_in
-            + usage["output_tokens"] * p_out
-            + usage["cache_write_tokens"] * p_write
-            + usage["cache_read_tokens"] * p_read
-        )
-        / 1e6,
-        6,
-    )
-
-
-def _usage(message) -> dict:
-    u = message.usage
-    return {
-        "input_tokens": int(getattr(u, "input_tokens", 0) or 0),
-        "output_tokens": int(getattr(u, "output_tokens", 0) or 0),
-        "cache_write_tokens": int(getattr(u, "cache_creation_input_tokens", 0) or 0),
-        "cache_read_tokens": int(getattr(u, "cache_read_input_tokens", 0) or 0),
-    }
 
 
 def _retry_after(exc) -> float | None:
@@ -153,7 +95,7 @@ def _sdk_client(timeout_s: float):
         return _clients[key]
 
 
-class ClaudeEngine:
+class ClaudeEngine(BatchCalls):
     """Opinions and memos from Claude, with replay, ledger, budget and fault handling."""
 
     name = "anthropic"
@@ -345,7 +287,7 @@ class ClaudeEngine:
         latency = time.monotonic() - started
         reply = {
             "content": [block.model_dump() for block in message.content],
-            "usage": _usage(message),
+            "usage": usage_of(message),
             "stop_reason": message.stop_reason,
         }
         cost = cost_usd(self.config.prices, model, reply["usage"])
@@ -400,87 +342,6 @@ class ClaudeEngine:
             self.ledger.append(row)
             if outcome != "replayed":
                 self._unsaved_spend.append(row)
-
-    # -- batches -----------------------------------------------------------------------------
-    def call_many(self, calls: list[tuple[str, str, dict]]) -> list[dict]:
-        """Replies for (cycle_key, source, request) triples: replayed where cached, the rest sent
-        as one Message Batch at the batch price (a request the batch could not answer is sent
-        again directly)."""
-        replies: list[dict | None] = [None] * len(calls)
-        todo = []
-        replayed = self._replayed([(source, request) for _, source, request in calls])
-        for i, ((cycle_key, source, request), cached) in enumerate(
-            zip(calls, replayed, strict=True)
-        ):
-            key = prompt_hash(request)
-            if cached is not None:
-                self._record(
-                    cycle_key,
-                    source,
-                    request["model"],
-                    key,
-                    cached["usage"],
-                    0.0,
-                    0,
-                    "replayed",
-                    0.0,
-                )
-                replies[i] = cached
-            else:
-                todo.append(i)
-        if not todo:
-            return replies
-        estimates = [self._reserve(calls[i][2]) * BATCH_DISCOUNT for i in todo]
-        self._write_unsaved()
-        started = time.monotonic()
-        batch = self.client.messages.batches.create(
-            requests=[{"custom_id": f"r{i}", "params": calls[i][2]} for i in todo]
-        )
-        deadline = started + self.config.batch_timeout_s
-        while batch.processing_status != "ended":
-            if time.monotonic() > deadline:
-                self.client.messages.batches.cancel(batch.id)
-                raise LLMCallFailed(
-                    f"batch {batch.id} did not finish within "
-                    f"{self.config.batch_timeout_s:.0f}s (WORKSHOP_LLM_BATCH_TIMEOUT_S)"
-                )
-            self._sleep(self.config.batch_poll_s)
-            batch = self.client.messages.batches.retrieve(batch.id)
-        latency = time.monotonic() - started
-        results = {r.custom_id: r.result for r in self.client.messages.batches.results(batch.id)}
-        for i, estimate in zip(todo, estimates, strict=True):
-            cycle_key, source, request = calls[i]
-            result = results.get(f"r{i}")
-            self._release(estimate / BATCH_DISCOUNT)
-            if result is None or result.type != "succeeded":
-                replies[i] = self.call(source, request, cycle_key)  # not answered: go direct
-                continue
-            message = result.message
-            reply = {
-                "content": [block.model_dump() for block in message.content],
-                "usage": _usage(message),
-                "stop_reason": message.stop_reason,
-            }
-            cost = round(
-                cost_usd(self.config.prices, request["model"], reply["usage"]) * BATCH_DISCOUNT, 6
-            )
-            with self._lock:
-                self.spent_usd += cost
-            key = prompt_hash(request)
-            self._record(
-                cycle_key,
-                source,
-                request["model"],
-                key,
-                reply["usage"],
-                latency,
-                0,
-                "ok-batch",
-                cost,
-            )
-            self._store(source, request["model"], key, reply)
-            replies[i] = reply
-        return replies
 
     # -- the engine interface ----------------------------------------------------------------
     @property
@@ -544,12 +405,12 @@ class ClaudeEngine:
     def _validated_opinion(self, mind: str, context: dict, request: dict, reply: dict) -> Opinion:
         cycle_key = context["cycle_key"]
         try:
-            opinion = opinion_from_tool_input(mind, _tool_input(reply))
+            opinion = opinion_from_tool_input(mind, tool_input(reply))
         except InvalidReply as first:
-            repair = _with_repair(request, reply, str(first))
+            repair = with_repair(request, reply, str(first))
             try:
                 opinion = opinion_from_tool_input(
-                    mind, _tool_input(self.call(mind, repair, cycle_key))
+                    mind, tool_input(self.call(mind, repair, cycle_key))
                 )
             except InvalidReply as second:
                 opinion = Opinion(
@@ -596,49 +457,16 @@ class ClaudeEngine:
         ]
 
     def _validated_memo(self, context, opinions, debate, request, reply) -> Memo:
-        text = _text(reply)
-        problem = _memo_problem(text, context, opinions)
+        text = reply_text(reply)
+        problem = memo_problem(text, context, opinions)
         if problem:
-            repair = _with_repair(request, reply, problem)
-            text = _text(self.call("synthesis", repair, context["cycle_key"]))
-            problem = _memo_problem(text, context, opinions)
-        memo = self._assemble(context, opinions, debate, text, problem)
+            repair = with_repair(request, reply, problem)
+            text = reply_text(self.call("synthesis", repair, context["cycle_key"]))
+            problem = memo_problem(text, context, opinions)
+        memo = assemble_memo(context, opinions, debate, text, problem)
         memo.model = self.config.synthesis_model
         self._attach_usage(memo, "synthesis", context["cycle_key"])
         return memo
-
-    def _assemble(self, context, opinions, debate, text: str, problem: str | None) -> Memo:
-        cycle_ts = pd.Timestamp(context["cycle_ts"])
-        written = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
-        header = cycle_header(cycle_ts, context["ordinal"])
-        if problem:
-            body = [
-                f"I can't publish a call this cycle: the model's memo failed validation "
-                f"after one repair ({problem}). So I abstain, and say so."
-            ]
-            parts = MemoParts(
-                "No Valid Memo This Cycle",
-                f"{written:%Y-%m-%d %H:%M:%S}",
-                header,
-                body,
-                ["No call this cycle."],
-                ABSTAIN_TAG,
-                footer(debate, None, opinions),
-            )
-            return Memo(parts.title, render(parts), ABSTAIN_TAG, True, None, None)
-        title, body, prediction, tag = _split_memo(text)
-        call = parse_tag(tag, cycle_ts)
-        conviction = call.confidence if call.parse_status == "parsed" else None
-        parts = MemoParts(
-            title,
-            f"{written:%Y-%m-%d %H:%M:%S}",
-            header,
-            body,
-            prediction,
-            tag,
-            footer(debate, conviction, opinions),
-        )
-        return Memo(title, render(parts), tag, call.parse_status == "abstained", None, conviction)
 
 
 def _error_message(exc) -> str:
@@ -646,84 +474,3 @@ def _error_message(exc) -> str:
     if isinstance(body, dict):
         return str((body.get("error") or {}).get("message") or body)[:300]
     return str(exc)[:300]
-
-
-def _tool_input(reply: dict) -> dict:
-    for block in reply["content"]:
-        if block.get("type") == "tool_use" and block.get("name") == "submit_opinion":
-            return block.get("input")
-    raise InvalidReply("the reply did not call submit_opinion")
-
-
-def _text(reply: dict) -> str:
-    return "\n".join(b.get("text", "") for b in reply["content"] if b.get("type") == "text").strip()
-
-
-def _memo_problem(text: str, context: dict, opinions: list[Opinion] = ()) -> str | None:
-    if not text:
-        return "the reply had no text"
-    if not re.match(r"#\s+\S", text):
-        return "the memo must start with a '# Title' line"
-    found = find_tag(text)
-    if found is None:
-        return "the memo must end with the [DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …] tag"
-    return call_problem(parse_tag(text, pd.Timestamp(context["cycle_ts"])), context, opinions)
-
-
-def _split_memo(text: str) -> tuple[str, list[str], list[str], str]:
-    lines = text.strip().splitlines()
-    title = lines[0].lstrip("#").strip()
-    rest = "\n".join(lines[1:]).strip()
-    _, raw_tag = find_tag(rest)
-    before_tag = rest[: rest.rfind(raw_tag)].strip()
-    if "**Prediction:**" in before_tag:
-        body_text, prediction_text = before_tag.split("**Prediction:**", 1)
-    else:
-        body_text, prediction_text = before_tag, ""
-    return (
-        title,
-        _paragraphs(body_text),
-        _paragraphs(prediction_text) or ["(see the tag)"],
-        raw_tag.strip(),
-    )
-
-
-def _paragraphs(text: str) -> list[str]:
-    parts = re.split(r"\n\s*\n", text.strip())
-    return [p.strip() for p in parts if p.strip() and p.strip() != "---"]
-
-
-def _with_repair(request: dict, reply: dict, problem: str) -> dict:
-    """The same request, plus the invalid reply and one request to fix it."""
-    assistant = [b for b in reply["content"] if b.get("type") in ("text", "tool_use")]
-    follow_up = []
-    for b in assistant:
-        if b.get("type") == "tool_use":
-            follow_up.append(
-                {
-                    "type": "tool_result",
-                    "tool_use_id": b["id"],
-                    "is_error": True,
-                    "content": f"Invalid: {problem}. Submit a corrected opinion.",
-                }
-            )
-    if not follow_up:
-        follow_up = [
-            {
-                "type": "text",
-                "text": f"That reply is invalid: {problem}. "
-                "Answer again, following the required format exactly.",
-            }
-        ]
-    assistant = [
-        {k: v for k, v in b.items() if k in ("type", "text", "id", "name", "input")}
-        for b in assistant
-    ] or [{"type": "text", "text": "(empty)"}]
-    return {
-        **request,
-        "messages": [
-            *request["messages"],
-            {"role": "assistant", "content": assistant},
-            {"role": "user", "content": follow_up},
-        ],
-    }

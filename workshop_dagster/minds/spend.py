@@ -1,4 +1,6 @@
-"""The spend ledger: every request sent to the model API, appended as it happens.
+"""What model calls cost: the price table, the cost of a reply's usage, and the spend ledger.
+
+The spend ledger: every request sent to the model API, appended as it happens.
 
 `llm_calls` is a per-cycle table, replaced when a cycle is run again and written only when the
 deliberation step succeeds; a run that fails after paid calls would leave their cost nowhere.
@@ -15,6 +17,47 @@ import uuid
 import pandas as pd
 
 from .. import warehouse
+from .llm_errors import LLMConfigError
+
+# $ per million tokens: input, output, cache write (5 min), cache read. Configuration: update
+# it when prices change (WORKSHOP_LLM_PRICES takes JSON of the same shape).
+DEFAULT_PRICES = {
+    "claude-haiku-5-5": [1.0, 5.0, 1.25, 0.10],
+    "claude-sonnet-5-5": [3.0, 15.0, 3.75, 0.30],
+    "claude-opus-5-5": [5.0, 25.0, 6.25, 0.50],
+    "claude-haiku-4-5": [1.0, 5.0, 1.25, 0.10],
+    "claude-sonnet-4-6": [3.0, 15.0, 3.75, 0.30],
+}
+
+
+BATCH_DISCOUNT = 0.5  # Message Batches cost half the standard price
+
+
+def cost_usd(prices: dict, model: str, usage: dict) -> float:
+    if model not in prices:
+        raise LLMConfigError(f"no price for model {model!r} in WORKSHOP_LLM_PRICES")
+    p_in, p_out, p_write, p_read = prices[model]
+    return round(
+        (
+            usage["input_tokens"] * p_in
+            + usage["output_tokens"] * p_out
+            + usage["cache_write_tokens"] * p_write
+            + usage["cache_read_tokens"] * p_read
+        )
+        / 1e6,
+        6,
+    )
+
+
+def usage_of(message) -> dict:
+    u = message.usage
+    return {
+        "input_tokens": int(getattr(u, "input_tokens", 0) or 0),
+        "output_tokens": int(getattr(u, "output_tokens", 0) or 0),
+        "cache_write_tokens": int(getattr(u, "cache_creation_input_tokens", 0) or 0),
+        "cache_read_tokens": int(getattr(u, "cache_read_input_tokens", 0) or 0),
+    }
+
 
 DDL = """
 create table if not exists llm_spend (

@@ -14,7 +14,7 @@ from ... import warehouse
 from ...cycle_assets import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_errors_fail_fast
 from ...market.asof import publish_bars
 from ...market.universe import TICKERS
-from ...minds.claude import BudgetExceeded, LLMCallFailed
+from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...minds.loop import deliberate, resume_advice
 from ...minds.spend import LEDGER_FIELDS
 from ...partitions import cycle_ordinal, key_to_time

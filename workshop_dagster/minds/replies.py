@@ -1,0 +1,132 @@
+"""What a model's reply must be, checked: a mind's `submit_opinion` call, the synthesis's memo
+(the seeds' layout ending in the tag, its call bound to the minds by `synthesis.call_problem`),
+one repair request when it is not, and the memo as published."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ..predictions.tags import find_tag, parse_tag
+from ..publish.layout import MemoParts, cycle_header, render
+from .prompting import InvalidReply
+from .synthesis import ABSTAIN_TAG, call_problem, footer
+from .types import Memo, Opinion
+
+
+def tool_input(reply: dict) -> dict:
+    for block in reply["content"]:
+        if block.get("type") == "tool_use" and block.get("name") == "submit_opinion":
+            return block.get("input")
+    raise InvalidReply("the reply did not call submit_opinion")
+
+
+def reply_text(reply: dict) -> str:
+    return "\n".join(b.get("text", "") for b in reply["content"] if b.get("type") == "text").strip()
+
+
+def memo_problem(text: str, context: dict, opinions: list[Opinion] = ()) -> str | None:
+    if not text:
+        return "the reply had no text"
+    if not re.match(r"#\s+\S", text):
+        return "the memo must start with a '# Title' line"
+    found = find_tag(text)
+    if found is None:
+        return "the memo must end with the [DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …] tag"
+    return call_problem(parse_tag(text, pd.Timestamp(context["cycle_ts"])), context, opinions)
+
+
+def split_memo(text: str) -> tuple[str, list[str], list[str], str]:
+    lines = text.strip().splitlines()
+    title = lines[0].lstrip("#").strip()
+    rest = "\n".join(lines[1:]).strip()
+    _, raw_tag = find_tag(rest)
+    before_tag = rest[: rest.rfind(raw_tag)].strip()
+    if "**Prediction:**" in before_tag:
+        body_text, prediction_text = before_tag.split("**Prediction:**", 1)
+    else:
+        body_text, prediction_text = before_tag, ""
+    return (
+        title,
+        _paragraphs(body_text),
+        _paragraphs(prediction_text) or ["(see the tag)"],
+        raw_tag.strip(),
+    )
+
+
+def _paragraphs(text: str) -> list[str]:
+    parts = re.split(r"\n\s*\n", text.strip())
+    return [p.strip() for p in parts if p.strip() and p.strip() != "---"]
+
+
+def with_repair(request: dict, reply: dict, problem: str) -> dict:
+    """The same request, plus the invalid reply and one request to fix it."""
+    assistant = [b for b in reply["content"] if b.get("type") in ("text", "tool_use")]
+    follow_up = []
+    for b in assistant:
+        if b.get("type") == "tool_use":
+            follow_up.append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": b["id"],
+                    "is_error": True,
+                    "content": f"Invalid: {problem}. Submit a corrected opinion.",
+                }
+            )
+    if not follow_up:
+        follow_up = [
+            {
+                "type": "text",
+                "text": f"That reply is invalid: {problem}. "
+                "Answer again, following the required format exactly.",
+            }
+        ]
+    assistant = [
+        {k: v for k, v in b.items() if k in ("type", "text", "id", "name", "input")}
+        for b in assistant
+    ] or [{"type": "text", "text": "(empty)"}]
+    return {
+        **request,
+        "messages": [
+            *request["messages"],
+            {"role": "assistant", "content": assistant},
+            {"role": "user", "content": follow_up},
+        ],
+    }
+
+
+def assemble_memo(context, opinions, debate, text: str, problem: str | None) -> Memo:
+    """The memo as published: the model's text in the seeds' layout with the cycle's header and
+    debate footer, or, when it failed validation after its repair, an abstention saying why."""
+    cycle_ts = pd.Timestamp(context["cycle_ts"])
+    written = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
+    header = cycle_header(cycle_ts, context["ordinal"])
+    if problem:
+        body = [
+            f"I can't publish a call this cycle: the model's memo failed validation "
+            f"after one repair ({problem}). So I abstain, and say so."
+        ]
+        parts = MemoParts(
+            "No Valid Memo This Cycle",
+            f"{written:%Y-%m-%d %H:%M:%S}",
+            header,
+            body,
+            ["No call this cycle."],
+            ABSTAIN_TAG,
+            footer(debate, None, opinions),
+        )
+        return Memo(parts.title, render(parts), ABSTAIN_TAG, True, None, None)
+    title, body, prediction, tag = split_memo(text)
+    call = parse_tag(tag, cycle_ts)
+    conviction = call.confidence if call.parse_status == "parsed" else None
+    parts = MemoParts(
+        title,
+        f"{written:%Y-%m-%d %H:%M:%S}",
+        header,
+        body,
+        prediction,
+        tag,
+        footer(debate, conviction, opinions),
+    )
+    return Memo(title, render(parts), tag, call.parse_status == "abstained", None, conviction)
