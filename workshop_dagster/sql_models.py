@@ -14,16 +14,6 @@ from .metadata import PREVIEW_ROWS, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
 
-# Dagster's eager condition, less "no dependency partition is missing": the rollups read every
-# cycle's scores, and most cycles of the partition set are never run, so with it they would
-# never rebuild. They rebuild when any cycle's scores (or another input) land, once nothing
-# upstream is in progress.
-REBUILD_WHEN_INPUTS_LAND = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .with_label("eager_allow_missing")
-)
-
 
 def _naive_window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
     window = context.partition_time_window
@@ -57,8 +47,6 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
         else None,
         pool="duckdb",
         required_resource_keys={"warehouse"},
-        # Rollups refresh when new scores land (the daemon's automation sensor evaluates this).
-        automation_condition=None if partitioned else REBUILD_WHEN_INPUTS_LAND,
     )
     def _sql_asset(context: dg.AssetExecutionContext):
         window = _naive_window(context) if partitioned else None

@@ -10,11 +10,11 @@ from tests.e2e.processes import BIN, MATERIALIZE_MARKET, env_with, finish, run, 
 pytestmark = pytest.mark.e2e
 
 
-def test_definitions_validate(workshop_env):
-    code, out = run(
-        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        env_with(workshop_env),
-    )
+def test_definitions_validate_as_a_newcomer_runs_it(workshop_env):
+    """In the project folder with no DAGSTER_HOME, as a Dagster user's first habit."""
+    env = env_with(workshop_env)
+    env.pop("DAGSTER_HOME")
+    code, out = run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], env)
     assert code == 0, out
     assert "Validation successful for code location workshop" in out
 

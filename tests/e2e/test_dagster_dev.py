@@ -75,8 +75,8 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
         ).fetchone()[0]
     assert n >= 1
 
-    # 4. The new scores rebuild the track record and the site with no manual run: the
-    # automation sensor is on by default.
+    # 4. The new scores rebuild the track record and the site with no manual run: the rollups
+    # sensor is on by default.
     ended = max(float(r["endTime"]) for r in sensor_run_for_cycle() if r.get("endTime"))
 
     def rebuilt_after_scoring(asset: str):
@@ -91,7 +91,7 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
         tags = wait_for(
             lambda asset=asset: rebuilt_after_scoring(asset), 180, f"{asset} rebuilt", every=3
         )
-        assert tags.get("dagster/sensor_name") == "rollups_automation_sensor", tags
+        assert tags.get("dagster/sensor_name") == "rollups_sensor", tags
 
 
 def _skip_community_dialog(page) -> None:

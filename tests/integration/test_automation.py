@@ -35,34 +35,32 @@ def test_each_tick_runs_its_own_cycle_and_holidays_are_skipped():
 ROLLUPS = {"track_record", "calibration", "rules", "site"}
 
 
-def _requested(defs, instance, cursor=None):
-    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-    names = {n for n in ROLLUPS if result.get_num_requested(dg.AssetKey(n))}
-    return names, result.cursor
+def _rollups_tick(defs, instance):
+    sensor = defs.resolve_sensor_def("rollups_sensor")
+    context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+    return sensor.evaluate_tick(context).run_requests
 
 
-def test_rollups_refresh_when_scores_land_though_most_cycles_were_never_run(workshop_env):
+def test_rollups_rebuild_when_scores_land_though_most_cycles_were_never_run(workshop_env):
     from workshop_dagster.definitions import defs
 
-    sensor = defs.resolve_sensor_def("rollups_automation_sensor")
+    sensor = defs.resolve_sensor_def("rollups_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     instance = dg.DagsterInstance.get()
-    requested, cursor = _requested(defs, instance)  # the sensor's first tick, as the daemon starts
-    assert not requested
-    assert materialize(
-        "2026-03-02-19:15", selection=LOOP | dg.AssetSelection.assets("posts")
-    ).success
-    requested, cursor = _requested(defs, instance, cursor)
-    assert requested >= ROLLUPS, requested
+    assert not _rollups_tick(defs, instance), "nothing has landed yet"
+    with_posts = LOOP | dg.AssetSelection.assets("posts")
+    assert materialize("2026-03-02-19:15", selection=with_posts).success
+    (request,) = _rollups_tick(defs, instance)
     assert materialize(None, selection=dg.AssetSelection.assets(*ROLLUPS)).success
-    requested, cursor = _requested(defs, instance, cursor)
-    assert not requested & ROLLUPS, "nothing new landed"
-    # One more cycle's scores land: the record and the site rebuild.
-    assert materialize(
-        "2026-03-03-19:15", selection=LOOP | dg.AssetSelection.assets("posts")
-    ).success
-    requested, cursor = _requested(defs, instance, cursor)
-    assert requested >= ROLLUPS, requested
+    assert not _rollups_tick(defs, instance), "the rollups are up to date"
+    # One more cycle's scores land: the record and the site rebuild (a new run key).
+    assert materialize("2026-03-03-19:15", selection=with_posts).success
+    (again,) = _rollups_tick(defs, instance)
+    assert again.run_key != request.run_key
+    assert {"track_record", "site"} <= {
+        k.to_user_string()
+        for k in defs.resolve_job_def("rollups").asset_layer.executable_asset_keys
+    }
 
 
 def _sensor_tick(defs, instance, cursor=None):

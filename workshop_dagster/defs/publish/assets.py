@@ -7,7 +7,6 @@ from ...cycle_assets import CYCLE_TABLE, PARTITIONS
 from ...publish.posts import outcome_lines, post_slug, render_post, write_post
 from ...publish.site import SiteData, build_site
 from ...resources import PublishResource
-from ...sql_models import REBUILD_WHEN_INPUTS_LAND
 
 
 def _call_text(score: dict | None) -> str:
@@ -92,7 +91,6 @@ def posts(
         "rules": dg.AssetIn(),
     },
     kinds={"html"},
-    automation_condition=REBUILD_WHEN_INPUTS_LAND,
     description="A static HTML site (no server needed): posts newest first with calls and "
     "outcomes, and a scoreboard with per-mind and per-regime tables, a reliability diagram, "
     "the rolling score per mind and the active rules with their evidence.",
