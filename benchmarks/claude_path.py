@@ -42,7 +42,7 @@ def main() -> None:
 
     from tests.anthropic_server import messages_server_process
     from tests.integration.helpers import materialize, query
-    from workshop_dagster.minds.registry import mind_names
+    from workshop_dagster.mind_registry import mind_names
     from workshop_dagster.resources import LLMResource
 
     cycles = CYCLES[:1] if args.tiny else CYCLES

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from tests.integration.helpers import materialize, query
-from workshop_dagster.minds import registry
+from workshop_dagster import mind_registry as registry
 from workshop_dagster.minds.prompting import prompt as prompt_text
 from workshop_dagster.minds.types import Opinion
 from workshop_dagster.resources import DataQualityResource

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..minds.registry import sources
+from ..mind_registry import sources
 from ..settings import PROJECT_ROOT
 
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..mind_registry import mind_names
 from .claude_batches import BatchCalls
 from .llm_errors import BudgetExceeded, LLMCallFailed, LLMConfigError, MalformedStream
 from .prompting import (
@@ -34,7 +35,6 @@ from .prompting import (
     prompt_hash,
     synthesis_request,
 )
-from .registry import mind_names
 from .replies import assemble_memo, memo_problem, reply_text, tool_input, with_repair
 from .spend import DEFAULT_PRICES, cost_usd, usage_of
 from .types import Memo, Opinion

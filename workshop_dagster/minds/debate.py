@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import mind_names
+from ..mind_registry import mind_names
 from .types import Opinion
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .offline import offline_opinions
+from ..mind_registry import Mind, minds
+from . import offline
 from .synthesis import synthesize
 from .types import Memo, Opinion
 
@@ -40,7 +41,8 @@ class OfflineEngine:
         self.ledger: list[dict] = []
 
     def opinions(self, context: dict) -> list[Opinion]:
-        return offline_opinions(context)
+        """Every registered mind's offline opinion, in the registry's order."""
+        return [_offline_mind(mind)(context) for mind in minds()]
 
     def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
         return synthesize(context, opinions, debate)
@@ -53,3 +55,8 @@ class OfflineEngine:
 
     def close(self) -> None:
         pass
+
+
+def _offline_mind(mind: Mind):
+    """The mind's offline function: its own, or the one it names in minds/offline.py."""
+    return mind.offline if callable(mind.offline) else getattr(offline, mind.offline)

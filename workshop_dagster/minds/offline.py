@@ -270,10 +270,3 @@ def contrarian_mind(context: dict) -> Opinion:
         f"{move(ticker, row['change_5d_pct'], True)}, is within a normal range."
     )
     return _opinion("contrarian", text, reason="no stretched consensus to fade")
-
-
-def offline_opinions(context: dict) -> list[Opinion]:
-    """Every registered mind's offline opinion, in the registry's order."""
-    from .registry import minds
-
-    return [mind.offline(context) for mind in minds()]

@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..market.universe import TICKERS
-from .registry import find
-from .registry import title as mind_title
+from ..mind_registry import find
+from ..mind_registry import title as mind_title
 from .types import Opinion, lean
 
 PROMPTS = Path(__file__).parent / "prompts"
@@ -142,8 +142,8 @@ def synthesis_request(
 
 def record_facts(context: dict, opinions: list[Opinion]) -> str:
     """What the record says about each call (computed by code, outside the untrusted fence)."""
+    from ..mind_registry import mind_names
     from .calibration import reliable_minds
-    from .registry import mind_names
     from .synthesis import candidates
 
     regime = context["regime"]["label"].replace("_", "-")

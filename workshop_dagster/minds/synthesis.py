@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..mind_registry import mind_names
+from ..mind_registry import title as mind_title
 from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule
 from .offline import move, pick
-from .registry import mind_names
-from .registry import title as mind_title
 from .types import Memo, Opinion
 
 MIN_PROBABILITY = 0.5  # a call the record rates below a coin flip is not made

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..mind_registry import SYNTHESIS, title
+
 MOVE_WORDS = {"up": "higher", "down": "lower", "flat": "flat"}
 
 
@@ -18,8 +20,6 @@ def lesson_for(row: dict) -> str:
     """One or two sentences: what was called, what happened, what to take from it."""
     if row.get("status") == "abstained":
         return "I abstained. No score, no lesson about direction, only that I had nothing to say."
-    from ..minds.registry import SYNTHESIS, title  # here: the minds import this module
-
     who = "I" if row["source"] == SYNTHESIS else title(row["source"])
     verb = "called" if who == "I" else "called"
     moved = float(row["realized_return_pct"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..minds.registry import colour
+from ..mind_registry import colour
 
 
 def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .offline import contrarian_mind, flow_mind, macro_mind
-from .types import Opinion
+if TYPE_CHECKING:  # the minds' code imports this registry, not the other way round
+    from .minds.types import Opinion
 
-PROMPTS = Path(__file__).parent / "prompts"
+PROMPTS = Path(__file__).parent / "minds" / "prompts"
 SYNTHESIS = "synthesis"
 
 
@@ -26,7 +27,9 @@ class Mind:
     name: str
     title: str
     colour: str
-    offline: Callable[[dict], Opinion]
+    # The offline mind: a function, or the name of one in minds/offline.py (so this registry
+    # imports none of the minds' code, and every module can read it)
+    offline: Callable[[dict], Opinion] | str
     prompt: str | Path  # a file name in minds/prompts/, or a path
 
     @property
@@ -73,6 +76,6 @@ def colour(source: str) -> str | None:
     return "#222222" if source == SYNTHESIS else getattr(_MINDS.get(source), "colour", None)
 
 
-register(Mind("macro", "Macro", "#1f77b4", macro_mind, "macro.md"))
-register(Mind("flow", "Flow", "#2ca02c", flow_mind, "flow.md"))
-register(Mind("contrarian", "Contrarian", "#d62728", contrarian_mind, "contrarian.md"))
+register(Mind("macro", "Macro", "#1f77b4", "macro_mind", "macro.md"))
+register(Mind("flow", "Flow", "#2ca02c", "flow_mind", "flow.md"))
+register(Mind("contrarian", "Contrarian", "#d62728", "contrarian_mind", "contrarian.md"))
