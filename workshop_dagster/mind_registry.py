@@ -13,10 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the minds' code imports this registry, not the other way round
-    from .minds.types import Opinion
 
 PROMPTS = Path(__file__).parent / "minds" / "prompts"
 SYNTHESIS = "synthesis"
@@ -27,9 +23,9 @@ class Mind:
     name: str
     title: str
     colour: str
-    # The offline mind: a function, or the name of one in minds/offline.py (so this registry
-    # imports none of the minds' code, and every module can read it)
-    offline: Callable[[dict], Opinion] | str
+    # The offline mind: a function, or the name of one in minds/offline.py (this registry
+    # imports nothing of the minds' code: the minds, predictions and publish all read it)
+    offline: Callable[[dict], object] | str  # context -> minds.types.Opinion
     prompt: str | Path  # a file name in minds/prompts/, or a path
 
     @property
