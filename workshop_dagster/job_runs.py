@@ -72,7 +72,7 @@ def cause(error) -> str:
     messages, seen = [], error
     while seen is not None:
         text = seen.message.strip()
-        if not text.startswith(("dagster._core.errors.", WRAPPER)) and WRAPPER not in text:
+        if not text.startswith("dagster._core.errors.") and WRAPPER not in text:
             messages.append(text)
         seen = seen.cause
     return "\n    ".join(messages) or error.message.strip()

@@ -22,9 +22,9 @@ import dagster as dg
 import pandas as pd
 
 from .market import calendar
-from .settings import load_settings
+from .settings import Settings, load_settings
 
-CYCLE_KEY_FORMAT = "%Y-%m-%d-%H:%M"
+CYCLE_KEY_FORMAT = calendar.CYCLE_KEY_FORMAT
 EXCLUSION_HORIZON_YEARS = 1
 
 
@@ -150,8 +150,9 @@ def build_cycle_partitions(
     return partitions
 
 
-def cycle_partitions() -> dg.TimeWindowPartitionsDefinition:
-    s = load_settings()
+def cycle_partitions(settings: Settings | None = None) -> dg.TimeWindowPartitionsDefinition:
+    """The cycle partitions the settings describe (default: the environment's)."""
+    s = settings or load_settings()
     return build_cycle_partitions(s.start, s.cycle_cron, s.timezone, s.data_dir / "cache")
 
 

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from . import warehouse
-from .market.sources import MarketSource, open_source
+from .market.sources import MarketSource, csv_folder, open_source
 from .minds.claude import ClaudeConfig
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
@@ -36,8 +36,7 @@ class MarketResource(dg.ConfigurableResource):
         if spec == "sim":
             return f"sim (seed {self.seed})"
         if spec.startswith("csv:"):
-            path = Path(spec[4:].strip()).expanduser()
-            return f"csv:{path if path.is_absolute() else (PROJECT_ROOT / path).resolve()}"
+            return f"csv:{csv_folder(spec, PROJECT_ROOT)}"
         return spec
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

@@ -110,9 +110,9 @@ def _check_market(spec: str) -> None:
     if spec in ("sim", "yfinance"):
         return
     if spec.startswith("csv:") and spec[4:].strip():
-        path = Path(spec[4:].strip()).expanduser()
-        if not path.is_absolute():
-            path = PROJECT_ROOT / path
+        from .market.sources import csv_folder
+
+        path = csv_folder(spec, PROJECT_ROOT)
         missing = [sub for sub in ("daily", "rates") if not (path / sub).is_dir()]
         if missing:
             raise SettingsError(

@@ -11,6 +11,7 @@ from functools import lru_cache
 import pandas as pd
 
 NY = "America/New_York"
+CYCLE_KEY_FORMAT = "%Y-%m-%d-%H:%M"  # a cycle's key ("2026-03-30-19:15"), as partitions name it
 CALENDAR_START = "2000-01-03"
 
 

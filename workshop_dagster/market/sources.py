@@ -20,6 +20,12 @@ class MarketSource(Protocol):
     def news(self, tickers, start, end) -> pd.DataFrame: ...
 
 
+def csv_folder(spec: str, base_dir: Path | None = None) -> Path:
+    """The folder of a `csv:PATH` spec; a relative PATH resolves against `base_dir`."""
+    path = Path(spec.strip()[4:].strip()).expanduser()
+    return (base_dir / path).resolve() if not path.is_absolute() and base_dir else path
+
+
 def open_source(
     spec: str, *, seed: int = 7, cache_dir: Path | None = None, base_dir: Path | None = None
 ) -> MarketSource:
@@ -41,10 +47,7 @@ def _open_raw(
     if spec.startswith("csv:"):
         from .csv_replay import CsvMarket
 
-        path = Path(spec[4:]).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = (base_dir / path).resolve()
-        return CsvMarket(path)
+        return CsvMarket(csv_folder(spec, base_dir))
     if spec == "yfinance":
         from .yahoo import YahooMarket
 

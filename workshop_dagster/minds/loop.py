@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..market.calendar import CYCLE_KEY_FORMAT
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from .context import CycleHistory, build_context, subject_kind, waves
@@ -24,7 +25,6 @@ from .debate import debate_row
 from .engine import MindsEngine
 from .types import Opinion
 
-CYCLE_KEY = "%Y-%m-%d-%H:%M"  # a cycle's key, as the partitions name it
 # The tables the loop writes, in the order the deliberation step yields them.
 LOOP_TABLES = ("mind_context", "mind_opinions", "debate", "memo", "predictions")
 
@@ -38,7 +38,7 @@ def cycle_context(
     """What the minds read at one cycle: its features, regime, rates and news, and the record
     known at its time."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
-    key = cycle_ts.strftime(CYCLE_KEY)
+    key = cycle_ts.strftime(CYCLE_KEY_FORMAT)
     feats = cycle_features[cycle_features["cycle_ts"] == cycle_ts]
     regime = regime_labels[regime_labels["cycle_ts"] == cycle_ts]
     if feats.empty or regime.empty:
@@ -182,7 +182,7 @@ def deliberate(
 def resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine: MindsEngine) -> str:
     """What failed, that nothing was written, and how to go on without paying twice."""
     answered = sum(r["outcome"].startswith("ok") for r in engine.ledger)
-    first, last = (c.strftime(CYCLE_KEY) for c in (cycles[0], cycles[-1]))
+    first, last = (c.strftime(CYCLE_KEY_FORMAT) for c in (cycles[0], cycles[-1]))
     span = first if first == last else f"{first} to {last}"
     return (
         f"{exc}\n\nNothing of this run was written: a run writes all its cycles or none. "
