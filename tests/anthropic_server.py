@@ -38,6 +38,7 @@ API_ERRORS = {
     "429": (429, "rate_limit_error", "Number of requests exceeded", {"retry-after": "1"}),
     "500": (500, "api_error", "Internal server error", None),
     "401": (401, "authentication_error", "invalid x-api-key", None),
+    "413": (413, "request_too_large", "Request exceeds the maximum allowed size", None),
 }
 CALLS = {
     "macro": {

@@ -9,11 +9,11 @@ import pandas as pd
 
 from .market.errors import MarketDataError
 from .partitions import cycle_partitions, key_to_time, time_to_key
-from .settings import load_settings
+from .settings import active
 
 # Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
 # the code location from loading, so `make validate` reports it and no run can write a row.
-SETTINGS = load_settings()
+SETTINGS = active()
 PARTITIONS = cycle_partitions(SETTINGS)
 # Every per-cycle table is partitioned on `cycle_ts` (naive New York time).
 CYCLE_TABLE = {"partition_expr": "cycle_ts"}

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import warehouse
 from .job_runs import project_instance, run_job
-from .settings import PROJECT_ROOT, SettingsError, load_settings
+from .settings import PROJECT_ROOT, SettingsError, active
 
 DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
 
@@ -45,7 +45,7 @@ def _served(keys: list[str]) -> list[str]:
     from .market.sources import open_source
     from .partitions import key_to_time
 
-    settings = load_settings()
+    settings = active()
     if settings.market.startswith("csv:"):
         source = open_source(settings.market, base_dir=PROJECT_ROOT)
         now = key_to_time(keys[-1])
@@ -59,7 +59,7 @@ def _served(keys: list[str]) -> list[str]:
 
 
 def report(chosen: list[str]) -> str:
-    settings = load_settings()
+    settings = active()
     with warehouse.connect(settings.database, transaction=False) as conn:
         memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
         board = conn.execute(

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
+import pydantic
 
 from . import warehouse
 from .market.sources import MarketSource, csv_folder, open_source
-from .minds.claude import ClaudeConfig
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
 from .predictions.quality import Failure, validate_predictions
-from .settings import PROJECT_ROOT, Settings, load_settings
+from .settings import PROJECT_ROOT, LLMSettings, Settings, active
 
 
 class MarketResource(dg.ConfigurableResource):
@@ -61,25 +63,15 @@ class MarketResource(dg.ConfigurableResource):
         return news_as_of(self.open(), tickers, cycle_times)
 
 
-CLAUDE_DEFAULTS = ClaudeConfig()
-
-
-class LLMResource(dg.ConfigurableResource):
-    """Who writes the opinions and memos: `offline` (deterministic minds) or `anthropic`."""
+class _LLMResource(dg.ConfigurableResource):
+    """Who writes the opinions and memos: `offline` (deterministic minds) or `anthropic`. The
+    other config fields are `settings.LLMSettings`'s, with its defaults."""
 
     provider: str = "offline"
-    # Defaults are ClaudeConfig's, so the engine and the resource cannot disagree.
-    mind_model: str = CLAUDE_DEFAULTS.mind_model
-    synthesis_model: str = CLAUDE_DEFAULTS.synthesis_model
-    max_tokens: int = CLAUDE_DEFAULTS.max_tokens
-    timeout_s: float = CLAUDE_DEFAULTS.timeout_s
-    max_retries: int = CLAUDE_DEFAULTS.max_retries
-    budget_usd: float = CLAUDE_DEFAULTS.budget_usd
-    refresh: bool = CLAUDE_DEFAULTS.refresh
-    batch: bool = CLAUDE_DEFAULTS.batch
-    batch_poll_s: float = CLAUDE_DEFAULTS.batch_poll_s
-    prices_json: str = ""
     replay_database: str = ""
+
+    def llm_settings(self) -> LLMSettings:
+        return LLMSettings(**{f.name: getattr(self, f.name) for f in fields(LLMSettings)})
 
     def engine(self):
         if self.provider == "offline":
@@ -87,33 +79,27 @@ class LLMResource(dg.ConfigurableResource):
 
             return OfflineEngine()
         if self.provider == "anthropic":
-            import json
-
             from .minds.claude import ClaudeEngine
             from .minds.replay import WarehouseReplay
-            from .minds.spend import DEFAULT_PRICES, WarehouseSpend
+            from .minds.spend import WarehouseSpend
 
-            prices = dict(DEFAULT_PRICES)
-            if self.prices_json:
-                prices.update(json.loads(self.prices_json))
-            config = ClaudeConfig(
-                mind_model=self.mind_model,
-                synthesis_model=self.synthesis_model,
-                max_tokens=self.max_tokens,
-                timeout_s=self.timeout_s,
-                max_retries=self.max_retries,
-                budget_usd=self.budget_usd,
-                refresh=self.refresh,
-                batch=self.batch,
-                batch_poll_s=self.batch_poll_s,
-                prices=prices,
-            )
             return ClaudeEngine(
-                config,
+                self.llm_settings(),
                 WarehouseReplay(self.replay_database),
                 spend=WarehouseSpend(self.replay_database),
             )
         raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
+
+
+# One model for the LLM's settings: the resource's fields are generated from LLMSettings, so a
+# setting is declared (with its default and its WORKSHOP_LLM_* variable) in settings.py only.
+_LLM_KINDS = typing.get_type_hints(LLMSettings)
+LLMResource = pydantic.create_model(
+    "LLMResource",
+    __base__=_LLMResource,
+    __module__=__name__,
+    **{f.name: (_LLM_KINDS[f.name], f.default) for f in fields(LLMSettings)},
+)
 
 
 class PublishResource(dg.ConfigurableResource):
@@ -170,7 +156,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
-    settings = settings or load_settings()
+    settings = settings or active()
     database = str(settings.database)
     return {
         "market": MarketResource(
@@ -180,7 +166,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             database=database,
         ),
         "warehouse": WarehouseResource(database=database),
-        "llm": LLMResource(provider=settings.llm, replay_database=database, **settings.llm_options),
+        "llm": LLMResource(
+            provider=settings.llm, replay_database=database, **asdict(settings.llm_settings)
+        ),
         "data_quality": DataQualityResource(runtime_dir=str(settings.runtime_dir)),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
         "io_manager": WarehouseIOManager(database=database, schema="main"),

@@ -1,13 +1,22 @@
-"""Every setting Workshop reads, in one place.
+"""Every setting Workshop reads, in one model: `Settings` (with the LLM's in `LLMSettings`).
 
 Settings come from environment variables so that `make demo`, `dagster dev`, the daemon and the
-CLI all see the same configuration. Each entry here is documented in the README's settings table.
+CLI all see the same configuration; they are read and validated once, when the code location
+loads (`active`), and passed from there explicitly: the resources are built from them
+(`resources.build_resources`), the partitions too. A program that configures a code location
+itself (the evaluation) builds a `Settings` and installs it with `use` before the definitions are
+imported, never through `os.environ`. Each entry is documented in the README's settings table.
+
+Environment switches the package sets at import, all in `workshop_dagster/__init__.py` (why is
+written there): DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS and DAGSTER_EVENT_BATCH_SIZE;
+and GX_ANALYTICS_ENABLED=False where great_expectations is imported (predictions/quality.py and
+the quality worker), so a validation never phones home.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +24,39 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CYCLE_CRON = "15 9,12,19 * * 1-5"
 DEFAULT_START = "2025-01-02"
 DEFAULT_TIMEZONE = "America/New_York"
+
+
+def _env(var: str, low=None, high=None) -> dict:
+    return {"env": var, "low": low, "high": high}
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """How the Claude minds call the API. Each field with an `env` is a WORKSHOP_LLM_* variable;
+    `LLMResource`'s config fields are these fields (resources.py derives them), so the defaults
+    live here only."""
+
+    mind_model: str = field(default="claude-haiku-5-5", metadata=_env("WORKSHOP_LLM_MODEL"))
+    synthesis_model: str = field(
+        default="claude-sonnet-5-5", metadata=_env("WORKSHOP_LLM_SYNTHESIS_MODEL")
+    )
+    max_tokens: int = field(default=1200, metadata=_env("WORKSHOP_LLM_MAX_TOKENS", 64, 64000))
+    synthesis_max_tokens: int = 2000
+    timeout_s: float = field(default=60.0, metadata=_env("WORKSHOP_LLM_TIMEOUT_S", 1.0, 3600.0))
+    # The anthropic client's own retries (408, 409, 429, 5xx, timeouts, lost connections), with
+    # its backoff and the API's retry-after.
+    max_retries: int = field(default=4, metadata=_env("WORKSHOP_LLM_MAX_RETRIES", 0, 10))
+    budget_usd: float = field(default=5.0, metadata=_env("WORKSHOP_LLM_BUDGET_USD", 0.0, 100000.0))
+    refresh: bool = field(default=False, metadata=_env("WORKSHOP_LLM_REFRESH"))
+    # Backfills send mind calls as Message Batches, at the batch price.
+    batch: bool = field(default=False, metadata=_env("WORKSHOP_LLM_BATCH"))
+    batch_poll_s: float = field(
+        default=30.0, metadata=_env("WORKSHOP_LLM_BATCH_POLL_S", 1.0, 3600.0)
+    )
+    batch_timeout_s: float = 24 * 3600.0
+    # JSON {"model": [input, output, cache_write, cache_read]} ($ per million tokens) over the
+    # built-in table (minds/spend.DEFAULT_PRICES); empty: the built-in table.
+    prices_json: str = field(default="", metadata=_env("WORKSHOP_LLM_PRICES"))
 
 
 @dataclass(frozen=True)
@@ -31,7 +73,7 @@ class Settings:
     timezone: str
     llm: str = "offline"
     site_url: str = ""
-    llm_options: dict = field(default_factory=dict)
+    llm_settings: LLMSettings = field(default_factory=LLMSettings)
     scoring_interval_s: int = 300
 
     @property
@@ -85,7 +127,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=DEFAULT_TIMEZONE,
         llm=llm,
         site_url=site_url,
-        llm_options=_llm_options(env),
+        llm_settings=_llm_settings(env),
         scoring_interval_s=_number(env, "WORKSHOP_SCORING_INTERVAL_S", int, 300, 10, 86400),
     )
 
@@ -156,39 +198,31 @@ def _start(start: str) -> str:
     return start
 
 
-# variable: (LLMResource field, type, lowest, highest); bools and JSON are checked apart.
-LLM_SETTINGS = {
-    "WORKSHOP_LLM_MODEL": ("mind_model", str, None, None),
-    "WORKSHOP_LLM_SYNTHESIS_MODEL": ("synthesis_model", str, None, None),
-    "WORKSHOP_LLM_MAX_TOKENS": ("max_tokens", int, 64, 64000),
-    "WORKSHOP_LLM_TIMEOUT_S": ("timeout_s", float, 1.0, 3600.0),
-    "WORKSHOP_LLM_MAX_RETRIES": ("max_retries", int, 0, 10),
-    "WORKSHOP_LLM_BUDGET_USD": ("budget_usd", float, 0.0, 100000.0),
-    "WORKSHOP_LLM_REFRESH": ("refresh", bool, None, None),
-    "WORKSHOP_LLM_PRICES": ("prices_json", str, None, None),
-    "WORKSHOP_LLM_BATCH": ("batch", bool, None, None),
-    "WORKSHOP_LLM_BATCH_POLL_S": ("batch_poll_s", float, 1.0, 3600.0),
-}
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _llm_options(env: dict[str, str]) -> dict:
+def _llm_settings(env: dict[str, str]) -> LLMSettings:
+    import typing
+
+    kinds = typing.get_type_hints(LLMSettings)
     options = {}
-    for var, (name, kind, low, high) in LLM_SETTINGS.items():
-        text = env.get(var, "").strip()
+    for f in fields(LLMSettings):
+        var = f.metadata.get("env")
+        text = env.get(var, "").strip() if var else ""
         if not text:
             continue
+        kind = kinds[f.name]
         if kind is bool:
             if text.lower() not in TRUE + FALSE:
                 raise SettingsError(f"{var}={text!r} is not true or false")
-            options[name] = text.lower() in TRUE
+            options[f.name] = text.lower() in TRUE
         elif kind is str:
-            options[name] = text
+            options[f.name] = text
         else:
-            options[name] = _number(env, var, kind, None, low, high)
-    if "prices_json" in options:
+            options[f.name] = _number(env, var, kind, None, f.metadata["low"], f.metadata["high"])
+    if options.get("prices_json"):
         _check_prices(options["prices_json"])
-    return options
+    return LLMSettings(**options)
 
 
 def _check_prices(text: str) -> None:
@@ -206,3 +240,28 @@ def _check_prices(text: str) -> None:
         for v in prices.values()
     ):
         raise SettingsError(f"WORKSHOP_LLM_PRICES must be {problem}")
+
+
+_active: Settings | None = None
+
+
+def use(settings: Settings) -> None:
+    """Build the definitions from `settings` instead of the environment: call before
+    `workshop_dagster.definitions` (or anything in `defs/`) is imported; after, it is refused,
+    since the partitions and resources were already built from the others."""
+    global _active
+    import sys
+
+    built = "workshop_dagster.cycle_assets" in sys.modules
+    if built and _active is not None and _active != settings:
+        raise RuntimeError("settings.use() after the definitions were built from other settings")
+    _active = settings
+
+
+def active() -> Settings:
+    """The settings the code location is built from: those given to `use`, else the
+    environment's, read and validated once."""
+    global _active
+    if _active is None:
+        _active = load_settings()
+    return _active

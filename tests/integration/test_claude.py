@@ -120,17 +120,31 @@ def test_a_second_backfill_makes_zero_calls(api):
     assert len(api.requests) == calls + 4
 
 
-@pytest.mark.parametrize("fault", ["429", "500", "malformed", "broken_stream"])
-def test_transient_faults_are_retried(api, fault):
-    api.script["macro"] = [fault]
+@pytest.mark.parametrize(
+    "mind,fault",
+    # macro's reply is streamed (the others wait for its prefix), flow's is not.
+    [(m, f) for m in ("macro", "flow") for f in ("429", "500", "malformed")]
+    + [("macro", "broken_stream")],
+)
+def test_transient_faults_are_retried(api, mind, fault):
+    api.script[mind] = [fault]
     result = run(CYCLE, claude())
     assert result.success, failure_text(result)
-    assert [r["behaviour"] for r in api.calls("macro")] == [fault, "ok"]
-    macro = query("select retries, outcome from llm_calls where source = 'macro'")
-    assert macro["retries"][0] == 1 and macro["outcome"][0] == "ok"
+    assert [r["behaviour"] for r in api.calls(mind)] == [fault, "ok"]
+    ledger = query(f"select retries, outcome from llm_calls where source = '{mind}'")
+    assert ledger["retries"][0] == 1 and ledger["outcome"][0] == "ok"
     if fault == "429":
-        first, second = api.calls("macro")
+        first, second = api.calls(mind)
         assert second["start"] - first["end"] >= 0.9, "retry-after: 1 must be honoured"
+
+
+def test_a_client_error_other_than_a_rate_limit_fails_at_once(api):
+    api.script["flow"] = ["413"] * 5
+    result = run(CYCLE, claude())
+    assert not result.success
+    assert [r["behaviour"] for r in api.calls("flow")] == ["413"], "a 413 is not retried"
+    assert "the API rejected the request for flow of cycle" in failure_text(result)
+    assert "maximum allowed size" in failure_text(result)
 
 
 def test_a_hang_times_out_and_is_retried(api):

@@ -11,7 +11,6 @@ reliability diagram `reliability.png` in `--out`. Exit status 1 if the audit fin
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..mind_registry import sources
-from ..settings import PROJECT_ROOT
+from ..settings import PROJECT_ROOT, Settings, SettingsError, active, load_settings, use
 
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"
 EVENING_CRON = "15 19 * * 1-5"
@@ -48,8 +47,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _configure(args: argparse.Namespace) -> Path:
-    """Point the WORKSHOP_* settings at the evaluation before the definitions are imported."""
+def _configure(args: argparse.Namespace) -> tuple[Path, Settings]:
+    """The evaluation's own settings (whatever WORKSHOP_* the shell holds), installed before the
+    definitions are imported, so its partitions and resources are built from them."""
     market = Path(args.market).expanduser().resolve()
     if not (market / "daily").is_dir():
         raise SystemExit(
@@ -61,27 +61,30 @@ def _configure(args: argparse.Namespace) -> Path:
     db = out / "evaluation.duckdb"
     for stale in (db, db.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
-    os.environ.update(
-        {
-            "WORKSHOP_MARKET": f"csv:{market}",
-            "WORKSHOP_CYCLE_CRON": EVENING_CRON,
-            "WORKSHOP_START": args.start,
-            "WORKSHOP_DB": str(db),
-            "WORKSHOP_DATA_DIR": str(out / "data"),
-            "WORKSHOP_LLM": "offline",
-        }
-    )
-    return out
+    try:
+        settings = load_settings(
+            {
+                "WORKSHOP_MARKET": f"csv:{market}",
+                "WORKSHOP_CYCLE_CRON": EVENING_CRON,
+                "WORKSHOP_START": args.start,
+                "WORKSHOP_DB": str(db),
+                "WORKSHOP_DATA_DIR": str(out / "data"),
+                "WORKSHOP_LLM": "offline",
+            }
+        )
+    except SettingsError as exc:
+        raise SystemExit(f"evaluation: {exc}") from None
+    use(settings)
+    return out, settings
 
 
 def _cycle_keys(end: str | None) -> list[str]:
     from ..definitions import PARTITIONS
     from ..market.sources import open_source
-    from ..settings import load_settings
 
     keys = PARTITIONS.get_partition_keys()
     if end is None:
-        source = open_source(load_settings().market)
+        source = open_source(active().market)
         spy = source.daily_bars(["SPY"], pd.Timestamp("1990-01-01"), pd.Timestamp.now())
         end = str(pd.Timestamp(spy["session_date"].max()).date())
     chosen = [k for k in keys if k[:10] <= end]
@@ -106,7 +109,7 @@ def run_loop(keys: list[str]) -> float:
         assets=ASSETS,
         asset_checks=CHECKS,
         jobs=[job],
-        resources=build_resources(),
+        resources=build_resources(active()),
         executor=dg.in_process_executor,
     )
     started = time.perf_counter()
@@ -116,9 +119,8 @@ def run_loop(keys: list[str]) -> float:
 
 def _tables() -> dict[str, pd.DataFrame]:
     from .. import warehouse
-    from ..settings import load_settings
 
-    with warehouse.connect(load_settings().database, transaction=False) as conn:
+    with warehouse.connect(active().database, transaction=False) as conn:
         return {t: conn.execute(f"select * from {t}").fetchdf() for t in TABLES}
 
 
@@ -126,11 +128,10 @@ def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     from ..market.asof import publish_bars
     from ..market.sources import open_source
     from ..market.universe import TICKERS
-    from ..settings import load_settings
 
     start = tables["predictions"]["cycle_ts"].min() - pd.Timedelta(days=10)
     end = tables["predictions"]["horizon_end"].max()
-    bars = open_source(load_settings().market).daily_bars(TICKERS, start, end)
+    bars = open_source(active().market).daily_bars(TICKERS, start, end)
     return publish_bars(bars)[["ticker", "bar_ts", "close"]]
 
 
@@ -167,7 +168,7 @@ def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, di
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    out = _configure(args)
+    out, settings = _configure(args)
     from .leak_audit import audit
     from .report import reliability_diagram, table, write_json
 
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n\n".join(
         [
             f"# Walk-forward evaluation\n\n{len(keys)} evening cycles, {keys[0]} .. {keys[-1]}, "
-            f"market {os.environ['WORKSHOP_MARKET']}, offline minds.",
+            f"market {settings.market}, offline minds.",
             table(figures),
             audit_line,
         ]

@@ -9,10 +9,12 @@
 - Every call is written to the ledger: tokens (cache reads and writes included), cost from the
   configured price table, latency, retries, outcome.
 - A per-run dollar budget stops the run before the call that would cross it.
-- 429 and 5xx are retried with exponential backoff honouring `retry-after`; timeouts and
-  connection errors are retried; a reply that fails validation is asked once to repair itself,
-  then the mind abstains with the reason. An authentication error fails at once, naming the
-  setting to fix and never the key.
+- 408, 409, 429, 5xx, timeouts and lost connections are retried by the anthropic client itself
+  (`max_retries`, its exponential backoff, the API's `retry-after`); a reply that arrives but
+  cannot be read (malformed JSON, a stream the SDK cannot assemble) is sent once more by us; a
+  reply that fails validation is asked once to repair itself, then the mind abstains with the
+  reason. Any other 4xx fails at once: an authentication error names the setting to fix, never
+  the key.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from ..mind_registry import mind_names
+from ..settings import LLMSettings
 from .claude_batches import BatchCalls
 from .llm_errors import BudgetExceeded, LLMCallFailed, LLMConfigError, MalformedStream
 from .prompting import (
@@ -36,44 +38,15 @@ from .prompting import (
     synthesis_request,
 )
 from .replies import assemble_memo, memo_problem, reply_text, tool_input, with_repair
-from .spend import DEFAULT_PRICES, cost_usd, usage_of
+from .spend import cost_usd, price_table, usage_of
 from .types import Memo, Opinion
-
-
-@dataclass
-class ClaudeConfig:
-    mind_model: str = "claude-haiku-5-5"
-    synthesis_model: str = "claude-sonnet-5-5"
-    max_tokens: int = 1200
-    synthesis_max_tokens: int = 2000
-    timeout_s: float = 60.0
-    max_retries: int = 4
-    backoff_s: float = 1.0
-    budget_usd: float = 5.0
-    refresh: bool = False
-    batch: bool = False  # backfills send mind calls as Message Batches, at the batch price
-    batch_poll_s: float = 30.0
-    batch_timeout_s: float = 24 * 3600.0
-    prices: dict = field(default_factory=lambda: dict(DEFAULT_PRICES))
-
-
-def _retry_after(exc) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
 
 NOT_LOOKED_UP = object()
 _clients: dict[tuple, object] = {}
 _clients_lock = threading.Lock()
 
 
-def _sdk_client(timeout_s: float):
+def _sdk_client(timeout_s: float, max_retries: int):
     """One `anthropic.Anthropic` per process and settings, shared by every engine (each step
     builds one): building it loads the TLS trust store (holding the GIL; docs/performance.md), and a shared
     client keeps its connections to the API alive from one step to the next."""
@@ -88,10 +61,11 @@ def _sdk_client(timeout_s: float):
         hashlib.sha256(api_key.encode()).hexdigest(),
         os.environ.get("ANTHROPIC_BASE_URL"),
         timeout_s,
+        max_retries,
     )
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = anthropic.Anthropic(max_retries=0, timeout=timeout_s)
+            _clients[key] = anthropic.Anthropic(max_retries=max_retries, timeout=timeout_s)
         return _clients[key]
 
 
@@ -102,13 +76,15 @@ class ClaudeEngine(BatchCalls):
 
     def __init__(
         self,
-        config: ClaudeConfig,
+        config: LLMSettings,
         replay,
         client=None,
         sleep: Callable[[float], None] = time.sleep,
         spend=None,
     ):
         self.config = config
+        self.prices = price_table(config.prices_json)
+        # `sleep` paces the batch polls.
         # .append([ledger rows]): every request sent to the API, kept whatever the run becomes
         self.spend = spend
         self._unsaved_spend: list[dict] = []
@@ -174,7 +150,7 @@ class ClaudeEngine(BatchCalls):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = _sdk_client(self.config.timeout_s)
+                    self._client = _sdk_client(self.config.timeout_s, self.config.max_retries)
         return self._client
 
     def _estimate(self, request: dict) -> float:
@@ -187,7 +163,7 @@ class ClaudeEngine(BatchCalls):
             "cache_write_tokens": 0,
             "cache_read_tokens": 0,
         }
-        return cost_usd(self.config.prices, request["model"], usage)
+        return cost_usd(self.prices, request["model"], usage)
 
     def _reserve(self, request: dict) -> float:
         estimate = self._estimate(request)
@@ -226,14 +202,22 @@ class ClaudeEngine(BatchCalls):
                 )
                 return cached
         estimate = self._reserve(request)
-        retries, started = 0, time.monotonic()
+        started, resent = time.monotonic(), 0
         self._write_unsaved()
+
+        def failed(exc, retries: int, message: str) -> LLMCallFailed:
+            elapsed = time.monotonic() - started
+            self._record(
+                cycle_key, source, model, key, None, elapsed, retries,
+                f"failed: {type(exc).__name__}", 0.0,
+            )  # fmt: skip
+            self._release(estimate)
+            return LLMCallFailed(message)
+
         while True:
             try:
-                if on_reply_start is None:
-                    message = self.client.messages.create(**request)
-                else:
-                    message = self._streamed(request, on_reply_start)
+                message, retries = self._send(request, on_reply_start)
+                retries += resent
                 break
             except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
                 self._release(estimate)
@@ -247,60 +231,61 @@ class ClaudeEngine(BatchCalls):
                     f"model {model!r} was not found ({exc.status_code}): check "
                     "WORKSHOP_LLM_MODEL / WORKSHOP_LLM_SYNTHESIS_MODEL"
                 ) from None
-            except anthropic.BadRequestError as exc:
-                self._release(estimate)
-                raise LLMCallFailed(
-                    f"the API rejected the request for {source}: {_error_message(exc)}"
-                ) from None
             except (
-                anthropic.RateLimitError,
-                anthropic.InternalServerError,
-                anthropic.APIStatusError,
-                anthropic.APITimeoutError,
-                anthropic.APIConnectionError,
                 anthropic.APIResponseValidationError,
                 json.JSONDecodeError,
                 MalformedStream,
             ) as exc:
-                if retries >= self.config.max_retries:
-                    self._record(
-                        cycle_key,
-                        source,
-                        model,
-                        key,
-                        None,
-                        time.monotonic() - started,
-                        retries,
-                        f"failed: {type(exc).__name__}",
-                        0.0,
-                    )
-                    self._release(estimate)
-                    raise LLMCallFailed(
-                        f"{source} of cycle {cycle_key}: the API still failed after {retries} "
-                        f"retries ({type(exc).__name__}: {_error_message(exc)})"
+                # A reply arrived but cannot be read: sent once more, then the call fails.
+                if resent:
+                    raise failed(
+                        exc,
+                        resent,
+                        f"{source} of cycle {cycle_key}: the API's reply could not be read twice "
+                        f"({type(exc).__name__}: {_error_message(exc)})",
                     ) from None
-                # retry-after is the least the API asks for; the backoff grows past it, so a
-                # burst of refusals a few seconds long is outlasted.
-                wait = max(_retry_after(exc) or 0.0, self.config.backoff_s * (2**retries))
-                retries += 1
-                self._sleep(min(wait, 60.0))
+                resent = 1
+            except (anthropic.APIStatusError, anthropic.APIConnectionError) as exc:
+                status = getattr(exc, "status_code", None)
+                if status is not None and status < 500 and status not in RETRIED_4XX:
+                    raise failed(
+                        exc,
+                        resent,
+                        f"the API rejected the request for {source} of cycle {cycle_key}: "
+                        f"{_error_message(exc)}",
+                    ) from None
+                # The client retried it `max_retries` times already, with its backoff.
+                retries = self.config.max_retries + resent
+                raise failed(
+                    exc,
+                    retries,
+                    f"{source} of cycle {cycle_key}: the API still failed after {retries} "
+                    f"retries ({type(exc).__name__}: {_error_message(exc)})",
+                ) from None
         latency = time.monotonic() - started
         reply = {
             "content": [block.model_dump() for block in message.content],
             "usage": usage_of(message),
             "stop_reason": message.stop_reason,
         }
-        cost = cost_usd(self.config.prices, model, reply["usage"])
+        cost = cost_usd(self.prices, model, reply["usage"])
         with self._lock:
             self.spent_usd += cost - estimate
         self._record(cycle_key, source, model, key, reply["usage"], latency, retries, "ok", cost)
         self._store(source, model, key, reply)
         return reply
 
-    def _streamed(self, request: dict, on_reply_start: Callable[[], None]):
+    def _send(self, request: dict, on_reply_start: Callable[[], None] | None) -> tuple:
+        """(the Message, the retries the client took to get it)."""
+        if on_reply_start is None:
+            raw = self.client.messages.with_raw_response.create(**request)
+            return raw.parse(), raw.retries_taken
+        return self._streamed(request, on_reply_start)
+
+    def _streamed(self, request: dict, on_reply_start: Callable[[], None]) -> tuple:
         """The same Message as `create`, streamed so the caller learns when the reply begins.
         A stream the SDK cannot assemble (its accumulator raises IndexError, AssertionError,
-        KeyError... on events out of order) is a malformed reply, retried as one."""
+        KeyError... on events out of order) is a malformed reply, sent again as one."""
         import anthropic
 
         try:
@@ -308,7 +293,10 @@ class ClaudeEngine(BatchCalls):
                 for _event in stream:
                     on_reply_start()
                     break
-                return stream.get_final_message()
+                message = stream.get_final_message()
+                # The client numbers its attempts in this header of the request it sent.
+                retries = stream.response.request.headers.get("x-stainless-retry-count", "0")
+                return message, int(retries)
         except anthropic.APIError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the SDK's accumulator raised
@@ -467,6 +455,10 @@ class ClaudeEngine(BatchCalls):
         memo.model = self.config.synthesis_model
         self._attach_usage(memo, "synthesis", context["cycle_key"])
         return memo
+
+
+# The 4xx the client retries (timeout, conflict, rate limit); every other 4xx fails at once.
+RETRIED_4XX = (408, 409, 429)
 
 
 def _error_message(exc) -> str:

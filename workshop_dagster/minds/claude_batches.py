@@ -73,7 +73,7 @@ class BatchCalls:
                 "stop_reason": message.stop_reason,
             }
             cost = round(
-                cost_usd(self.config.prices, request["model"], reply["usage"]) * BATCH_DISCOUNT, 6
+                cost_usd(self.prices, request["model"], reply["usage"]) * BATCH_DISCOUNT, 6
             )
             with self._lock:
                 self.spent_usd += cost

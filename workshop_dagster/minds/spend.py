@@ -30,6 +30,14 @@ DEFAULT_PRICES = {
 }
 
 
+def price_table(prices_json: str = "") -> dict[str, list[float]]:
+    """The built-in prices, with WORKSHOP_LLM_PRICES's entries (checked by the settings) over
+    them."""
+    import json
+
+    return {**DEFAULT_PRICES, **(json.loads(prices_json) if prices_json else {})}
+
+
 BATCH_DISCOUNT = 0.5  # Message Batches cost half the standard price
 
 
