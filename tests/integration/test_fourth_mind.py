@@ -4,6 +4,7 @@ import dagster as dg
 
 from tests.integration.helpers import materialize, query
 from workshop_dagster import mind_registry as registry
+from workshop_dagster.minds.cycle_context import CycleContext
 from workshop_dagster.minds.prompting import prompt as prompt_text
 from workshop_dagster.minds.types import Opinion
 from workshop_dagster.resources import DataQualityResource
@@ -12,9 +13,9 @@ LOOP = dg.AssetSelection.groups("market", "minds", "predictions")
 CYCLE = "2026-03-30-19:15"
 
 
-def skeptic_mind(context: dict) -> Opinion:
+def skeptic_mind(context: CycleContext) -> Opinion:
     """Doubts the biggest mover of the day will keep going."""
-    tickers = context["market"]["tickers"]
+    tickers = context.market.tickers
     ticker = max((t for t in tickers if t != "VIX"), key=lambda t: abs(tickers[t]["change_1d_pct"]))
     up = tickers[ticker]["change_1d_pct"] < 0
     return Opinion(

@@ -131,6 +131,7 @@ def test_every_offline_call_is_a_mind_call_at_its_calibrated_probability(looped)
     """The offline synthesis meets the rule the Claude memos are held to (`call_problem`)."""
     from dataclasses import fields
 
+    from workshop_dagster.minds.cycle_context import CycleContext
     from workshop_dagster.minds.synthesis import call_problem
     from workshop_dagster.minds.types import Opinion
     from workshop_dagster.predictions.tags import parse_tag
@@ -140,7 +141,9 @@ def test_every_offline_call_is_a_mind_call_at_its_calibrated_probability(looped)
     contexts = looped["first"]["mind_context"].set_index("cycle_key")["context_json"]
     made = 0
     for memo in looped["first"]["memo"].to_dict("records"):
-        ctx = json.loads(contexts[memo["cycle_key"]])
+        stored = contexts[memo["cycle_key"]]
+        ctx = CycleContext.from_dict(json.loads(stored))
+        assert ctx.to_json() == stored, "the stored context reads back as the same object"
         ops = [
             Opinion(**{k: (None if pd.isna(r[k]) else r[k]) for k in names})
             for r in opinions[opinions["cycle_key"] == memo["cycle_key"]].to_dict("records")

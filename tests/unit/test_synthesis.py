@@ -3,6 +3,7 @@
 import pytest
 
 from workshop_dagster.minds.calibration import calibrate, reliable_minds
+from workshop_dagster.minds.cycle_context import CycleContext, MarketView, RegimeView
 from workshop_dagster.minds.synthesis import synthesize
 from workshop_dagster.minds.types import Opinion
 from workshop_dagster.predictions.tags import parse_tag
@@ -54,19 +55,24 @@ def _context(track_record=(), calibration=(), rules=()):
         t: {"last": 100.0, "change_1d_pct": c, "change_5d_pct": 2 * c, "rel_strength_5d": 0.0}
         for t, c in {"SPY": 0.4, "IWM": -1.2, "NVDA": 2.1, "TLT": -0.3}.items()
     }
-    return {
-        "cycle_key": "2024-03-05-19:15",
-        "cycle_ts": "2024-03-05 19:15",
-        "ordinal": 300,
-        "regime": {"label": "risk_on", "score": 0.6, "drivers": "breadth 0.71, VIX 13.5"},
-        "market": {"tickers": tickers, "vix_level": 13.5, "spread_10y_2y": -0.4, "fed_funds": 5.33},
-        "track_record": list(track_record),
-        "calibration": list(calibration),
-        "rules": list(rules),
-        "lessons": [],
-        "news": [],
-        "known_through": None,
-    }
+    market = MarketView(
+        tickers=tickers,
+        **dict.fromkeys(["breadth", "size_spread_1d", "size_spread_5d", "mega_cap_1d"], 0.0),
+        **dict.fromkeys(["mega_cap_5d", "vix_change_1d", "ust_10y", "ust_2y"], 0.0),
+        vix_level=13.5,
+        spread_10y_2y=-0.4,
+        fed_funds=5.33,
+    )
+    return CycleContext(
+        cycle_key="2024-03-05-19:15",
+        cycle_ts="2024-03-05 19:15",
+        ordinal=300,
+        regime=RegimeView(label="risk_on", score=0.6, drivers="breadth 0.71, VIX 13.5"),
+        market=market,
+        track_record=list(track_record),
+        calibration=list(calibration),
+        rules=list(rules),
+    )
 
 
 def _call(mind, ticker, direction, confidence, timeframe="1w"):

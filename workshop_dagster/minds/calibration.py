@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .context import mind_record
+from .cycle_context import CycleContext
 
 BASE_PRIOR = 20
 DIRECTION_PRIOR = 20
@@ -60,11 +61,11 @@ class Calibrated:
         return "on its record (" + "; ".join(parts) + f"; base rate {self.base_rate:.2f})"
 
 
-def base_rate(context: dict) -> float:
+def base_rate(context: CycleContext) -> float:
     """The hit rate of every scored call known at the cycle, shrunk toward 0.5 with
     `BASE_PRIOR` pseudo-calls (the first few scores must not make the loop sure of anything)."""
     rate, n = None, 0
-    for row in context["track_record"]:
+    for row in context.track_record:
         overall = (row["regime"], row["timeframe_bucket"], row["subject_kind"]) == ("all",) * 3
         if overall:
             n += int(row["n"] or 0)
@@ -75,10 +76,10 @@ def base_rate(context: dict) -> float:
     return (rate * n + 0.5 * BASE_PRIOR) / (n + BASE_PRIOR)
 
 
-def _calibration(context: dict, source: str, direction: str) -> tuple[dict, int, int]:
+def _calibration(context: CycleContext, source: str, direction: str) -> tuple[dict, int, int]:
     """The source's calibration rows in a direction by bin, and their (n, hits) in total."""
     bins, n, hits = {}, 0, 0
-    for row in context.get("calibration", []):
+    for row in context.calibration:
         if row["source"] == source and row.get("direction", "all") == direction:
             rn = int(row["n"] or 0)
             rh = round(rn * float(row["hit_rate"] or 0))
@@ -87,14 +88,14 @@ def _calibration(context: dict, source: str, direction: str) -> tuple[dict, int,
     return bins, n, hits
 
 
-def regime_rate(context: dict, source: str) -> tuple[float, int, int]:
+def regime_rate(context: CycleContext, source: str) -> tuple[float, int, int]:
     """A source's hit rate in the current regime shrunk toward the base rate, with (n, hits)."""
     b = base_rate(context)
-    n, hits = mind_record(context, source, context["regime"]["label"])
+    n, hits = mind_record(context, source, context.regime.label)
     return (hits + REGIME_PRIOR * b) / (n + REGIME_PRIOR), n, hits
 
 
-def calibrate(context: dict, source: str, confidence: float, direction: str) -> Calibrated:
+def calibrate(context: CycleContext, source: str, confidence: float, direction: str) -> Calibrated:
     """The probability that a call in `direction` stated at `confidence` by `source` is right."""
     b = base_rate(context)
     bins, n, hits = _calibration(context, source, direction)
@@ -115,7 +116,9 @@ def calibrate(context: dict, source: str, confidence: float, direction: str) -> 
     )
 
 
-def reliable_minds(context: dict, minds: tuple[str, ...]) -> list[tuple[str, float, int, int]]:
+def reliable_minds(
+    context: CycleContext, minds: tuple[str, ...]
+) -> list[tuple[str, float, int, int]]:
     """Minds whose record in the current regime is long enough and beats the base rate:
     (mind, shrunk rate, n, hits), best first."""
     b = base_rate(context)

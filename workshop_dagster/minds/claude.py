@@ -29,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from ..mind_registry import mind_names
 from ..settings import LLMSettings
 from .claude_batches import BatchCalls
+from .cycle_context import CycleContext
 from .llm_errors import BudgetExceeded, LLMCallFailed, LLMConfigError, MalformedStream
 from .prompting import (
     InvalidReply,
@@ -336,7 +337,7 @@ class ClaudeEngine(BatchCalls):
     def batches(self) -> bool:
         return self.config.batch
 
-    def opinions(self, context: dict) -> list[Opinion]:
+    def opinions(self, context: CycleContext) -> list[Opinion]:
         """The three minds at once: one replay lookup, then the calls it misses concurrently,
         all but the first sent once the first one's reply has begun (its prefix is cached)."""
         cfg = self.config
@@ -362,10 +363,10 @@ class ClaudeEngine(BatchCalls):
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             return list(pool.map(opinion, range(len(names))))
 
-    def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
+    def opinions_batch(self, contexts: list[CycleContext]) -> list[list[Opinion]]:
         cfg = self.config
         calls = [
-            (ctx["cycle_key"], mind, mind_request(mind, ctx, cfg.mind_model, cfg.max_tokens))
+            (ctx.cycle_key, mind, mind_request(mind, ctx, cfg.mind_model, cfg.max_tokens))
             for ctx in contexts
             for mind in mind_names()
         ]
@@ -381,17 +382,19 @@ class ClaudeEngine(BatchCalls):
 
     def _opinion(
         self,
-        context: dict,
+        context: CycleContext,
         mind: str,
         request: dict,
         cached: dict | None,
         on_reply_start: Callable[[], None] | None = None,
     ) -> Opinion:
-        reply = self.call(mind, request, context["cycle_key"], cached, on_reply_start)
+        reply = self.call(mind, request, context.cycle_key, cached, on_reply_start)
         return self._validated_opinion(mind, context, request, reply)
 
-    def _validated_opinion(self, mind: str, context: dict, request: dict, reply: dict) -> Opinion:
-        cycle_key = context["cycle_key"]
+    def _validated_opinion(
+        self, mind: str, context: CycleContext, request: dict, reply: dict
+    ) -> Opinion:
+        cycle_key = context.cycle_key
         try:
             opinion = opinion_from_tool_input(mind, tool_input(reply))
         except InvalidReply as first:
@@ -426,16 +429,16 @@ class ClaudeEngine(BatchCalls):
             context, opinions, debate, cfg.synthesis_model, cfg.synthesis_max_tokens
         )
 
-    def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
+    def synthesize(self, context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
         request = self._synthesis_request(context, opinions, debate)
-        reply = self.call("synthesis", request, context["cycle_key"])
+        reply = self.call("synthesis", request, context.cycle_key)
         return self._validated_memo(context, opinions, debate, request, reply)
 
-    def synthesize_batch(self, items: list[tuple[dict, list[Opinion], str]]) -> list[Memo]:
+    def synthesize_batch(self, items: list[tuple[CycleContext, list[Opinion], str]]) -> list[Memo]:
         requests = [self._synthesis_request(*item) for item in items]
         replies = self.call_many(
             [
-                (ctx["cycle_key"], "synthesis", req)
+                (ctx.cycle_key, "synthesis", req)
                 for (ctx, _, _), req in zip(items, requests, strict=True)
             ]
         )
@@ -449,11 +452,11 @@ class ClaudeEngine(BatchCalls):
         problem = memo_problem(text, context, opinions)
         if problem:
             repair = with_repair(request, reply, problem)
-            text = reply_text(self.call("synthesis", repair, context["cycle_key"]))
+            text = reply_text(self.call("synthesis", repair, context.cycle_key))
             problem = memo_problem(text, context, opinions)
         memo = assemble_memo(context, opinions, debate, text, problem)
         memo.model = self.config.synthesis_model
-        self._attach_usage(memo, "synthesis", context["cycle_key"])
+        self._attach_usage(memo, "synthesis", context.cycle_key)
         return memo
 
 

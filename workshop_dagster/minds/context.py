@@ -19,6 +19,7 @@ from ..predictions.horizon import timeframe_bucket
 from ..predictions.lessons import lesson_for
 from ..predictions.scoring import score_calls
 from ..sql_project import models_by_name, run_models
+from .cycle_context import CycleContext, Lesson, MarketView, RegimeView
 
 LESSONS_SHOWN = 5
 RECORD_MODELS = ("track_record", "rules", "calibration")
@@ -149,8 +150,8 @@ def build_context(
     rates: pd.DataFrame,
     news: pd.DataFrame,
     history: CycleHistory,
-) -> dict:
-    """The context document for one cycle (JSON-serializable)."""
+) -> CycleContext:
+    """What the minds are shown at one cycle."""
     tickers = {
         row["ticker"]: {
             "last": round(float(row["last"]), 2),
@@ -162,52 +163,50 @@ def build_context(
     }
     first = features.iloc[0]
     ust10 = rates[rates["series"] == "ust_10y"].sort_values("as_of")["value"]
-    market = {
-        "tickers": tickers,
-        "breadth": round(float(first["breadth"]), 4),
-        "size_spread_1d": round(float(first["size_spread_1d"]), 2),
-        "size_spread_5d": round(float(first["size_spread_5d"]), 2),
-        "mega_cap_1d": round(float(first["mega_cap_1d"]), 2),
-        "mega_cap_5d": round(float(first["mega_cap_5d"]), 2),
-        "vix_level": round(float(first["vix_level"]), 2),
-        "vix_change_1d": round(float(first["vix_change_1d"]), 2),
-        "ust_10y": float(first["ust_10y"]),
-        "ust_2y": float(first["ust_2y"]),
-        "spread_10y_2y": float(first["spread_10y_2y"]),
-        "fed_funds": float(first["fed_funds"]),
-        "ust_10y_change_5obs_bp": round(100 * float(ust10.iloc[-1] - ust10.iloc[-6]), 1)
+    market = MarketView(
+        tickers=tickers,
+        breadth=round(float(first["breadth"]), 4),
+        size_spread_1d=round(float(first["size_spread_1d"]), 2),
+        size_spread_5d=round(float(first["size_spread_5d"]), 2),
+        mega_cap_1d=round(float(first["mega_cap_1d"]), 2),
+        mega_cap_5d=round(float(first["mega_cap_5d"]), 2),
+        vix_level=round(float(first["vix_level"]), 2),
+        vix_change_1d=round(float(first["vix_change_1d"]), 2),
+        ust_10y=float(first["ust_10y"]),
+        ust_2y=float(first["ust_2y"]),
+        spread_10y_2y=float(first["spread_10y_2y"]),
+        fed_funds=float(first["fed_funds"]),
+        ust_10y_change_5obs_bp=round(100 * float(ust10.iloc[-1] - ust10.iloc[-6]), 1)
         if len(ust10) >= 6
         else None,
-    }
+    )
     history.advance_to(cycle_ts)
     record = history.record(cycle_ts)
     recent = history.recent_scored(cycle_ts, 40)
     # Lessons from the same regime first, the most recent last (stable sort keeps time order).
     relevant = sorted(recent, key=lambda r: r["regime"] == regime["label"])
     lessons = [
-        {
-            "cycle_key": r["cycle_key"],
-            "source": r["source"],
-            "known_at": r["known_at"].strftime("%Y-%m-%d %H:%M"),
-            "hit": bool(r["hit"]),
-            "score": float(r["score"]),
-            "text": lesson_for(r),
-        }
+        Lesson(
+            cycle_key=r["cycle_key"],
+            source=r["source"],
+            known_at=r["known_at"].strftime("%Y-%m-%d %H:%M"),
+            hit=bool(r["hit"]),
+            score=float(r["score"]),
+            text=lesson_for(r),
+        )
         for r in relevant[-LESSONS_SHOWN:]
     ]
     known_through = history.known_through(cycle_ts)
-    return {
-        "cycle_key": cycle_key,
-        "cycle_ts": cycle_ts.strftime("%Y-%m-%d %H:%M"),
-        "ordinal": ordinal,
-        "regime": {
-            "label": regime["label"],
-            "score": float(regime["score"]),
-            "drivers": regime["drivers"],
-        },
-        "market": market,
-        "news": _records(news, ["published_at", "source", "title", "tickers"]),
-        "track_record": _records(
+    return CycleContext(
+        cycle_key=cycle_key,
+        cycle_ts=cycle_ts.strftime("%Y-%m-%d %H:%M"),
+        ordinal=ordinal,
+        regime=RegimeView(
+            label=regime["label"], score=float(regime["score"]), drivers=regime["drivers"]
+        ),
+        market=market,
+        news=_records(news, ["published_at", "source", "title", "tickers"]),
+        track_record=_records(
             record["track_record"],
             [
                 "source",
@@ -224,23 +223,23 @@ def build_context(
                 "brier_skill",
             ],
         ),
-        "lessons": lessons,
-        "calibration": _records(
+        lessons=lessons,
+        calibration=_records(
             record["calibration"],
             ["source", "direction", "bin_low", "n", "mean_confidence", "hit_rate"],
         ),
-        "rules": _records(
+        rules=_records(
             record["rules"],
             ["rule_id", "source", "timeframe_bucket", "subject_kind", "n", "hit_rate", "rule_text"],
         ),
-        "known_through": known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
-    }
+        known_through=known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
+    )
 
 
-def mind_record(context: dict, source: str, regime: str | None = None) -> tuple[int, int]:
+def mind_record(context: CycleContext, source: str, regime: str | None = None) -> tuple[int, int]:
     """(n, hits) of a source's scored calls, in a regime or overall, from the context."""
     want = regime or "all"
-    for row in context["track_record"]:
+    for row in context.track_record:
         if (
             row["source"] == source
             and row["regime"] == want
@@ -252,14 +251,18 @@ def mind_record(context: dict, source: str, regime: str | None = None) -> tuple[
 
 
 def active_rule(
-    context: dict, source: str, ticker: str | None, relative_to: str | None, hours: float | None
+    context: CycleContext,
+    source: str,
+    ticker: str | None,
+    relative_to: str | None,
+    hours: float | None,
 ) -> dict | None:
     """The first active rule that forbids this kind of call from this source."""
     if ticker is None or hours is None:
         return None
     kind = subject_kind(ticker, relative_to)
     bucket = timeframe_bucket(hours)
-    for rule in context["rules"]:
+    for rule in context.rules:
         if (
             rule["source"] == source
             and rule["subject_kind"] == kind

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from ..mind_registry import Mind, minds
 from . import offline
+from .cycle_context import CycleContext
 from .synthesis import synthesize
 from .types import Memo, Opinion
 
@@ -19,13 +20,15 @@ class MindsEngine(Protocol):
     # One row per model call (minds/spend.LEDGER_FIELDS); empty for engines that call no model.
     ledger: list[dict]
 
-    def opinions(self, context: dict) -> list[Opinion]: ...
+    def opinions(self, context: CycleContext) -> list[Opinion]: ...
 
-    def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo: ...
+    def synthesize(self, context: CycleContext, opinions: list[Opinion], debate: str) -> Memo: ...
 
-    def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]: ...
+    def opinions_batch(self, contexts: list[CycleContext]) -> list[list[Opinion]]: ...
 
-    def synthesize_batch(self, items: list[tuple[dict, list[Opinion], str]]) -> list[Memo]: ...
+    def synthesize_batch(
+        self, items: list[tuple[CycleContext, list[Opinion], str]]
+    ) -> list[Memo]: ...
 
     def close(self) -> None:
         """The step is over (failed or not): store what must outlive it."""
@@ -40,17 +43,17 @@ class OfflineEngine:
     def __init__(self) -> None:
         self.ledger: list[dict] = []
 
-    def opinions(self, context: dict) -> list[Opinion]:
+    def opinions(self, context: CycleContext) -> list[Opinion]:
         """Every registered mind's offline opinion, in the registry's order."""
         return [_offline_mind(mind)(context) for mind in minds()]
 
-    def synthesize(self, context: dict, opinions: list[Opinion], debate: str) -> Memo:
+    def synthesize(self, context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
         return synthesize(context, opinions, debate)
 
-    def opinions_batch(self, contexts: list[dict]) -> list[list[Opinion]]:
+    def opinions_batch(self, contexts: list[CycleContext]) -> list[list[Opinion]]:
         return [self.opinions(c) for c in contexts]
 
-    def synthesize_batch(self, items: list[tuple[dict, list[Opinion], str]]) -> list[Memo]:
+    def synthesize_batch(self, items: list[tuple[CycleContext, list[Opinion], str]]) -> list[Memo]:
         return [self.synthesize(*item) for item in items]
 
     def close(self) -> None:

@@ -11,7 +11,6 @@ With Message Batches, each wave of cycles that no session close separates is ask
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
@@ -134,9 +133,9 @@ def deliberate(
             contexts, opinions_per_cycle, debates, memos, strict=True
         ):
             cycle_ts, key, regime = (
-                pd.Timestamp(ctx["cycle_ts"]),
-                ctx["cycle_key"],
-                ctx["regime"]["label"],
+                pd.Timestamp(ctx.cycle_ts),
+                ctx.cycle_key,
+                ctx.regime.label,
             )
             preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions)
             history.add_predictions(preds)
@@ -144,14 +143,14 @@ def deliberate(
             out["mind_context"].append(
                 {
                     **base,
-                    "ordinal": ctx["ordinal"],
+                    "ordinal": ctx.ordinal,
                     "regime_label": regime,
-                    "context_json": json.dumps(ctx, sort_keys=True),
-                    "n_track_record_rows": len(ctx["track_record"]),
-                    "n_lessons": len(ctx["lessons"]),
-                    "n_rules": len(ctx["rules"]),
-                    "known_through": pd.Timestamp(ctx["known_through"])
-                    if ctx["known_through"]
+                    "context_json": ctx.to_json(),
+                    "n_track_record_rows": len(ctx.track_record),
+                    "n_lessons": len(ctx.lessons),
+                    "n_rules": len(ctx.rules),
+                    "known_through": pd.Timestamp(ctx.known_through)
+                    if ctx.known_through
                     else pd.NaT,
                 }
             )
@@ -160,7 +159,7 @@ def deliberate(
             out["memo"].append(
                 {
                     **base,
-                    "ordinal": ctx["ordinal"],
+                    "ordinal": ctx.ordinal,
                     "title": memo.title,
                     "body": memo.body,
                     "tag_line": memo.tag_line,

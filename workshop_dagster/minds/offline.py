@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from .context import mind_record
+from .cycle_context import CycleContext
 from .types import Opinion, lean
 
 SHRINK_N = 5  # pseudo-calls of prior at 50% when blending a record into confidence
@@ -30,9 +31,9 @@ def pick(key: str, options: list[str]) -> str:
     return options[h % len(options)]
 
 
-def calibrated(confidence: float, context: dict, mind: str) -> float:
+def calibrated(confidence: float, context: CycleContext, mind: str) -> float:
     """Blend a signal's confidence with the mind's record in this regime (Beta(2.5, 2.5) prior)."""
-    n, hits = mind_record(context, mind, context["regime"]["label"])
+    n, hits = mind_record(context, mind, context.regime.label)
     if n == 0:
         return round(min(max(confidence, 0.05), 0.9), 2)
     record = (hits + 0.5 * SHRINK_N) / (n + SHRINK_N)
@@ -40,8 +41,8 @@ def calibrated(confidence: float, context: dict, mind: str) -> float:
     return round(min(max((1 - weight) * confidence + weight * record, 0.05), 0.9), 2)
 
 
-def _record_sentence(context: dict, mind: str, title: str) -> str:
-    regime = context["regime"]["label"]
+def _record_sentence(context: CycleContext, mind: str, title: str) -> str:
+    regime = context.regime.label
     n, hits = mind_record(context, mind, regime)
     if n == 0:
         return f"I have no scored calls in {regime.replace('_', '-')} yet, so this is unproven."
@@ -86,7 +87,7 @@ def _opinion(
     )
 
 
-def _called(mind: str, narrative: str, view: str, call: tuple, context: dict) -> Opinion:
+def _called(mind: str, narrative: str, view: str, call: tuple, context: CycleContext) -> Opinion:
     """An opinion with a call (ticker, relative_to, direction, timeframe, raw confidence)."""
     ticker, rel, direction, tf, conf = call
     return _opinion(
@@ -94,12 +95,12 @@ def _called(mind: str, narrative: str, view: str, call: tuple, context: dict) ->
     )
 
 
-def macro_mind(context: dict) -> Opinion:
+def macro_mind(context: CycleContext) -> Opinion:
     """Rates, the Fed, volatility and the regime."""
-    m, key = context["market"], context["cycle_key"]
-    t = m["tickers"]
-    vix, dvix = m["vix_level"], m["vix_change_1d"]
-    d10 = m.get("ust_10y_change_5obs_bp")
+    m, key = context.market, context.cycle_key
+    t = m.tickers
+    vix, dvix = m.vix_level, m.vix_change_1d
+    d10 = m.ust_10y_change_5obs_bp
     opening = pick(
         key + "macro",
         [
@@ -109,8 +110,8 @@ def macro_mind(context: dict) -> Opinion:
         ],
     )
     facts = (
-        f"{opening} The 10Y at {m['ust_10y']:.2f}%, the 2Y at {m['ust_2y']:.2f}%, "
-        f"10Y-2Y at {m['spread_10y_2y']:.2f}, Fed Funds at {m['fed_funds']:.2f}%. "
+        f"{opening} The 10Y at {m.ust_10y:.2f}%, the 2Y at {m.ust_2y:.2f}%, "
+        f"10Y-2Y at {m.spread_10y_2y:.2f}, Fed Funds at {m.fed_funds:.2f}%. "
         f"VIX at {vix:.2f}, {'up' if dvix >= 0 else 'down'} {abs(dvix):.2f} points on the day."
     )
     if d10 is not None:
@@ -139,7 +140,7 @@ def macro_mind(context: dict) -> Opinion:
             "stops after one week."
         )
         call = ("TLT", None, "up", "1w", conf)
-    elif vix <= 15 and dvix <= 0 and m["spread_10y_2y"] > 0:
+    elif vix <= 15 and dvix <= 0 and m.spread_10y_2y > 0:
         conf = 0.40
         view = (
             "Calm volatility, a positively sloped curve, no stress in funding. That is the "
@@ -159,19 +160,19 @@ def macro_mind(context: dict) -> Opinion:
     return _called("macro", f"{facts} {view} {record}", view, call, context)
 
 
-def flow_mind(context: dict) -> Opinion:
+def flow_mind(context: CycleContext) -> Opinion:
     """Breadth, rotation, the size spread and mega-cap concentration."""
-    m, key = context["market"], context["cycle_key"]
-    t = m["tickers"]
-    breadth = m["breadth"]
+    m, key = context.market, context.cycle_key
+    t = m.tickers
+    breadth = m.breadth
     facts = (
         f"Breadth at {100 * breadth:.0f}% of the tape up on the day. "
         f"{move('IWM', t['IWM']['change_1d_pct'])} against {move('QQQ', t['QQQ']['change_1d_pct'])}; "
         f"over the week, {move('IWM', t['IWM']['change_5d_pct'], True)} and "
         f"{move('QQQ', t['QQQ']['change_5d_pct'], True)}. The mega-cap basket moved "
-        f"{m['mega_cap_1d']:+.2f}% today."
+        f"{m.mega_cap_1d:+.2f}% today."
     )
-    spread5 = m["size_spread_5d"]
+    spread5 = m.size_spread_5d
     call = None
     if spread5 >= 1.5 and breadth >= 0.5:
         view = pick(
@@ -182,13 +183,13 @@ def flow_mind(context: dict) -> Opinion:
             ],
         )
         call = ("IWM", "QQQ", "up", "48h", 0.38 + min((spread5 - 1.5) / 20, 0.15))
-    elif spread5 <= -1.5 and m["mega_cap_5d"] > t["SPY"]["change_5d_pct"]:
+    elif spread5 <= -1.5 and m.mega_cap_5d > t["SPY"]["change_5d_pct"]:
         view = (
             "Concentration is rising again: the mega-caps carry the index while small caps "
             "lag. Flows chase what is working until something breaks."
         )
         call = ("IWM", "QQQ", "down", "48h", 0.38 + min((-spread5 - 1.5) / 20, 0.15))
-    elif breadth <= 0.3 and m["mega_cap_1d"] < 0:
+    elif breadth <= 0.3 and m.mega_cap_1d < 0:
         view = (
             "Thin breadth and the mega-caps selling together: that is distribution, not "
             "rotation. The leaders go next."
@@ -208,13 +209,13 @@ def flow_mind(context: dict) -> Opinion:
     return _called("flow", f"{facts} {view} {record}", view, call, context)
 
 
-def contrarian_mind(context: dict) -> Opinion:
+def contrarian_mind(context: CycleContext) -> Opinion:
     """What consensus misses: stretched moves and tail risks."""
     from ..market.universe import TICKER_KIND
 
-    m, key = context["market"], context["cycle_key"]
+    m, key = context.market, context.cycle_key
     stretched = []
-    for ticker, row in m["tickers"].items():
+    for ticker, row in m.tickers.items():
         kind = TICKER_KIND.get(ticker, "index")
         if kind == "volatility":
             continue
@@ -249,9 +250,9 @@ def contrarian_mind(context: dict) -> Opinion:
             calibrated(conf, context, "contrarian"),
             thesis="Moves that far from their mean snap back more often than they extend.",
         )
-    if m["vix_level"] <= 13:
+    if m.vix_level <= 13:
         text = (
-            f"{opening} VIX at {m['vix_level']:.2f} is complacency. Tail risk is cheap "
+            f"{opening} VIX at {m.vix_level:.2f} is complacency. Tail risk is cheap "
             "exactly when nobody wants it."
         )
         record = _record_sentence(context, "contrarian", "Contrarian")

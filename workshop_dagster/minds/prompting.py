@@ -18,6 +18,7 @@ from pathlib import Path
 from ..market.universe import TICKERS
 from ..mind_registry import find
 from ..mind_registry import title as mind_title
+from .cycle_context import CycleContext
 from .types import Opinion, lean
 
 PROMPTS = Path(__file__).parent / "prompts"
@@ -58,24 +59,25 @@ def fence(text: str) -> str:
     return str(text).replace("<", "‹").replace(">", "›")
 
 
-def cycle_data(context: dict) -> str:
+def cycle_data(context: CycleContext) -> str:
     """The cycle's data block: identical for every request of the cycle."""
+    doc = context.as_dict()
     trusted = {
-        k: context[k]
+        k: doc[k]
         for k in ("cycle_key", "cycle_ts", "ordinal", "regime", "market", "track_record", "rules")
     }
     news = (
         "\n".join(
             f"- {fence(n['published_at'])} {fence(n['source'])}: {fence(n['title'])} "
             f"[{fence(n['tickers'])}]"
-            for n in context["news"]
+            for n in context.news
         )
         or "(no news)"
     )
     lessons = (
         "\n".join(
-            f"- {fence(lesson['known_at'])} ({fence(lesson['source'])}): {fence(lesson['text'])}"
-            for lesson in context["lessons"]
+            f"- {fence(lesson.known_at)} ({fence(lesson.source)}): {fence(lesson.text)}"
+            for lesson in context.lessons
         )
         or "(none yet)"
     )
@@ -87,14 +89,14 @@ def cycle_data(context: dict) -> str:
     )
 
 
-def _system(context: dict) -> list[dict]:
+def _system(context: CycleContext) -> list[dict]:
     return [
         {"type": "text", "text": prompt("house"), "cache_control": CACHE},
         {"type": "text", "text": cycle_data(context), "cache_control": CACHE},
     ]
 
 
-def mind_request(mind: str, context: dict, model: str, max_tokens: int) -> dict:
+def mind_request(mind: str, context: CycleContext, model: str, max_tokens: int) -> dict:
     return {
         "model": model,
         "max_tokens": max_tokens,
@@ -106,7 +108,7 @@ def mind_request(mind: str, context: dict, model: str, max_tokens: int) -> dict:
 
 
 def synthesis_request(
-    context: dict,
+    context: CycleContext,
     opinions: list[Opinion],
     debate: str,
     model: str,
@@ -140,13 +142,13 @@ def synthesis_request(
     }
 
 
-def record_facts(context: dict, opinions: list[Opinion]) -> str:
+def record_facts(context: CycleContext, opinions: list[Opinion]) -> str:
     """What the record says about each call (computed by code, outside the untrusted fence)."""
     from ..mind_registry import mind_names
     from .calibration import reliable_minds
     from .synthesis import candidates
 
-    regime = context["regime"]["label"].replace("_", "-")
+    regime = context.regime.label.replace("_", "-")
     reliable = reliable_minds(context, mind_names())
     lines = [
         "Reliable in "

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..predictions.tags import find_tag, parse_tag
 from ..publish.layout import MemoParts, cycle_header, render
+from .cycle_context import CycleContext
 from .prompting import InvalidReply
 from .synthesis import ABSTAIN_TAG, call_problem, footer
 from .types import Memo, Opinion
@@ -26,7 +27,7 @@ def reply_text(reply: dict) -> str:
     return "\n".join(b.get("text", "") for b in reply["content"] if b.get("type") == "text").strip()
 
 
-def memo_problem(text: str, context: dict, opinions: list[Opinion] = ()) -> str | None:
+def memo_problem(text: str, context: CycleContext, opinions: list[Opinion] = ()) -> str | None:
     if not text:
         return "the reply had no text"
     if not re.match(r"#\s+\S", text):
@@ -34,7 +35,7 @@ def memo_problem(text: str, context: dict, opinions: list[Opinion] = ()) -> str 
     found = find_tag(text)
     if found is None:
         return "the memo must end with the [DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …] tag"
-    return call_problem(parse_tag(text, pd.Timestamp(context["cycle_ts"])), context, opinions)
+    return call_problem(parse_tag(text, pd.Timestamp(context.cycle_ts)), context, opinions)
 
 
 def split_memo(text: str) -> tuple[str, list[str], list[str], str]:
@@ -99,9 +100,9 @@ def with_repair(request: dict, reply: dict, problem: str) -> dict:
 def assemble_memo(context, opinions, debate, text: str, problem: str | None) -> Memo:
     """The memo as published: the model's text in the seeds' layout with the cycle's header and
     debate footer, or, when it failed validation after its repair, an abstention saying why."""
-    cycle_ts = pd.Timestamp(context["cycle_ts"])
+    cycle_ts = pd.Timestamp(context.cycle_ts)
     written = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
-    header = cycle_header(cycle_ts, context["ordinal"])
+    header = cycle_header(cycle_ts, context.ordinal)
     if problem:
         body = [
             f"I can't publish a call this cycle: the model's memo failed validation "

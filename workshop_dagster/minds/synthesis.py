@@ -17,6 +17,7 @@ from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule
+from .cycle_context import CycleContext
 from .offline import move, pick
 from .types import Memo, Opinion
 
@@ -36,10 +37,10 @@ class Candidate:
     rule: dict | None
 
 
-def candidates(context: dict, opinions: list[Opinion]) -> list[Candidate]:
+def candidates(context: CycleContext, opinions: list[Opinion]) -> list[Candidate]:
     """Every call a mind made this cycle, with its calibrated probability and ruling rule
     (the synthesis's own rules, then the mind's)."""
-    cycle_ts = pd.Timestamp(context["cycle_ts"])
+    cycle_ts = pd.Timestamp(context.cycle_ts)
     out = []
     for o in opinions:
         if o.abstained:
@@ -52,7 +53,7 @@ def candidates(context: dict, opinions: list[Opinion]) -> list[Candidate]:
     return out
 
 
-def call_problem(call: ParsedCall, context: dict, opinions: list[Opinion]) -> str | None:
+def call_problem(call: ParsedCall, context: CycleContext, opinions: list[Opinion]) -> str | None:
     """Why the synthesis may not publish `call`, or None. A published call is an abstention, or
     a call a mind made this cycle (subject, direction, timeframe), not ruled out by an active
     rule, at that call's calibrated probability (within rounding), which is at least a coin
@@ -136,11 +137,11 @@ def _describe(o: Opinion) -> str:
     return f"{who} wants {subject} {o.direction} over {o.timeframe} at {o.confidence:.2f}."
 
 
-def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
+def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
     """Choose the call the record supports, or abstain, and write the memo."""
-    cycle_ts = pd.Timestamp(context["cycle_ts"])
-    regime = context["regime"]
-    regime_name = regime["label"].replace("_", "-")
+    cycle_ts = pd.Timestamp(context.cycle_ts)
+    regime = context.regime
+    regime_name = regime.label.replace("_", "-")
     weighed = candidates(context, opinions)
     blocked = [(c.opinion, c.rule) for c in weighed if c.rule]
     allowed = [(c.opinion, c.calibrated) for c in weighed if not c.rule]
@@ -150,30 +151,30 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
     body = []
     # 1. Where I am: the regime and which minds have earned trust in it.
     body.append(
-        f"I'm reading this cycle as {regime_name}, score {regime['score']:+.2f}. "
-        f"What drives it: {regime['drivers']}. {_reliability_line(context, reliable)}"
+        f"I'm reading this cycle as {regime_name}, score {regime.score:+.2f}. "
+        f"What drives it: {regime.drivers}. {_reliability_line(context, reliable)}"
     )
     # 2. What the tape says (numbers the fact check can verify).
-    t = context["market"]["tickers"]
-    m = context["market"]
+    t = context.market.tickers
+    m = context.market
     movers = sorted(t.items(), key=lambda kv: -abs(kv[1]["change_1d_pct"]))
     named = [k for k, _ in movers if k != "VIX"][:3]
     body.append(
         ". ".join(move(k, t[k]["change_1d_pct"]) for k in named)
-        + f". VIX at {m['vix_level']:.2f}, 10Y-2Y at {m['spread_10y_2y']:.2f}, "
-        f"Fed Funds at {m['fed_funds']:.2f}%."
+        + f". VIX at {m.vix_level:.2f}, 10Y-2Y at {m.spread_10y_2y:.2f}, "
+        f"Fed Funds at {m.fed_funds:.2f}%."
     )
     # 3. The three minds.
     body.append(" ".join(_describe(o) for o in opinions))
     # 4. Rules and lessons.
-    if context["rules"]:
-        cited = " ".join(f"My rules say: {r['rule_text']}" for r in context["rules"][:3])
+    if context.rules:
+        cited = " ".join(f"My rules say: {r['rule_text']}" for r in context.rules[:3])
         body.append(cited)
     for o, rule in blocked:
         body.append(f"So {mind_title(o.mind)}'s call is out, however tempting: {rule['rule_text']}")
-    if context["lessons"]:
-        lesson = context["lessons"][-1]
-        body.append(f"The last lesson I wrote myself ({lesson['known_at'][:10]}): {lesson['text']}")
+    if context.lessons:
+        lesson = context.lessons[-1]
+        body.append(f"The last lesson I wrote myself ({lesson.known_at[:10]}): {lesson.text}")
     written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
 
     if chosen is None or chosen[1].probability < MIN_PROBABILITY:
@@ -190,7 +191,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
             "costs nothing; a forced call costs the record."
         )
         title = pick(
-            context["cycle_key"] + "title-abstain",
+            context.cycle_key + "title-abstain",
             [
                 "Nothing Here Worth Calling",
                 "The Honest Move Is to Pass",
@@ -201,7 +202,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
         memo_text = render_memo(
             title,
             cycle_ts,
-            context["ordinal"],
+            context.ordinal,
             body,
             ["No call this cycle."],
             tag,
@@ -227,7 +228,7 @@ def synthesize(context: dict, opinions: list[Opinion], debate: str) -> Memo:
     memo_text = render_memo(
         title,
         cycle_ts,
-        context["ordinal"],
+        context.ordinal,
         body,
         prediction,
         tag,
@@ -254,8 +255,8 @@ def _choose(candidates, reliable, regime_name: str):
     return best, ": its call has the best odds on the record"
 
 
-def _reliability_line(context: dict, reliable) -> str:
-    regime = context["regime"]["label"].replace("_", "-")
+def _reliability_line(context: CycleContext, reliable) -> str:
+    regime = context.regime.label.replace("_", "-")
     b = base_rate(context)
     if not reliable:
         return (
@@ -276,8 +277,8 @@ def _reliability_line(context: dict, reliable) -> str:
     )
 
 
-def _title(context: dict, o: Opinion) -> str:
-    key = context["cycle_key"] + "title"
+def _title(context: CycleContext, o: Opinion) -> str:
+    key = context.cycle_key + "title"
     if o.relative_to:
         return pick(
             key,
