@@ -8,7 +8,8 @@
   prompts did not change makes no API call. `refresh=True` forces fresh calls.
 - Every call is written to the ledger: tokens (cache reads and writes included), cost from the
   configured price table, latency, retries, outcome.
-- A per-run dollar budget stops the run before the call that would cross it.
+- A per-run dollar budget stops the run before the call that would cross it (the books: replay
+  writer, budget, ledger, are `claude_books.CallBooks`).
 - 408, 409, 429, 5xx, timeouts and lost connections are retried by the anthropic client itself
   (`max_retries`, its exponential backoff, the API's `retry-after`); a reply that arrives but
   cannot be read (malformed JSON, a stream the SDK cannot assemble) is sent once more by us; a
@@ -24,13 +25,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from ..mind_registry import mind_names
 from ..settings import LLMSettings
 from .claude_batches import BatchCalls
+from .claude_books import CallBooks
 from .cycle_context import CycleContext
-from .llm_errors import BudgetExceeded, LLMCallFailed, LLMConfigError, MalformedStream
+from .llm_errors import LLMCallFailed, LLMConfigError, MalformedStream
 from .prompting import (
     InvalidReply,
     mind_request,
@@ -70,7 +72,7 @@ def _sdk_client(timeout_s: float, max_retries: int):
         return _clients[key]
 
 
-class ClaudeEngine(BatchCalls):
+class ClaudeEngine(CallBooks, BatchCalls):
     """Opinions and memos from Claude, with replay, ledger, budget and fault handling."""
 
     name = "anthropic"
@@ -85,65 +87,10 @@ class ClaudeEngine(BatchCalls):
     ):
         self.config = config
         self.prices = price_table(config.prices_json)
-        # `sleep` paces the batch polls.
-        # .append([ledger rows]): every request sent to the API, kept whatever the run becomes
-        self.spend = spend
-        self._unsaved_spend: list[dict] = []
-        # .get_many([(source, model, hash)]) -> {key: reply}; .put_many([(source, model, hash,
-        # reply)]); optionally .preload() (read what the first lookup needs, ahead of it)
-        self.replay = replay
         self._client = client
-        self._sleep = sleep
+        self._sleep = sleep  # paces the batch polls
         self._lock = threading.Lock()
-        self.spent_usd = 0.0
-        self.ledger: list[dict] = []
-        # Replies received wait in `_unsaved` until the next request is about to go out (after
-        # its replay lookup), then one writer thread stores them while that request waits on
-        # the network: the lookups never queue behind the writes, and the writes cost no wall
-        # time. `flush` (the step's end, or its failure) stores what is left and waits.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-writer")
-        self._unsaved: list[tuple[str, str, str, dict]] = []
-        self._stores: list[Future] = []
-        if not config.refresh and hasattr(replay, "preload"):
-            # The cache's keys are read while the step loads its inputs and builds the first
-            # context, not when the first request is about to go out.
-            self._stores.append(self._writer.submit(replay.preload))
-
-    def _store(self, source: str, model: str, key: str, reply: dict) -> None:
-        with self._lock:
-            self._unsaved.append((source, model, key, reply))
-
-    def _write_unsaved(self) -> None:
-        with self._lock:
-            unsaved, self._unsaved = self._unsaved, []
-            spent, self._unsaved_spend = self._unsaved_spend, []
-            if unsaved:
-                self._stores.append(self._writer.submit(self.replay.put_many, unsaved))
-            if spent and self.spend is not None:
-                self._stores.append(self._writer.submit(self.spend.append, spent))
-
-    def flush(self) -> None:
-        """Store every reply received in the replay cache and wait (a failed write raises)."""
-        self._write_unsaved()
-        with self._lock:
-            stores, self._stores = self._stores, []
-        for future in stores:
-            future.result()
-
-    def close(self) -> None:
-        """Flush the replay writes and stop the writer (the step is over)."""
-        try:
-            self.flush()
-        finally:
-            self._writer.shutdown(wait=True)
-
-    def _replayed(self, calls: list[tuple[str, dict]]) -> list[dict | None]:
-        """The cached reply (or None) of each (source, request), in one lookup."""
-        if self.config.refresh:
-            return [None] * len(calls)
-        keys = [(source, request["model"], prompt_hash(request)) for source, request in calls]
-        found = self.replay.get_many(keys)
-        return [found.get(k) for k in keys]
+        self._open_books(replay, spend, preload=not config.refresh)
 
     # -- client and calls --------------------------------------------------------------------
     @property
@@ -153,30 +100,6 @@ class ClaudeEngine(BatchCalls):
                 if self._client is None:
                     self._client = _sdk_client(self.config.timeout_s, self.config.max_retries)
         return self._client
-
-    def _estimate(self, request: dict) -> float:
-        chars = sum(len(b["text"]) for b in request["system"]) + len(
-            json.dumps(request["messages"])
-        )
-        usage = {
-            "input_tokens": chars // 3,
-            "output_tokens": request["max_tokens"],
-            "cache_write_tokens": 0,
-            "cache_read_tokens": 0,
-        }
-        return cost_usd(self.prices, request["model"], usage)
-
-    def _reserve(self, request: dict) -> float:
-        estimate = self._estimate(request)
-        with self._lock:
-            if self.spent_usd + estimate > self.config.budget_usd:
-                raise BudgetExceeded(
-                    f"the next call ({request['model']}, up to ${estimate:.4f}) would take this "
-                    f"run past its budget of ${self.config.budget_usd:.2f} "
-                    f"(${self.spent_usd:.4f} spent); raise WORKSHOP_LLM_BUDGET_USD to go on"
-                )
-            self.spent_usd += estimate
-        return estimate
 
     def call(
         self,
@@ -303,35 +226,6 @@ class ClaudeEngine(BatchCalls):
         except Exception as exc:  # noqa: BLE001 - whatever the SDK's accumulator raised
             raise MalformedStream(f"{type(exc).__name__}: {exc}") from exc
 
-    def _release(self, estimate: float) -> None:
-        with self._lock:
-            self.spent_usd -= estimate
-
-    def _record(
-        self, cycle_key, source, model, key, usage, latency, retries, outcome, cost
-    ) -> None:
-        usage = usage or {
-            "input_tokens": 0,
-            "output_tokens": 0,
-            "cache_write_tokens": 0,
-            "cache_read_tokens": 0,
-        }
-        row = {
-            "cycle_key": cycle_key,
-            "source": source,
-            "model": model,
-            "prompt_hash": key,
-            **usage,
-            "cost_usd": cost if outcome.startswith("ok") else 0.0,
-            "latency_s": round(latency, 3),
-            "retries": retries,
-            "outcome": outcome,
-        }
-        with self._lock:
-            self.ledger.append(row)
-            if outcome != "replayed":
-                self._unsaved_spend.append(row)
-
     # -- the engine interface ----------------------------------------------------------------
     @property
     def batches(self) -> bool:
@@ -414,14 +308,6 @@ class ClaudeEngine(BatchCalls):
         opinion.model = self.config.mind_model
         self._attach_usage(opinion, mind, cycle_key)
         return opinion
-
-    def _attach_usage(self, target, source: str, cycle_key: str) -> None:
-        rows = [r for r in self.ledger if r["source"] == source and r["cycle_key"] == cycle_key]
-        target.input_tokens = sum(
-            r["input_tokens"] + r["cache_read_tokens"] + r["cache_write_tokens"] for r in rows
-        )
-        target.output_tokens = sum(r["output_tokens"] for r in rows)
-        target.cost_usd = round(sum(r["cost_usd"] for r in rows), 6)
 
     def _synthesis_request(self, context, opinions, debate) -> dict:
         cfg = self.config
