@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from .market.errors import MarketDataError
-from .partitions import cycle_partitions, key_to_time, time_to_key
+from .partitions import cycle_partitions, key_to_time, previous_cycle_key, time_to_key
 from .settings import active
 
 # Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
@@ -22,6 +22,12 @@ CYCLE_TABLE = {"partition_expr": "cycle_ts"}
 def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
     """The cycle times of this run: one partition, or a whole range in a single-run backfill."""
     return [key_to_time(k) for k in context.partition_keys]
+
+
+def previous_cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp | None]:
+    """Each run cycle's previous cycle time (None before the first cycle)."""
+    keys = [previous_cycle_key(k, PARTITIONS) for k in context.partition_keys]
+    return [key_to_time(k) if k else None for k in keys]
 
 
 def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:

@@ -171,6 +171,15 @@ def _keys_through_horizon(partitions: dg.TimeWindowPartitionsDefinition) -> tupl
     )
 
 
+def previous_cycle_key(
+    key: str, partitions: dg.TimeWindowPartitionsDefinition | None = None
+) -> str | None:
+    """The cycle before `key` in the partition set (None for the first)."""
+    keys = _keys_through_horizon(partitions or cycle_partitions())
+    pos = bisect.bisect_left(keys, key)
+    return keys[pos - 1] if pos > 0 else None
+
+
 def cycle_ordinal(key: str, partitions: dg.TimeWindowPartitionsDefinition | None = None) -> int:
     """The 1-based position of a cycle in the partition set (the seeds' "Cycle 280")."""
     keys = _keys_through_horizon(partitions or cycle_partitions())

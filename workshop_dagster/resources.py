@@ -29,6 +29,8 @@ class MarketResource(dg.ConfigurableResource):
     cache_dir: str = str(PROJECT_ROOT / "data" / "market_cache")
     # The warehouse this source is bound to (`warehouse.claim_source`); empty: not checked.
     database: str = ""
+    # Quotes of the cycle's minute from intraday bars where the source has them.
+    intraday: bool = True
 
     @property
     def identity(self) -> str:
@@ -56,6 +58,14 @@ class MarketResource(dg.ConfigurableResource):
         from .market.asof import market_snapshot
 
         return market_snapshot(self.open(), cycle_times)
+
+    def quotes(
+        self, bars: pd.DataFrame, cycle_times: Sequence[pd.Timestamp], previous: Sequence
+    ) -> pd.DataFrame:
+        """Each cycle's quote of each ticker (`market.quotes`), given its daily snapshot."""
+        from .market.asof import quotes_as_of
+
+        return quotes_as_of(self.open(), bars, cycle_times, previous, intraday=self.intraday)
 
     def news(self, tickers: Sequence[str], cycle_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
         from .market.asof import news_as_of
@@ -164,6 +174,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             seed=settings.seed,
             cache_dir=str(settings.market_cache_dir),
             database=database,
+            intraday=settings.intraday,
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(

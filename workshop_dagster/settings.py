@@ -75,6 +75,9 @@ class Settings:
     site_url: str = ""
     llm_settings: LLMSettings = field(default_factory=LLMSettings)
     scoring_interval_s: int = 300
+    # Quotes of the cycle's minute from intraday bars where the source has them; false: every
+    # quote is the last daily close (the daily walk-forward of `make evaluate`).
+    intraday: bool = True
 
     @property
     def market_cache_dir(self) -> Path:
@@ -129,6 +132,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         site_url=site_url,
         llm_settings=_llm_settings(env),
         scoring_interval_s=_number(env, "WORKSHOP_SCORING_INTERVAL_S", int, 300, 10, 86400),
+        intraday=_flag(env, "WORKSHOP_INTRADAY", True),
     )
 
 
@@ -199,6 +203,15 @@ def _start(start: str) -> str:
 
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], var: str, default: bool) -> bool:
+    text = env.get(var, "").strip().lower()
+    if not text:
+        return default
+    if text not in TRUE + FALSE:
+        raise SettingsError(f"{var}={text!r} is not true or false")
+    return text in TRUE
 
 
 def _llm_settings(env: dict[str, str]) -> LLMSettings:

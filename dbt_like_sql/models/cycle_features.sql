@@ -1,4 +1,4 @@
-{{ config(partitioned=true, group='market', description='Per cycle and ticker: last price, 1- and 5-session change, strength vs SPY; plus the cycle-wide breadth, size spread, mega-cap basket, VIX and rates.') }}
+{{ config(partitioned=true, group='market', description='Per cycle and ticker: the price of the cycle minute (intraday where the source has it, else the last close, marked stale), the day move (the regular session against the previous regular close), the 5-session change, strength vs SPY, the extended-hours move, the moves since the open and since the previous cycle, the place in the day range; plus the cycle-wide breadth, size spread, mega-cap basket, VIX and rates.') }}
 
 with bars as (
     select
@@ -26,12 +26,41 @@ per_ticker as (
     group by cycle_key, cycle_ts, ticker
 ),
 
-changes as (
+daily_changes as (
     select
         *,
-        round(100 * (last / close_1d_ago - 1), 4) as change_1d_pct,
-        round(100 * (last / close_5d_ago - 1), 4) as change_5d_pct
+        round(100 * (last / close_1d_ago - 1), 4) as daily_1d_pct,
+        round(100 * (last / close_5d_ago - 1), 4) as daily_5d_pct
     from per_ticker
+),
+
+-- The quote of the cycle's minute where the source has intraday bars: its moves are taken
+-- inside the intraday series (market/quotes.py); otherwise the daily closes' moves.
+changes as (
+    select
+        daily_changes.cycle_key,
+        daily_changes.cycle_ts,
+        daily_changes.ticker,
+        daily_changes.last_session,
+        daily_changes.last_bar_ts,
+        daily_changes.close_1d_ago,
+        coalesce(quotes.quote_source, 'daily close') as quote_source,
+        coalesce(quotes.quote_ts, daily_changes.last_bar_ts) as quote_ts,
+        coalesce(quotes.stale, false) as stale,
+        quotes.extended_move_pct,
+        quotes.extended_session,
+        quotes.since_open_pct,
+        quotes.since_prev_cycle_pct,
+        quotes.range_position,
+        case when intraday then quotes.last else daily_changes.last end as last,
+        case when intraday then quotes.session_move_pct else daily_changes.daily_1d_pct end
+            as change_1d_pct,
+        case when intraday then quotes.change_5d_pct else daily_changes.daily_5d_pct end
+            as change_5d_pct
+    from daily_changes
+    left join (
+        select *, quote_source <> 'daily close' as intraday from {{ ref('market_quotes') }}
+    ) as quotes using (cycle_ts, ticker)
 ),
 
 spy as (
@@ -91,6 +120,14 @@ select
     changes.last,
     changes.change_1d_pct,
     changes.change_5d_pct,
+    changes.quote_source,
+    changes.quote_ts,
+    changes.stale,
+    changes.extended_move_pct,
+    changes.extended_session,
+    changes.since_open_pct,
+    changes.since_prev_cycle_pct,
+    changes.range_position,
     round(changes.change_5d_pct - spy.spy_5d, 4) as rel_strength_5d,
     round(cycle_wide.breadth, 4) as breadth,
     round(cycle_wide.size_spread_1d, 4) as size_spread_1d,

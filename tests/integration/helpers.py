@@ -15,6 +15,7 @@ def materialize(
     *,
     market: str = "sim",
     seed: int = 7,
+    intraday: bool = True,
     selection=None,
     llm=None,
     resources: dict | None = None,
@@ -25,7 +26,9 @@ def materialize(
     from workshop_dagster.definitions import ASSETS, CHECKS
 
     settings = load_settings()
-    settings = type(settings)(**{**settings.__dict__, "market": market, "seed": seed})
+    settings = type(settings)(
+        **{**settings.__dict__, "market": market, "seed": seed, "intraday": intraday}
+    )
     keys = [keys] if isinstance(keys, str) else keys
     if keys is None:
         pass

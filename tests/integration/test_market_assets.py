@@ -8,7 +8,7 @@ from tests.integration.helpers import failure_text, materialize, query
 
 MARKET = dg.AssetSelection.groups("market")
 
-TABLES = ("market_bars", "macro_rates", "cycle_features", "regime_labels")
+TABLES = ("market_bars", "market_quotes", "macro_rates", "cycle_features", "regime_labels")
 CYCLE = "2026-03-30-19:15"
 
 
@@ -27,7 +27,11 @@ def test_definitions_load_and_show_the_lineage():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"market_bars", "macro_rates", "news_items", "cycle_features", "regime_labels"} <= keys
     features = graph.get(dg.AssetKey("cycle_features"))
-    assert {p.to_user_string() for p in features.parent_keys} == {"market_bars", "macro_rates"}
+    assert {p.to_user_string() for p in features.parent_keys} == {
+        "market_bars",
+        "macro_rates",
+        "market_quotes",
+    }
     regime = graph.get(dg.AssetKey("regime_labels"))
     assert {p.to_user_string() for p in regime.parent_keys} == {"cycle_features"}
     assert defs.resolve_job_def("cycle") is not None
@@ -100,7 +104,8 @@ def test_one_market_source_per_warehouse(workshop_env, shared_market):
 
 
 def test_csv_replay_reproduces_the_seed_memo_figures(workshop_env, shared_market):
-    result = materialize(CYCLE, market=f"csv:{shared_market}", selection=MARKET)
+    # Daily closes only (the seed quotes them): with intraday bars see test_intraday_quotes.
+    result = materialize(CYCLE, market=f"csv:{shared_market}", selection=MARKET, intraday=False)
     assert result.success
     features = query(
         "select ticker, change_1d_pct, spread_10y_2y, fed_funds from cycle_features "

@@ -9,7 +9,14 @@ import pandas as pd
 from tests.integration.helpers import failure_text, materialize, query
 
 MARKET = dg.AssetSelection.groups("market")
-TABLES = ("market_bars", "macro_rates", "news_items", "cycle_features", "regime_labels")
+TABLES = (
+    "market_bars",
+    "market_quotes",
+    "macro_rates",
+    "news_items",
+    "cycle_features",
+    "regime_labels",
+)
 GOOD, BAD = "2026-03-27-19:15", "2026-03-30-19:15"
 ROW = "2026-03-30,566.7571613464482,567.4264087803426,554.990063621082,557.6671752929688,70602600"
 

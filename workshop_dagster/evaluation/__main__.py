@@ -70,6 +70,9 @@ def _configure(args: argparse.Namespace) -> tuple[Path, Settings]:
                 "WORKSHOP_DB": str(db),
                 "WORKSHOP_DATA_DIR": str(out / "data"),
                 "WORKSHOP_LLM": "offline",
+                # The daily walk-forward: every quote the last close (the folder's intraday
+                # bars cover 2024 on only).
+                "WORKSHOP_INTRADAY": "false",
             }
         )
     except SettingsError as exc:

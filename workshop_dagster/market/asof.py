@@ -172,6 +172,37 @@ def market_snapshot(
     return bars, rates
 
 
+def quotes_as_of(
+    source,
+    bars: pd.DataFrame,
+    cycle_times: Sequence,
+    previous: Sequence,
+    tickers: Sequence[str] = TICKERS,
+    intraday: bool = True,
+) -> pd.DataFrame:
+    """Each cycle's quote of each ticker (`quotes.market_quotes`): from the source's intraday
+    bars visible at the cycle (a bar from its end), else the last daily close in `bars` (the
+    cycle's daily snapshot). Sources without intraday bars, or `intraday=False`, quote closes."""
+    from .quotes import market_quotes
+
+    source = gated(source)
+    cycles = [calendar.to_naive_ny(c) for c in cycle_times]
+    earlier = [calendar.to_naive_ny(p) for p in previous if p is not None and not pd.isna(p)]
+    fetch = getattr(source, "intraday_bars", None) if intraday else None
+    if fetch is not None:
+        # From two weeks before the earliest cycle: the previous session's close and the
+        # previous cycle's quote are in it, across any holiday.
+        start = min(cycles + earlier).normalize() - pd.Timedelta(days=14)
+        bars_intraday = fetch(list(tickers), start, max(cycles))
+    else:
+        bars_intraday = pd.DataFrame(columns=["ticker", "bar_start", "bar_end", "close"])
+    quotes = market_quotes(
+        bars_intraday, bars, cycles, [pd.NaT if p is None else p for p in previous], tickers
+    )
+    quotes["source"] = source.name
+    return quotes
+
+
 def news_as_of(source, tickers: Sequence[str], cycle_times: Sequence) -> pd.DataFrame:
     """News published at or before each cycle, within the day before it."""
     cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))

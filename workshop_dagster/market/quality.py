@@ -192,7 +192,30 @@ class GatedMarket:
         return bars
 
     def __getattr__(self, name):
+        if name == "intraday_bars" and hasattr(self.inner, name):
+            return self._intraday_bars
         return getattr(self.inner, name)
+
+    def _intraday_bars(self, tickers, start, end) -> pd.DataFrame:
+        """Intraday bars, read and checked by the source (numbers, positive prices, ordered
+        stamps), and here: high and low bound open and close."""
+        bars = self.inner.intraday_bars(tickers, start, end)
+        if len(bars):
+            top = bars[["open", "close"]].max(axis=1)
+            bottom = bars[["open", "close"]].min(axis=1)
+            bad = (bars["high"] < top * (1 - OHLC_TOLERANCE)) | (
+                bars["low"] > bottom * (1 + OHLC_TOLERANCE)
+            )
+            if bad.any():
+                rows = bars[bad].head(10)
+                where = ", ".join(
+                    f"{f} line {n}" for f, n in zip(rows["file"], rows["line"], strict=True)
+                )
+                raise MarketDataError(
+                    f"{self.name}: {int(bad.sum())} intraday bars whose high/low do not bound "
+                    f"their open and close: {where}"
+                )
+        return bars
 
 
 def gated(source) -> GatedMarket:

@@ -141,6 +141,26 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return json.loads(out.to_json(orient="records"))
 
 
+def _rounded(value, digits: int = 2):
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def _intraday_fields(row: dict) -> dict:
+    """What a quote of the minute adds (market/quotes.py); nothing for a daily close."""
+    if "quote_source" not in row or row["quote_source"] == "daily close":
+        return {"stale": True} if row.get("stale") else {}
+    fields = {
+        "quote": f"{row['quote_ts']:%H:%M} ({row['quote_source']} bars)",
+        "since_open_pct": _rounded(row["since_open_pct"]),
+        "since_prev_cycle_pct": _rounded(row["since_prev_cycle_pct"]),
+        "range_position": _rounded(row["range_position"]),
+    }
+    if isinstance(row["extended_session"], str):
+        fields["extended_session"] = row["extended_session"]
+        fields["extended_move_pct"] = _rounded(row["extended_move_pct"])
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def build_context(
     cycle_key: str,
     cycle_ts: pd.Timestamp,
@@ -158,6 +178,7 @@ def build_context(
             "change_1d_pct": round(float(row["change_1d_pct"]), 2),
             "change_5d_pct": round(float(row["change_5d_pct"]), 2),
             "rel_strength_5d": round(float(row["rel_strength_5d"]), 2),
+            **_intraday_fields(row),
         }
         for row in features.to_dict("records")
     }

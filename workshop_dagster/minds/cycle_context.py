@@ -29,7 +29,11 @@ class RegimeView:
 class MarketView:
     """The cycle's market, rounded as the memo quotes it (percent moves, levels)."""
 
-    # ticker -> {last, change_1d_pct, change_5d_pct, rel_strength_5d}
+    # ticker -> {last, change_1d_pct (the day's move: the regular session against the previous
+    # regular close), change_5d_pct, rel_strength_5d}; with a quote of the minute also quote
+    # (its time and bars), since_open_pct, since_prev_cycle_pct, range_position and, after hours
+    # or before the open, extended_session and extended_move_pct; a ticker quoted at its last
+    # close while others have intraday quotes carries stale: true.
     tickers: dict[str, Row]
     breadth: float
     size_spread_1d: float

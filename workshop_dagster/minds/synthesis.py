@@ -162,7 +162,7 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
     body.append(
         ". ".join(move(k, t[k]["change_1d_pct"]) for k in named)
         + f". VIX at {m.vix_level:.2f}, 10Y-2Y at {m.spread_10y_2y:.2f}, "
-        f"Fed Funds at {m.fed_funds:.2f}%."
+        f"Fed Funds at {m.fed_funds:.2f}%." + _outside_session(t, named)
     )
     # 3. The three minds.
     body.append(" ".join(_describe(o) for o in opinions))
@@ -253,6 +253,24 @@ def _choose(candidates, reliable, regime_name: str):
             return by_mind[mind], f", the most reliable of my minds in {regime_name} making a call"
     best = max(candidates, key=lambda c: (c[1].probability, c[0].mind))
     return best, ": its call has the best odds on the record"
+
+
+def _outside_session(tickers: dict, named: list[str]) -> str:
+    """The named movers' moves after hours or before the open, apart from the session's, and
+    the tickers quoted at their last close for want of a quote of the minute."""
+    text = ""
+    extended = [k for k in named if "extended_move_pct" in tickers[k]]
+    if extended:
+        when = tickers[extended[0]]["extended_session"]
+        moves = ", ".join(
+            f"{move(k, tickers[k]['extended_move_pct'])} {when.replace('-', ' ') if when == 'after-hours' else when}"
+            for k in extended
+        )
+        text += f" Outside the session: {moves}."
+    stale = sorted(k for k, v in tickers.items() if v.get("stale"))
+    if stale:
+        text += f" No quote of the minute for {', '.join(stale)}: I read their last close."
+    return text
 
 
 def _reliability_line(context: CycleContext, reliable) -> str:

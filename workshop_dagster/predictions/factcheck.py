@@ -3,7 +3,8 @@
 Models invent numbers; this is where they are caught. Recognized claims:
   "IWM down 1.44%", "META up 2.03%", "QQQ -0.31%", "IWM up 4.77% over five sessions",
   "10Y-2Y at 0.53" / "10Y-2Y spread at 0.53", "Fed Funds at 3.64%", "VIX at 14.18",
-  "the 10Y at 4.35%", "the 2Y at 3.82%", "Breadth at 31%".
+  "the 10Y at 4.35%", "the 2Y at 3.82%", "Breadth at 31%", and moves outside the session:
+  "IWM down 0.37% after hours", "NVDA up 0.40% pre-market" (the quote's extended-hours move).
 A claim is supported when it matches the data to the precision it was written with.
 """
 
@@ -16,6 +17,7 @@ NUM = r"(?P<v>[+\-−]?\d+(?:\.\d+)?)"
 TICKER_MOVE = re.compile(
     r"(?<![A-Za-z^])(?P<t>[A-Z]{2,5})(?:\s+is)?\s+(?:(?P<dir>up|down|higher|lower)\s+)?"
     r"(?P<v>[+\-−]?\d+(?:\.\d+)?)%(?P<five>\s+over\s+(?:the\s+)?(?:five|5)\s+sessions|\s+on\s+the\s+week)?"
+    r"(?P<ext>\s+(?:after[ -]hours|pre-?market|before\s+the\s+open))?"
 )
 SERIES = [
     (
@@ -70,7 +72,13 @@ def extract_claims(text: str) -> list[Claim]:
             value = abs(value)
         elif not m.group("v").lstrip().startswith(("+", "-", "−")):
             continue  # a bare "IWM 2%" is not a claim about a move
-        field = "change_5d_pct" if m.group("five") else "change_1d_pct"
+        field = (
+            "change_5d_pct"
+            if m.group("five")
+            else "extended_move_pct"
+            if m.group("ext")
+            else "change_1d_pct"
+        )
         claims.append(Claim(m.group(0), f"{ticker}.{field}", value, _decimals(m.group("v"))))
     for pattern, key, scale in SERIES:
         for m in pattern.finditer(text or ""):
@@ -100,6 +108,9 @@ def cycle_facts(features_rows: list[dict]) -> dict[str, float]:
     for row in features_rows:
         facts[f"{row['ticker']}.change_1d_pct"] = float(row["change_1d_pct"])
         facts[f"{row['ticker']}.change_5d_pct"] = float(row["change_5d_pct"])
+        extended = row.get("extended_move_pct")
+        if extended is not None and extended == extended:  # NaN: no extended-hours quote
+            facts[f"{row['ticker']}.extended_move_pct"] = float(extended)
     if features_rows:
         first = features_rows[0]
         for key in ("spread_10y_2y", "fed_funds", "vix_level", "ust_10y", "ust_2y", "breadth"):

@@ -7,6 +7,7 @@ from ...cycle_assets import (
     PARTITIONS,
     cycle_times,
     permanent_errors_fail_fast,
+    previous_cycle_times,
     with_cycle_key,
 )
 from ...market.universe import TICKERS
@@ -28,6 +29,16 @@ NETWORK_RETRY = dg.RetryPolicy(
             kinds={"duckdb", "pandas"},
             group_name="market",
         ),
+        "market_quotes": dg.AssetOut(
+            description="Each ticker's quote at the cycle's minute: the last intraday trade "
+            "(a bar is visible from its end), the regular session's move against the previous "
+            "regular close, the pre-market or after-hours move apart, the moves since the open "
+            "and since the previous cycle, the place in the day's range; a ticker without "
+            "intraday bars is quoted at its last close and marked stale (market/quotes.py).",
+            metadata=CYCLE_TABLE,
+            kinds={"duckdb", "pandas"},
+            group_name="market",
+        ),
         "macro_rates": dg.AssetOut(
             description="Treasury 10Y, 2Y, their spread, fed funds and VIX, each as published "
             "by the cycle time (last observations per series, with publication time).",
@@ -45,6 +56,7 @@ def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
     cycles = cycle_times(context)
     with permanent_errors_fail_fast():
         bars, rates = market.snapshot(cycles)
+        quotes = market.quotes(bars, cycles, previous_cycle_times(context))
     last = bars.groupby("ticker")["session_date"].max()
     yield dg.Output(
         with_cycle_key(bars),
@@ -53,6 +65,16 @@ def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
             "source": market.source,
             "cycles": len(cycles),
             "latest_session": str(last.max().date()),
+        },
+    )
+    sources = quotes["quote_source"].value_counts()
+    yield dg.Output(
+        with_cycle_key(quotes),
+        output_name="market_quotes",
+        metadata={
+            "source": market.source,
+            "quotes_by_source": dg.MetadataValue.json({k: int(v) for k, v in sources.items()}),
+            "stale_quotes": int(quotes["stale"].sum()),
         },
     )
     yield dg.Output(

@@ -1,0 +1,78 @@
+"""Each cycle sees the market of its minute: real intraday bars through the market assets."""
+
+import dagster as dg
+import pytest
+
+from tests.integration.helpers import materialize, query
+
+MARKET = dg.AssetSelection.groups("market")
+
+
+def _features(key: str):
+    return query(
+        "select * from cycle_features where cycle_key = ? order by ticker", [key]
+    ).set_index("ticker")
+
+
+def test_the_evening_cycle_reports_the_session_and_the_after_hours_move_apart(
+    workshop_env, shared_market
+):
+    key = "2026-03-30-19:15"
+    assert materialize(key, market=f"csv:{shared_market}", selection=MARKET).success
+    f = _features(key)
+    # The regular session against the previous regular close, from the 1-minute bars (the seed,
+    # from daily closes, quotes -1.44, -1.81 and +2.03).
+    assert f.loc["IWM", "change_1d_pct"] == pytest.approx(-1.4316, abs=1e-4)
+    assert f.loc["TSLA", "change_1d_pct"] == pytest.approx(-1.7912, abs=1e-4)
+    assert f.loc["META", "change_1d_pct"] == pytest.approx(2.0296, abs=1e-4)
+    # After hours IWM trades lower still: a separate field, and the last trade is 19:15's.
+    assert f.loc["IWM", "extended_session"] == "after-hours"
+    assert f.loc["IWM", "extended_move_pct"] == pytest.approx(-0.3673, abs=1e-4)
+    assert f.loc["IWM", "last"] == pytest.approx(238.72)
+    assert str(f.loc["IWM", "quote_ts"]) == "2026-03-30 19:15:00"
+    assert f.loc["IWM", "quote_source"] == "1m"
+    # No intraday data for DIA or VIX: their last close, marked stale, never mixed.
+    for ticker in ("DIA", "VIX", "TLT"):
+        assert f.loc[ticker, "quote_source"] == "daily close"
+        assert bool(f.loc[ticker, "stale"])
+    assert not f.loc[["IWM", "SPY", "TSLA"], "stale"].any()
+
+
+def test_a_midday_cycle_sees_that_mornings_moves(workshop_env, shared_market):
+    key = "2026-04-02-12:15"
+    assert materialize(key, market=f"csv:{shared_market}", selection=MARKET).success
+    f = _features(key)
+    # Computed from intraday/1m: the 12:14 bar's close against the 2026-04-01 regular close.
+    assert f.loc["TSLA", "change_1d_pct"] == pytest.approx(-4.1481, abs=1e-4)
+    assert f.loc["QQQ", "change_1d_pct"] == pytest.approx(-0.3372, abs=1e-4)
+    assert f.loc["IWM", "change_1d_pct"] == pytest.approx(0.1924, abs=1e-4)
+    assert f.loc["TSLA", "since_open_pct"] == pytest.approx(0.3432, abs=1e-4)
+    assert f["extended_session"].isna().all(), "in the session, no extended-hours move"
+    assert str(f.loc["SPY", "quote_ts"]) == "2026-04-02 12:15:00"
+    # The breadth is the morning's: the share of the universe up on the session so far.
+    ups = (f.drop(index="VIX")["change_1d_pct"] > 0).mean()
+    assert f["breadth"].iloc[0] == pytest.approx(ups, abs=1e-4)
+
+
+def test_daily_quotes_when_intraday_is_off(workshop_env, shared_market):
+    key = "2026-04-02-12:15"
+    assert materialize(key, market=f"csv:{shared_market}", selection=MARKET, intraday=False).success
+    f = _features(key)
+    assert (f["quote_source"] == "daily close").all() and not f["stale"].any()
+    assert str(f.loc["SPY", "quote_ts"]) == "2026-04-01 16:00:00"
+
+
+def test_the_memo_quotes_the_minute_and_the_fact_check_verifies_it(workshop_env, shared_market):
+    key = "2026-03-30-19:15"
+    loop = dg.AssetSelection.groups("market", "minds", "predictions")
+    result = materialize(key, market=f"csv:{shared_market}", selection=loop)
+    assert result.success
+    body = query("select body from memo")["body"][0]
+    assert "after hours" in body and "No quote of the minute for DIA" in body
+    # Every figure the memo quotes, the after-hours moves included, is in the cycle's data.
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    figures = checks["memo_figures_match_data"]
+    assert figures.passed, figures.metadata["unsupported"]
+    assert figures.metadata["figures_checked"].value > 5
+    context = query("select context_json from mind_context")["context_json"][0]
+    assert '"extended_session": "after-hours"' in context and '"stale": true' in context

@@ -1,0 +1,118 @@
+"""The as-of rule for intraday bars, on the real bars: visible from its end, nothing later."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workshop_dagster.market.asof import market_snapshot, quotes_as_of
+from workshop_dagster.market.csv_replay import intraday_bars
+from workshop_dagster.market.errors import MarketDataError
+from workshop_dagster.market.quotes import market_quotes
+from workshop_dagster.market.sources import open_source
+
+TICKERS = ["SPY", "IWM", "DIA"]
+
+
+@pytest.fixture(scope="module")
+def real(request):
+    from tests.conftest import SHARED_MARKET, shared_path
+
+    root = shared_path(SHARED_MARKET)
+    return open_source(f"csv:{root}"), root
+
+
+def _quotes(source, root, cycles, previous, bars=None):
+    daily, _ = market_snapshot(source, cycles, TICKERS)
+    if bars is None:
+        bars = intraday_bars(root, TICKERS, "2024-01-01", max(cycles))
+    return market_quotes(bars, daily, cycles, previous, TICKERS)
+
+
+def test_a_bar_that_ends_after_the_cycle_is_not_seen(real):
+    source, root = real
+    cycle = pd.Timestamp("2024-03-05 12:12")  # 5-minute bars only in March 2024
+    q = _quotes(source, root, [cycle], [pd.NaT]).set_index("ticker")
+    bars = intraday_bars(root, ["SPY"], "2024-03-05", "2024-03-06")
+    seen = bars[bars["bar_end"] <= cycle].iloc[-1]
+    assert str(seen["bar_start"]) == "2024-03-05 12:05:00"  # 12:10-12:15 ends after 12:12
+    assert q.loc["SPY", "last"] == seen["close"]
+    assert q.loc["SPY", "quote_ts"] == seen["bar_end"]
+
+
+def test_changing_every_bar_after_the_cycle_changes_nothing_it_saw(real):
+    source, root = real
+    cycles = [pd.Timestamp("2026-04-02 12:15"), pd.Timestamp("2024-06-12 09:15")]
+    previous = [pd.Timestamp("2026-04-02 09:15"), pd.Timestamp("2024-06-11 19:15")]
+    bars = intraday_bars(root, TICKERS, "2024-01-01", "2026-05-01")
+    before = _quotes(source, root, cycles, previous, bars)
+    for cycle in cycles:
+        later = bars["bar_end"] > cycle
+        shaken = bars.copy()
+        for col in ("open", "high", "low", "close"):
+            shaken.loc[later, col] = shaken.loc[later, col] * np.random.default_rng(1).uniform(
+                0.5, 1.5, later.sum()
+            )
+        after = _quotes(source, root, cycles, previous, shaken)
+        mine = before["cycle_ts"] == cycle
+        pd.testing.assert_frame_equal(before[mine], after[mine])
+
+
+def test_no_return_crosses_the_daily_and_intraday_series(real):
+    """Early 2024 the intraday bars (not dividend-adjusted) sit ~2.7% above the daily ones."""
+    source, root = real
+    cycle = pd.Timestamp("2024-01-10 16:30")
+    q = _quotes(source, root, [cycle], [pd.NaT]).set_index("ticker")
+    daily = source.daily_bars(["SPY"], "2024-01-01", "2024-01-10").set_index("session_date")
+    close = daily["close"]
+    daily_5d = 100 * (close.loc["2024-01-10"] / close.loc["2024-01-03"] - 1)
+    crossed = 100 * (q.loc["SPY", "last"] / close.loc["2024-01-03"] - 1)
+    assert abs(crossed - daily_5d) > 2, "the two series differ by the dividends"
+    assert q.loc["SPY", "change_5d_pct"] == pytest.approx(daily_5d, abs=0.05)
+    daily_1d = 100 * (close.loc["2024-01-10"] / close.loc["2024-01-09"] - 1)
+    assert q.loc["SPY", "session_move_pct"] == pytest.approx(daily_1d, abs=0.05)
+
+
+def test_a_ticker_without_intraday_bars_is_quoted_at_its_close_and_marked_stale(real):
+    source, root = real
+    cycle = pd.Timestamp("2026-04-02 12:15")
+    q = _quotes(source, root, [cycle], [pd.NaT]).set_index("ticker")
+    assert q.loc["DIA", "quote_source"] == "daily close" and q.loc["DIA", "stale"]
+    assert str(q.loc["DIA", "quote_ts"]) == "2026-04-01 16:00:00"
+    assert np.isnan(q.loc["DIA", "session_move_pct"])
+    # Past the end of the intraday history (2026-08-10) every ticker falls back the same way.
+    late = _quotes(source, root, [pd.Timestamp("2026-08-20 12:15")], [pd.NaT])
+    assert (late["quote_source"] == "daily close").all() and late["stale"].all()
+    # A source with no intraday bars at all quotes closes, none of them stale.
+    sim = open_source("sim")
+    daily, _ = market_snapshot(sim, [cycle], TICKERS)
+    plain = quotes_as_of(sim, daily, [cycle], [None], TICKERS)
+    assert (plain["quote_source"] == "daily close").all() and not plain["stale"].any()
+
+
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        (
+            "2026-04-02T10:50:00-04:00,1.0,abc,1.0,1.0,100",
+            "high is not a positive number on line 3",
+        ),
+        (
+            "2026-04-02T10:50:00-04:00,1.0,1.0,1.0,-2,100",
+            "close is not a positive number on line 3",
+        ),
+        ("yesterday,1.0,1.0,1.0,1.0,100", "timestamp is not an ISO 8601 time"),
+        ("2026-04-02T10:45:00-04:00,1.0,1.0,1.0,1.0,100", "repeat or go back in time on line 3"),
+    ],
+)
+def test_a_corrupt_intraday_file_names_its_line(tmp_path, row, message):
+    folder = tmp_path / "intraday" / "5m"
+    folder.mkdir(parents=True)
+    header = "timestamp,open,high,low,close,volume\n2026-04-02T10:45:00-04:00,1,1,1,1,5\n"
+    (folder / "SPY.csv").write_text(header + row + "\n")
+    import gzip
+
+    (folder / "SPY.csv.gz").write_bytes(gzip.compress((folder / "SPY.csv").read_bytes()))
+    with pytest.raises(MarketDataError, match=message):
+        intraday_bars(Path(tmp_path), ["SPY"], "2026-04-01", "2026-04-03")

@@ -1,0 +1,226 @@
+"""Each cycle's quote of each ticker: the market of the cycle's minute, from intraday bars.
+
+The as-of rule for intraday bars: a bar is visible from its end (stamped 10:50 at 5 minutes, it
+is known at 10:55). From the bars visible at a cycle:
+
+- `last`: the close of the last bar, whatever the hour (pre-market, session, after hours).
+- The *session* is the latest regular session (09:30 to its close, 16:00 or 13:00 on early-close
+  days) whose first bar had ended by the cycle; before the open that is the previous session.
+- `session_move_pct`: the session's last regular price against the previous session's regular
+  close, both from the intraday series; `since_open_pct` and `range_position` (0 at the
+  session's low so far, 1 at its high) from the same bars.
+- `extended_move_pct`: `last` against the session's last regular price, when the last trade is
+  after it: after hours on the session's evening, pre-market (with the night) before the next
+  open; `extended_session` says which.
+- `since_prev_cycle_pct`: `last` against the previous cycle's `last`, in the same series.
+- `change_5d_pct`: five sessions to the cycle's minute, chain-linked so that no return crosses
+  the two series: the daily series from five sessions back to the previous close, then the
+  intraday series from that close to now (the intraday bars are not dividend-adjusted and the
+  daily ones are; a return from one to the other is off by up to 3%).
+
+A ticker without intraday bars for the cycle's session (none in the source, or the source's
+intraday history ends earlier) is quoted at its last daily close: `quote_source` says
+`daily close`, and `stale` is true when the source serves intraday bars for other tickers, so
+the minds and the memo know the price is not of the minute. Nothing is mixed between series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import calendar
+
+SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
+QUOTE_COLUMNS = [
+    "cycle_ts",
+    "ticker",
+    "quote_source",
+    "quote_ts",
+    "last",
+    "session_date",
+    "prev_close",
+    "session_move_pct",
+    "since_open_pct",
+    "range_position",
+    "extended_move_pct",
+    "extended_session",
+    "since_prev_cycle_pct",
+    "change_5d_pct",
+    "stale",
+]
+
+
+def _pct(a, b) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.round(100 * (np.asarray(a, float) / np.asarray(b, float) - 1), 4)
+
+
+def _regular(bars: pd.DataFrame) -> pd.DataFrame:
+    """The bars of the regular session, with per-session running high, low and first open."""
+    days = bars["bar_start"].dt.normalize()
+    sessions = calendar.xnys().sessions
+    in_session = days.isin(sessions)
+    closes = pd.Series(pd.NaT, index=bars.index, dtype="datetime64[ns]")
+    if in_session.any():
+        closes[in_session] = calendar.session_closes(days[in_session]).to_numpy()
+    regular = in_session & (bars["bar_start"] >= days + SESSION_OPEN) & (bars["bar_start"] < closes)
+    out = bars[regular].assign(session_date=days[regular])
+    by = out.groupby("session_date", sort=False)
+    return out.assign(
+        run_high=by["high"].cummax(),
+        run_low=by["low"].cummin(),
+        first_open=by["open"].transform("first"),
+    )
+
+
+def _ticker_quotes(
+    bars: pd.DataFrame, daily: pd.Series, cycles: pd.DatetimeIndex, prev: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """Intraday quotes of one ticker at each cycle (NaN where it has none); `daily` is the
+    ticker's daily closes by session date."""
+    n = len(cycles)
+    out = pd.DataFrame(index=range(n))
+    ends = bars["bar_end"].to_numpy("datetime64[ns]")
+    at = np.searchsorted(ends, cycles.to_numpy("datetime64[ns]"), side="right") - 1
+    reg = _regular(bars)
+    r_end = reg["bar_end"].to_numpy("datetime64[ns]")
+    r_at = np.searchsorted(r_end, cycles.to_numpy("datetime64[ns]"), side="right") - 1
+    ok = (at >= 0) & (r_at >= 0)
+    a, r = np.where(ok, at, 0), np.where(ok, r_at, 0)
+    if len(reg) == 0:
+        ok[:] = False
+        r_rows = reg.reindex(range(n))
+    else:
+        r_rows = reg.iloc[r].reset_index(drop=True)
+    session = r_rows["session_date"]
+    # The previous session's regular close, when the bars hold that session.
+    closes = reg.groupby("session_date")["close"].last()
+    all_sessions = calendar.xnys().sessions
+    pos = all_sessions.searchsorted(pd.DatetimeIndex(session.fillna(all_sessions[1])))
+    previous = pd.DatetimeIndex(all_sessions[np.maximum(pos - 1, 0)])
+    prev_close = closes.reindex(previous).to_numpy()
+    last_rows = bars.iloc[a].reset_index(drop=True)
+    last = last_rows["close"].to_numpy()
+    session_last = r_rows["close"].to_numpy()
+    after_regular = ends[a] > r_end[r] if len(reg) else np.zeros(n, bool)
+    out["last"] = np.where(ok, last, np.nan)
+    out["quote_ts"] = pd.Series(np.where(ok, ends[a], np.datetime64("NaT")), dtype="datetime64[ns]")
+    out["session_date"] = session.where(ok)
+    out["prev_close"] = np.where(ok, prev_close, np.nan)
+    out["session_move_pct"] = np.where(ok, _pct(session_last, prev_close), np.nan)
+    out["since_open_pct"] = np.where(ok, _pct(session_last, r_rows["first_open"]), np.nan)
+    span = (r_rows["run_high"] - r_rows["run_low"]).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        position = np.where(span > 0, (session_last - r_rows["run_low"].to_numpy()) / span, 0.5)
+    out["range_position"] = np.where(ok, np.round(position, 4), np.nan)
+    extended = ok & after_regular
+    same_day = last_rows["bar_start"].dt.normalize().to_numpy() == session.to_numpy()
+    out["extended_move_pct"] = np.where(extended, _pct(last, session_last), np.nan)
+    out["extended_session"] = np.where(
+        extended, np.where(same_day, "after-hours", "pre-market"), None
+    )
+    # The previous cycle's last, same series.
+    p_at = np.searchsorted(ends, prev.to_numpy("datetime64[ns]"), side="right") - 1
+    p_last = np.where(p_at >= 0, bars["close"].to_numpy()[np.maximum(p_at, 0)], np.nan)
+    out["since_prev_cycle_pct"] = np.where(ok & ~pd.isna(prev), _pct(last, p_last), np.nan)
+    # Five sessions: daily from P-4 to P (P: the session before this one), then intraday.
+    p4 = pd.DatetimeIndex(all_sessions[np.maximum(pos - 5, 0)])
+    daily_leg = daily.reindex(previous).to_numpy() / daily.reindex(p4).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chained = 100 * (daily_leg * (session_last / prev_close) - 1)
+    out["change_5d_pct"] = np.where(ok, np.round(chained, 4), np.nan)
+    out["quote_source"] = np.where(ok, bars["resolution"].to_numpy()[a], None)
+    return out
+
+
+def _no_quotes(n: int) -> pd.DataFrame:
+    text = {"quote_source", "extended_session"}
+    times = {"quote_ts", "session_date"}
+    return pd.DataFrame(
+        {
+            c: pd.Series([None] * n, dtype=object)
+            if c in text
+            else pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+            if c in times
+            else np.full(n, np.nan)
+            for c in QUOTE_COLUMNS[2:-1]
+        }
+    )
+
+
+def market_quotes(
+    intraday: pd.DataFrame,
+    daily_bars: pd.DataFrame,
+    cycles: Sequence,
+    previous: Sequence,
+    tickers: Sequence[str],
+) -> pd.DataFrame:
+    """One quote per cycle and ticker (columns `QUOTE_COLUMNS`).
+
+    intraday:   ticker, bar_start, bar_end, open, high, low, close, volume, resolution
+    daily_bars: the daily bars each cycle sees (asof snapshot: cycle_ts, ticker, session_date,
+                bar_ts, close), for the fallback and the daily leg of the five-session change
+    previous:   each cycle's previous cycle time (NaT for the first)
+    """
+    cycles = pd.DatetimeIndex([calendar.to_naive_ny(c) for c in cycles])
+    prev = pd.DatetimeIndex([pd.NaT if pd.isna(p) else calendar.to_naive_ny(p) for p in previous])
+    has_intraday = len(intraday) > 0
+    visible = daily_bars.sort_values("bar_ts").groupby(["cycle_ts", "ticker"]).tail(1)
+    visible = visible.set_index(["cycle_ts", "ticker"])
+    by_session = daily_bars.drop_duplicates(["ticker", "session_date"]).set_index(
+        ["ticker", "session_date"]
+    )["close"]
+    # The session a quote of the minute belongs to: the latest whose first bar has ended.
+    all_sessions = calendar.xnys().sessions
+    expected = all_sessions[
+        all_sessions.searchsorted(
+            (cycles - SESSION_OPEN - pd.Timedelta(minutes=1)).normalize(), side="right"
+        )
+        - 1
+    ]
+    frames = []
+    for ticker in tickers:
+        bars = intraday[intraday["ticker"] == ticker] if has_intraday else intraday
+        daily = by_session[ticker] if ticker in by_session.index.get_level_values(0) else None
+        if len(bars) and daily is not None:
+            q = _ticker_quotes(bars.reset_index(drop=True), daily, cycles, prev)
+            current = (q["session_date"].to_numpy() == np.asarray(expected)) & (
+                q[["session_move_pct", "change_5d_pct"]].notna().all(axis=1).to_numpy()
+            )
+            q.loc[~current, :] = np.nan
+        else:
+            q = _no_quotes(len(cycles))
+        q["cycle_ts"], q["ticker"] = cycles, ticker
+        fallback = q["last"].isna().to_numpy()
+        if fallback.any():
+            keys = list(zip(cycles[fallback], [ticker] * fallback.sum(), strict=True))
+            seen = visible.reindex(keys)
+            q.loc[fallback, "last"] = seen["close"].to_numpy()
+            q.loc[fallback, "quote_ts"] = seen["bar_ts"].to_numpy()
+            q.loc[fallback, "session_date"] = seen["session_date"].to_numpy()
+            q.loc[fallback, "quote_source"] = "daily close"
+        q["stale"] = fallback & has_intraday
+        frames.append(q)
+    out = pd.concat(frames, ignore_index=True)
+    out = out.astype(
+        {
+            "last": float,
+            "prev_close": float,
+            "session_move_pct": float,
+            "since_open_pct": float,
+            "range_position": float,
+            "extended_move_pct": float,
+            "since_prev_cycle_pct": float,
+            "change_5d_pct": float,
+            "stale": bool,
+        }
+    )
+    out["quote_ts"] = pd.to_datetime(out["quote_ts"]).astype("datetime64[ns]")
+    out["session_date"] = pd.to_datetime(out["session_date"]).astype("datetime64[ns]")
+    out["extended_session"] = (
+        out["extended_session"].astype(object).where(out["extended_session"].notna(), None)
+    )
+    return out[QUOTE_COLUMNS].sort_values(["cycle_ts", "ticker"]).reset_index(drop=True)
