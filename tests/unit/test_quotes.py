@@ -116,3 +116,31 @@ def test_a_corrupt_intraday_file_names_its_line(tmp_path, row, message):
     (folder / "SPY.csv.gz").write_bytes(gzip.compress((folder / "SPY.csv").read_bytes()))
     with pytest.raises(MarketDataError, match=message):
         intraday_bars(Path(tmp_path), ["SPY"], "2026-04-01", "2026-04-03")
+
+
+def test_a_call_is_scored_from_the_price_its_cycle_saw(real):
+    from workshop_dagster.market.asof import scoring_prices
+    from workshop_dagster.predictions.scoring import score_calls
+    from workshop_dagster.predictions.tags import parse_tag
+
+    source, root = real
+    cycle = pd.Timestamp("2026-04-02 12:15")
+    quote = _quotes(source, root, [cycle], [pd.NaT]).set_index("ticker").loc["SPY"]
+    calls = []
+    for timeframe in ("4h", "24h"):
+        tag = f"[DIRECTION: up (SPY)] [TIMEFRAME: {timeframe}] [CONFIDENCE: 0.6]"
+        row = parse_tag(tag, cycle).as_row()
+        calls.append({**row, "cycle_ts": cycle, "price_series": "intraday"})
+    late = pd.Timestamp("2026-08-20 12:15")  # after the intraday history (2026-08-10)
+    row = parse_tag("[DIRECTION: up (SPY)] [TIMEFRAME: 24h] [CONFIDENCE: 0.6]", late).as_row()
+    calls.append({**row, "cycle_ts": late, "price_series": "intraday"})
+    prices = scoring_prices(source, ["SPY"], "2026-03-20", "2026-08-25")
+    scored = score_calls(pd.DataFrame(calls), prices, now=pd.Timestamp("2026-09-01"))
+    four, day, after = scored.to_dict("records")
+    # Entry: the quote the cycle saw. "4h" from 12:15 ends at 16:00 that day; "24h" at the next
+    # session's close (Good Friday, 2026-04-03, is skipped).
+    assert four["entry_price"] == day["entry_price"] == quote["last"]
+    assert str(four["exit_ts"]) == "2026-04-02 16:00:00" and four["scored_on"] == "intraday"
+    assert str(day["exit_ts"]) == "2026-04-06 16:00:00" and day["scored_on"] == "intraday"
+    # Past the intraday history: entry and exit both daily closes, never one of each.
+    assert after["scored_on"] == "daily" and str(after["entry_ts"]) == "2026-08-19 16:00:00"

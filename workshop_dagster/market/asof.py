@@ -203,6 +203,26 @@ def quotes_as_of(
     return quotes
 
 
+def scoring_prices(
+    source, tickers: Sequence[str], start, end, intraday: bool = True
+) -> pd.DataFrame:
+    """The prices calls are scored from: ticker, bar_ts (when the price became known), close,
+    series ("daily": published closes; "intraday": each bar's close at its end)."""
+    source = gated(source)
+    daily = publish_bars(source.daily_bars(list(tickers), start, end))
+    frames = [daily[["ticker", "bar_ts", "close"]].assign(series="daily")]
+    fetch = getattr(source, "intraday_bars", None) if intraday else None
+    if fetch is not None:
+        bars = fetch(list(tickers), start, end)
+        if len(bars):
+            frames.append(
+                bars[["ticker", "bar_end", "close"]]
+                .rename(columns={"bar_end": "bar_ts"})
+                .assign(series="intraday")
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
 def news_as_of(source, tickers: Sequence[str], cycle_times: Sequence) -> pd.DataFrame:
     """News published at or before each cycle, within the day before it."""
     cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))

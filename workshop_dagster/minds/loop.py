@@ -57,9 +57,16 @@ def cycle_context(
 
 
 def prediction_rows(
-    cycle_key: str, cycle_ts: pd.Timestamp, regime: str, memo_body: str, opinions: list[Opinion]
+    cycle_key: str,
+    cycle_ts: pd.Timestamp,
+    regime: str,
+    memo_body: str,
+    opinions: list[Opinion],
+    quoted_at_the_minute: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """The synthesis call parsed from the memo, and each mind's call parsed from its tag."""
+    """The synthesis call parsed from the memo, and each mind's call parsed from its tag.
+    `price_series` says what the call is scored from: "intraday" when every ticker it names
+    was quoted at the cycle's minute (`quoted_at_the_minute`), else "daily"."""
     rows = []
     sources = [("synthesis", memo_body)]
     for o in opinions:
@@ -86,6 +93,10 @@ def prediction_rows(
                 "regime": regime,
                 **call,
                 "subject_kind": subject_kind(call["ticker"], call["relative_to"]),
+                "price_series": "intraday"
+                if call["ticker"]
+                and {call["ticker"], call["relative_to"] or call["ticker"]} <= quoted_at_the_minute
+                else "daily",
                 "timeframe_bucket": timeframe_bucket(call["timeframe_hours"])
                 if call["timeframe_hours"] is not None
                 else None,
@@ -137,7 +148,8 @@ def deliberate(
                 ctx.cycle_key,
                 ctx.regime.label,
             )
-            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions)
+            minute = frozenset(t for t, q in ctx.market.tickers.items() if "quote" in q)
+            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, minute)
             history.add_predictions(preds)
             base = {"cycle_key": key, "cycle_ts": cycle_ts}
             out["mind_context"].append(

@@ -4,6 +4,13 @@ A timeframe of H hours covers n trading sessions: n = round(H / 24) for less tha
 five sessions per seven calendar days beyond that (1w = 5 sessions, 1 month = 21). The horizon
 ends at the close of the n-th session that closes after the cycle time, from the NYSE calendar,
 so a "48h" call made on Friday evening ends on Tuesday's close, not on a Sunday.
+
+From any minute of the day (`horizon_end_for`): a horizon of 12 hours or more counts its
+sessions after the session of the cycle's day when that session has not closed yet, so "24h" or
+"tomorrow" from a late-morning cycle ends at the next session's close, not today's (seed 000:
+"QQQ will close lower tomorrow (24h from now)"). A shorter one ("4h") ends within the session it
+starts in, at the latest at its close; "EOD", "by the close" and "today" end at that close. A
+cycle after the close (or on a closed day) starts in the next session.
 """
 
 from __future__ import annotations
@@ -29,6 +36,35 @@ def horizon_end(cycle_ts: pd.Timestamp, sessions: int) -> pd.Timestamp:
     if last >= len(closes):
         raise ValueError(f"the trading calendar ends before {sessions} sessions after {cycle_ts}")
     return closes[last]
+
+
+SUB_SESSION_HOURS = 12.0
+SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
+
+
+def _current_or_next_session(cycle_ts: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(open, close) of the session the cycle is in or before (the next one after a close)."""
+    closes = calendar.all_session_closes()
+    i = closes.searchsorted(cycle_ts, side="right")
+    if i >= len(closes):
+        raise ValueError(f"the trading calendar ends before {cycle_ts}")
+    close = closes[i]
+    return close.normalize() + SESSION_OPEN, close
+
+
+def horizon_end_for(
+    cycle_ts: pd.Timestamp, hours: float, sessions: int, to_close: bool = False
+) -> pd.Timestamp:
+    """The end of a horizon stated as a duration (or "EOD": `to_close`), from any minute."""
+    cycle_ts = calendar.to_naive_ny(cycle_ts)
+    opens, close = _current_or_next_session(cycle_ts)
+    if to_close:
+        return close
+    if hours < SUB_SESSION_HOURS:
+        return min(max(cycle_ts, opens) + pd.Timedelta(hours=hours), close)
+    # The session the cycle is in (or before, on its day) is not the first of the n.
+    in_day = close.normalize() == cycle_ts.normalize()
+    return horizon_end(close if in_day else cycle_ts, sessions)
 
 
 def sessions_until(cycle_ts: pd.Timestamp, end_date: pd.Timestamp) -> int:

@@ -3,6 +3,11 @@
 entry = the last close published at or before the cycle time; exit = the last close published at
 or before the horizon end (the close of the call's last session, from the NYSE calendar). Pairs
 ("IWM vs META") score the relative return, A's return minus B's.
+
+A call whose cycle saw a quote of its minute (`price_series` "intraday") is scored inside the
+intraday series: entry the last bar ended by the cycle (the price the cycle saw), exit the last
+bar ended by the horizon end. When that series cannot close it (its history ends, a gap), the
+call is scored inside the daily series; `scored_on` says which. No return crosses the two.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import pandas as pd
 FLAT_BAND_PER_SESSION_PCT = 0.5  # |move| within 0.5% x sqrt(sessions) counts as flat / noise
 SETTLE_GRACE = pd.Timedelta(minutes=15)  # VIX settles at 16:15, after the 16:00 horizon close
 STALE_EXIT = pd.Timedelta(hours=12)  # an exit bar older than this is not the horizon's close
+# An intraday exit bar must have ended within this of the horizon (minutes without trades have
+# no bar; a longer gap is no price at the horizon).
+INTRADAY_STALE_EXIT = pd.Timedelta(minutes=30)
 
 
 def flat_band(sessions: int) -> float:
@@ -78,11 +86,13 @@ SCORE_COLUMNS = [
     "status",
     "reason",
     "known_at",
+    "scored_on",
 ]
 
 
 def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
-    """Score one parsed call (a predictions row) from a frame of published closes.
+    """Score one parsed call (a predictions row) from a frame of published daily closes (the
+    reference rubric; `score_calls` adds the intraday series).
 
     `closes` must be sorted by ticker, bar_ts. `now` is what is knowable: a call whose horizon
     has not ended by `now` is `pending`. Returns the SCORE_COLUMNS.
@@ -146,6 +156,7 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
         "status": "scored",
         "reason": None,
         "known_at": max(e[1] for e in exits),
+        "scored_on": "daily",
     }
 
 
@@ -190,37 +201,32 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
     rel = calls["relative_to"].to_numpy(dtype=object) if "relative_to" in calls else None
     if rel is not None:
         legs.append(rel)
-    index = _price_index(closes)
-    entry_px, exit_px, entry_t, exit_t = [], [], [], []
-    failed = ~due  # rows already decided
-    for leg_no, leg in enumerate(legs):
-        # Every due call has its first leg; a pair also has a second.
-        has_leg = (
-            due if leg_no == 0 else due & np.array([isinstance(t, str) and t != "" for t in leg])
+    daily, intraday = _series(closes)
+    prices = _leg_prices(_price_index(daily), legs, cycle_ts, end, due, SETTLE_GRACE, STALE_EXIT)
+    series = np.where(due, "daily", None).astype(object)
+    wants = due & (
+        calls["price_series"].to_numpy(dtype=object) == "intraday"
+        if "price_series" in calls
+        else np.zeros(n, dtype=bool)
+    )
+    if wants.any() and len(intraday):
+        # The cycle saw a quote of its minute: entry and exit from the intraday series (the
+        # exit is the last bar ended by the horizon, within INTRADAY_STALE_EXIT of it); a call
+        # that series cannot close is scored inside the daily one, never across the two.
+        minute = _leg_prices(
+            _price_index(intraday), legs, cycle_ts, end, wants, pd.Timedelta(0), INTRADAY_STALE_EXIT
         )
-        e_px, e_t = _lookup(index, leg, cycle_ts, has_leg)
-        x_px, x_t = _lookup(index, leg, end + np.timedelta64(SETTLE_GRACE), has_leg)
-        missing = has_leg & (np.isnan(e_px) | np.isnan(x_px))
-        stale = has_leg & ~missing & (x_t < end - np.timedelta64(STALE_EXIT))
-        no_move = has_leg & ~missing & ~stale & (x_t <= e_t)
-        for mask, text in (
-            (missing, "no price for {leg}"),
-            (stale, "no {leg} bar at the horizon close {end}"),
-            (no_move, "no {leg} bar closed between the cycle and the horizon"),
-        ):
-            mask = mask & ~failed
-            if mask.any():
-                final[mask] = "unscorable"
-                reason[mask] = [
-                    text.format(leg=t, end=f"{pd.Timestamp(e):%Y-%m-%d %H:%M}")
-                    for t, e in zip(leg[mask], end[mask], strict=True)
-                ]
-                known[mask] = end[mask]
-                failed = failed | mask
-        entry_px.append(np.where(has_leg, e_px, np.nan))
-        exit_px.append(np.where(has_leg, x_px, np.nan))
-        entry_t.append(np.where(has_leg, e_t, np.datetime64("NaT")))
-        exit_t.append(np.where(has_leg, x_t, np.datetime64("NaT")))
+        use = wants & ~minute[4]
+        for k in range(4):
+            prices[k] = [np.where(use, m, d) for m, d in zip(minute[k], prices[k], strict=True)]
+        prices[4] = np.where(use, False, prices[4])
+        series[use] = "intraday"
+    entry_px, exit_px, entry_t, exit_t, failed, why = prices
+    failed = failed | ~due
+    bad = due & failed
+    final[bad] = "unscorable"
+    reason[bad] = why[bad]
+    known[bad] = end[bad]
 
     ok = due & ~failed
     returns = [100.0 * (x / e - 1.0) for e, x in zip(entry_px, exit_px, strict=True)]
@@ -255,6 +261,7 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
             "status": final,
             "reason": reason,
             "known_at": known,
+            "scored_on": np.where(ok, series, None),
         }
     )
     return pd.concat([calls, out], axis=1)
@@ -264,6 +271,50 @@ def _floats(calls: pd.DataFrame, col: str) -> np.ndarray:
     if col not in calls:
         return np.full(len(calls), np.nan)
     return pd.to_numeric(calls[col], errors="coerce").to_numpy(dtype=float)
+
+
+def _series(closes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(daily closes, intraday closes) of a prices frame; without a `series` column, daily."""
+    if "series" not in closes:
+        return closes, closes.iloc[0:0]
+    intraday = (closes["series"] == "intraday").to_numpy()
+    return closes[~intraday], closes[intraday]
+
+
+def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after) -> list:
+    """[entry prices, exit prices, entry times, exit times] per leg, a failed mask and its
+    reasons, for the `rows` to score from one series."""
+    n = len(cycle_ts)
+    entry_px, exit_px, entry_t, exit_t = [], [], [], []
+    failed = np.zeros(n, dtype=bool)
+    reason = np.full(n, None, dtype=object)
+    for leg_no, leg in enumerate(legs):
+        # Every due call has its first leg; a pair also has a second.
+        has_leg = (
+            rows if leg_no == 0 else rows & np.array([isinstance(t, str) and t != "" for t in leg])
+        )
+        e_px, e_t = _lookup(index, leg, cycle_ts, has_leg)
+        x_px, x_t = _lookup(index, leg, end + np.timedelta64(grace), has_leg)
+        missing = has_leg & (np.isnan(e_px) | np.isnan(x_px))
+        stale = has_leg & ~missing & (x_t < end - np.timedelta64(stale_after))
+        no_move = has_leg & ~missing & ~stale & (x_t <= e_t)
+        for mask, text in (
+            (missing, "no price for {leg}"),
+            (stale, "no {leg} bar at the horizon close {end}"),
+            (no_move, "no {leg} bar closed between the cycle and the horizon"),
+        ):
+            mask = mask & ~failed
+            if mask.any():
+                reason[mask] = [
+                    text.format(leg=t, end=f"{pd.Timestamp(e):%Y-%m-%d %H:%M}")
+                    for t, e in zip(leg[mask], end[mask], strict=True)
+                ]
+                failed = failed | mask
+        entry_px.append(np.where(has_leg, e_px, np.nan))
+        exit_px.append(np.where(has_leg, x_px, np.nan))
+        entry_t.append(np.where(has_leg, e_t, np.datetime64("NaT")))
+        exit_t.append(np.where(has_leg, x_t, np.datetime64("NaT")))
+    return [entry_px, exit_px, entry_t, exit_t, failed, reason]
 
 
 def _price_index(closes: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:

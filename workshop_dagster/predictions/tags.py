@@ -254,6 +254,31 @@ def _band(text: str, direction: str) -> dict:
     return {"band_low_pct": None, "band_high_pct": None}
 
 
+TO_CLOSE = r"(today|eod|end\s+of\s+day|intraday|by\s+the\s+close)"
+RELATIVE = r"(tomorrow|next\s+session|1\s+session|overnight)"
+
+
+def _to_close(value: str) -> bool:
+    return re.fullmatch(TO_CLOSE, value.strip().lower().replace("~", "")) is not None
+
+
+def _is_duration(value: str) -> bool:
+    """A timeframe that is a length of time ("48h", "1w", "tomorrow", "EOD"), not a date."""
+    text = value.strip().lower().replace("~", "")
+    return bool(
+        re.fullmatch(TO_CLOSE, text)
+        or re.fullmatch(RELATIVE, text)
+        or re.match(r"^\D*\d", text)
+        and not _looks_like_date(text)
+    )
+
+
+def _looks_like_date(text: str) -> bool:
+    return bool(
+        re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d{4}-\d{2}", text)
+    )
+
+
 def parse_timeframe(value: str, cycle_ts: pd.Timestamp | None) -> tuple[float, int]:
     """(hours, sessions) for a stated timeframe."""
     text = value.strip().lower().replace("~", "")
@@ -281,9 +306,9 @@ def parse_timeframe(value: str, cycle_ts: pd.Timestamp | None) -> tuple[float, i
         if hours <= 0:
             raise TagError(f"timeframe must be positive: {value!r}")
         return hours, horizon.sessions_for_hours(hours)
-    if re.fullmatch(r"(tomorrow|next\s+session|1\s+session|overnight)", text):
+    if re.fullmatch(RELATIVE, text):
         return 24.0, 1
-    if re.fullmatch(r"(today|eod|end\s+of\s+day|intraday|by\s+the\s+close)", text):
+    if re.fullmatch(TO_CLOSE, text):
         return 6.0, 1
     if cycle_ts is None:
         raise TagError(f"timeframe {value!r} needs the cycle time to resolve")
@@ -375,7 +400,13 @@ def _parse_fields(fields: dict[str, str], raw: str, cycle_ts) -> ParsedCall:
     subject = (
         call["ticker"] if not call["relative_to"] else f"{call['ticker']} vs {call['relative_to']}"
     )
-    end = horizon.horizon_end(cycle_ts, sessions) if cycle_ts is not None else None
+    end = (
+        horizon.horizon_end_for(cycle_ts, hours, sessions, to_close=_to_close(fields["timeframe"]))
+        if cycle_ts is not None and _is_duration(fields["timeframe"])
+        else horizon.horizon_end(cycle_ts, sessions)
+        if cycle_ts is not None
+        else None
+    )
     return ParsedCall(
         "parsed",
         subject=subject,

@@ -12,8 +12,6 @@ import pandas as pd
 
 from ... import warehouse
 from ...cycle_assets import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_errors_fail_fast
-from ...market.asof import publish_bars
-from ...market.universe import TICKERS
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...minds.loop import deliberate, resume_advice
 from ...minds.spend import LEDGER_FIELDS
@@ -102,14 +100,12 @@ def deliberation(
         prior = _prior_predictions(warehouse, cycles[0])
         first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
         with permanent_errors_fail_fast():
-            bars = market.open().daily_bars(
-                TICKERS, first_needed - pd.Timedelta(days=10), cycles[-1]
-            )
+            prices = market.scoring_prices(first_needed - pd.Timedelta(days=10), cycles[-1])
         out, minds_s = deliberate(
             engine,
             cycles,
             (cycle_features, regime_labels, macro_rates, news_items),
-            publish_bars(bars)[["ticker", "bar_ts", "close"]],
+            prices,
             prior,
             lambda key: cycle_ordinal(key, PARTITIONS),
         )

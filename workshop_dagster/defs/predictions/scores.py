@@ -5,8 +5,6 @@ import pandas as pd
 
 from ...cycle_assets import CYCLE_TABLE, PARTITIONS, permanent_errors_fail_fast
 from ...market import calendar
-from ...market.asof import publish_bars
-from ...market.universe import TICKERS
 from ...predictions.lessons import lessons_frame
 from ...predictions.scoring import score_calls
 from ...resources import MarketResource
@@ -19,9 +17,12 @@ from ...resources import MarketResource
     metadata=CYCLE_TABLE,
     kinds={"duckdb", "pandas"},
     pool="duckdb",
-    description="Each call scored from prices once its horizon has ended (entry: last close at "
-    "the cycle; exit: last close at the horizon end; pairs score the relative return). Calls "
-    "not yet due are `pending`; abstentions are recorded apart. Rubric: docs/scoring.md.",
+    description="Each call scored from prices once its horizon has ended, inside one series "
+    "(`scored_on`): a call whose cycle saw a quote of its minute from the intraday bars (entry: "
+    "the price the cycle saw; exit: the last bar ended by the horizon), else from daily closes "
+    "(entry: last close at the cycle; exit: last close at the horizon end); pairs score the "
+    "relative return. Calls not yet due are `pending`; abstentions are recorded apart. Rubric: "
+    "docs/scoring.md.",
 )
 def prediction_scores(
     context: dg.AssetExecutionContext, predictions: pd.DataFrame, market: MarketResource
@@ -35,8 +36,8 @@ def prediction_scores(
     )
     end = max(end, predictions["cycle_ts"].max())
     with permanent_errors_fail_fast():
-        closes = publish_bars(market.open().daily_bars(TICKERS, start, end))
-    closes = closes[closes["bar_ts"] <= now][["ticker", "bar_ts", "close"]]
+        closes = market.scoring_prices(start, end)
+    closes = closes[closes["bar_ts"] <= now]
     scores = score_calls(predictions, closes, now=now)
     for col in ("entry_ts", "exit_ts", "known_at"):
         scores[col] = pd.to_datetime(scores[col]).astype("datetime64[ns]")
