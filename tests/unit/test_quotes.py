@@ -84,10 +84,9 @@ def test_a_ticker_without_intraday_bars_is_quoted_at_its_close_and_marked_stale(
     # Past the end of the intraday history (2026-08-10) every ticker falls back the same way.
     late = _quotes(source, root, [pd.Timestamp("2026-08-20 12:15")], [pd.NaT])
     assert (late["quote_source"] == "daily close").all() and late["stale"].all()
-    # A source with no intraday bars at all quotes closes, none of them stale.
-    sim = open_source("sim")
-    daily, _ = market_snapshot(sim, [cycle], TICKERS)
-    plain = quotes_as_of(sim, daily, [cycle], [None], TICKERS)
+    # With intraday quotes off, every quote is a close, none of them stale.
+    daily, _ = market_snapshot(source, [cycle], TICKERS)
+    plain = quotes_as_of(source, daily, [cycle], [None], TICKERS, intraday=False)
     assert (plain["quote_source"] == "daily close").all() and not plain["stale"].any()
 
 

@@ -65,3 +65,34 @@ def test_rates_are_consistent_and_rounded_like_fred():
     assert (rates["DFF"] > 0).all()
     assert (rates.round(2) == rates).all().all()
     assert rates["DFF"].nunique() > 1, "the simulated Fed should move at least once"
+
+
+def test_the_intraday_path_aggregates_to_the_daily_bars_and_does_not_depend_on_the_window():
+    import pandas as pd
+
+    from workshop_dagster.market.simulator import SimulatedMarket
+    from workshop_dagster.market.universe import TICKERS
+
+    sim = SimulatedMarket(7)
+    bars = sim.intraday_bars(TICKERS, "2026-03-16", "2026-03-27 23:59")
+    assert "VIX" not in set(bars["ticker"]) and set(bars["resolution"]) == {"5m"}
+    assert (bars["bar_end"] - bars["bar_start"] == pd.Timedelta(minutes=5)).all()
+    times = bars["bar_start"].dt.strftime("%H:%M")
+    assert times.min() == "04:00" and times.max() == "19:55"  # pre-market to after hours
+    regular = bars[(times >= "09:30") & (times < "16:00")].assign(
+        session_date=lambda f: f["bar_start"].dt.normalize()
+    )
+    agg = regular.groupby(["ticker", "session_date"]).agg(
+        open=("open", "first"), high=("high", "max"), low=("low", "min"), close=("close", "last")
+    )
+    daily = sim.daily_bars(TICKERS, "2026-03-16", "2026-03-27").set_index(
+        ["ticker", "session_date"]
+    )
+    joined = agg.join(daily, rsuffix="_daily", how="inner")
+    assert len(joined) == 16 * 10  # every ticker but VIX, ten sessions
+    for col in ("open", "high", "low", "close"):
+        assert (joined[col] == joined[f"{col}_daily"]).all(), col
+    # A session's bars are the same whichever window asked for them.
+    alone = sim.intraday_bars(["SPY"], "2026-03-20", "2026-03-20 23:59")
+    same = bars[(bars["ticker"] == "SPY") & (bars["bar_start"].dt.normalize() == "2026-03-20")]
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True), same.reset_index(drop=True))

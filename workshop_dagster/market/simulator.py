@@ -246,6 +246,14 @@ class SimulatedMarket:
         mask = rates["code"].isin(list(codes)) & rates["obs_date"].between(start, end)
         return rates.loc[mask].reset_index(drop=True)
 
+    def intraday_bars(self, tickers, start, end) -> pd.DataFrame:
+        """5-minute bars inside the daily bars (`sim_intraday`), resolution "5m"."""
+        from .sim_intraday import intraday_bars
+
+        daily = self.daily_bars(tickers, pd.Timestamp(start) - pd.Timedelta(days=10), end)
+        bars = intraday_bars(daily, self.seed, tickers, start, end)
+        return bars.assign(resolution="5m", file="sim", line=0)
+
     def news(self, tickers, start, end) -> pd.DataFrame:
         from .news import empty_news
 

@@ -1,0 +1,139 @@
+"""The simulator's intraday path: 5-minute bars from 04:00 to 20:00, drawn inside its daily bars.
+
+Each session's regular bars (09:30 to the close) are a Brownian bridge from the daily open to the
+daily close, kept inside the day's low and high and touching both, so they aggregate to exactly
+the daily bar the simulator already produces: daily replays and `make evaluate` do not change.
+Pre-market bars walk to the open from an overnight price near the previous close, after-hours
+bars wander from the close; some thin extended-hours bars have no trade (no bar), as in the real
+files. A session's bars are drawn from a generator seeded by (seed, ticker, session), so they do
+not depend on which sessions were asked for, or in what order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import calendar
+from .universe import TICKERS
+
+BAR = pd.Timedelta(minutes=5)
+DAY_START = pd.Timedelta(hours=4)
+SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
+DAY_END = pd.Timedelta(hours=20)
+EXTENDED_VOL = 0.25  # after hours and pre-market move a quarter of the day's volatility
+THIN = 0.2  # share of extended-hours bars without a trade
+
+
+def _bridge(rng, start: float, end: float, n: int, vol: float) -> np.ndarray:
+    """n+1 log-prices from log(start) to log(end), a Brownian bridge of total variance vol^2."""
+    steps = rng.standard_normal(n) * vol / np.sqrt(n)
+    walk = np.concatenate([[0.0], np.cumsum(steps)])
+    t = np.linspace(0.0, 1.0, n + 1)
+    return np.log(start) + walk - t * walk[-1] + t * (np.log(end) - np.log(start))
+
+
+def _inside(path: np.ndarray, low: float, high: float) -> np.ndarray:
+    """The bridge's deviations from its chord, scaled so the path stays within [low, high]."""
+    chord = np.linspace(path[0], path[-1], len(path))
+    dev = path - chord
+    room_up = np.log(high) - chord
+    room_down = chord - np.log(low)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(dev > 0, room_up / dev, np.inf)
+        down = np.where(dev < 0, room_down / -dev, np.inf)
+    scale = min(1.0, float(np.min(up)), float(np.min(down)))
+    return chord + max(scale, 0.0) * dev
+
+
+def _bars(
+    day: pd.Timestamp, close_time: pd.Timestamp, bar: pd.Series, prev_last: float, rng
+) -> tuple[dict, float]:
+    """One ticker's bars of one session, and its last after-hours trade."""
+    o, h, lo, c, v = (float(bar[k]) for k in ("open", "high", "low", "close", "volume"))
+    vol = max(np.log(h / lo), 1e-4)
+    open_at = day + SESSION_OPEN
+    n_reg = int((close_time - open_at) / BAR)
+    n_pre = int((open_at - (day + DAY_START)) / BAR)
+    n_post = int((day + DAY_END - close_time) / BAR)
+    regular = np.exp(_inside(_bridge(rng, o, c, n_reg, vol), lo, h))
+    regular[0], regular[-1] = o, c  # exactly the daily open and close, not exp(log(.))
+    pre = np.exp(_bridge(rng, prev_last, o, n_pre, EXTENDED_VOL * vol))
+    post_steps = rng.standard_normal(n_post) * EXTENDED_VOL * vol / np.sqrt(n_post)
+    post = c * np.exp(np.concatenate([[0.0], np.cumsum(post_steps)]))
+    opens = np.concatenate([pre[:-1], regular[:-1], post[:-1]])
+    closes = np.concatenate([pre[1:], regular[1:], post[1:]])
+    wick = np.abs(rng.standard_normal((len(opens), 2))) * vol / np.sqrt(n_reg) / 3
+    highs = np.maximum(opens, closes) * np.exp(wick[:, 0])
+    lows = np.minimum(opens, closes) * np.exp(-wick[:, 1])
+    reg = slice(n_pre, n_pre + n_reg)
+    # The regular session stays inside the day's range and touches its high and its low.
+    highs[reg] = np.minimum(highs[reg], h)
+    lows[reg] = np.maximum(lows[reg], lo)
+    highs[n_pre + int(np.argmax(highs[reg]))] = h
+    lows[n_pre + int(np.argmin(lows[reg]))] = lo
+    shape = 1.0 + 1.5 * np.abs(np.linspace(-1.0, 1.0, n_reg)) ** 2  # busy open and close
+    volume = np.concatenate(
+        [
+            np.full(n_pre, 0.002 * v / max(n_pre, 1)),
+            v * shape / shape.sum(),
+            np.full(n_post, 0.003 * v / max(n_post, 1)),
+        ]
+    )
+    starts = np.concatenate(
+        [
+            day + DAY_START + BAR * np.arange(n_pre),
+            open_at + BAR * np.arange(n_reg),
+            close_time + BAR * np.arange(n_post),
+        ]
+    )
+    keep = np.ones(len(starts), dtype=bool)
+    extended = np.ones(len(starts), dtype=bool)
+    extended[reg] = False
+    keep[extended] = rng.random(int(extended.sum())) >= THIN
+    keep[n_pre - 1] = keep[-1] = True  # the last pre-market and after-hours trades
+    bars = {
+        "bar_start": pd.DatetimeIndex(starts)[keep],
+        "open": opens[keep],
+        "high": highs[keep],
+        "low": lows[keep],
+        "close": closes[keep],
+        "volume": np.round(volume[keep]),
+    }
+    return bars, float(post[-1])
+
+
+def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.DataFrame:
+    """5-minute bars starting between start and end, for every ticker but VIX, drawn inside
+    `daily` (the simulator's daily bars: ticker, session_date, open, high, low, close, volume;
+    they must include the session before `start`)."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    sessions = calendar.sessions(start.normalize(), end.normalize())
+    columns = ["ticker", "bar_start", "bar_end", "open", "high", "low", "close", "volume"]
+    if len(sessions) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    closes = calendar.session_closes(sessions)
+    frames = []
+    for ticker in (t for t in tickers if t != "VIX"):
+        number = TICKERS.index(ticker)
+        rows = daily[daily["ticker"] == ticker].set_index("session_date").sort_index()
+        for day, close_time in zip(sessions, closes, strict=True):
+            if day not in rows.index:
+                continue
+            at = rows.index.get_loc(day)
+            prev = rows.iloc[at - 1] if at > 0 else rows.iloc[at]
+            # The overnight price the pre-market starts from, drawn with its own generator.
+            prev_rng = np.random.default_rng([seed, number, int(prev.name.value // 86_400e9)])
+            prev_last = float(prev["close"]) * np.exp(
+                prev_rng.standard_normal() * EXTENDED_VOL * np.log(prev["high"] / prev["low"])
+            )
+            rng = np.random.default_rng([seed, number, int(day.value // 86_400e9), 1])
+            bars, _ = _bars(day, close_time, rows.iloc[at], prev_last, rng)
+            frames.append(pd.DataFrame(bars).assign(ticker=ticker))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    out = pd.concat(frames, ignore_index=True)
+    out["bar_start"] = out["bar_start"].astype("datetime64[ns]")
+    out["bar_end"] = out["bar_start"] + BAR
+    out = out[(out["bar_start"] >= start) & (out["bar_start"] <= end)]
+    return out[columns].sort_values(["ticker", "bar_start"], kind="stable").reset_index(drop=True)
