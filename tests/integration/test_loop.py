@@ -226,3 +226,22 @@ def test_a_malformed_memo_fails_the_gate_and_is_never_scored(workshop_env, seeds
             query("select count(*) n from prediction_scores where cycle_key = ?", [key])["n"][0]
             == 0
         )
+
+
+def test_every_scored_call_is_its_own_outcome(looped):
+    """Cycles at 09:15, 12:15 and 19:15 see the market of their minute and score from it: no two
+    calls of one source share subject, direction, entry and exit (a daily-close loop counted
+    one outcome up to three times)."""
+    scores = looped["first"]["prediction_scores"]
+    scored = scores[scores["status"] == "scored"]
+    assert len(scored) > 50
+    outcome = ["source", "ticker", "relative_to", "direction", "entry_ts", "exit_ts"]
+    assert not scored.fillna({"relative_to": ""}).duplicated(outcome).any()
+    assert (scored["scored_on"] == "intraday").mean() > 0.9
+    # Entry is the price the cycle saw: the quote of its minute (VIX, with no intraday bars,
+    # is scored on daily closes).
+    midday = scored[
+        (scored["cycle_ts"].dt.strftime("%H:%M") == "12:15") & (scored["scored_on"] == "intraday")
+    ]
+    bad = midday[midday["entry_ts"] != midday["cycle_ts"]]
+    assert bad.empty, bad[["cycle_ts", "source", "ticker", "entry_ts", "scored_on"]].to_string()

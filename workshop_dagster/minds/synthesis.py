@@ -269,7 +269,7 @@ def _outside_session(tickers: dict, named: list[str]) -> str:
         text += f" Outside the session: {moves}."
     stale = sorted(k for k, v in tickers.items() if v.get("stale"))
     if stale:
-        text += f" No quote of the minute for {', '.join(stale)}: I read their last close."
+        text += f" No quote of the minute for {', '.join(stale)}: I read {'its' if len(stale) == 1 else 'their'} last close."
     return text
 
 
