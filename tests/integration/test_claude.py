@@ -353,3 +353,14 @@ def test_backfill_with_message_batches(api):
     before = len(api.requests)
     assert run(six, claude(batch=True, batch_poll_s=0.01)).success
     assert len(api.requests) == before and len(api.batches) == 6
+
+
+def test_a_cycle_with_nothing_new_costs_no_call(api):
+    """Daily closes only: the 09:15 cycle after a 19:15 one has nothing new; no request."""
+    keys = ["2026-03-30-19:15", "2026-03-31-09:15"]
+    result = run(keys, claude(), intraday=False)
+    assert result.success, failure_text(result)
+    assert len(api.requests) == 4, "three minds and the synthesis, for the first cycle only"
+    quiet = query("select title, model from memo where cycle_key = ?", [keys[1]])
+    assert quiet["title"][0] == "Nothing New Since the Last Cycle"
+    assert query("select count(*) n from llm_calls where cycle_key = ?", [keys[1]])["n"][0] == 0

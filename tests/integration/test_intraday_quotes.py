@@ -76,3 +76,28 @@ def test_the_memo_quotes_the_minute_and_the_fact_check_verifies_it(workshop_env,
     assert figures.metadata["figures_checked"].value > 5
     context = query("select context_json from mind_context")["context_json"][0]
     assert '"extended_session": "after-hours"' in context and '"stale": true' in context
+
+
+def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market):
+    """Daily closes only: the 09:15 and 12:15 cycles see nothing the 19:15 one did not."""
+    keys = ["2026-03-30-19:15", "2026-03-31-09:15", "2026-03-31-12:15"]
+    loop = dg.AssetSelection.groups("market", "minds", "predictions")
+    result = materialize(keys, market=f"csv:{shared_market}", selection=loop, intraday=False)
+    assert result.success
+    memos = query("select cycle_key, title, body, abstained from memo order by 1")
+    quiet = memos[memos["cycle_key"] != keys[0]]
+    assert (quiet["title"] == "Nothing New Since the Last Cycle").all() and quiet["abstained"].all()
+    assert quiet["body"].str.contains("Nothing new since Monday 19:15").iloc[0]
+    opinions = query(
+        "select cycle_key, abstain_reason from mind_opinions where cycle_key <> ?", [keys[0]]
+    )
+    assert (
+        len(opinions) == 6
+        and (opinions["abstain_reason"] == "nothing new since the previous cycle").all()
+    )
+    calls = query("select cycle_key, parse_status from predictions")
+    assert (calls[calls["cycle_key"] != keys[0]]["parse_status"] == "abstained").all()
+    # With the minute's quotes, the same cycles each see new bars and are put to the minds.
+    result = materialize(keys, market=f"csv:{shared_market}", selection=loop)
+    assert result.success
+    assert not query("select title from memo")["title"].str.startswith("Nothing New").any()

@@ -46,16 +46,19 @@ def _inside(path: np.ndarray, low: float, high: float) -> np.ndarray:
     return chord + max(scale, 0.0) * dev
 
 
-def _bars(
-    day: pd.Timestamp, close_time: pd.Timestamp, bar: pd.Series, prev_last: float, rng
-) -> tuple[dict, float]:
-    """One ticker's bars of one session, and its last after-hours trade."""
-    o, h, lo, c, v = (float(bar[k]) for k in ("open", "high", "low", "close", "volume"))
+MINUTE_NS = 60 * 10**9
+
+
+def _bars(day_ns: int, close_min: int, ohlcv: np.ndarray, prev_last: float, rng) -> tuple:
+    """One ticker's bars of one session: (start times in ns, open, high, low, close, volume).
+    `close_min`: the session's close in minutes after midnight."""
+    o, h, lo, c, v = (float(x) for x in ohlcv)
     vol = max(np.log(h / lo), 1e-4)
-    open_at = day + SESSION_OPEN
-    n_reg = int((close_time - open_at) / BAR)
-    n_pre = int((open_at - (day + DAY_START)) / BAR)
-    n_post = int((day + DAY_END - close_time) / BAR)
+    bar_min = int(BAR / pd.Timedelta(minutes=1))
+    open_min, start_min, end_min = 9 * 60 + 30, 4 * 60, 20 * 60
+    n_reg = (close_min - open_min) // bar_min
+    n_pre = (open_min - start_min) // bar_min
+    n_post = (end_min - close_min) // bar_min
     regular = np.exp(_inside(_bridge(rng, o, c, n_reg, vol), lo, h))
     regular[0], regular[-1] = o, c  # exactly the daily open and close, not exp(log(.))
     pre = np.exp(_bridge(rng, prev_last, o, n_pre, EXTENDED_VOL * vol))
@@ -80,27 +83,20 @@ def _bars(
             np.full(n_post, 0.003 * v / max(n_post, 1)),
         ]
     )
-    starts = np.concatenate(
+    minutes = np.concatenate(
         [
-            day + DAY_START + BAR * np.arange(n_pre),
-            open_at + BAR * np.arange(n_reg),
-            close_time + BAR * np.arange(n_post),
+            start_min + bar_min * np.arange(n_pre),
+            open_min + bar_min * np.arange(n_reg),
+            close_min + bar_min * np.arange(n_post),
         ]
     )
-    keep = np.ones(len(starts), dtype=bool)
-    extended = np.ones(len(starts), dtype=bool)
+    keep = np.ones(len(minutes), dtype=bool)
+    extended = np.ones(len(minutes), dtype=bool)
     extended[reg] = False
     keep[extended] = rng.random(int(extended.sum())) >= THIN
     keep[n_pre - 1] = keep[-1] = True  # the last pre-market and after-hours trades
-    bars = {
-        "bar_start": pd.DatetimeIndex(starts)[keep],
-        "open": opens[keep],
-        "high": highs[keep],
-        "low": lows[keep],
-        "close": closes[keep],
-        "volume": np.round(volume[keep]),
-    }
-    return bars, float(post[-1])
+    starts = day_ns + minutes[keep].astype(np.int64) * MINUTE_NS
+    return starts, opens[keep], highs[keep], lows[keep], closes[keep], np.round(volume[keep])
 
 
 def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.DataFrame:
@@ -113,27 +109,47 @@ def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.Dat
     if len(sessions) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     closes = calendar.session_closes(sessions)
-    frames = []
+    close_min = ((closes - sessions) / pd.Timedelta(minutes=1)).astype(int)
+    day_ns = sessions.asi8
+    pieces: list[tuple] = []
+    names: list[np.ndarray] = []
     for ticker in (t for t in tickers if t != "VIX"):
         number = TICKERS.index(ticker)
-        rows = daily[daily["ticker"] == ticker].set_index("session_date").sort_index()
-        for day, close_time in zip(sessions, closes, strict=True):
-            if day not in rows.index:
+        rows = daily[daily["ticker"] == ticker].sort_values("session_date")
+        at = {
+            d: i
+            for i, d in enumerate(rows["session_date"].to_numpy("datetime64[ns]").astype(np.int64))
+        }
+        values = rows[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float)
+        for day, minutes in zip(day_ns, close_min, strict=True):
+            i = at.get(int(day))
+            if i is None:
                 continue
-            at = rows.index.get_loc(day)
-            prev = rows.iloc[at - 1] if at > 0 else rows.iloc[at]
+            prev = values[max(i - 1, 0)]
+            prev_day = int(rows["session_date"].iloc[max(i - 1, 0)].value // 86_400e9)
             # The overnight price the pre-market starts from, drawn with its own generator.
-            prev_rng = np.random.default_rng([seed, number, int(prev.name.value // 86_400e9)])
-            prev_last = float(prev["close"]) * np.exp(
-                prev_rng.standard_normal() * EXTENDED_VOL * np.log(prev["high"] / prev["low"])
+            prev_rng = np.random.default_rng([seed, number, prev_day])
+            prev_last = prev[3] * np.exp(
+                prev_rng.standard_normal() * EXTENDED_VOL * np.log(prev[1] / prev[2])
             )
-            rng = np.random.default_rng([seed, number, int(day.value // 86_400e9), 1])
-            bars, _ = _bars(day, close_time, rows.iloc[at], prev_last, rng)
-            frames.append(pd.DataFrame(bars).assign(ticker=ticker))
-    if not frames:
+            rng = np.random.default_rng([seed, number, int(day // 86_400e9), 1])
+            bars = _bars(int(day), int(minutes), values[i], prev_last, rng)
+            pieces.append(bars)
+            names.append(np.full(len(bars[0]), ticker, dtype=object))
+    if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    out = pd.concat(frames, ignore_index=True)
-    out["bar_start"] = out["bar_start"].astype("datetime64[ns]")
+    cols = [np.concatenate([p[k] for p in pieces]) for k in range(6)]
+    out = pd.DataFrame(
+        {
+            "ticker": np.concatenate(names),
+            "bar_start": cols[0].astype("datetime64[ns]"),
+            "open": cols[1],
+            "high": cols[2],
+            "low": cols[3],
+            "close": cols[4],
+            "volume": cols[5],
+        }
+    )
     out["bar_end"] = out["bar_start"] + BAR
     out = out[(out["bar_start"] >= start) & (out["bar_start"] <= end)]
     return out[columns].sort_values(["ticker", "bar_start"], kind="stable").reset_index(drop=True)

@@ -22,6 +22,7 @@ from ..predictions.tags import format_tag, parse_tag
 from .context import CycleHistory, build_context, subject_kind, waves
 from .debate import debate_row
 from .engine import MindsEngine
+from .nothing_new import is_new, quiet_memo, quiet_opinions
 from .types import Opinion
 
 # The tables the loop writes, in the order the deliberation step yields them.
@@ -114,12 +115,15 @@ def deliberate(
     closes: pd.DataFrame,
     prior: pd.DataFrame,
     ordinal: Callable[[str], int],
+    previous: Callable[[pd.Timestamp], pd.Timestamp | None] = lambda cycle: None,
 ) -> tuple[dict[str, list], float]:
     """The cycles in time order: each one's context (the record known at its time), the minds,
     the debate and the memo. `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
-    holds the calls made before the first cycle. Returns the rows of each table and the seconds
+    holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
+    time (a cycle with nothing new since it gets `nothing_new.quiet_memo`). Returns the rows of each table and the seconds
     spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
+    features = inputs[0]
     if len(prior):
         history.add_predictions(prior)
 
@@ -128,18 +132,32 @@ def deliberate(
     started = time.perf_counter()
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
         contexts = [cycle_context(c, inputs, history, ordinal) for c in wave]
+        # A cycle with nothing new since the previous one is not put to the minds.
+        quiet = [
+            None if is_new(features[features["cycle_ts"] == c], ctx, previous(c)) else previous(c)
+            for c, ctx in zip(wave, contexts, strict=True)
+        ]
+        asked = [ctx for ctx, q in zip(contexts, quiet, strict=True) if q is None]
         if batching:
-            opinions_per_cycle = engine.opinions_batch(contexts)
+            answers = iter(engine.opinions_batch(asked) if asked else [])
         else:
-            opinions_per_cycle = [engine.opinions(ctx) for ctx in contexts]
+            answers = iter([engine.opinions(ctx) for ctx in asked])
+        opinions_per_cycle = [quiet_opinions(q) if q is not None else next(answers) for q in quiet]
         debates = [debate_row(ops) for ops in opinions_per_cycle]
         items = [
             (ctx, ops, d["label"])
-            for ctx, ops, d in zip(contexts, opinions_per_cycle, debates, strict=True)
+            for ctx, ops, d, q in zip(contexts, opinions_per_cycle, debates, quiet, strict=True)
+            if q is None
         ]
-        memos = (
-            engine.synthesize_batch(items) if batching else [engine.synthesize(*i) for i in items]
+        written = iter(
+            engine.synthesize_batch(items)
+            if batching and items
+            else [engine.synthesize(*i) for i in items]
         )
+        memos = [
+            quiet_memo(ctx, ops, d["label"], q) if q is not None else next(written)
+            for ctx, ops, d, q in zip(contexts, opinions_per_cycle, debates, quiet, strict=True)
+        ]
         for ctx, opinions, debate, memo in zip(
             contexts, opinions_per_cycle, debates, memos, strict=True
         ):

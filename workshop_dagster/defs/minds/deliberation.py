@@ -15,7 +15,7 @@ from ...cycle_assets import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_erro
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...minds.loop import deliberate, resume_advice
 from ...minds.spend import LEDGER_FIELDS
-from ...partitions import cycle_ordinal, key_to_time
+from ...partitions import cycle_ordinal, key_to_time, previous_cycle_key, time_to_key
 from ...resources import LLMResource, MarketResource, WarehouseResource
 
 LOOP_OUTPUTS = {
@@ -59,6 +59,11 @@ def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFr
         return conn.execute(
             "select * from predictions where cycle_ts < ? order by cycle_ts, source", [before]
         ).fetchdf()
+
+
+def _previous_cycle(cycle: pd.Timestamp) -> pd.Timestamp | None:
+    key = previous_cycle_key(time_to_key(cycle), PARTITIONS)
+    return key_to_time(key) if key else None
 
 
 @dg.multi_asset(
@@ -108,6 +113,7 @@ def deliberation(
             prices,
             prior,
             lambda key: cycle_ordinal(key, PARTITIONS),
+            _previous_cycle,
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(

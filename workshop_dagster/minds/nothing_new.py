@@ -1,0 +1,77 @@
+"""A cycle with nothing new since the previous one: no bar and no headline has landed since.
+
+The minds are not consulted (offline or Claude: no call, no cost) and no call is made, so no
+call is ever made twice on the same information; the cycle still gets a short memo that says
+so, in the seeds' layout, ending in an abstention.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..mind_registry import mind_names
+from .cycle_context import CycleContext
+from .synthesis import ABSTAIN_TAG, footer, render_memo
+from .types import Memo, Opinion
+
+REASON = "nothing new since the previous cycle"
+
+
+def latest_news(context: CycleContext) -> pd.Timestamp | None:
+    times = [pd.Timestamp(n["published_at"]) for n in context.news if n.get("published_at")]
+    return max(times) if times else None
+
+
+def is_new(features: pd.DataFrame, context: CycleContext, previous: pd.Timestamp | None) -> bool:
+    """Whether anything became known after the previous cycle: a quote (a bar's end or a daily
+    close) or a headline. The first cycle, or one without a previous, is always new."""
+    if previous is None or pd.isna(previous):
+        return True
+    quoted = pd.to_datetime(features.get("quote_ts", features.get("last_bar_ts")))
+    latest = quoted.max() if len(quoted) else None
+    news = latest_news(context)
+    return bool(
+        (latest is not None and latest > previous) or (news is not None and news > previous)
+    )
+
+
+def quiet_opinions(previous: pd.Timestamp) -> list[Opinion]:
+    return [
+        Opinion(
+            mind=mind,
+            stance="neutral",
+            narrative=f"Nothing has landed since {previous:%H:%M}: no bar, no headline.",
+            abstained=True,
+            abstain_reason=REASON,
+        )
+        for mind in mind_names()
+    ]
+
+
+def quiet_memo(
+    context: CycleContext, opinions: list[Opinion], debate: str, previous: pd.Timestamp
+) -> Memo:
+    cycle_ts = pd.Timestamp(context.cycle_ts)
+    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
+    when = (
+        f"{previous:%H:%M}"
+        if previous.normalize() == cycle_ts.normalize()
+        else (f"{previous:%A %H:%M}")
+    )
+    body = [
+        f"Nothing new since {when}: no quote has moved and no headline has landed since the "
+        "last cycle. I did not ask the minds again; the same information would only repeat the "
+        "same call, and a call counted twice flatters or damns the record for nothing."
+    ]
+    title = "Nothing New Since the Last Cycle"
+    text = render_memo(
+        title,
+        cycle_ts,
+        context.ordinal,
+        body,
+        ["No call this cycle."],
+        ABSTAIN_TAG,
+        footer(debate, None, opinions),
+        written_at,
+    )
+    return Memo(title, text, ABSTAIN_TAG, True, None, None)
