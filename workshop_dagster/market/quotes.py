@@ -59,16 +59,18 @@ def _pct(a, b) -> np.ndarray:
 
 
 def _regular(bars: pd.DataFrame) -> pd.DataFrame:
-    """The bars of the regular session, with per-session running high, low and first open."""
+    """The bars of the regular session (every ticker), with per-ticker-and-session running
+    high, low and first open."""
     days = bars["bar_start"].dt.normalize()
-    sessions = calendar.xnys().sessions
-    in_session = days.isin(sessions)
-    closes = pd.Series(pd.NaT, index=bars.index, dtype="datetime64[ns]")
-    if in_session.any():
-        closes[in_session] = calendar.session_closes(days[in_session]).to_numpy()
-    regular = in_session & (bars["bar_start"] >= days + SESSION_OPEN) & (bars["bar_start"] < closes)
+    unique = pd.DatetimeIndex(days.unique())
+    sessions = unique[unique.isin(calendar.xnys().sessions)]
+    close_of = pd.Series(calendar.session_closes(sessions), index=sessions)
+    closes = days.map(close_of)
+    regular = (
+        closes.notna() & (bars["bar_start"] >= days + SESSION_OPEN) & (bars["bar_start"] < closes)
+    )
     out = bars[regular].assign(session_date=days[regular])
-    by = out.groupby("session_date", sort=False)
+    by = out.groupby(["ticker", "session_date"], sort=False)
     return out.assign(
         run_high=by["high"].cummax(),
         run_low=by["low"].cummin(),
@@ -77,15 +79,18 @@ def _regular(bars: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ticker_quotes(
-    bars: pd.DataFrame, daily: pd.Series, cycles: pd.DatetimeIndex, prev: pd.DatetimeIndex
+    bars: pd.DataFrame,
+    reg: pd.DataFrame,
+    daily: pd.Series,
+    cycles: pd.DatetimeIndex,
+    prev: pd.DatetimeIndex,
 ) -> pd.DataFrame:
-    """Intraday quotes of one ticker at each cycle (NaN where it has none); `daily` is the
-    ticker's daily closes by session date."""
+    """Intraday quotes of one ticker at each cycle (NaN where it has none): `bars` its bars,
+    `reg` their regular-session part (`_regular`), `daily` its daily closes by session date."""
     n = len(cycles)
     out = pd.DataFrame(index=range(n))
     ends = bars["bar_end"].to_numpy("datetime64[ns]")
     at = np.searchsorted(ends, cycles.to_numpy("datetime64[ns]"), side="right") - 1
-    reg = _regular(bars)
     r_end = reg["bar_end"].to_numpy("datetime64[ns]")
     r_at = np.searchsorted(r_end, cycles.to_numpy("datetime64[ns]"), side="right") - 1
     ok = (at >= 0) & (r_at >= 0)
@@ -182,11 +187,20 @@ def market_quotes(
         - 1
     ]
     frames = []
+    per_ticker = dict(tuple(intraday.groupby("ticker", sort=False))) if has_intraday else {}
+    regular = dict(tuple(_regular(intraday).groupby("ticker", sort=False))) if has_intraday else {}
+    daily_tickers = set(by_session.index.get_level_values(0))
     for ticker in tickers:
-        bars = intraday[intraday["ticker"] == ticker] if has_intraday else intraday
-        daily = by_session[ticker] if ticker in by_session.index.get_level_values(0) else None
-        if len(bars) and daily is not None:
-            q = _ticker_quotes(bars.reset_index(drop=True), daily, cycles, prev)
+        bars = per_ticker.get(ticker)
+        daily = by_session[ticker] if ticker in daily_tickers else None
+        if bars is not None and ticker in regular and daily is not None:
+            q = _ticker_quotes(
+                bars.reset_index(drop=True),
+                regular[ticker].reset_index(drop=True),
+                daily,
+                cycles,
+                prev,
+            )
             current = (q["session_date"].to_numpy() == np.asarray(expected)) & (
                 q[["session_move_pct", "change_5d_pct"]].notna().all(axis=1).to_numpy()
             )
