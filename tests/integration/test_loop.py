@@ -245,3 +245,12 @@ def test_every_scored_call_is_its_own_outcome(looped):
     ]
     bad = midday[midday["entry_ts"] != midday["cycle_ts"]]
     assert bad.empty, bad[["cycle_ts", "source", "ticker", "entry_ts", "scored_on"]].to_string()
+
+
+def test_a_range_run_logs_its_progress(looped):
+    result = looped["result"]
+    logs = dg.DagsterInstance.get().all_logs(result.run_id)
+    lines = [e.user_message for e in logs if " cycles (" in (e.user_message or "")]
+    assert len(lines) == 20, lines[:3]  # every 5% of the 60 cycles
+    assert lines[0].startswith("3/60 cycles (5%)") and "left" in lines[0]
+    assert lines[-1].startswith("60/60 cycles (100%)") and lines[-1].endswith("done")

@@ -19,6 +19,7 @@ import pandas as pd
 from ..market.calendar import CYCLE_KEY_FORMAT
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
+from ..progress import Progress
 from .context import CycleHistory, build_context, subject_kind, waves
 from .debate import debate_row
 from .engine import MindsEngine
@@ -116,11 +117,13 @@ def deliberate(
     prior: pd.DataFrame,
     ordinal: Callable[[str], int],
     previous: Callable[[pd.Timestamp], pd.Timestamp | None] = lambda cycle: None,
+    report: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, list], float]:
     """The cycles in time order: each one's context (the record known at its time), the minds,
     the debate and the memo. `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
     holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
-    time (a cycle with nothing new since it gets `nothing_new.quiet_memo`). Returns the rows of each table and the seconds
+    time (a cycle with nothing new since it gets `nothing_new.quiet_memo`), `report` receives a
+    progress line every 5% of the cycles (`progress.Progress`). Returns the rows of each table and the seconds
     spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
     features = inputs[0]
@@ -130,6 +133,7 @@ def deliberate(
     out = {name: [] for name in LOOP_TABLES}
     batching = engine.batches
     started = time.perf_counter()
+    progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
         contexts = [cycle_context(c, inputs, history, ordinal) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
@@ -169,6 +173,8 @@ def deliberate(
             minute = frozenset(t for t, q in ctx.market.tickers.items() if "quote" in q)
             preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, minute)
             history.add_predictions(preds)
+            if progress is not None:
+                progress.advance()
             base = {"cycle_key": key, "cycle_ts": cycle_ts}
             out["mind_context"].append(
                 {

@@ -114,6 +114,7 @@ def deliberation(
             prior,
             lambda key: cycle_ordinal(key, PARTITIONS),
             _previous_cycle,
+            report=context.log.info,
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(

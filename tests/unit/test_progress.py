@@ -1,0 +1,23 @@
+"""Progress lines: done of total, rate and time left, every few percent."""
+
+from workshop_dagster.progress import Progress
+
+
+def test_progress_reports_every_five_percent_with_rate_and_time_left():
+    now = [0.0]
+    lines: list[str] = []
+    progress = Progress(200, lines.append, clock=lambda: now[0])
+    for _ in range(200):
+        now[0] += 0.5
+        progress.advance()
+    assert len(lines) == 20
+    assert lines[0] == "10/200 cycles (5%), 2.0/s, about 1 min 35 s left"
+    assert lines[-1] == "200/200 cycles (100%), 2.0/s, done"
+
+
+def test_a_short_range_reports_each_cycle_and_the_end_once():
+    lines: list[str] = []
+    progress = Progress(3, lines.append, clock=lambda: 1.0)
+    for _ in range(3):
+        progress.advance()
+    assert [line.split(" (")[0] for line in lines] == ["1/3 cycles", "2/3 cycles", "3/3 cycles"]
