@@ -140,7 +140,7 @@ class CsvMarket:
 
 
 # -- intraday bars -------------------------------------------------------------------------------
-INTRADAY_RESOLUTIONS = {"1m": 1, "5m": 5}  # folder -> bar length in minutes, finest first
+INTRADAY_RESOLUTIONS = {"1m": 1, "5m": 5, "1h": 60}  # folder -> bar minutes, finest first
 
 
 def _new_york_times(text: pd.Series) -> pd.Series:

@@ -4,10 +4,17 @@ yfinance never raises when Yahoo is unreachable or a ticker is wrong: it logs an
 empty frame (or all-NaN columns for the failed tickers). Here that is a `MarketDataError` naming
 the tickers, so a run fails loudly instead of writing an empty cycle.
 
-Every download is cached on disk in the `csv:` layout (`daily/`, `rates/`), with a coverage file
-saying what span was fetched and when; a re-run, or a later `csv:` replay of the cache folder,
-needs no network. Only bars whose session had closed when they were fetched are cached, so a
-partial intraday bar can never be replayed as if it were final.
+Every download is cached on disk in the `csv:` layout (`daily/`, `rates/`, `intraday/<res>/`),
+with a coverage file saying what span was fetched and when; a re-run, or a later `csv:` replay of
+the cache folder, needs no network. Only bars that had ended when they were fetched are cached (a
+daily bar once its session closed, an intraday bar once its minutes are over), so a partial bar
+can never be replayed as if it were final.
+
+Intraday history comes at the finest resolution Yahoo serves for its age, pre- and post-market
+included: 1-minute bars for the last 7 days, 5-minute for the last 60, hourly for the last 730.
+The bars are split- but not dividend-adjusted (Yahoo's raw prices), like `shared/data`'s: no
+return is ever taken across them and the daily series (`market/quotes.py`). Yahoo's rate-limit
+error is retried with a backoff, then fails naming the tickers.
 """
 
 from __future__ import annotations
@@ -125,6 +132,81 @@ def _yf_download(symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> 
     )
 
 
+# (resolution, bar minutes, days back from now that Yahoo serves it), finest first.
+INTRADAY_WINDOWS = (("1m", 1, 7), ("5m", 5, 59), ("1h", 60, 729))
+RATE_LIMIT_BACKOFF_S = (2.0, 8.0, 30.0)
+
+
+def _yf_download_intraday(
+    symbols: list[str], start: pd.Timestamp, end: pd.Timestamp, interval: str
+) -> pd.DataFrame:
+    import yfinance as yf
+
+    return yf.download(
+        symbols,
+        start=start.tz_localize(calendar.NY),
+        end=end.tz_localize(calendar.NY),
+        interval=interval,
+        prepost=True,
+        auto_adjust=False,
+        progress=False,
+        group_by="column",
+        threads=False,
+    )
+
+
+def _is_rate_limit(exc: Exception) -> bool:
+    return type(exc).__name__ == "YFRateLimitError" or "Too Many Requests" in str(exc)
+
+
+def intraday_frame_from_yfinance(raw: pd.DataFrame, tickers: Iterable[str]) -> pd.DataFrame:
+    """Long intraday bars (ticker, bar_start naive New York, OHLCV) from `yfinance.download`'s
+    intraday frame: a tz-aware index stamped with each bar's start, columns Price x Ticker (or
+    flat for one ticker). Rows without a close (Yahoo's empty minutes) are dropped; a ticker
+    with no bars at all has none (its quotes fall back to the last close, marked stale)."""
+    tickers = list(tickers)
+    columns = ["ticker", "bar_start", *BAR_COLUMNS]
+    empty = pd.DataFrame(
+        {"ticker": pd.Series(dtype=object), "bar_start": pd.Series(dtype="datetime64[ns]")}
+        | {c: pd.Series(dtype=float) for c in BAR_COLUMNS}
+    )
+    if raw is None or raw.empty:
+        return empty
+    frames = []
+    if isinstance(raw.columns, pd.MultiIndex):
+        level = 0 if {"Close", "Open"} & set(raw.columns.get_level_values(0)) else 1
+        symbols = set(raw.columns.get_level_values(1 - level))
+        for t in tickers:
+            if yahoo_symbol(t) in symbols:
+                frames.append((t, raw.xs(yahoo_symbol(t), axis=1, level=1 - level)))
+    elif len(tickers) == 1:
+        frames.append((tickers[0], raw))
+    out = []
+    for ticker, sub in frames:
+        sub = sub.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
+        index = pd.DatetimeIndex(sub.index)
+        if index.tz is not None:
+            index = index.tz_convert(calendar.NY).tz_localize(None)
+        bars = pd.DataFrame(
+            {"ticker": ticker, "bar_start": index.astype("datetime64[ns]")}
+            | {c: pd.to_numeric(sub[c], errors="coerce").to_numpy() for c in BAR_COLUMNS}
+        )
+        out.append(bars.dropna(subset=["open", "high", "low", "close"]))
+    if not out:
+        return empty
+    bars = pd.concat(out, ignore_index=True)
+    bars["volume"] = bars["volume"].fillna(0.0)
+    return bars[columns]
+
+
+def _iso_with_offset(starts: pd.Series) -> pd.Series:
+    """Naive New York times as ISO 8601 with their offset (the csv layout's `timestamp`)."""
+    text = starts.dt.tz_localize(calendar.NY, ambiguous="NaT", nonexistent="NaT").dt.strftime(
+        "%Y-%m-%dT%H:%M:%S%z"
+    )
+    return text.str[:-2] + ":" + text.str[-2:]
+
+
 def _yf_news(symbol: str) -> list:
     import yfinance as yf
 
@@ -143,12 +225,18 @@ class YahooMarket:
         fetch_fred: Callable[[str, pd.Timestamp, pd.Timestamp], str] | None = None,
         fetch_news: Callable[[str], list] | None = None,
         now: Callable[[], pd.Timestamp] | None = None,
+        download_intraday: Callable[..., pd.DataFrame] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ):
         self.cache_dir = Path(cache_dir)
         self._download = download or _yf_download
         self._fetch_fred = fetch_fred or fetch_fred_text
         self._fetch_news = fetch_news or _yf_news
         self._now = now or calendar.now_ny
+        self._download_intraday = download_intraday or _yf_download_intraday
+        import time
+
+        self._sleep = sleep or time.sleep
 
     # -- cache -------------------------------------------------------------------------------
     @property
@@ -184,8 +272,8 @@ class YahooMarket:
             old = pd.read_csv(path)
             new = pd.concat([old, new], ignore_index=True)
         new = new.drop_duplicates(subset=[key], keep="last").sort_values(key)
-        tmp = path.with_suffix(".tmp")
-        new.to_csv(tmp, index=False)
+        tmp = path.with_name(path.name + ".tmp")
+        new.to_csv(tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None)
         tmp.replace(path)
 
     def _cached(self):
@@ -229,6 +317,60 @@ class YahooMarket:
             )
             self._record("rates", code, start, min(now, end))
         return self._cached().rate_observations(codes, start, end)
+
+    def intraday_bars(self, tickers, start, end) -> pd.DataFrame:
+        """Intraday bars from start to end, each span at the finest resolution Yahoo serves for
+        its age; downloads are cached (completed bars only) and read back from the cache."""
+        tickers = list(tickers)
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        now = self._now()
+        newer = now  # each resolution covers the span the finer ones do not
+        for res, minutes, days in INTRADAY_WINDOWS:
+            lo = max(start, (now - pd.Timedelta(days=days)).normalize())
+            hi, newer = min(end, newer), min(newer, lo)
+            if lo >= hi:
+                continue
+            todo = [t for t in tickers if t != "VIX" and not self._covered(res, t, lo, hi)]
+            if not todo:
+                continue
+            raw = self._with_rate_limit_retries(
+                lambda todo=todo, lo=lo, hi=hi, res=res, minutes=minutes: self._download_intraday(
+                    [yahoo_symbol(t) for t in todo], lo, hi + pd.Timedelta(minutes=minutes), res
+                ),
+                todo,
+            )
+            bars = intraday_frame_from_yfinance(raw, todo)
+            done = bars[bars["bar_start"] + pd.Timedelta(minutes=minutes) <= now]
+            for t in todo:
+                rows = done[done["ticker"] == t]
+                out = rows.assign(timestamp=_iso_with_offset(rows["bar_start"]))
+                self._merge_csv(
+                    self.cache_dir / "intraday" / res / f"{t}.csv.gz",
+                    out[["timestamp", *BAR_COLUMNS]].dropna(subset=["timestamp"]),
+                    "timestamp",
+                )
+                self._record(res, t, lo, hi)
+        return self._cached().intraday_bars(tickers, start, end)
+
+    def _with_rate_limit_retries(self, call: Callable[[], pd.DataFrame], tickers: list[str]):
+        for wait in (*RATE_LIMIT_BACKOFF_S, None):
+            try:
+                return call()
+            except Exception as exc:  # noqa: BLE001 - yfinance's error types vary by version
+                if not _is_rate_limit(exc):
+                    raise MarketDataError(
+                        f"yfinance intraday download of {', '.join(tickers)} failed: {exc}",
+                        transient=True,
+                    ) from exc
+                if wait is None:
+                    raise MarketDataError(
+                        f"Yahoo is rate-limiting the intraday download of {', '.join(tickers)} "
+                        f"(still refused after {len(RATE_LIMIT_BACKOFF_S)} retries over "
+                        f"{sum(RATE_LIMIT_BACKOFF_S):.0f} s); run the cycle again later",
+                        transient=True,
+                    ) from None
+                self._sleep(wait)
+        raise AssertionError("unreachable")
 
     def news(self, tickers, start, end) -> pd.DataFrame:
         items = {t: self._fetch_news(yahoo_symbol(t)) for t in tickers}
