@@ -190,9 +190,9 @@ def quotes_as_of(
     earlier = [calendar.to_naive_ny(p) for p in previous if p is not None and not pd.isna(p)]
     fetch = getattr(source, "intraday_bars", None) if intraday else None
     if fetch is not None:
-        # From two weeks before the earliest cycle: the previous session's close and the
-        # previous cycle's quote are in it, across any holiday.
-        start = min(cycles + earlier).normalize() - pd.Timedelta(days=14)
+        # From eight days before the earliest cycle (or its previous cycle): the previous
+        # session's close is in it across any closure the NYSE has had since 2001.
+        start = min(cycles + earlier).normalize() - pd.Timedelta(days=8)
         bars_intraday = fetch(list(tickers), start, max(cycles))
     else:
         bars_intraday = pd.DataFrame(columns=["ticker", "bar_start", "bar_end", "close"])
@@ -204,16 +204,23 @@ def quotes_as_of(
 
 
 def scoring_prices(
-    source, tickers: Sequence[str], start, end, intraday: bool = True
+    source,
+    tickers: Sequence[str],
+    start,
+    end,
+    intraday: bool = True,
+    intraday_tickers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The prices calls are scored from: ticker, bar_ts (when the price became known), close,
-    series ("daily": published closes; "intraday": each bar's close at its end)."""
+    series ("daily": published closes; "intraday": each bar's close at its end, for
+    `intraday_tickers`, default all)."""
     source = gated(source)
     daily = publish_bars(source.daily_bars(list(tickers), start, end))
     frames = [daily[["ticker", "bar_ts", "close"]].assign(series="daily")]
     fetch = getattr(source, "intraday_bars", None) if intraday else None
     if fetch is not None:
-        bars = fetch(list(tickers), start, end)
+        wanted = list(tickers) if intraday_tickers is None else sorted(set(intraday_tickers))
+        bars = fetch(wanted, start, end) if wanted else pd.DataFrame()
         if len(bars):
             frames.append(
                 bars[["ticker", "bar_end", "close"]]

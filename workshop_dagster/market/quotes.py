@@ -88,57 +88,68 @@ def _ticker_quotes(
     """Intraday quotes of one ticker at each cycle (NaN where it has none): `bars` its bars,
     `reg` their regular-session part (`_regular`), `daily` its daily closes by session date."""
     n = len(cycles)
-    out = pd.DataFrame(index=range(n))
+    at_cycle = cycles.to_numpy("datetime64[ns]")
     ends = bars["bar_end"].to_numpy("datetime64[ns]")
-    at = np.searchsorted(ends, cycles.to_numpy("datetime64[ns]"), side="right") - 1
+    closes_all = bars["close"].to_numpy(float)
+    at = np.searchsorted(ends, at_cycle, side="right") - 1
     r_end = reg["bar_end"].to_numpy("datetime64[ns]")
-    r_at = np.searchsorted(r_end, cycles.to_numpy("datetime64[ns]"), side="right") - 1
-    ok = (at >= 0) & (r_at >= 0)
+    r_at = np.searchsorted(r_end, at_cycle, side="right") - 1
+    ok = (at >= 0) & (r_at >= 0) & (len(reg) > 0)
     a, r = np.where(ok, at, 0), np.where(ok, r_at, 0)
-    if len(reg) == 0:
-        ok[:] = False
-        r_rows = reg.reindex(range(n))
+    nat = np.datetime64("NaT")
+    if len(reg):
+        r_close = reg["close"].to_numpy(float)
+        r_session = reg["session_date"].to_numpy("datetime64[ns]")
+        session = np.where(ok, r_session[r], nat)
+        session_last = r_close[r]
+        first_open = reg["first_open"].to_numpy(float)[r]
+        run_high, run_low = reg["run_high"].to_numpy(float)[r], reg["run_low"].to_numpy(float)[r]
+        # Each session's regular close (its last regular bar).
+        last_of = np.r_[r_session[1:] != r_session[:-1], True]
+        closes = dict(zip(r_session[last_of].astype(np.int64), r_close[last_of], strict=True))
     else:
-        r_rows = reg.iloc[r].reset_index(drop=True)
-    session = r_rows["session_date"]
-    # The previous session's regular close, when the bars hold that session.
-    closes = reg.groupby("session_date")["close"].last()
+        session = np.full(n, nat, dtype="datetime64[ns]")
+        session_last = first_open = run_high = run_low = np.full(n, np.nan)
+        closes = {}
     all_sessions = calendar.xnys().sessions
-    pos = all_sessions.searchsorted(pd.DatetimeIndex(session.fillna(all_sessions[1])))
-    previous = pd.DatetimeIndex(all_sessions[np.maximum(pos - 1, 0)])
-    prev_close = closes.reindex(previous).to_numpy()
-    last_rows = bars.iloc[a].reset_index(drop=True)
-    last = last_rows["close"].to_numpy()
-    session_last = r_rows["close"].to_numpy()
+    pos = all_sessions.searchsorted(np.where(ok, session, all_sessions[1].to_datetime64()))
+    previous = all_sessions[np.maximum(pos - 1, 0)]
+    prev_close = np.array([closes.get(int(d), np.nan) for d in previous.asi8])
+    last = closes_all[a]
     after_regular = ends[a] > r_end[r] if len(reg) else np.zeros(n, bool)
-    out["last"] = np.where(ok, last, np.nan)
-    out["quote_ts"] = pd.Series(np.where(ok, ends[a], np.datetime64("NaT")), dtype="datetime64[ns]")
-    out["session_date"] = session.where(ok)
-    out["prev_close"] = np.where(ok, prev_close, np.nan)
-    out["session_move_pct"] = np.where(ok, _pct(session_last, prev_close), np.nan)
-    out["since_open_pct"] = np.where(ok, _pct(session_last, r_rows["first_open"]), np.nan)
-    span = (r_rows["run_high"] - r_rows["run_low"]).to_numpy()
+    span = run_high - run_low
     with np.errstate(divide="ignore", invalid="ignore"):
-        position = np.where(span > 0, (session_last - r_rows["run_low"].to_numpy()) / span, 0.5)
-    out["range_position"] = np.where(ok, np.round(position, 4), np.nan)
+        position = np.where(span > 0, (session_last - run_low) / span, 0.5)
     extended = ok & after_regular
-    same_day = last_rows["bar_start"].dt.normalize().to_numpy() == session.to_numpy()
-    out["extended_move_pct"] = np.where(extended, _pct(last, session_last), np.nan)
-    out["extended_session"] = np.where(
-        extended, np.where(same_day, "after-hours", "pre-market"), None
+    same_day = bars["bar_start"].to_numpy("datetime64[ns]")[a].astype("datetime64[D]") == (
+        session.astype("datetime64[D]")
     )
     # The previous cycle's last, same series.
     p_at = np.searchsorted(ends, prev.to_numpy("datetime64[ns]"), side="right") - 1
-    p_last = np.where(p_at >= 0, bars["close"].to_numpy()[np.maximum(p_at, 0)], np.nan)
-    out["since_prev_cycle_pct"] = np.where(ok & ~pd.isna(prev), _pct(last, p_last), np.nan)
+    p_last = np.where(p_at >= 0, closes_all[np.maximum(p_at, 0)], np.nan)
     # Five sessions: daily from P-4 to P (P: the session before this one), then intraday.
-    p4 = pd.DatetimeIndex(all_sessions[np.maximum(pos - 5, 0)])
+    p4 = all_sessions[np.maximum(pos - 5, 0)]
     daily_leg = daily.reindex(previous).to_numpy() / daily.reindex(p4).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         chained = 100 * (daily_leg * (session_last / prev_close) - 1)
-    out["change_5d_pct"] = np.where(ok, np.round(chained, 4), np.nan)
-    out["quote_source"] = np.where(ok, bars["resolution"].to_numpy()[a], None)
-    return out
+    return pd.DataFrame(
+        {
+            "last": np.where(ok, last, np.nan),
+            "quote_ts": np.where(ok, ends[a], nat).astype("datetime64[ns]"),
+            "session_date": session.astype("datetime64[ns]"),
+            "prev_close": np.where(ok, prev_close, np.nan),
+            "session_move_pct": np.where(ok, _pct(session_last, prev_close), np.nan),
+            "since_open_pct": np.where(ok, _pct(session_last, first_open), np.nan),
+            "range_position": np.where(ok, np.round(position, 4), np.nan),
+            "extended_move_pct": np.where(extended, _pct(last, session_last), np.nan),
+            "extended_session": np.where(
+                extended, np.where(same_day, "after-hours", "pre-market"), None
+            ),
+            "since_prev_cycle_pct": np.where(ok & ~pd.isna(prev), _pct(last, p_last), np.nan),
+            "change_5d_pct": np.where(ok, np.round(chained, 4), np.nan),
+            "quote_source": np.where(ok, bars["resolution"].to_numpy()[a], None),
+        }
+    )
 
 
 def _no_quotes(n: int) -> pd.DataFrame:

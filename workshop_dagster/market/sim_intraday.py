@@ -11,6 +11,8 @@ not depend on which sessions were asked for, or in what order.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -47,6 +49,7 @@ def _inside(path: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 MINUTE_NS = 60 * 10**9
+DAY_NS = 86_400 * 10**9
 
 
 def _bars(day_ns: int, close_min: int, ohlcv: np.ndarray, prev_last: float, rng) -> tuple:
@@ -99,6 +102,20 @@ def _bars(day_ns: int, close_min: int, ohlcv: np.ndarray, prev_last: float, rng)
     return starts, opens[keep], highs[keep], lows[keep], closes[keep], np.round(volume[keep])
 
 
+@lru_cache(maxsize=50_000)
+def _session_bars(
+    seed: int, number: int, day_ns: int, close_min: int, ohlcv: tuple, prev: tuple, prev_ns: int
+) -> tuple:
+    """One ticker's bars of one session (cached: a run asks for overlapping spans, for its
+    quotes and for scoring)."""
+    # The overnight price the pre-market starts from, drawn with its own generator.
+    prev_rng = np.random.default_rng([seed, number, prev_ns // DAY_NS])
+    spread = EXTENDED_VOL * np.log(prev[1] / prev[2])
+    prev_last = prev[3] * np.exp(prev_rng.standard_normal() * spread)
+    rng = np.random.default_rng([seed, number, day_ns // DAY_NS, 1])
+    return _bars(day_ns, close_min, np.asarray(ohlcv), prev_last, rng)
+
+
 def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.DataFrame:
     """5-minute bars starting between start and end, for every ticker but VIX, drawn inside
     `daily` (the simulator's daily bars: ticker, session_date, open, high, low, close, volume;
@@ -116,24 +133,19 @@ def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.Dat
     for ticker in (t for t in tickers if t != "VIX"):
         number = TICKERS.index(ticker)
         rows = daily[daily["ticker"] == ticker].sort_values("session_date")
-        at = {
-            d: i
-            for i, d in enumerate(rows["session_date"].to_numpy("datetime64[ns]").astype(np.int64))
-        }
-        values = rows[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float)
+        days = rows["session_date"].to_numpy("datetime64[ns]").astype(np.int64)
+        at = {int(d): i for i, d in enumerate(days)}
+        values = [
+            tuple(v) for v in rows[["open", "high", "low", "close", "volume"]].to_numpy(float)
+        ]
         for day, minutes in zip(day_ns, close_min, strict=True):
             i = at.get(int(day))
             if i is None:
                 continue
-            prev = values[max(i - 1, 0)]
-            prev_day = int(rows["session_date"].iloc[max(i - 1, 0)].value // 86_400e9)
-            # The overnight price the pre-market starts from, drawn with its own generator.
-            prev_rng = np.random.default_rng([seed, number, prev_day])
-            prev_last = prev[3] * np.exp(
-                prev_rng.standard_normal() * EXTENDED_VOL * np.log(prev[1] / prev[2])
+            p = max(i - 1, 0)
+            bars = _session_bars(
+                seed, number, int(day), int(minutes), values[i], values[p], int(days[p])
             )
-            rng = np.random.default_rng([seed, number, int(day // 86_400e9), 1])
-            bars = _bars(int(day), int(minutes), values[i], prev_last, rng)
             pieces.append(bars)
             names.append(np.full(len(bars[0]), ticker, dtype=object))
     if not pieces:

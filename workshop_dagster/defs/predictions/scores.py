@@ -35,8 +35,11 @@ def prediction_scores(
         else predictions["cycle_ts"].max()
     )
     end = max(end, predictions["cycle_ts"].max())
+    # Intraday bars only for the tickers of calls made at the minute.
+    minute = predictions[predictions.get("price_series", pd.Series(dtype=object)) == "intraday"]
+    legs = set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna())
     with permanent_errors_fail_fast():
-        closes = market.scoring_prices(start, end)
+        closes = market.scoring_prices(start, end, intraday_tickers=sorted(legs))
     closes = closes[closes["bar_ts"] <= now]
     scores = score_calls(predictions, closes, now=now)
     for col in ("entry_ts", "exit_ts", "known_at"):
