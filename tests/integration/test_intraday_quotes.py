@@ -14,11 +14,13 @@ def _features(key: str):
     ).set_index("ticker")
 
 
-def test_the_evening_cycle_reports_the_session_and_the_after_hours_move_apart(
+def test_the_evening_cycle_reports_the_session_and_the_after_hours_move_apart_in_its_memo(
     workshop_env, shared_market
 ):
     key = "2026-03-30-19:15"
-    assert materialize(key, market=f"csv:{shared_market}", selection=MARKET).success
+    loop = dg.AssetSelection.groups("market", "minds", "predictions")
+    result = materialize(key, market=f"csv:{shared_market}", selection=loop)
+    assert result.success
     f = _features(key)
     # The regular session against the previous regular close, from the 1-minute bars (the seed,
     # from daily closes, quotes -1.44, -1.81 and +2.03).
@@ -36,6 +38,16 @@ def test_the_evening_cycle_reports_the_session_and_the_after_hours_move_apart(
         assert f.loc[ticker, "quote_source"] == "daily close"
         assert bool(f.loc[ticker, "stale"])
     assert not f.loc[["IWM", "SPY", "TSLA"], "stale"].any()
+    # The memo quotes the minute, and the fact check verifies every figure it quotes.
+    body = query("select body from memo")["body"][0]
+    assert "after hours" in body and "No quote of the minute for DIA" in body
+    # Every figure the memo quotes, the after-hours moves included, is in the cycle's data.
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    figures = checks["memo_figures_match_data"]
+    assert figures.passed, figures.metadata["unsupported"]
+    assert figures.metadata["figures_checked"].value > 5
+    context = query("select context_json from mind_context")["context_json"][0]
+    assert '"extended_session": "after-hours"' in context and '"stale": true' in context
 
 
 def test_a_midday_cycle_sees_that_mornings_moves(workshop_env, shared_market):
@@ -60,22 +72,6 @@ def test_daily_quotes_when_intraday_is_off(workshop_env, shared_market):
     f = _features(key)
     assert (f["quote_source"] == "daily close").all() and not f["stale"].any()
     assert str(f.loc["SPY", "quote_ts"]) == "2026-04-01 16:00:00"
-
-
-def test_the_memo_quotes_the_minute_and_the_fact_check_verifies_it(workshop_env, shared_market):
-    key = "2026-03-30-19:15"
-    loop = dg.AssetSelection.groups("market", "minds", "predictions")
-    result = materialize(key, market=f"csv:{shared_market}", selection=loop)
-    assert result.success
-    body = query("select body from memo")["body"][0]
-    assert "after hours" in body and "No quote of the minute for DIA" in body
-    # Every figure the memo quotes, the after-hours moves included, is in the cycle's data.
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    figures = checks["memo_figures_match_data"]
-    assert figures.passed, figures.metadata["unsupported"]
-    assert figures.metadata["figures_checked"].value > 5
-    context = query("select context_json from mind_context")["context_json"][0]
-    assert '"extended_session": "after-hours"' in context and '"stale": true' in context
 
 
 def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market):
