@@ -15,6 +15,9 @@ included: 1-minute bars for the last 7 days, 5-minute for the last 60, hourly fo
 The bars are split- but not dividend-adjusted (Yahoo's raw prices), like `shared/data`'s: no
 return is ever taken across them and the daily series (`market/quotes.py`). Yahoo's rate-limit
 error is retried with a backoff, then fails naming the tickers.
+
+(Over 350 lines: daily bars, intraday bars and FRED rates share one cache and its coverage
+file; split, each part would reach into the others' cache.)
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ A call whose cycle saw a quote of its minute (`price_series` "intraday") is scor
 intraday series: entry the last bar ended by the cycle (the price the cycle saw), exit the last
 bar ended by the horizon end. When that series cannot close it (its history ends, a gap), the
 call is scored inside the daily series; `scored_on` says which. No return crosses the two.
+
+(Over 350 lines: `score_call`, the rubric one call at a time, is kept beside the vectorized
+`score_calls` on purpose; the tests hold the two to identical results.)
 """
 
 from __future__ import annotations

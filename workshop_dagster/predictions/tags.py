@@ -4,6 +4,8 @@ The seeds' form is `[DIRECTION: down (IWM relative to META)] [TIMEFRAME: 48h] [C
 Models write many variants: other spacing and case, "48 hours", "1w", "by end of April 1",
 "45%", "QQQ vs IWM", "down 0.8-1.8%". Each is understood here; anything else becomes a row with
 `parse_status = "error"` and the reason, never a silent default. `parse_tag` never raises.
+
+(Over 350 lines: one grammar, the tag's fields and each field's variants, read together.)
 """
 
 from __future__ import annotations
