@@ -67,14 +67,13 @@ class MarketResource(dg.ConfigurableResource):
 
         return quotes_as_of(self.open(), bars, cycle_times, previous, intraday=self.intraday)
 
-    def scoring_prices(self, start, end, intraday_tickers=None) -> pd.DataFrame:
-        """Daily closes and, where the source has them, intraday bars (`asof.scoring_prices`)."""
+    def scoring_prices(self, start, end, **options) -> pd.DataFrame:
+        """Daily closes and, where the source has them, intraday bars (`asof.scoring_prices`:
+        options intraday_tickers, intraday_start, daily)."""
         from .market.asof import scoring_prices
         from .market.universe import TICKERS
 
-        return scoring_prices(
-            self.open(), TICKERS, start, end, self.intraday, intraday_tickers=intraday_tickers
-        )
+        return scoring_prices(self.open(), TICKERS, start, end, self.intraday, **options)
 
     def news(self, tickers: Sequence[str], cycle_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
         from .market.asof import news_as_of

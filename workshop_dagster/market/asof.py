@@ -210,23 +210,31 @@ def scoring_prices(
     end,
     intraday: bool = True,
     intraday_tickers: Sequence[str] | None = None,
+    intraday_start=None,
+    daily: bool = True,
 ) -> pd.DataFrame:
     """The prices calls are scored from: ticker, bar_ts (when the price became known), close,
     series ("daily": published closes; "intraday": each bar's close at its end, for
-    `intraday_tickers`, default all)."""
+    `intraday_tickers`, default all, from `intraday_start`, default `start`); `daily=False`
+    leaves the daily closes out."""
     source = gated(source)
-    daily = publish_bars(source.daily_bars(list(tickers), start, end))
-    frames = [daily[["ticker", "bar_ts", "close"]].assign(series="daily")]
+    frames = []
+    if daily:
+        closes = publish_bars(source.daily_bars(list(tickers), start, end))
+        frames.append(closes[["ticker", "bar_ts", "close"]].assign(series="daily"))
     fetch = getattr(source, "intraday_bars", None) if intraday else None
     if fetch is not None:
         wanted = list(tickers) if intraday_tickers is None else sorted(set(intraday_tickers))
-        bars = fetch(wanted, start, end) if wanted else pd.DataFrame()
+        first = start if intraday_start is None else max(pd.Timestamp(start), intraday_start)
+        bars = fetch(wanted, first, end) if wanted else pd.DataFrame()
         if len(bars):
             frames.append(
                 bars[["ticker", "bar_end", "close"]]
                 .rename(columns={"bar_end": "bar_ts"})
                 .assign(series="intraday")
             )
+    if not frames:
+        return pd.DataFrame(columns=["ticker", "bar_ts", "close", "series"])
     return pd.concat(frames, ignore_index=True)
 
 

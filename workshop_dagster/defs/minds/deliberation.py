@@ -61,6 +61,25 @@ def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFr
         ).fetchdf()
 
 
+def _scoring_prices(market: MarketResource, prior: pd.DataFrame, first_needed, cycles):
+    """Daily closes since the first prior call; intraday bars of every ticker for the run's own
+    cycles, and before them only for the tickers of prior calls made at the minute."""
+    recent = cycles[0] - pd.Timedelta(days=8)
+    prices = market.scoring_prices(
+        first_needed - pd.Timedelta(days=10), cycles[-1], intraday_start=recent
+    )
+    series = prior.get("price_series", pd.Series(dtype=object))
+    minute = prior[(series == "intraday") & (prior["cycle_ts"] < recent)] if len(prior) else prior
+    if len(minute) == 0:
+        return prices
+    legs = sorted(set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna()))
+    older = market.scoring_prices(
+        minute["cycle_ts"].min() - pd.Timedelta(days=1), recent, intraday_tickers=legs, daily=False
+    )
+    both = pd.concat([older, prices], ignore_index=True)
+    return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
+
+
 def _previous_cycle(cycle: pd.Timestamp) -> pd.Timestamp | None:
     key = previous_cycle_key(time_to_key(cycle), PARTITIONS)
     return key_to_time(key) if key else None
@@ -105,7 +124,7 @@ def deliberation(
         prior = _prior_predictions(warehouse, cycles[0])
         first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
         with permanent_errors_fail_fast():
-            prices = market.scoring_prices(first_needed - pd.Timedelta(days=10), cycles[-1])
+            prices = _scoring_prices(market, prior, first_needed, cycles)
         out, minds_s = deliberate(
             engine,
             cycles,
