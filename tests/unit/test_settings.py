@@ -48,6 +48,7 @@ def test_the_defaults_are_valid():
         ({"WORKSHOP_LLM_BUDGET_USD": "lots"}, "WORKSHOP_LLM_BUDGET_USD='lots' is not a number"),
         ({"WORKSHOP_LLM_REFRESH": "maybe"}, "WORKSHOP_LLM_REFRESH='maybe' is not true or false"),
         ({"WORKSHOP_LLM_PRICES": "{not json"}, "WORKSHOP_LLM_PRICES must be JSON"),
+        ({"WORKSHOP_INTRADAY": "maybe"}, "WORKSHOP_INTRADAY='maybe' is not true or false"),
         (
             {"WORKSHOP_SITE_URL": "javascript:alert(1)"},
             "WORKSHOP_SITE_URL='javascript:alert(1)' must be an http(s)",
