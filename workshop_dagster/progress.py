@@ -52,3 +52,34 @@ def _duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+_TTY: list = []
+
+
+def _terminal():
+    """The process's controlling terminal, opened once; None without one (daemons, CI)."""
+    if not _TTY:
+        try:
+            _TTY.append(open("/dev/tty", "w"))  # noqa: SIM115 - kept open for the process
+        except OSError:
+            _TTY.append(None)
+    return _TTY[0]
+
+
+def to_terminal(line: str, stream=None) -> None:
+    """The line as a bar redrawn in place on an interactive terminal (`make demo`, `make
+    evaluate` run their jobs quietly); nothing when the output is not a terminal (a daemon's
+    run, CI), where the run's log has the same line."""
+    # The controlling terminal itself: a step's stdout and stderr (down to the file
+    # descriptors) are captured into Dagster's compute logs.
+    stream = stream or _terminal()
+    if stream is None or not stream.isatty():
+        return
+    done, _, rest = line.partition(" ")
+    n, total = (int(x) for x in done.split("/"))
+    filled = int(30 * n / total) if total else 30
+    stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {line}\033[K")
+    if n >= total:
+        stream.write("\n")
+    stream.flush()

@@ -16,6 +16,7 @@ from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...minds.loop import deliberate, resume_advice
 from ...minds.spend import LEDGER_FIELDS
 from ...partitions import cycle_ordinal, key_to_time, previous_cycle_key, time_to_key
+from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
 
 LOOP_OUTPUTS = {
@@ -133,7 +134,7 @@ def deliberation(
             prior,
             lambda key: cycle_ordinal(key, PARTITIONS),
             _previous_cycle,
-            report=context.log.info,
+            report=lambda line: (context.log.info(line), to_terminal(line)),
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(
