@@ -13,6 +13,7 @@ import pandas as pd
 NY = "America/New_York"
 CYCLE_KEY_FORMAT = "%Y-%m-%d-%H:%M"  # a cycle's key ("2026-03-30-19:15"), as partitions name it
 CALENDAR_START = "2000-01-03"
+SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)  # every NYSE session opens at 09:30
 
 
 @lru_cache(maxsize=1)

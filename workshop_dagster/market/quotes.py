@@ -33,7 +33,6 @@ import pandas as pd
 
 from . import calendar
 
-SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
 QUOTE_COLUMNS = [
     "cycle_ts",
     "ticker",
@@ -67,7 +66,9 @@ def _regular(bars: pd.DataFrame) -> pd.DataFrame:
     close_of = pd.Series(calendar.session_closes(sessions), index=sessions)
     closes = days.map(close_of)
     regular = (
-        closes.notna() & (bars["bar_start"] >= days + SESSION_OPEN) & (bars["bar_start"] < closes)
+        closes.notna()
+        & (bars["bar_start"] >= days + calendar.SESSION_OPEN)
+        & (bars["bar_start"] < closes)
     )
     out = bars[regular].assign(session_date=days[regular])
     by = out.groupby(["ticker", "session_date"], sort=False)
@@ -193,7 +194,7 @@ def market_quotes(
     all_sessions = calendar.xnys().sessions
     expected = all_sessions[
         all_sessions.searchsorted(
-            (cycles - SESSION_OPEN - pd.Timedelta(minutes=1)).normalize(), side="right"
+            (cycles - calendar.SESSION_OPEN - pd.Timedelta(minutes=1)).normalize(), side="right"
         )
         - 1
     ]

@@ -20,9 +20,8 @@ from . import calendar
 from .universe import TICKERS
 
 BAR = pd.Timedelta(minutes=5)
-DAY_START = pd.Timedelta(hours=4)
-SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
-DAY_END = pd.Timedelta(hours=20)
+DAY_START = pd.Timedelta(hours=4)  # the first pre-market bar
+DAY_END = pd.Timedelta(hours=20)  # the end of the last after-hours bar
 EXTENDED_VOL = 0.25  # after hours and pre-market move a quarter of the day's volatility
 THIN = 0.2  # share of extended-hours bars without a trade
 
@@ -57,8 +56,9 @@ def _bars(day_ns: int, close_min: int, ohlcv: np.ndarray, prev_last: float, rng)
     `close_min`: the session's close in minutes after midnight."""
     o, h, lo, c, v = (float(x) for x in ohlcv)
     vol = max(np.log(h / lo), 1e-4)
-    bar_min = int(BAR / pd.Timedelta(minutes=1))
-    open_min, start_min, end_min = 9 * 60 + 30, 4 * 60, 20 * 60
+    bar_min, open_min, start_min, end_min = (
+        int(t / pd.Timedelta(minutes=1)) for t in (BAR, calendar.SESSION_OPEN, DAY_START, DAY_END)
+    )
     n_reg = (close_min - open_min) // bar_min
     n_pre = (open_min - start_min) // bar_min
     n_post = (end_min - close_min) // bar_min

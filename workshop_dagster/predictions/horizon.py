@@ -39,7 +39,6 @@ def horizon_end(cycle_ts: pd.Timestamp, sessions: int) -> pd.Timestamp:
 
 
 SUB_SESSION_HOURS = 12.0
-SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
 
 
 def _current_or_next_session(cycle_ts: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -49,7 +48,7 @@ def _current_or_next_session(cycle_ts: pd.Timestamp) -> tuple[pd.Timestamp, pd.T
     if i >= len(closes):
         raise ValueError(f"the trading calendar ends before {cycle_ts}")
     close = closes[i]
-    return close.normalize() + SESSION_OPEN, close
+    return close.normalize() + calendar.SESSION_OPEN, close
 
 
 def horizon_end_for(
