@@ -143,3 +143,19 @@ def test_a_call_is_scored_from_the_price_its_cycle_saw(real):
     assert str(day["exit_ts"]) == "2026-04-06 16:00:00" and day["scored_on"] == "intraday"
     # Past the intraday history: entry and exit both daily closes, never one of each.
     assert after["scored_on"] == "daily" and str(after["entry_ts"]) == "2026-08-19 16:00:00"
+
+
+def test_an_intraday_bar_whose_high_does_not_bound_its_close_is_refused(tmp_path):
+    import gzip
+
+    from workshop_dagster.market.csv_replay import CsvMarket
+    from workshop_dagster.market.quality import gated
+
+    (tmp_path / "daily").mkdir()
+    folder = tmp_path / "intraday" / "5m"
+    folder.mkdir(parents=True)
+    rows = "timestamp,open,high,low,close,volume\n2026-04-02T10:45:00-04:00,10,10.5,9.9,10.4,5\n"
+    rows += "2026-04-02T10:50:00-04:00,10.4,10.5,10.3,11.0,5\n"  # close above the high
+    (folder / "SPY.csv.gz").write_bytes(gzip.compress(rows.encode()))
+    with pytest.raises(MarketDataError, match="1 intraday bars whose high/low do not bound"):
+        gated(CsvMarket(tmp_path)).intraday_bars(["SPY"], "2026-04-01", "2026-04-03")

@@ -75,6 +75,13 @@ def _origin(frame: pd.DataFrame) -> pd.Series:
     return pd.Series("", index=frame.index)
 
 
+def unbounded(o, h, low, c) -> tuple:
+    """(high below max(open, close), low above min(open, close)), beyond OHLC_TOLERANCE: the
+    one bounds rule for daily and intraday bars."""
+    top, bottom = np.maximum(o, c), np.minimum(o, c)
+    return h < top * (1 - OHLC_TOLERANCE), low > bottom * (1 + OHLC_TOLERANCE)
+
+
 def bar_problems(bars: pd.DataFrame) -> list[BarProblem]:
     """Every problem in a frame of daily bars (ticker, session_date, open, high, low, close,
     volume and, when the source knows it, origin), in ticker and session order."""
@@ -105,12 +112,13 @@ def bar_problems(bars: pd.DataFrame) -> list[BarProblem]:
     o, h, low, c = (prices[k] for k in PRICE_COLUMNS)
     top, bottom = np.maximum(o, c), np.minimum(o, c)
     ok = np.isfinite(o) & np.isfinite(h) & np.isfinite(low) & np.isfinite(c)
+    high_short, low_over = unbounded(o, h, low, c)
     add(
-        ok & (h < top * (1 - OHLC_TOLERANCE)),
+        ok & high_short,
         "high " + h.round(4).astype(str) + " is below max(open, close) " + top.round(4).astype(str),
     )
     add(
-        ok & (low > bottom * (1 + OHLC_TOLERANCE)),
+        ok & low_over,
         "low " + low.round(4).astype(str) + " is above min(open, close) "
         "" + bottom.round(4).astype(str),
     )
@@ -201,11 +209,8 @@ class GatedMarket:
         stamps), and here: high and low bound open and close."""
         bars = self.inner.intraday_bars(tickers, start, end)
         if len(bars):
-            top = bars[["open", "close"]].max(axis=1)
-            bottom = bars[["open", "close"]].min(axis=1)
-            bad = (bars["high"] < top * (1 - OHLC_TOLERANCE)) | (
-                bars["low"] > bottom * (1 + OHLC_TOLERANCE)
-            )
+            high_short, low_over = unbounded(*(bars[k] for k in PRICE_COLUMNS))
+            bad = high_short | low_over
             if bad.any():
                 rows = bars[bad].head(10)
                 where = ", ".join(
