@@ -53,21 +53,9 @@ def frame_from_yfinance(raw: pd.DataFrame, tickers: Iterable[str]) -> pd.DataFra
             "rate-limited, or unknown tickers)",
             transient=True,
         )
-    frames = []
-    if isinstance(raw.columns, pd.MultiIndex):
-        level = 0 if {"Close", "Open"} & set(raw.columns.get_level_values(0)) else 1
-        _price_level, ticker_level = level, 1 - level
-        symbols = set(raw.columns.get_level_values(ticker_level))
-        for t in tickers:
-            sym = yahoo_symbol(t)
-            if sym not in symbols:
-                continue
-            sub = raw.xs(sym, axis=1, level=ticker_level)
-            frames.append(_one_ticker(sub, t))
-    else:
-        if len(tickers) != 1:
-            raise MarketDataError(f"yfinance returned a single-ticker frame for {tickers}")
-        frames.append(_one_ticker(raw, tickers[0]))
+    if not isinstance(raw.columns, pd.MultiIndex) and len(tickers) != 1:
+        raise MarketDataError(f"yfinance returned a single-ticker frame for {tickers}")
+    frames = [_one_ticker(sub, t) for t, sub in _per_ticker(raw, tickers)]
     bars = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     have = set(bars["ticker"]) if len(bars) else set()
     missing = [t for t in tickers if t not in have]
@@ -79,13 +67,34 @@ def frame_from_yfinance(raw: pd.DataFrame, tickers: Iterable[str]) -> pd.DataFra
     return bars
 
 
-def _one_ticker(sub: pd.DataFrame, ticker: str) -> pd.DataFrame:
+def _per_ticker(raw: pd.DataFrame, tickers: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    """(ticker, its columns) from a `yfinance.download` frame: the MultiIndex layout of
+    yfinance >= 0.2.48 (levels Price x Ticker, either order), or the flat one of one ticker."""
+    if not isinstance(raw.columns, pd.MultiIndex):
+        return [(tickers[0], raw)] if len(tickers) == 1 else []
+    level = 0 if {"Close", "Open"} & set(raw.columns.get_level_values(0)) else 1
+    symbols = set(raw.columns.get_level_values(1 - level))
+    return [
+        (t, raw.xs(yahoo_symbol(t), axis=1, level=1 - level))
+        for t in tickers
+        if yahoo_symbol(t) in symbols
+    ]
+
+
+def _normalized(sub: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """One ticker's columns in snake case (Adj Close as close when there is no Close) and its
+    index as naive New York time."""
     sub = sub.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
     if "close" not in sub.columns and "adj_close" in sub.columns:
         sub = sub.rename(columns={"adj_close": "close"})
     index = pd.DatetimeIndex(sub.index)
     if index.tz is not None:
         index = index.tz_convert(calendar.NY).tz_localize(None)
+    return sub, index
+
+
+def _one_ticker(sub: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    sub, index = _normalized(sub)
     out = pd.DataFrame(
         {"ticker": ticker, "session_date": index.normalize()}
         | {c: pd.to_numeric(sub[c], errors="coerce").to_numpy() for c in BAR_COLUMNS}
@@ -175,21 +184,9 @@ def intraday_frame_from_yfinance(raw: pd.DataFrame, tickers: Iterable[str]) -> p
     )
     if raw is None or raw.empty:
         return empty
-    frames = []
-    if isinstance(raw.columns, pd.MultiIndex):
-        level = 0 if {"Close", "Open"} & set(raw.columns.get_level_values(0)) else 1
-        symbols = set(raw.columns.get_level_values(1 - level))
-        for t in tickers:
-            if yahoo_symbol(t) in symbols:
-                frames.append((t, raw.xs(yahoo_symbol(t), axis=1, level=1 - level)))
-    elif len(tickers) == 1:
-        frames.append((tickers[0], raw))
     out = []
-    for ticker, sub in frames:
-        sub = sub.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
-        index = pd.DatetimeIndex(sub.index)
-        if index.tz is not None:
-            index = index.tz_convert(calendar.NY).tz_localize(None)
+    for ticker, sub in _per_ticker(raw, tickers):
+        sub, index = _normalized(sub)
         bars = pd.DataFrame(
             {"ticker": ticker, "bar_start": index.astype("datetime64[ns]")}
             | {c: pd.to_numeric(sub[c], errors="coerce").to_numpy() for c in BAR_COLUMNS}
