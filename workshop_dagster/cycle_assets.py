@@ -24,10 +24,15 @@ def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
     return [key_to_time(k) for k in context.partition_keys]
 
 
+def previous_cycle_time(cycle: pd.Timestamp) -> pd.Timestamp | None:
+    """The cycle before `cycle` in the partition set (None before the first)."""
+    key = previous_cycle_key(time_to_key(cycle), PARTITIONS)
+    return key_to_time(key) if key else None
+
+
 def previous_cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp | None]:
     """Each run cycle's previous cycle time (None before the first cycle)."""
-    keys = [previous_cycle_key(k, PARTITIONS) for k in context.partition_keys]
-    return [key_to_time(k) if k else None for k in keys]
+    return [previous_cycle_time(c) for c in cycle_times(context)]
 
 
 def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,11 +11,17 @@ import dagster as dg
 import pandas as pd
 
 from ... import warehouse
-from ...cycle_assets import CYCLE_TABLE, PARTITIONS, cycle_times, permanent_errors_fail_fast
+from ...cycle_assets import (
+    CYCLE_TABLE,
+    PARTITIONS,
+    cycle_times,
+    permanent_errors_fail_fast,
+    previous_cycle_time,
+)
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...minds.loop import deliberate, resume_advice
 from ...minds.spend import LEDGER_FIELDS
-from ...partitions import cycle_ordinal, key_to_time, previous_cycle_key, time_to_key
+from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
 
@@ -81,11 +87,6 @@ def _scoring_prices(market: MarketResource, prior: pd.DataFrame, first_needed, c
     return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
 
 
-def _previous_cycle(cycle: pd.Timestamp) -> pd.Timestamp | None:
-    key = previous_cycle_key(time_to_key(cycle), PARTITIONS)
-    return key_to_time(key) if key else None
-
-
 @dg.multi_asset(
     outs={
         name: dg.AssetOut(
@@ -133,7 +134,7 @@ def deliberation(
             prices,
             prior,
             lambda key: cycle_ordinal(key, PARTITIONS),
-            _previous_cycle,
+            previous_cycle_time,
             report=lambda line: (context.log.info(line), to_terminal(line)),
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
