@@ -226,9 +226,7 @@ def _llm_settings(env: dict[str, str]) -> LLMSettings:
             continue
         kind = kinds[f.name]
         if kind is bool:
-            if text.lower() not in TRUE + FALSE:
-                raise SettingsError(f"{var}={text!r} is not true or false")
-            options[f.name] = text.lower() in TRUE
+            options[f.name] = _flag(env, var, f.default)
         elif kind is str:
             options[f.name] = text
         else:
