@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import lru_cache
 
 
 class Progress:
@@ -54,17 +55,13 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-_TTY: list = []
-
-
+@lru_cache(maxsize=1)
 def _terminal():
     """The process's controlling terminal, opened once; None without one (daemons, CI)."""
-    if not _TTY:
-        try:
-            _TTY.append(open("/dev/tty", "w"))  # noqa: SIM115 - kept open for the process
-        except OSError:
-            _TTY.append(None)
-    return _TTY[0]
+    try:
+        return open("/dev/tty", "w")  # noqa: SIM115 - kept open for the process
+    except OSError:
+        return None
 
 
 def to_terminal(line: str, stream=None) -> None:
