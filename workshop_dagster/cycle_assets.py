@@ -17,6 +17,9 @@ SETTINGS = active()
 PARTITIONS = cycle_partitions(SETTINGS)
 # Every per-cycle table is partitioned on `cycle_ts` (naive New York time).
 CYCLE_TABLE = {"partition_expr": "cycle_ts"}
+# What every per-cycle asset declares: the cycle partitions, and a range of cycles run as one
+# run (a backfill walks its cycles in time order in one step, docs/architecture.md).
+PER_CYCLE = {"partitions_def": PARTITIONS, "backfill_policy": dg.BackfillPolicy.single_run()}
 
 
 def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ...cycle_assets import (
     CYCLE_TABLE,
-    PARTITIONS,
+    PER_CYCLE,
     cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_times,
@@ -20,35 +20,35 @@ NETWORK_RETRY = dg.RetryPolicy(
 )
 
 
+def _table(description: str) -> dg.AssetOut:
+    """A per-cycle DuckDB table of the market group."""
+    return dg.AssetOut(
+        description=description,
+        metadata=CYCLE_TABLE,
+        kinds={"duckdb", "pandas"},
+        group_name="market",
+    )
+
+
 @dg.multi_asset(
     outs={
-        "market_bars": dg.AssetOut(
-            description="Daily OHLCV bars of the universe that had closed by the cycle time "
+        "market_bars": _table(
+            "Daily OHLCV bars of the universe that had closed by the cycle time "
             "(last 30 sessions per ticker).",
-            metadata=CYCLE_TABLE,
-            kinds={"duckdb", "pandas"},
-            group_name="market",
         ),
-        "market_quotes": dg.AssetOut(
-            description="Each ticker's quote at the cycle's minute: the last intraday trade "
+        "market_quotes": _table(
+            "Each ticker's quote at the cycle's minute: the last intraday trade "
             "(a bar is visible from its end), the regular session's move against the previous "
             "regular close, the pre-market or after-hours move apart, the moves since the open "
             "and since the previous cycle, the place in the day's range; a ticker without "
             "intraday bars is quoted at its last close and marked stale (market/quotes.py).",
-            metadata=CYCLE_TABLE,
-            kinds={"duckdb", "pandas"},
-            group_name="market",
         ),
-        "macro_rates": dg.AssetOut(
-            description="Treasury 10Y, 2Y, their spread, fed funds and VIX, each as published "
+        "macro_rates": _table(
+            "Treasury 10Y, 2Y, their spread, fed funds and VIX, each as published "
             "by the cycle time (last observations per series, with publication time).",
-            metadata=CYCLE_TABLE,
-            kinds={"duckdb", "pandas"},
-            group_name="market",
         ),
     },
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **PER_CYCLE,
     pool="duckdb",
     retry_policy=NETWORK_RETRY,
 )
@@ -84,8 +84,7 @@ def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
 
 @dg.asset(
     group_name="market",
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **PER_CYCLE,
     metadata={**CYCLE_TABLE, "allow_empty": True},
     kinds={"duckdb", "pandas"},
     pool="duckdb",

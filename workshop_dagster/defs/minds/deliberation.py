@@ -14,6 +14,7 @@ from ... import warehouse
 from ...cycle_assets import (
     CYCLE_TABLE,
     PARTITIONS,
+    PER_CYCLE,
     cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_time,
@@ -103,8 +104,7 @@ def _scoring_prices(market: MarketResource, prior: pd.DataFrame, first_needed, c
         "macro_rates": dg.AssetIn(),
         "news_items": dg.AssetIn(),
     },
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **PER_CYCLE,
     # The step that calls the model sits in its own pool ("llm"); its writes go through the
     # warehouse lock like every other write.
     pool="llm",

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from ...cycle_assets import CYCLE_TABLE, PARTITIONS, permanent_errors_fail_fast
+from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, permanent_errors_fail_fast
 from ...market import calendar
 from ...predictions.lessons import lessons_frame
 from ...predictions.scoring import score_calls
@@ -12,8 +12,7 @@ from ...resources import MarketResource
 
 @dg.asset(
     group_name="predictions",
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **PER_CYCLE,
     metadata=CYCLE_TABLE,
     kinds={"duckdb", "pandas"},
     pool="duckdb",
@@ -59,8 +58,7 @@ def prediction_scores(
 
 @dg.asset(
     group_name="predictions",
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **PER_CYCLE,
     metadata={**CYCLE_TABLE, "allow_empty": True},
     kinds={"duckdb", "pandas"},
     pool="duckdb",

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from ...cycle_assets import CYCLE_TABLE, PARTITIONS
+from ...cycle_assets import CYCLE_TABLE, PER_CYCLE
 from ...publish.posts import outcome_lines, post_slug, render_post, write_post
 from ...publish.site import SiteData, build_site
 from ...resources import PublishResource
@@ -33,8 +33,7 @@ def _outcome(score: dict | None) -> tuple[str, str]:
 
 @dg.asset(
     group_name="publish",
-    partitions_def=PARTITIONS,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    **PER_CYCLE,
     metadata=CYCLE_TABLE,
     kinds={"markdown", "duckdb"},
     pool="duckdb",
