@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from . import warehouse
 from .metadata import PREVIEW_ROWS, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
@@ -102,13 +103,17 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
 
 
 def _check_columns(conn, table: str, select: str, name: str) -> None:
+    """The model's columns must be the table's; columns the model has added since the table was
+    made are added to it (empty for earlier cycles), any other difference is refused."""
+    selected = conn.execute(f"describe {select}").fetchall()
+    want = [r[0] for r in selected]
     have = [r[0] for r in conn.execute(f"describe {table}").fetchall()]
-    want = [r[0] for r in conn.execute(f"describe {select}").fetchall()]
-    if have != want:
+    if have != [c for c in want if c in have]:  # a column removed, renamed or moved
         raise ValueError(
             f"SQL model {name} now selects columns {want} but table {table} has {have}; "
             f"drop the table (`drop table {table}`) and re-materialize its cycles"
         )
+    warehouse.add_new_columns(conn, table, {r[0]: r[1] for r in selected})
 
 
 def load_sql_assets(

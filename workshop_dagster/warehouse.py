@@ -109,3 +109,22 @@ def _legacy_source(conn: duckdb.DuckDBPyConnection, name: str, market: str) -> s
     if names == [name]:
         return market
     return " and ".join(names) + " (written before sources were stamped)"
+
+
+def add_new_columns(conn, table: str, columns: dict[str, str]) -> list[str]:
+    """Add to `table` the `columns` (name -> SQL type) it does not have yet, empty for the rows
+    already there: a release that adds a field to a per-cycle table writes its next cycle into
+    the warehouse an earlier release made. Returns the names added."""
+    schema, _, name = table.rpartition(".")
+    have = {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema or "main", name],
+        ).fetchall()
+    }
+    added = [c for c in columns if c not in have]
+    for col in added:
+        conn.execute(f'alter table {table} add column "{col}" {columns[col]}')
+    return added

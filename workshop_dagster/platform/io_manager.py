@@ -66,6 +66,9 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
         obj = _typed_nulls(obj)
         if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
             _retype_null_columns(connection, table_slice, obj)
+            warehouse.add_new_columns(
+                connection, name, {c: _sql_type(t) for c, t in obj.dtypes.items()}
+            )
             connection.execute(f"insert into {name} by name select * from obj")
         else:
             connection.execute(f"create table {name} as select * from obj")
