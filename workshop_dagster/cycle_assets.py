@@ -2,14 +2,19 @@
 location loads), the cycle partitions, the partition column, the run's cycle times, and how a
 failure no retry can cure is reported."""
 
+from __future__ import annotations
+
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from .market.errors import MarketDataError
 from .partitions import cycle_partitions, key_to_time, previous_cycle_key, time_to_key
 from .settings import active
+
+if TYPE_CHECKING:  # imported by the runs that use it, not by the code location's load
+    import pandas as pd
 
 # Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
 # the code location from loading, so `make validate` reports it and no run can write a row.
@@ -39,6 +44,8 @@ def previous_cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp
 
 
 def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     out = frame.copy()
     keys = [time_to_key(t) for t in out["cycle_ts"]]
     out.insert(0, "cycle_key", pd.Series(keys, index=out.index, dtype=object))

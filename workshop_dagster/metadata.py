@@ -7,8 +7,12 @@ a year of cycles wrote ~1 GB of event log. Cut cells keep a preview readable and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PREVIEW_ROWS = 5
 CELL_CHARS = 40
@@ -22,6 +26,8 @@ def _cut(value):
 
 def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
     """The first rows as a Markdown table, each text cell cut to CELL_CHARS characters."""
+    import pandas as pd
+
     head = frame.head(rows)
     text_columns = [
         c for c, dtype in head.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)

@@ -12,45 +12,60 @@ import hashlib
 import json
 import os
 import tempfile
-from datetime import datetime
+from datetime import datetime, time
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pandas as pd
 
 from .market import calendar
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CYCLE_KEY_FORMAT = calendar.CYCLE_KEY_FORMAT
 EXCLUSION_HORIZON_YEARS = 1
 
 
-def _start_dt(start: str, timezone: str):
+# The partitions are built when the code location loads: datetime here, pandas only where a run
+# needs it (its import is most of what the load costs beyond Dagster's, docs/performance.md).
+
+
+def _start_dt(start: str, timezone: str) -> datetime:
     """WORKSHOP_START ("2025-01-02" or "2025-01-02 09:00") as an aware datetime."""
-    return pd.Timestamp(start).tz_localize(timezone).to_pydatetime()
+    return datetime.fromisoformat(start).replace(tzinfo=ZoneInfo(timezone))
 
 
-def _horizon(timezone: str) -> pd.Timestamp:
-    return pd.Timestamp.now(tz=timezone).normalize() + pd.DateOffset(years=EXCLUSION_HORIZON_YEARS)
+def _horizon(timezone: str) -> datetime:
+    """Midnight a year from today (Feb 29 gives Feb 28), aware."""
+    today = datetime.now(ZoneInfo(timezone)).date()
+    year = today.year + EXCLUSION_HORIZON_YEARS
+    try:
+        day = today.replace(year=year)
+    except ValueError:
+        day = today.replace(year=year, day=28)
+    return datetime.combine(day, time(), ZoneInfo(timezone))
 
 
-def _holiday_ticks(start: str, cron: str, timezone: str) -> list[pd.Timestamp]:
+def _holiday_ticks(start: str, cron: str, timezone: str) -> list:
     """The cron ticks that fall on days the NYSE is closed, from start to a year ahead.
 
     Only the closed days are walked, with Dagster's own cron iterator (so a DST change yields
     exactly the tick the partitions hold), and a fine cron costs no more than a coarse one.
     Ticks after today are included: a code server loaded before a holiday must not offer it.
     """
+    import pandas as pd
     from dagster._utils.schedules import cron_string_iterator
 
     first = pd.Timestamp(start).normalize()
-    days = pd.date_range(first, _horizon(timezone).tz_localize(None).normalize(), freq="D")
+    days = pd.date_range(first, pd.Timestamp(_horizon(timezone)).tz_localize(None), freq="D")
     open_days = set(calendar.sessions(days.min(), days.max()))
     begin = pd.Timestamp(start)
-    ticks: list[pd.Timestamp] = []
+    ticks = []
     for day in days:
         if day in open_days:
             continue
@@ -67,6 +82,8 @@ def _holiday_ticks(start: str, cron: str, timezone: str) -> list[pd.Timestamp]:
 
 def key_to_time(key: str) -> pd.Timestamp:
     """A cycle key ("2026-03-30-19:15") as naive New York time."""
+    import pandas as pd
+
     if len(key) > 16:  # Dagster appends the UTC offset to the repeated hour of a DST change
         aware = pd.to_datetime(key, format=CYCLE_KEY_FORMAT + "%z")
         return aware.tz_convert("America/New_York").tz_localize(None)
@@ -158,7 +175,7 @@ def cycle_partitions(settings: Settings | None = None) -> dg.TimeWindowPartition
 
 @lru_cache(maxsize=4)
 def _keys_through_horizon(partitions: dg.TimeWindowPartitionsDefinition) -> tuple[str, ...]:
-    horizon = _horizon(partitions.timezone).to_pydatetime()
+    horizon = _horizon(partitions.timezone)
     # Partitions built elsewhere (not by build_cycle_partitions) have no cache: computed.
     inputs, cache_dir = _BUILT_FROM.get(partitions, ((), None))
     return tuple(

@@ -7,18 +7,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
-import pandas as pd
 import pydantic
 
 from . import warehouse
 from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
-from .predictions.quality import Failure, validate_predictions
 from .settings import PROJECT_ROOT, LLMSettings, Settings, active
+
+if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code location's load
+    import duckdb
+    import pandas as pd
+
+    from .predictions.quality import Failure
 
 
 class MarketResource(dg.ConfigurableResource):
@@ -159,6 +163,8 @@ class DataQualityResource(dg.ConfigurableResource):
         """(failures, expectations evaluated): see `predictions.quality.validate_predictions`."""
         if self.warm_worker:
             return quality_worker.validate(frame, n_cycles, self.runtime_dir, self.idle_seconds)
+        from .predictions.quality import validate_predictions
+
         return validate_predictions(frame, n_cycles)
 
 

@@ -181,19 +181,21 @@ def _cron(cron: str) -> str:
 
 
 def _start(start: str) -> str:
-    import pandas as pd
+    # datetime, not pandas: the settings are read when the code location loads (docs/performance.md)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     try:
-        day = pd.Timestamp(start)
-    except (ValueError, TypeError):
-        day = pd.NaT
-    today = pd.Timestamp.now(tz=DEFAULT_TIMEZONE).tz_localize(None)
-    if day is pd.NaT or day.tzinfo is not None:
+        day = datetime.fromisoformat(start)
+    except ValueError:
+        day = None
+    today = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).replace(tzinfo=None)
+    if day is None or day.tzinfo is not None:
         raise SettingsError(
             f"WORKSHOP_START={start!r} is not a date: use YYYY-MM-DD (New York), e.g. "
             f"{DEFAULT_START!r}"
         )
-    if not pd.Timestamp(CALENDAR_FIRST_DAY) <= day <= today:
+    if not datetime.fromisoformat(CALENDAR_FIRST_DAY) <= day <= today:
         raise SettingsError(
             f"WORKSHOP_START={start!r} must be from {CALENDAR_FIRST_DAY} to today "
             f"({today:%Y-%m-%d}): the first cycle must be a day the calendar knows and that has "

@@ -6,17 +6,22 @@ of the upstream table, and the window's rows are replaced in one transaction. Te
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from . import warehouse
 from .metadata import PREVIEW_ROWS, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
 
+if TYPE_CHECKING:  # imported by the runs, not by the code location's load
+    import pandas as pd
 
-def _naive_window(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
+
+def _naive_window(context: dg.AssetExecutionContext) -> "tuple[pd.Timestamp, pd.Timestamp]":
+    import pandas as pd
+
     window = context.partition_time_window
     return tuple(pd.Timestamp(t).tz_convert("America/New_York").tz_localize(None) for t in window)
 

@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import pandas as pd
 import yaml
 
 from .settings import PROJECT_ROOT
+
+if TYPE_CHECKING:  # the models are discovered when the code location loads; run, they import these
+    import duckdb
+    import pandas as pd
 
 SQL_DIR = PROJECT_ROOT / "dbt_like_sql"
 CONFIG_RE = re.compile(r"\{\{\s*config\((?P<args>.*?)\)\s*\}\}", re.S)
@@ -144,6 +147,8 @@ def run_in_memory(
     Used to compute a rollup (track record, rules) as of a past cycle from the scores known then,
     with exactly the SQL that builds the warehouse table.
     """
+    import duckdb
+
     conn = duckdb.connect(":memory:")
     try:
         for name, frame in tables.items():
@@ -156,6 +161,8 @@ def run_in_memory(
 def run_models(conn: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> dict[str, pd.DataFrame]:
     """Run models in dependency order on a connection that already holds their inputs; each
     result is registered under the model's name so the next model can `ref()` it."""
+    import duckdb
+
     results: dict[str, pd.DataFrame] = {}
     for model in models:
         try:

@@ -12,9 +12,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from filelock import FileLock
+
+if TYPE_CHECKING:  # imported on first connect, not when the code location loads
+    import duckdb
 
 LOCK_TIMEOUT_S = 600.0
 _locks: dict[str, FileLock] = {}
@@ -34,6 +37,8 @@ def connect(
     database: str | Path, *, transaction: bool = True, timeout: float = LOCK_TIMEOUT_S
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """An exclusive connection to the warehouse; commits on success, rolls back on error."""
+    import duckdb
+
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _lock_for(path).acquire(timeout=timeout):

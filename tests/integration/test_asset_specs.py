@@ -57,3 +57,20 @@ def test_the_asset_graph_matches_its_snapshot():
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(graph, indent=1, sort_keys=True) + "\n")
     assert graph == json.loads(SNAPSHOT.read_text())
+
+
+def test_loading_the_code_location_imports_no_data_library():
+    """Every run, sensor tick and UI reload loads the code location: pandas, numpy, duckdb and
+    the heavy optional libraries are imported by the steps that use them, not by the load."""
+    import subprocess
+    import sys
+
+    heavy = ["pandas", "numpy", "duckdb", "great_expectations", "yfinance", "anthropic"]
+    probe = (
+        "import sys, workshop_dagster.definitions; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "", f"the load imported {out.strip()}"

@@ -6,14 +6,19 @@ table stores time, because the DuckDB IO manager compares partition bounds as na
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 NY = "America/New_York"
 CYCLE_KEY_FORMAT = "%Y-%m-%d-%H:%M"  # a cycle's key ("2026-03-30-19:15"), as partitions name it
 CALENDAR_START = "2000-01-03"
-SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)  # every NYSE session opens at 09:30
+SESSION_OPEN = timedelta(hours=9, minutes=30)  # every NYSE session opens at 09:30
+# pandas is imported where it is used: the partitions (so the code location's load) read this
+# module's constants, and pandas' import is most of what that load costs (docs/performance.md).
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +31,8 @@ def xnys():
 
 def sessions(start, end) -> pd.DatetimeIndex:
     """Trading sessions (dates, naive) between start and end inclusive, clipped to the calendar."""
+    import pandas as pd
+
     # One calendar per process: a run needs the full one for session closes anyway, and the
     # code-location load reads the partitions' closed days from a cache instead.
     cal = xnys()
@@ -37,11 +44,15 @@ def sessions(start, end) -> pd.DatetimeIndex:
 
 
 def is_session(day) -> bool:
+    import pandas as pd
+
     return bool(xnys().is_session(pd.Timestamp(day).normalize()))
 
 
 def session_closes(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
     """The close of each session as naive NY time (16:00, or 13:00 on early-close days)."""
+    import pandas as pd
+
     cal = xnys()
     closes = cal.schedule["close"]
     idx = pd.DatetimeIndex(pd.to_datetime(days)).normalize()
@@ -60,6 +71,8 @@ def all_session_closes() -> pd.DatetimeIndex:
 
 def next_session_open_day(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
     """For each date, the first session strictly after it (naive dates)."""
+    import pandas as pd
+
     cal = xnys()
     all_sessions = cal.sessions
     idx = pd.DatetimeIndex(pd.to_datetime(days)).normalize()
@@ -71,6 +84,8 @@ def next_session_open_day(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeInde
 
 def to_naive_ny(ts) -> pd.Timestamp:
     """A timestamp as naive NY wall-clock time (tz-aware inputs are converted, naive ones kept)."""
+    import pandas as pd
+
     ts = pd.Timestamp(ts)
     if ts.tzinfo is not None:
         ts = ts.tz_convert(NY).tz_localize(None)
@@ -79,4 +94,6 @@ def to_naive_ny(ts) -> pd.Timestamp:
 
 def now_ny() -> pd.Timestamp:
     """The wall-clock time now, as naive New York time (what "knowable now" is compared with)."""
+    import pandas as pd
+
     return to_naive_ny(pd.Timestamp.now(tz="UTC"))

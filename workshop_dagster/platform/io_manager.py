@@ -1,158 +1,30 @@
-"""The DuckDB IO manager for per-cycle tables, made safe for concurrent runs and bad frames.
+"""The IO manager of the per-cycle tables: dagster-duckdb's DbIOManager over the Workshop's
+DuckDB file, with the guarded client and type handler of `duckdb_tables`.
 
-It is dagster-duckdb's pandas IO manager with three changes, each for a trap measured here:
-- connections go through `warehouse.connect` (cross-process lock + one transaction), so the
-  delete-then-insert that replaces a partition is atomic and runs never collide on the file;
-- an empty frame is refused (the stock manager deletes the partition and writes nothing) unless
-  the asset declares `allow_empty` in its metadata;
-- a tz-aware partition column is refused (the stock manager then appends instead of replacing),
-  and rows are inserted BY NAME so a reordered frame cannot shift values between columns.
+A factory that imports them when a run starts it: the code location's load (every run, sensor
+tick and UI reload) then imports neither pandas nor duckdb (docs/performance.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import contextmanager
-
 import dagster as dg
-import pandas as pd
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
+from pydantic import Field
 
-from .. import warehouse
-from ..metadata import preview
 from .run_guard import guard_run
 
 
-class LockedDuckDbClient(DuckDbClient):
-    @staticmethod
-    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
-        # The stock client swallows a CatalogException, which would abort our transaction.
-        if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
-            DuckDbClient.delete_table_slice(context, table_slice, connection)
-
-    @staticmethod
-    @contextmanager
-    def connect(context, _):
-        with warehouse.connect(context.resource_config["database"]) as conn:
-            yield conn
-
-
-class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
-    def handle_output(
-        self, context: dg.OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
-    ):
-        metadata = context.definition_metadata or {}
-        name = f"{table_slice.schema}.{table_slice.table}"
-        partition_col = metadata.get("partition_expr")
-        if isinstance(partition_col, str) and partition_col in obj.columns:
-            col = obj[partition_col]
-            if isinstance(col.dtype, pd.DatetimeTZDtype):
-                raise ValueError(
-                    f"{name}: partition column {partition_col!r} is tz-aware; store naive "
-                    "America/New_York times, or re-runs append instead of replacing"
-                )
-        if obj.empty:
-            if not metadata.get("allow_empty"):
-                raise ValueError(
-                    f"{name}: refusing to write an empty frame (it would wipe the partition); "
-                    "the asset found no rows where rows were expected"
-                )
-            if not warehouse.table_exists(connection, table_slice.table, table_slice.schema):
-                connection.execute(f"create table {name} ({_column_ddl(obj)})")
-            context.add_output_metadata({"dagster/partition_row_count": 0})
-            return None
-        obj = _typed_nulls(obj)
-        if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
-            _retype_null_columns(connection, table_slice, obj)
-            warehouse.add_new_columns(
-                connection, name, {c: _sql_type(t) for c, t in obj.dtypes.items()}
-            )
-            connection.execute(f"insert into {name} by name select * from obj")
-        else:
-            connection.execute(f"create table {name} as select * from obj")
-        context.add_output_metadata(
-            {
-                "dagster/partition_row_count"
-                if context.has_partition_key
-                else "dagster/row_count": int(obj.shape[0]),
-                "preview": preview(obj),
-            }
-        )
-        return None
-
-
-def _typed_nulls(frame: pd.DataFrame) -> pd.DataFrame:
-    """All-null object columns as strings: DuckDB would create them with type NULL, and the
-    first later cycle with a value there (an abstention's reason, say) could not be inserted."""
-    empty = [
-        col
-        for col, dtype in frame.dtypes.items()
-        if dtype == object and frame[col].isna().all()  # noqa: E721 - numpy object dtype
-    ]
-    if not empty:
-        return frame
-    return frame.astype({col: "string" for col in empty})
-
-
-def _retype_null_columns(connection, table_slice: TableSlice, frame: pd.DataFrame) -> None:
-    """Give the frame's type to columns a table was created with as type NULL (by an earlier
-    version), or as VARCHAR from an empty frame of untyped columns (an offline run's empty
-    `llm_calls`) while they hold no value yet: `sum(cost_usd)` must work whichever run wrote
-    first."""
-    table = f"{table_slice.schema}.{table_slice.table}"
-    rows = connection.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ?",
-        [table_slice.schema, table_slice.table],
-    ).fetchall()
-    for col, data_type in rows:
-        if col not in frame.columns:
-            continue
-        wanted = _sql_type(frame[col].dtype)
-        untyped = data_type in ("NULL", '"NULL"')
-        textual = data_type == "VARCHAR" and wanted != "VARCHAR"
-        if textual:
-            (values,) = connection.execute(f'select count("{col}") from {table}').fetchone()
-            textual = values == 0
-        if untyped or textual:
-            connection.execute(f'alter table {table} alter column "{col}" type {wanted}')
-
-
-def _sql_type(dtype) -> str:
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "BIGINT"
-    if pd.api.types.is_float_dtype(dtype):
-        return "DOUBLE"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "TIMESTAMP_NS"
-    return "VARCHAR"
-
-
-def _column_ddl(frame: pd.DataFrame) -> str:
-    """Column types for a table created from an empty frame (DuckDB would type them NULL)."""
-    return ", ".join(f'"{col}" {_sql_type(dtype)}' for col, dtype in frame.dtypes.items())
-
-
-class WarehouseIOManager(DuckDBPandasIOManager):
+class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
     """Per-cycle tables in the Workshop DuckDB file (schema `main`)."""
 
-    @staticmethod
-    def type_handlers() -> Sequence[DbTypeHandler]:
-        return [GuardedPandasTypeHandler()]
+    database: str = Field(description="Path to the DuckDB database.")
+    schema_: str | None = Field(
+        default=None, alias="schema", description="Name of the schema for the tables."
+    )  # `schema` is reserved by pydantic
 
-    def create_io_manager(self, context) -> DbIOManager:
+    def create_io_manager(self, context: dg.InitResourceContext):
+        from .duckdb_tables import warehouse_db_io_manager
+
         # Every run starts its IO manager before its first step: the moment to record the run's
         # process and free the pool slots of runs that died (run_guard).
         guard_run(context)
-        return DbIOManager(
-            db_client=LockedDuckDbClient(),
-            database=self.database,
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=pd.DataFrame,
-            io_manager_name="WarehouseIOManager",
-        )
+        return warehouse_db_io_manager(self.database, self.schema_)

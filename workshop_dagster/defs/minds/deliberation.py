@@ -7,8 +7,9 @@ in the asset graph): the step reads the predictions made before its first cycle,
 that score them, and hands them to the loop.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import pandas as pd
 
 from ... import warehouse
 from ...cycle_assets import (
@@ -20,11 +21,12 @@ from ...cycle_assets import (
     previous_cycle_time,
 )
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
-from ...minds.loop import deliberate, resume_advice
-from ...minds.spend import LEDGER_FIELDS
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOOP_OUTPUTS = {
     "mind_context": (
@@ -60,7 +62,9 @@ LOOP_OUTPUTS = {
 }
 
 
-def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFrame:
+def _prior_predictions(wh: WarehouseResource, before: "pd.Timestamp") -> "pd.DataFrame":
+    import pandas as pd
+
     with wh.connect() as conn:
         if not warehouse.table_exists(conn, "predictions"):
             return pd.DataFrame()
@@ -69,9 +73,11 @@ def _prior_predictions(wh: WarehouseResource, before: pd.Timestamp) -> pd.DataFr
         ).fetchdf()
 
 
-def _scoring_prices(market: MarketResource, prior: pd.DataFrame, first_needed, cycles):
+def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed, cycles):
     """Daily closes since the first prior call; intraday bars of every ticker for the run's own
     cycles, and before them only for the tickers of prior calls made at the minute."""
+    import pandas as pd
+
     recent = cycles[0] - pd.Timedelta(days=8)
     prices = market.scoring_prices(
         first_needed - pd.Timedelta(days=10), cycles[-1], intraday_start=recent
@@ -112,14 +118,21 @@ def _scoring_prices(market: MarketResource, prior: pd.DataFrame, first_needed, c
 )
 def deliberation(
     context: dg.AssetExecutionContext,
-    cycle_features: pd.DataFrame,
-    regime_labels: pd.DataFrame,
-    macro_rates: pd.DataFrame,
-    news_items: pd.DataFrame,
+    # DataFrames (the IO manager's default load type): unannotated, so the code location's load
+    # does not import pandas (docs/performance.md); the same for the domain modules below.
+    cycle_features,
+    regime_labels,
+    macro_rates,
+    news_items,
     market: MarketResource,
     llm: LLMResource,
     warehouse: WarehouseResource,
 ):
+    import pandas as pd
+
+    from ...minds.loop import deliberate, resume_advice
+    from ...minds.spend import LEDGER_FIELDS
+
     cycles = sorted(cycle_times(context))
     engine = llm.engine()
     try:

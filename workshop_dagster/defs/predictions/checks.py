@@ -1,10 +1,8 @@
 """Checks on what the loop wrote: a blocking data-quality gate, and a fact check of the prose."""
 
 import dagster as dg
-import pandas as pd
 
 from ...cycle_assets import PARTITIONS
-from ...predictions.factcheck import check_figures, cycle_facts
 from ...resources import DataQualityResource
 
 
@@ -18,7 +16,7 @@ from ...resources import DataQualityResource
 )
 def predictions_are_valid(
     context: dg.AssetCheckExecutionContext,
-    predictions: pd.DataFrame,
+    predictions,  # a DataFrame, unannotated: the load imports no pandas (docs/performance.md)
     data_quality: DataQualityResource,
 ) -> dg.AssetCheckResult:
     n_cycles = (
@@ -51,9 +49,9 @@ def predictions_are_valid(
     description="Every figure quoted for a ticker or a series in the memo and the opinions must "
     "match the cycle's data within rounding; unsupported figures are listed.",
 )
-def memo_figures_match_data(
-    memo: pd.DataFrame, mind_opinions: pd.DataFrame, cycle_features: pd.DataFrame
-) -> dg.AssetCheckResult:
+def memo_figures_match_data(memo, mind_opinions, cycle_features) -> dg.AssetCheckResult:
+    from ...predictions.factcheck import check_figures, cycle_facts
+
     unsupported, checked = [], 0
     for cycle_key, feats in cycle_features.groupby("cycle_key"):
         facts = cycle_facts(feats.to_dict("records"))

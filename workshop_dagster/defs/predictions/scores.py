@@ -1,13 +1,13 @@
 """Scoring: each call judged from prices when its horizon has ended, and the lesson it teaches."""
 
 import dagster as dg
-import pandas as pd
 
 from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, permanent_errors_fail_fast
 from ...market import calendar
-from ...predictions.lessons import lessons_frame
-from ...predictions.scoring import score_calls
 from ...resources import MarketResource
+
+# The frames are unannotated and pandas and the domain modules imported in the bodies: the code
+# location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
 
 
 @dg.asset(
@@ -24,8 +24,12 @@ from ...resources import MarketResource
     "docs/scoring.md.",
 )
 def prediction_scores(
-    context: dg.AssetExecutionContext, predictions: pd.DataFrame, market: MarketResource
+    context: dg.AssetExecutionContext, predictions, market: MarketResource
 ) -> dg.Output:
+    import pandas as pd
+
+    from ...predictions.scoring import score_calls
+
     now = calendar.now_ny()
     start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
     end = (
@@ -65,7 +69,11 @@ def prediction_scores(
     description="A short reflection per scored call, in the seeds' voice, stamped with the time "
     "its outcome became known (known_at).",
 )
-def lessons(prediction_scores: pd.DataFrame) -> dg.Output:
+def lessons(prediction_scores) -> dg.Output:
+    import pandas as pd
+
+    from ...predictions.lessons import lessons_frame
+
     frame = lessons_frame(prediction_scores)
     frame["known_at"] = pd.to_datetime(frame["known_at"]).astype("datetime64[ns]")
     frame["cycle_ts"] = pd.to_datetime(frame["cycle_ts"]).astype("datetime64[ns]")

@@ -9,14 +9,17 @@ the query looks at every unscored call, not only recent ones, it catches up afte
 """
 
 import json
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from ... import warehouse
 from ...cycle_assets import SETTINGS
 from ...market import calendar
 from ...resources import WarehouseResource
+
+if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load
+    import pandas as pd
 
 DUE_SQL = """
 with scored as (
@@ -40,8 +43,10 @@ order by cycle_key
 """
 
 
-def due_cycles(database: str, now: pd.Timestamp) -> list[tuple[str, pd.Timestamp]]:
+def due_cycles(database: str, now: "pd.Timestamp") -> "list[tuple[str, pd.Timestamp]]":
     """(cycle_key, latest matured horizon) for cycles with matured, unscored calls."""
+    import pandas as pd
+
     with warehouse.connect(database, transaction=False, timeout=30) as conn:
         if not warehouse.table_exists(conn, "predictions"):
             return []

@@ -1,12 +1,12 @@
 """Publishing: a post per cycle in the seeds' layout, and the static scoreboard site."""
 
 import dagster as dg
-import pandas as pd
 
 from ...cycle_assets import CYCLE_TABLE, PER_CYCLE
-from ...publish.posts import outcome_lines, post_slug, render_post, write_post
-from ...publish.site import SiteData, build_site
 from ...resources import PublishResource
+
+# The frames are unannotated and pandas and the domain modules imported in the bodies: the code
+# location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
 
 
 def _call_text(score: dict | None) -> str:
@@ -40,9 +40,11 @@ def _outcome(score: dict | None) -> tuple[str, str]:
     description="Each cycle's memo as a Markdown post in the seeds' layout, with the permanent "
     "link and, once the call is scored, an outcome section appended after a marker.",
 )
-def posts(
-    memo: pd.DataFrame, prediction_scores: pd.DataFrame, publisher: PublishResource
-) -> dg.Output:
+def posts(memo, prediction_scores, publisher: PublishResource) -> dg.Output:
+    import pandas as pd
+
+    from ...publish.posts import outcome_lines, post_slug, render_post, write_post
+
     synthesis = prediction_scores[prediction_scores["source"] == "synthesis"]
     scores = {r["cycle_key"]: r for r in synthesis.to_dict("records")}
     rows = []
@@ -95,13 +97,10 @@ def posts(
     "the rolling score per mind and the active rules with their evidence.",
 )
 def site(
-    posts: pd.DataFrame,
-    prediction_scores: pd.DataFrame,
-    track_record: pd.DataFrame,
-    calibration: pd.DataFrame,
-    rules: pd.DataFrame,
-    publisher: PublishResource,
+    posts, prediction_scores, track_record, calibration, rules, publisher: PublishResource
 ) -> dg.MaterializeResult:
+    from ...publish.site import SiteData, build_site
+
     data = SiteData(
         posts=posts,
         track_record=track_record,
