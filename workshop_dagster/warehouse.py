@@ -3,33 +3,131 @@
 DuckDB lets one process open a database file read-write; a second process gets "Could not set
 lock on file". Every connection Workshop opens goes through `connect`, which takes an exclusive
 cross-process file lock first (so concurrent runs queue instead of failing) and wraps the work in
-a transaction (so a failed or killed write leaves no partial partition behind).
+a transaction (so a failed or killed write leaves no partial partition behind). During a run
+the lock and the connection are kept between uses for a moment (`_Gate`).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 if TYPE_CHECKING:  # imported on first connect, not when the code location loads
     import duckdb
 
 LOCK_TIMEOUT_S = 600.0
-_locks: dict[str, FileLock] = {}
-_locks_guard = threading.Lock()
+# How long a run keeps the file between two of its connections (see `_Gate`).
+LINGER_S = 0.25
 
 
-def _lock_for(path: Path) -> FileLock:
+class _Gate:
+    """One warehouse file as this process uses it: the cross-process file lock, a thread lock
+    (one user at a time in the process), and, while a run lingers, the open connection.
+
+    Opening a DuckDB database costs ~15 ms however small the file (its catalog is built each
+    time), and a cycle run connects ~60 times (each input read and output written by the IO
+    manager, each SQL model): ~1 s a cycle. During a run (`lingering`), the file lock and the
+    connection are kept for LINGER_S after a use, so the run's next connection, milliseconds
+    later, reuses them; other processes wait at most LINGER_S longer for the file. Every use is
+    still its own transaction, committed when its block ends; a failed use closes at once.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.users = threading.RLock()
+        self.file = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+        self.conn = None
+        self.depth = 0
+        self.timer: threading.Timer | None = None
+
+    def open(self, timeout: float):
+        if self.conn is None:
+            import duckdb
+
+            self.file.acquire(timeout=timeout)
+            try:
+                self.conn = duckdb.connect(str(self.path), config={"custom_user_agent": "workshop"})
+            except BaseException:
+                self.file.release()
+                raise
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        return self.conn
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            try:
+                conn.close()
+            finally:
+                self.file.release()
+
+    def linger(self) -> None:
+        timer = threading.Timer(LINGER_S, self._close_if_idle)
+        timer.daemon = True
+        self.timer = timer
+        timer.start()
+
+    def _close_if_idle(self) -> None:
+        if not self.users.acquire(blocking=False):
+            return  # in use: its user lingers again or closes when done
+        try:
+            if self.depth == 0:
+                self.close()
+        finally:
+            self.users.release()
+
+
+_gates: dict[str, _Gate] = {}
+_gates_guard = threading.Lock()
+_lingering = threading.Event()
+
+
+def _gate_for(path: Path) -> _Gate:
     key = str(path.resolve())
-    with _locks_guard:
-        if key not in _locks:
-            _locks[key] = FileLock(key + ".lock", timeout=LOCK_TIMEOUT_S)
-        return _locks[key]
+    with _gates_guard:
+        if key not in _gates:
+            _gates[key] = _Gate(Path(key))
+        return _gates[key]
+
+
+def start_lingering() -> None:
+    """Keep the file between the connections of this process (a run, from its IO manager)."""
+    _lingering.set()
+
+
+def stop_lingering() -> None:
+    """Close every kept connection and give the files back (the run's end)."""
+    _lingering.clear()
+    with _gates_guard:
+        gates = list(_gates.values())
+    for gate in gates:
+        with gate.users:
+            if gate.depth == 0:
+                gate.close()
+
+
+def _forget_in_child() -> None:
+    # A forked child must neither use nor release its parent's connection and file lock.
+    global _gates_guard
+    _gates.clear()
+    _gates_guard = threading.Lock()
+    _lingering.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+atexit.register(stop_lingering)
 
 
 @contextmanager
@@ -41,21 +139,39 @@ def connect(
 
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock_for(path).acquire(timeout=timeout):
-        conn = duckdb.connect(str(path), config={"custom_user_agent": "workshop"})
+    gate = _gate_for(path)
+    if not gate.users.acquire(timeout=timeout):
+        raise Timeout(str(path) + ".lock")
+    ok = False
+    try:
+        # A use inside another use of the same thread gets its own connection (a cursor).
+        nested = gate.depth > 0
+        gate.depth += 1
+        conn = gate.open(timeout)
+        conn = conn.cursor() if nested else conn
         try:
             if transaction:
                 conn.execute("BEGIN TRANSACTION")
             yield conn
             if transaction:
                 conn.execute("COMMIT")
+            ok = True
         except BaseException:
             if transaction:
                 with suppress(duckdb.Error):
                     conn.execute("ROLLBACK")
             raise
         finally:
-            conn.close()
+            if nested:
+                conn.close()
+    finally:
+        gate.depth -= 1
+        if gate.depth == 0:
+            if ok and _lingering.is_set():
+                gate.linger()
+            else:
+                gate.close()
+        gate.users.release()
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:

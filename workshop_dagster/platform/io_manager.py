@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
+from .. import warehouse
 from .run_guard import guard_run
 
 
@@ -27,4 +28,10 @@ class WarehouseIOManager(dg.ConfigurableIOManagerFactory):
         # Every run starts its IO manager before its first step: the moment to record the run's
         # process and free the pool slots of runs that died (run_guard).
         guard_run(context)
+        # The run keeps the warehouse file between its connections (warehouse._Gate), until
+        # its resources are torn down.
+        warehouse.start_lingering()
         return warehouse_db_io_manager(self.database, self.schema_)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        warehouse.stop_lingering()
