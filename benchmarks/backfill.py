@@ -13,9 +13,11 @@ def main() -> None:
     args = arguments(__doc__, postgres=True)
     with workspace(args.postgres, WORKSHOP_START="2024-01-02") as (env, _tmp):
         from workshop_dagster.partitions import build_cycle_partitions
-        from workshop_dagster.settings import DEFAULT_CYCLE_CRON
+        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
 
-        keys = build_cycle_partitions("2024-01-02", DEFAULT_CYCLE_CRON, "America/New_York")
+        keys = build_cycle_partitions(
+            "2024-01-02", DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP
+        )
         year = [k for k in keys.get_partition_keys() if k.startswith("2025")]
         if args.tiny:
             year = year[:6]

@@ -15,9 +15,11 @@ def main() -> None:
     args = arguments(__doc__, postgres=True)
     with workspace(args.postgres) as (env, _tmp):
         from workshop_dagster.partitions import build_cycle_partitions
-        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_START
+        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP, DEFAULT_START
 
-        keys = build_cycle_partitions(DEFAULT_START, DEFAULT_CYCLE_CRON, "America/New_York")
+        keys = build_cycle_partitions(
+            DEFAULT_START, DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP
+        )
         year = [k for k in keys.get_partition_keys() if k.startswith("2025")]
         if args.tiny:
             year = year[:6]

@@ -16,7 +16,7 @@ from . import warehouse
 from .job_runs import project_instance, run_job
 from .settings import PROJECT_ROOT, SettingsError, active
 
-DEFAULT_CYCLES = 60  # four weeks of three cycles a trading day
+DEFAULT_CYCLES = 300  # four weeks of the default cadence (15 cycles a trading day)
 
 
 def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[str]:

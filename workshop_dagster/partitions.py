@@ -94,9 +94,9 @@ def time_to_key(ts) -> str:
     return calendar.to_naive_ny(ts).strftime(CYCLE_KEY_FORMAT)
 
 
-def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, str, str], compute) -> list[str]:
+def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, ...], compute) -> list[str]:
     """`compute()` (a list of strings), read from `cache_dir` when it was written today for the
-    same inputs (start, cron, timezone) and library versions.
+    same inputs (start, cron, timezone, skipped crons) and library versions.
 
     Every process that loads the code location (each run, the code server, each sensor tick)
     builds the partitions, and each run numbers its cycles: the cache spares them the exchange
@@ -107,7 +107,7 @@ def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, str, str], com
     """
     if cache_dir is None:
         return compute()
-    _, _, timezone = inputs
+    timezone = inputs[2]
     key = [*inputs, str(_horizon(timezone).date())]
     key += [version("exchange_calendars"), version("dagster")]
     path = cache_dir / f"{name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
@@ -145,32 +145,39 @@ def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) 
 
 
 # The settings and cache folder each cached partition set was built from (for its keys).
-_BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[tuple[str, str, str], Path | None]] = {}
+_BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[tuple[str, ...], Path | None]] = {}
 
 
 @lru_cache(maxsize=4)
 def build_cycle_partitions(
-    start: str, cron: str, timezone: str, cache_dir: Path | None = None
+    start: str,
+    cron: str,
+    timezone: str,
+    cache_dir: Path | None = None,
+    skip: tuple[str, ...] = (),
 ) -> dg.TimeWindowPartitionsDefinition:
-    """The cycle partitions of a cron from `start` (closed days excluded); with `cache_dir`,
-    the closed days' ticks and the keys are cached there (see `_cached`)."""
+    """The cycle partitions of a cron from `start`, closed days and the ticks of the `skip`
+    crons excluded; with `cache_dir`, the closed days' ticks and the keys are cached there (see
+    `_cached`)."""
     partitions = dg.TimeWindowPartitionsDefinition(
         start=_start_dt(start, timezone),
         cron_schedule=cron,
         timezone=timezone,
         fmt=CYCLE_KEY_FORMAT,
-        exclusions=_closed_ticks(start, cron, timezone, cache_dir),
+        exclusions=[*_closed_ticks(start, cron, timezone, cache_dir), *skip] or None,
         # The cycle that has just ticked is runnable at once, not only when the next one starts.
         end_offset=1,
     )
-    _BUILT_FROM[partitions] = ((start, cron, timezone), cache_dir)
+    _BUILT_FROM[partitions] = ((start, cron, timezone, ";".join(skip)), cache_dir)
     return partitions
 
 
 def cycle_partitions(settings: Settings | None = None) -> dg.TimeWindowPartitionsDefinition:
     """The cycle partitions the settings describe (default: the environment's)."""
     s = settings or load_settings()
-    return build_cycle_partitions(s.start, s.cycle_cron, s.timezone, s.data_dir / "cache")
+    return build_cycle_partitions(
+        s.start, s.cycle_cron, s.timezone, s.data_dir / "cache", s.cycle_skip
+    )
 
 
 @lru_cache(maxsize=4)

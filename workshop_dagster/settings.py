@@ -21,7 +21,12 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_CYCLE_CRON = "15 9,12,19 * * 1-5"
+# The Workshop's cadence (docs/architecture.md): a pre-market cycle at 09:15, every 30 minutes
+# through the session (09:45 .. 15:45), and one evening cycle at 19:15, after the close and the
+# first hours of after-hours trading; 19:45 is skipped (one evening cycle is enough to read the
+# after-hours move; a second would mostly find nothing new).
+DEFAULT_CYCLE_CRON = "15,45 9-15,19 * * 1-5"
+DEFAULT_CYCLE_SKIP = ("45 19 * * *",)
 DEFAULT_START = "2025-01-02"
 DEFAULT_TIMEZONE = "America/New_York"
 
@@ -78,6 +83,8 @@ class Settings:
     # Quotes of the cycle's minute from intraday bars where the source has them; false: every
     # quote is the last daily close (the daily walk-forward of `make evaluate`).
     intraday: bool = True
+    # Cron strings of ticks of `cycle_cron` that are not cycles (WORKSHOP_CYCLE_SKIP).
+    cycle_skip: tuple[str, ...] = ()
 
     @property
     def market_cache_dir(self) -> Path:
@@ -119,13 +126,18 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             f"WORKSHOP_SITE_URL={site_url!r} must be an http(s):// URL or a path from the "
             "web root starting with / (or empty: links relative to the site folder)"
         )
+    cron_text = env.get("WORKSHOP_CYCLE_CRON", "").strip()
+    cycle_cron = _cron(cron_text or DEFAULT_CYCLE_CRON)
+    # The default skip belongs to the default cron: another cron skips nothing unless told.
+    cycle_skip = _skip(env.get("WORKSHOP_CYCLE_SKIP", ""), cycle_cron, () if cron_text else None)
     return Settings(
         market=market,
         seed=_number(env, "WORKSHOP_SEED", int, 7, 0, 2**32 - 1),
         database=database,
         data_dir=data_dir,
         runtime_dir=Path(env.get("WORKSHOP_RUNTIME_DIR") or data_dir / "run").expanduser(),
-        cycle_cron=_cron(env.get("WORKSHOP_CYCLE_CRON", "").strip() or DEFAULT_CYCLE_CRON),
+        cycle_cron=cycle_cron,
+        cycle_skip=cycle_skip,
         start=_start(env.get("WORKSHOP_START", "").strip() or DEFAULT_START),
         timezone=DEFAULT_TIMEZONE,
         llm=llm,
@@ -178,6 +190,46 @@ def _cron(cron: str) -> str:
             f"(minute hour day month weekday, New York time), e.g. {DEFAULT_CYCLE_CRON!r}"
         )
     return cron
+
+
+def _skip(text: str, cron: str, default: tuple[str, ...] | None) -> tuple[str, ...]:
+    """WORKSHOP_CYCLE_SKIP: cron strings separated by `;` (or `none`); unset: the default
+    cadence's skip. Refused when it is not cron or leaves no tick of the cron a cycle."""
+    from dagster._utils.schedules import cron_string_iterator, is_valid_cron_string
+
+    text = text.strip()
+    if not text:
+        return DEFAULT_CYCLE_SKIP if default is None else default
+    if text.lower() == "none":
+        return ()
+    skip = tuple(part.strip() for part in text.split(";") if part.strip())
+    bad = [part for part in skip if not is_valid_cron_string(part)]
+    if bad:
+        raise SettingsError(
+            f"WORKSHOP_CYCLE_SKIP={text!r}: {bad[0]!r} is not a five-field cron string "
+            f"(separate several with ';', e.g. {'; '.join(DEFAULT_CYCLE_SKIP)!r}, or 'none')"
+        )
+    # Two weeks of the cron's ticks (every weekday, both kinds of week) against the skipped ones.
+    from datetime import datetime
+
+    begin = datetime(2024, 1, 1).timestamp()  # a Monday
+    end = begin + 14 * 86400
+
+    def ticks(c: str) -> set[float]:
+        out = set()
+        for tick in cron_string_iterator(begin, c, "UTC"):
+            if tick.timestamp() >= end:
+                return out
+            out.add(tick.timestamp())
+        return out
+
+    skipped = set().union(*(ticks(part) for part in skip))
+    if ticks(cron) <= skipped:
+        raise SettingsError(
+            f"WORKSHOP_CYCLE_SKIP={text!r} skips every tick of WORKSHOP_CYCLE_CRON={cron!r}: "
+            "no cycle would ever run"
+        )
+    return skip
 
 
 def _start(start: str) -> str:

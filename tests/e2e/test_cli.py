@@ -36,28 +36,39 @@ def test_a_bad_setting_fails_validate_and_runs_before_any_write(workshop_env, se
     assert not Path(workshop_env["WORKSHOP_DB"]).exists(), "a run with a bad setting wrote"
 
 
-def test_demo_runs_offline_and_prints_the_cycle(workshop_env):
+def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_env):
+    """Two trading days of the default cadence: 09:15, every half hour to 15:45, 19:15."""
     code, out = run(
         [
             str(BIN / "python"),
             "-m",
             "workshop_dagster.demo",
             "--cycles",
-            "12",
+            "30",
             "--end",
-            "2026-03-30-19:15",
+            "2026-03-31-19:15",
         ],
         env_with(workshop_env),
     )
     assert code == 0, out
     assert "market 'sim', minds 'offline'" in out
-    assert "**March 30, 2026 — 7:15 PM — Cycle " in out  # the latest memo, in the seeds' layout
+    assert "**March 31, 2026 — 7:15 PM — Cycle " in out  # the latest memo, in the seeds' layout
     assert "[DIRECTION: " in out and "*Debate: " in out
     assert "Scoreboard" in out and "synthesis" in out
     assert "Warning" not in out
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
-        assert conn.execute("select count(*) from memo").fetchone()[0] == 12
+        times = [
+            r[0] for r in conn.execute("select strftime(cycle_ts, '%H:%M') from memo").fetchall()
+        ]
         assert conn.execute("select count(*) from track_record").fetchone()[0] > 0
+        # Calls scored at the minute: each one its own outcome (its own entry at its minute).
+        calls, outcomes = conn.execute(
+            "select count(*), count(distinct (source, subject, direction, entry_ts, exit_ts)) "
+            "from prediction_scores where status = 'scored' and scored_on = 'intraday'"
+        ).fetchone()
+    session = [f"{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
+    assert sorted(times) == sorted([*session, "19:15"] * 2)
+    assert calls > 0 and calls == outcomes
 
 
 def test_two_processes_write_different_cycles_to_one_file(workshop_env):

@@ -32,6 +32,25 @@ def test_each_tick_runs_its_own_cycle_and_holidays_are_skipped():
     assert not holiday.run_requests and "not a cycle" in holiday.skip_message
 
 
+def test_on_the_default_cadence_the_skipped_evening_tick_runs_nothing():
+    from workshop_dagster.defs.cycle.jobs import build_cycle_schedule, cycle_job
+    from workshop_dagster.partitions import build_cycle_partitions
+    from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+
+    parts = build_cycle_partitions(
+        "2026-03-02", DEFAULT_CYCLE_CRON, NY.key, None, DEFAULT_CYCLE_SKIP
+    )
+    schedule = build_cycle_schedule(cycle_job, parts)
+
+    def tick(when: str):
+        at = datetime.datetime.fromisoformat(when).replace(tzinfo=NY)
+        return schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=at))
+
+    skipped = tick("2026-03-30 19:45")
+    assert not skipped.run_requests
+    assert "skipped by WORKSHOP_CYCLE_SKIP" in skipped.skip_message
+
+
 ROLLUPS = {"track_record", "calibration", "rules", "site"}
 
 

@@ -9,20 +9,30 @@ from workshop_dagster.partitions import (
     cycle_ordinal,
     key_to_time,
 )
-from workshop_dagster.settings import DEFAULT_CYCLE_CRON, load_settings
+from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP, load_settings
 
 TZ = "America/New_York"
 
 
 @pytest.fixture(scope="module")
 def parts():
-    return build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ)
+    return build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, None, DEFAULT_CYCLE_SKIP)
 
 
-def test_several_cycles_a_day_with_an_evening_one(parts):
+def test_the_default_cadence_is_pre_market_every_half_hour_of_the_session_and_evening(parts):
     keys = [k for k in parts.get_partition_keys() if k.startswith("2026-03-30")]
-    assert keys == ["2026-03-30-09:15", "2026-03-30-12:15", "2026-03-30-19:15"]
+    session = [f"2026-03-30-{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
+    assert keys == [*session, "2026-03-30-19:15"]  # 09:15 pre-market .. 15:45, 19:15; no 19:45
     assert parts.timezone == TZ
+    # An early close (13:00, the day after Thanksgiving) keeps its cycles: those after the
+    # close find nothing new and consult no mind (minds/nothing_new.py).
+    assert len([k for k in parts.get_partition_keys() if k.startswith("2025-11-28")]) == 15
+
+
+def test_a_skipped_tick_is_no_cycle_but_its_neighbours_are(parts):
+    assert not parts.has_partition_key("2026-03-30-19:45")
+    assert parts.has_partition_key("2026-03-30-19:15")
+    assert parts.has_partition_key("2026-03-30-15:45")
 
 
 def test_exchange_holidays_have_no_cycles(parts):
@@ -37,8 +47,8 @@ def test_exchange_holidays_have_no_cycles(parts):
 
 def test_ordinal_counts_cycles_from_the_start(parts):
     assert cycle_ordinal("2025-01-02-09:15", parts) == 1
-    assert cycle_ordinal("2025-01-02-19:15", parts) == 3
-    assert cycle_ordinal("2025-01-03-09:15", parts) == 4
+    assert cycle_ordinal("2025-01-02-19:15", parts) == 15
+    assert cycle_ordinal("2025-01-03-09:15", parts) == 16
     keys = parts.get_partition_keys()
     ordinals = [cycle_ordinal(k, parts) for k in keys[-20:]]
     assert ordinals == list(range(len(keys) - 19, len(keys) + 1))
@@ -91,7 +101,9 @@ def test_holidays_ahead_are_excluded_too(parts):
 def test_closed_ticks_cache_is_the_same_partitions_and_survives_a_bad_file(tmp_path, parts):
     """The cached closed days give the very partitions the calendar gives; a corrupt or
     unwritable cache costs only the speed."""
-    cached = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
+    cached = build_cycle_partitions(
+        "2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path, DEFAULT_CYCLE_SKIP
+    )
     (path,) = tmp_path.glob("closed-cycle-ticks-*.json")
     assert cached.get_partition_keys() == parts.get_partition_keys()
     assert cached.exclusions == parts.exclusions
@@ -101,11 +113,15 @@ def test_closed_ticks_cache_is_the_same_partitions_and_survives_a_bad_file(tmp_p
     assert [cycle_ordinal(k, cached) for k in (keys[0], keys[-1])] == [1, len(keys)]
     assert len(list(tmp_path.glob("cycle-keys-*.json"))) == 1
     build_cycle_partitions.cache_clear()  # the next builds read the file
-    again = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
+    again = build_cycle_partitions(
+        "2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path, DEFAULT_CYCLE_SKIP
+    )
     assert again.exclusions == parts.exclusions
     path.write_text("{not json")
     build_cycle_partitions.cache_clear()
-    repaired = build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path)
+    repaired = build_cycle_partitions(
+        "2025-01-02", DEFAULT_CYCLE_CRON, TZ, tmp_path, DEFAULT_CYCLE_SKIP
+    )
     assert repaired.exclusions == parts.exclusions
     assert json.loads(path.read_text())  # rewritten
     other = build_cycle_partitions("2025-01-02", "15 19 * * 1-5", TZ, tmp_path)
@@ -114,9 +130,9 @@ def test_closed_ticks_cache_is_the_same_partitions_and_survives_a_bad_file(tmp_p
     blocked = tmp_path / "a-file-not-a-folder"
     blocked.write_text("")
     build_cycle_partitions.cache_clear()
-    assert build_cycle_partitions("2025-01-02", DEFAULT_CYCLE_CRON, TZ, blocked).exclusions == (
-        parts.exclusions
-    )
+    assert build_cycle_partitions(
+        "2025-01-02", DEFAULT_CYCLE_CRON, TZ, blocked, DEFAULT_CYCLE_SKIP
+    ).exclusions == (parts.exclusions)
 
 
 def test_cached_ticks_keep_the_repeated_hour_of_a_dst_change(tmp_path):

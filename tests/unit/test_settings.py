@@ -8,6 +8,18 @@ from workshop_dagster.settings import SettingsError, load_settings
 def test_the_defaults_are_valid():
     s = load_settings({})
     assert (s.market, s.llm, s.start, s.scoring_interval_s) == ("sim", "offline", "2025-01-02", 300)
+    assert (s.cycle_cron, s.cycle_skip) == ("15,45 9-15,19 * * 1-5", ("45 19 * * *",))
+
+
+def test_the_default_skip_belongs_to_the_default_cron():
+    """19:45 is skipped on the default cadence; a cron of one's own skips only what one says."""
+    assert load_settings({"WORKSHOP_CYCLE_CRON": "45 19 * * 1-5"}).cycle_skip == ()
+    told = {
+        "WORKSHOP_CYCLE_CRON": "*/30 9-16 * * 1-5",
+        "WORKSHOP_CYCLE_SKIP": "0 9 * * *; 30 16 * * *",
+    }
+    assert load_settings(told).cycle_skip == ("0 9 * * *", "30 16 * * *")
+    assert load_settings({"WORKSHOP_CYCLE_SKIP": "none"}).cycle_skip == ()
 
 
 @pytest.mark.parametrize(
@@ -28,6 +40,14 @@ def test_the_defaults_are_valid():
             "WORKSHOP_CYCLE_CRON='every day at 9' is not a five-field cron",
         ),
         ({"WORKSHOP_CYCLE_CRON": "15 25 * * 1-5"}, "WORKSHOP_CYCLE_CRON"),
+        (
+            {"WORKSHOP_CYCLE_SKIP": "45 19 * * *; at noon"},
+            "WORKSHOP_CYCLE_SKIP='45 19 * * *; at noon': 'at noon' is not a five-field cron",
+        ),
+        (
+            {"WORKSHOP_CYCLE_CRON": "15 19 * * 1-5", "WORKSHOP_CYCLE_SKIP": "15 19 * * *"},
+            "skips every tick of WORKSHOP_CYCLE_CRON='15 19 * * 1-5': no cycle would ever run",
+        ),
         ({"WORKSHOP_LLM": "gpt"}, "WORKSHOP_LLM='gpt' is not an engine: use offline or anthropic"),
         ({"WORKSHOP_LLM": "anthropic"}, "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY"),
         ({"WORKSHOP_LLM": "anthropic", "ANTHROPIC_API_KEY": "  "}, "needs ANTHROPIC_API_KEY"),

@@ -35,8 +35,10 @@ def build_cycle_schedule(cycle_job, partitions: dg.TimeWindowPartitionsDefinitio
     def cycle_schedule(context: dg.ScheduleEvaluationContext):
         key = time_to_key(context.scheduled_execution_time)
         # (The in-progress window is a partition even on a closed day: check the calendar too.)
-        if not partitions.has_partition_key(key) or not calendar.is_session(key_to_time(key)):
+        if not calendar.is_session(key_to_time(key)):
             return dg.SkipReason(f"{key} is not a cycle (the NYSE is closed)")
+        if not partitions.has_partition_key(key):
+            return dg.SkipReason(f"{key} is not a cycle (skipped by WORKSHOP_CYCLE_SKIP)")
         return dg.RunRequest(run_key=f"cycle:{key}", partition_key=key)
 
     return cycle_schedule
