@@ -61,14 +61,16 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
             r[0] for r in conn.execute("select strftime(cycle_ts, '%H:%M') from memo").fetchall()
         ]
         assert conn.execute("select count(*) from track_record").fetchone()[0] > 0
-        # Calls scored at the minute: each one its own outcome (its own entry at its minute).
-        calls, outcomes = conn.execute(
-            "select count(*), count(distinct (source, subject, direction, entry_ts, exit_ts)) "
-            "from prediction_scores where status = 'scored' and scored_on = 'intraday'"
+        # Each scored call its own outcome: calls at the minute enter at their own price, and a
+        # daily-scored call is not made again before the next close (minds/repeats.py).
+        calls, outcomes, daily = conn.execute(
+            "select count(*), count(distinct (source, subject, direction, entry_ts, exit_ts)), "
+            "count(*) filter (where scored_on = 'daily') "
+            "from prediction_scores where status = 'scored'"
         ).fetchone()
     session = [f"{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
     assert sorted(times) == sorted([*session, "19:15"] * 2)
-    assert calls > 0 and calls == outcomes
+    assert calls > 0 and daily > 0 and calls == outcomes
 
 
 def test_two_processes_write_different_cycles_to_one_file(workshop_env):

@@ -24,6 +24,7 @@ from .context import CycleHistory, build_context, subject_kind, waves
 from .debate import debate_row
 from .engine import MindsEngine
 from .nothing_new import is_new, quiet_memo, quiet_opinions
+from .repeats import RepeatGuard
 from .types import Opinion
 
 # The tables the loop writes, in the order the deliberation step yields them.
@@ -127,8 +128,10 @@ def deliberate(
     spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
     features = inputs[0]
+    repeats = RepeatGuard()
     if len(prior):
         history.add_predictions(prior)
+        repeats.record(prior)
 
     out = {name: [] for name in LOOP_TABLES}
     batching = engine.batches
@@ -147,6 +150,14 @@ def deliberate(
         else:
             answers = iter([engine.opinions(ctx) for ctx in asked])
         opinions_per_cycle = [quiet_opinions(q) if q is not None else next(answers) for q in quiet]
+        # A daily-scored call the same source made between the same closes is not made again;
+        # in time order, so a wave's later cycles see its earlier ones' calls (minds/repeats.py).
+        for i, (ctx, ops) in enumerate(zip(contexts, opinions_per_cycle, strict=True)):
+            rows = prediction_rows(
+                ctx.cycle_key, pd.Timestamp(ctx.cycle_ts), "", "", ops, _quoted(ctx)
+            )
+            opinions_per_cycle[i] = repeats.withdraw(ops, rows)
+            repeats.record(rows)
         debates = [debate_row(ops) for ops in opinions_per_cycle]
         items = [
             (ctx, ops, d["label"])
@@ -170,9 +181,9 @@ def deliberate(
                 ctx.cycle_key,
                 ctx.regime.label,
             )
-            minute = frozenset(t for t, q in ctx.market.tickers.items() if "quote" in q)
-            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, minute)
+            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, _quoted(ctx))
             history.add_predictions(preds)
+            repeats.record(preds)
             if progress is not None:
                 progress.advance()
             base = {"cycle_key": key, "cycle_ts": cycle_ts}
@@ -212,6 +223,11 @@ def deliberate(
             out["predictions"].append(preds)
 
     return out, time.perf_counter() - started
+
+
+def _quoted(context) -> frozenset[str]:
+    """The tickers quoted at the cycle's minute (their calls are scored from intraday bars)."""
+    return frozenset(t for t, q in context.market.tickers.items() if "quote" in q)
 
 
 def resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine: MindsEngine) -> str:

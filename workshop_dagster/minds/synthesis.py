@@ -19,6 +19,7 @@ from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_
 from .context import active_rule
 from .cycle_context import CycleContext
 from .offline import move, pick
+from .repeats import synthesis_rule
 from .types import Memo, Opinion
 
 MIN_PROBABILITY = 0.5  # a call the record rates below a coin flip is not made
@@ -46,8 +47,10 @@ def candidates(context: CycleContext, opinions: list[Opinion]) -> list[Candidate
         if o.abstained:
             continue
         hours, _ = parse_timeframe(o.timeframe, cycle_ts)
-        rule = active_rule(context, "synthesis", o.ticker, o.relative_to, hours) or active_rule(
-            context, o.mind, o.ticker, o.relative_to, hours
+        rule = (
+            synthesis_rule(o)
+            or active_rule(context, "synthesis", o.ticker, o.relative_to, hours)
+            or active_rule(context, o.mind, o.ticker, o.relative_to, hours)
         )
         out.append(Candidate(o, calibrate(context, o.mind, o.confidence, o.direction), hours, rule))
     return out

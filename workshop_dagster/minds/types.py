@@ -26,6 +26,8 @@ class Opinion:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    # The cycle whose synthesis already published this call on the same closes (minds/repeats.py).
+    synthesis_repeat: str | None = None
 
     @property
     def subject(self) -> str | None:

@@ -1,0 +1,69 @@
+"""A daily-scored call made again between the same two closes is withdrawn, not counted twice."""
+
+import pandas as pd
+
+from workshop_dagster.minds.loop import prediction_rows
+from workshop_dagster.minds.repeats import RepeatGuard, synthesis_rule
+from workshop_dagster.minds.types import Opinion
+
+MINUTE = frozenset({"SPY", "QQQ"})  # quoted at the minute; VIX is not (no intraday bars)
+
+
+def _vix_up(mind: str = "contrarian", direction: str = "up") -> Opinion:
+    return Opinion(
+        mind=mind,
+        stance="bearish",
+        narrative="Volatility is cheap.",
+        ticker="VIX",
+        direction=direction,
+        timeframe="1w",
+        confidence=0.6,
+    )
+
+
+def _spy_up(mind: str = "flow") -> Opinion:
+    return Opinion(
+        mind, "bullish", "Breadth.", ticker="SPY", direction="up", timeframe="1w", confidence=0.6
+    )
+
+
+def _cycle(guard: RepeatGuard, key: str, opinions: list[Opinion], memo: str = "") -> list[Opinion]:
+    ts = pd.Timestamp(key[:10] + " " + key[11:])
+    rows = prediction_rows(key, ts, "risk_on", memo, opinions, MINUTE)
+    kept = guard.withdraw(opinions, rows)
+    guard.record(prediction_rows(key, ts, "risk_on", memo, kept, MINUTE))
+    return kept
+
+
+def test_the_same_mind_repeating_a_daily_scored_call_before_the_next_close_abstains():
+    guard = RepeatGuard()
+    (first,) = _cycle(guard, "2026-03-30-09:45", [_vix_up()])
+    assert not first.abstained
+    (again,) = _cycle(guard, "2026-03-30-10:15", [_vix_up()])
+    assert again.abstained and again.ticker is None
+    assert "repeats my call of 2026-03-30 09:45" in again.abstain_reason
+    # Another direction is another outcome; after the next close, a new entry.
+    (other,) = _cycle(guard, "2026-03-30-10:45", [_vix_up(direction="down")])
+    assert not other.abstained
+    (next_day,) = _cycle(guard, "2026-03-31-09:45", [_vix_up()])
+    assert not next_day.abstained
+
+
+def test_calls_scored_at_the_minute_are_never_repeats():
+    guard = RepeatGuard()
+    _cycle(guard, "2026-03-30-09:45", [_spy_up()])
+    (again,) = _cycle(guard, "2026-03-30-10:15", [_spy_up()])
+    assert not again.abstained  # each enters at its own cycle's price
+
+
+def test_the_synthesis_may_not_publish_its_own_daily_scored_call_again():
+    guard = RepeatGuard()
+    memo = "[DIRECTION: up (VIX)] [TIMEFRAME: 1w] [CONFIDENCE: 0.6]"
+    _cycle(guard, "2026-03-30-09:45", [_vix_up()], memo=memo)
+    # At 10:15 Macro makes the call for the first time: it stands for Macro, but the synthesis
+    # already published it on the same closes.
+    contrarian, macro = _cycle(guard, "2026-03-30-10:15", [_vix_up(), _vix_up("macro")])
+    assert contrarian.abstained and not macro.abstained
+    assert macro.synthesis_repeat == "2026-03-30-09:45"
+    assert "the same outcome would count twice" in synthesis_rule(macro)["rule_text"]
+    assert synthesis_rule(_vix_up("macro")) is None

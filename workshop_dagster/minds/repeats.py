@@ -1,0 +1,120 @@
+"""A call that would repeat an outcome already on the record is not made again.
+
+A call on a subject with no quote of the minute (VIX, TLT, GLD, ... have no intraday bars) is
+scored from daily closes: it enters at the last close before its cycle and exits at the last
+close its horizon reaches. Between two session closes, the cycles of the intraday cadence would
+make that same call from the same source again and again, and the record would count one outcome
+several times. So the first such call stands, and a later one from the same source with the same
+subject, direction, entry close and exit close is withdrawn: a mind's becomes an abstention that
+says which call it repeats, and the synthesis may not publish it (a ruled-out candidate). Calls
+scored at the minute enter at their own cycle's price and are never repeats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from ..market import calendar
+from .types import Opinion
+
+# (source, ticker, relative_to, direction, entry close, exit close)
+RepeatKey = tuple[str, str, str | None, str, pd.Timestamp, pd.Timestamp]
+
+
+def _last_close_at(ts: pd.Timestamp) -> pd.Timestamp | None:
+    closes = calendar.all_session_closes()
+    pos = closes.searchsorted(pd.Timestamp(ts), side="right")
+    return closes[pos - 1] if pos > 0 else None
+
+
+def repeat_key(row: dict) -> RepeatKey | None:
+    """The outcome a parsed prediction row is scored on, when it is scored from daily closes."""
+    series = row.get("price_series")
+    daily = series is None or pd.isna(series) or series == "daily"  # empty: before intraday
+    if row.get("parse_status") != "parsed" or not daily:
+        return None
+    horizon_end = row.get("horizon_end")
+    if horizon_end is None or pd.isna(horizon_end):
+        return None
+    entry, exit_ = _last_close_at(row["cycle_ts"]), _last_close_at(horizon_end)
+    if entry is None or exit_ is None:
+        return None
+    relative_to = row.get("relative_to")
+    relative_to = None if relative_to is None or pd.isna(relative_to) else relative_to
+    return (row["source"], row["ticker"], relative_to, row["direction"], entry, exit_)
+
+
+@dataclass
+class RepeatGuard:
+    """The daily-scored calls on the record (the run's prior calls, then each cycle's)."""
+
+    made: dict[RepeatKey, str] = field(default_factory=dict)
+
+    def record(self, predictions: pd.DataFrame) -> None:
+        for row in predictions.to_dict("records"):
+            key = repeat_key(row)
+            if key is not None:
+                self.made.setdefault(key, row["cycle_key"])
+
+    def first(self, row: dict) -> str | None:
+        """The cycle that already made the call of `row`, if it is a repeat."""
+        key = repeat_key(row)
+        return self.made.get(key) if key is not None else None
+
+    def withdraw(self, opinions: list[Opinion], rows: pd.DataFrame) -> list[Opinion]:
+        """The minds' opinions, each call that repeats the same mind's earlier call turned into
+        an abstention that says so, and each call the synthesis already published marked
+        `synthesis_repeat` (rows: the opinions' calls parsed, as `loop.prediction_rows`)."""
+        by_source = {r["source"]: r for r in rows.to_dict("records")}
+        out = []
+        for o in opinions:
+            row = by_source.get(o.mind)
+            if o.abstained or row is None:
+                out.append(o)
+                continue
+            first = self.first(row)
+            if first is not None:
+                out.append(_withdrawn(o, first))
+                continue
+            published = self.first({**row, "source": "synthesis"})
+            out.append(replace(o, synthesis_repeat=published) if published else o)
+        return out
+
+
+def _when(cycle_key: str) -> str:
+    return f"{cycle_key[:10]} {cycle_key[11:]}"
+
+
+def _withdrawn(o: Opinion, first: str) -> Opinion:
+    reason = (
+        f"{o.subject} {o.direction} over {o.timeframe} repeats my call of {_when(first)}: "
+        "no quote of it has landed since the last close, so it would be the same outcome "
+        "counted twice"
+    )
+    return replace(
+        o,
+        stance="neutral",
+        ticker=None,
+        relative_to=None,
+        direction=None,
+        timeframe=None,
+        confidence=None,
+        band_low_pct=None,
+        band_high_pct=None,
+        abstained=True,
+        abstain_reason=reason,
+    )
+
+
+def synthesis_rule(o: Opinion) -> dict | None:
+    """A ruling (like an active rule's) that keeps the synthesis from publishing a call it has
+    already published on the same closes."""
+    if not o.synthesis_repeat:
+        return None
+    return {
+        "rule_text": f"the synthesis published {o.subject} {o.direction} at "
+        f"{_when(o.synthesis_repeat)} and no quote of it has landed since the last close: "
+        "the same outcome would count twice"
+    }
