@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from .market import calendar
 from .market.errors import MarketDataError
 from .partitions import cycle_partitions, key_to_time, previous_cycle_key, time_to_key
 from .settings import active
@@ -20,6 +21,8 @@ if TYPE_CHECKING:  # imported by the runs that use it, not by the code location'
 # the code location from loading, so `make validate` reports it and no run can write a row.
 SETTINGS = active()
 PARTITIONS = cycle_partitions(SETTINGS)
+# Every run reads the NYSE schedule from the project's cache instead of building it.
+calendar.cache_in(SETTINGS.data_dir / "cache")
 # Every per-cycle table is partitioned on `cycle_ts` (naive New York time).
 CYCLE_TABLE = {"partition_expr": "cycle_ts"}
 # What every per-cycle asset declares: the cycle partitions, and a range of cycles run as one

@@ -6,9 +6,15 @@ table stores time, because the DuckDB IO manager compares partition bounds as na
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,12 +27,88 @@ SESSION_OPEN = timedelta(hours=9, minutes=30)  # every NYSE session opens at 09:
 # module's constants, and pandas' import is most of what that load costs (docs/performance.md).
 
 
-@lru_cache(maxsize=1)
-def xnys():
-    """The NYSE calendar (built once per process: building it is slow, docs/performance.md)."""
-    import exchange_calendars as xc
+# Where the NYSE schedule is kept between processes (`cache_in`); None: built in each process.
+_CACHE_DIR: list[Path] = []
 
-    return xc.get_calendar("XNYS", start=CALENDAR_START)
+
+def cache_in(folder: Path) -> None:
+    """Keep the NYSE schedule in `folder` (the project's cache), so a process reads two arrays
+    instead of importing exchange_calendars and building the calendar (~0.35 s a process: every
+    run pays it, docs/performance.md)."""
+    _CACHE_DIR[:] = [Path(folder)]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The NYSE sessions (naive dates) and each one's close (UTC), from exchange_calendars:
+    what this module reads of the calendar."""
+
+    sessions: pd.DatetimeIndex
+    closes_utc: pd.DatetimeIndex
+
+    @property
+    def first_session(self) -> pd.Timestamp:
+        return self.sessions[0]
+
+    @property
+    def last_session(self) -> pd.Timestamp:
+        return self.sessions[-1]
+
+    def sessions_in_range(self, start, end) -> pd.DatetimeIndex:
+        lo = self.sessions.searchsorted(start, side="left")
+        hi = self.sessions.searchsorted(end, side="right")
+        return self.sessions[lo:hi]
+
+    def is_session(self, day) -> bool:
+        pos = self.sessions.searchsorted(day)
+        return bool(pos < len(self.sessions) and self.sessions[pos] == day)
+
+
+def _built() -> Schedule:
+    import exchange_calendars as xc
+    import pandas as pd
+
+    cal = xc.get_calendar("XNYS", start=CALENDAR_START)
+    closes = cal.schedule["close"]
+    return Schedule(pd.DatetimeIndex(cal.sessions), pd.DatetimeIndex(closes.loc[cal.sessions]))
+
+
+@lru_cache(maxsize=1)
+def xnys() -> Schedule:
+    """The NYSE schedule (once per process; from the cache folder when one is set and it was
+    written today by the same exchange_calendars version: a calendar reaches a year ahead, so
+    it is rebuilt daily)."""
+    if not _CACHE_DIR:
+        return _built()
+    import numpy as np
+    import pandas as pd
+
+    day = datetime.now(ZoneInfo(NY)).date().isoformat()
+    path = _CACHE_DIR[0] / f"xnys-{version('exchange_calendars')}-{CALENDAR_START}-{day}.npz"
+    try:
+        with np.load(path) as arrays:
+            return Schedule(
+                pd.DatetimeIndex(arrays["sessions"].astype("datetime64[ns]")),
+                pd.DatetimeIndex(arrays["closes"].astype("datetime64[ns]")).tz_localize("UTC"),
+            )
+    except (OSError, ValueError, KeyError):
+        pass
+    schedule = _built()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as f:
+            np.savez(
+                f,
+                sessions=schedule.sessions.values.astype("datetime64[ns]"),
+                closes=schedule.closes_utc.tz_convert("UTC").tz_localize(None).values,
+            )
+        os.replace(f.name, path)
+        for old in path.parent.glob("xnys-*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # an unwritable folder only costs the speed
+    return schedule
 
 
 def sessions(start, end) -> pd.DatetimeIndex:
@@ -54,7 +136,7 @@ def session_closes(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
     import pandas as pd
 
     cal = xnys()
-    closes = cal.schedule["close"]
+    closes = pd.Series(cal.closes_utc, index=cal.sessions)
     idx = pd.DatetimeIndex(pd.to_datetime(days)).normalize()
     missing = idx[~idx.isin(closes.index)]
     if len(missing):
