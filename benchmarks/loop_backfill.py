@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from pathlib import Path
 
 from _common import arguments, report, run, workspace
 
@@ -28,18 +29,27 @@ def main() -> None:
             + ["--end", year[-1]],
             env,
         )
+        warehouse_mb = _size_mb(Path(env["WORKSHOP_DB"]).parent, "*.duckdb*")
+        instance_mb = _size_mb(Path(env["DAGSTER_HOME"]), "**/*")
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"{len(year)} cycles ({year[0]} .. {year[-1]}): {seconds:.0f} s, "
-        f"{len(year) / seconds:.1f} cycles/s, peak memory {peak_mb:.0f} MB"
+        f"{len(year) / seconds:.1f} cycles/s, peak memory {peak_mb:.0f} MB, "
+        f"warehouse {warehouse_mb:.0f} MB, Dagster instance {instance_mb:.0f} MB"
     )
     report(
         "loop_backfill",
         seconds,
         f"s for {len(year)} cycles",
         None,
-        f"{len(year) / seconds:.1f} cycles/s, peak {peak_mb:.0f} MB; target a year < 120 s",
+        f"{len(year) / seconds:.1f} cycles/s, peak {peak_mb:.0f} MB, warehouse "
+        f"{warehouse_mb:.0f} MB, instance {instance_mb:.0f} MB; targets for a year of the "
+        "default cadence: <= 120 s, <= 1 GB, <= 150 MB, <= 150 MB",
     )
+
+
+def _size_mb(folder: Path, pattern: str) -> float:
+    return sum(f.stat().st_size for f in folder.glob(pattern) if f.is_file()) / 1e6
 
 
 if __name__ == "__main__":
