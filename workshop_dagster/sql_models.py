@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from . import warehouse
-from .metadata import PREVIEW_ROWS, preview
+from .metadata import PREVIEW_ROWS, last_cycle_only, preview
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
 
@@ -84,15 +84,22 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
             failures = {
                 name: conn.execute(q).fetchone()[0] for name, q in test_queries(model, relation)
             }
-            head = conn.execute(f"select * from {relation} limit {PREVIEW_ROWS}").fetchdf()
-        key = "dagster/partition_row_count" if partitioned else "dagster/row_count"
-        yield dg.MaterializeResult(
-            metadata={
-                key: int(rows),
-                "preview": preview(head),
-                "sql": dg.MetadataValue.md(f"```sql\n{select}\n```"),
+            last = (
+                f"where {PARTITION_COLUMN} = (select max({PARTITION_COLUMN}) from {relation})"
+                if partitioned
+                else ""
+            )
+            head = conn.execute(f"select * from {relation} {last} limit {PREVIEW_ROWS}").fetchdf()
+        keys = list(context.partition_keys) if partitioned else []
+        if len(keys) > 1:
+            light = {"rows_in_run": int(rows), "cycles_in_run": len(keys)}
+        else:
+            light = {
+                "dagster/partition_row_count" if partitioned else "dagster/row_count": int(rows)
             }
-        )
+        heavy = {"preview": preview(head), "sql": dg.MetadataValue.md(f"```sql\n{select}\n```")}
+        light |= last_cycle_only(context.add_asset_metadata, keys, model.name, heavy)
+        yield dg.MaterializeResult(metadata=light)
         if model.tests:
             failed = {k: int(v) for k, v in failures.items() if v}
             yield dg.AssetCheckResult(

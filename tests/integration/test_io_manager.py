@@ -63,3 +63,38 @@ def test_the_preview_cuts_long_cells_so_each_event_stays_small(tmp_path):
     assert "I need to be honest about where I am." in text and "…" in text
     row = text.splitlines()[2]
     assert row.startswith("| a ") and row.endswith("|   7 |")  # other cells are whole
+
+
+@dg.asset(
+    partitions_def=PARTS,
+    metadata={"partition_expr": "part"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def memo_range(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    keys = context.partition_keys
+    return pd.DataFrame(
+        {"part": keys, "body": [f"memo of {k}" for k in keys], "n": [7] * len(keys)}
+    )
+
+
+def test_a_range_run_puts_the_preview_on_its_last_cycle_only(tmp_path):
+    """A range run records one materialization per cycle, and Dagster copies an output's
+    metadata into each: the preview goes on the last cycle's event, with that cycle's rows."""
+    io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="main")
+    result = dg.materialize(
+        [memo_range],
+        resources={"io_manager": io},
+        tags={
+            "dagster/asset_partition_range_start": "a",
+            "dagster/asset_partition_range_end": "b",
+        },
+    )
+    events = {
+        e.materialization.partition: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert set(events) == {"a", "b"}
+    assert "preview" not in events["a"]
+    assert "memo of b" in events["b"]["preview"].value
+    assert "memo of a" not in events["b"]["preview"].value
+    assert events["a"]["rows_in_run"].value == events["b"]["rows_in_run"].value == 2

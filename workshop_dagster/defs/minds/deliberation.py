@@ -20,6 +20,7 @@ from ...cycle_assets import (
     permanent_errors_fail_fast,
     previous_cycle_time,
 )
+from ...metadata import last_cycle_only
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
@@ -210,8 +211,12 @@ def deliberation(
         frames["memo"],
         "memo",
         metadata={
-            "latest_memo": dg.MetadataValue.md(last["body"]),
-            "latest_title": last["title"],
+            **last_cycle_only(
+                context.add_asset_metadata,
+                list(context.partition_keys),
+                "memo",
+                {"latest_memo": dg.MetadataValue.md(last["body"]), "latest_title": last["title"]},
+            ),
             "abstained": int(frames["memo"]["abstained"].sum()),
             "engine": engine.name,
             # From the first cycle's context to the last memo, per cycle: the minds' and the

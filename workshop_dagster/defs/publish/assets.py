@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ...cycle_assets import CYCLE_TABLE, PER_CYCLE
+from ...metadata import last_cycle_only
 from ...resources import PublishResource
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
@@ -40,7 +41,9 @@ def _outcome(score: dict | None) -> tuple[str, str]:
     description="Each cycle's memo as a Markdown post in the seeds' layout, with the permanent "
     "link and, once the call is scored, an outcome section appended after a marker.",
 )
-def posts(memo, prediction_scores, publisher: PublishResource) -> dg.Output:
+def posts(
+    context: dg.AssetExecutionContext, memo, prediction_scores, publisher: PublishResource
+) -> dg.Output:
     import pandas as pd
 
     from ...publish.posts import outcome_lines, post_slug, render_post, write_post
@@ -75,8 +78,15 @@ def posts(memo, prediction_scores, publisher: PublishResource) -> dg.Output:
         frame,
         metadata={
             "posts_dir": dg.MetadataValue.path(str(publisher.posts_dir)),
-            "latest_post": dg.MetadataValue.path(last["path"]),
-            "latest_post_markdown": dg.MetadataValue.md(last["markdown"]),
+            **last_cycle_only(
+                context.add_asset_metadata,
+                list(context.partition_keys),
+                "posts",
+                {
+                    "latest_post": dg.MetadataValue.path(last["path"]),
+                    "latest_post_markdown": dg.MetadataValue.md(last["markdown"]),
+                },
+            ),
             "with_outcome": int(frame["has_outcome"].sum()),
         },
     )
