@@ -36,15 +36,18 @@ def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
     return dg.MetadataValue.md(cut.to_markdown(index=False))
 
 
-def last_cycle_only(add_asset_metadata, partition_keys: list[str], asset_key, heavy: dict) -> dict:
+def last_cycle_only(
+    add_asset_metadata, partition_keys: list[str], last_key: str | None, asset_key, heavy: dict
+) -> dict:
     """`heavy` metadata (previews, memos, SQL) as the output's own for a run of one cycle; for a
-    range run, attached to the last cycle's materialization only (`add_asset_metadata`: the
-    context's), and nothing of it returned.
+    range run, attached to the materialization of its last cycle (`last_key`, the end of the
+    run's partition range: the keys themselves come in no set order) only, through the
+    context's `add_asset_metadata`, and nothing of it returned.
 
     A range run records one materialization per cycle, and Dagster copies an output's metadata
     into each: a year of the intraday cadence wrote 1.5 GB of event log, each cycle's event
     carrying the preview and the memo of the whole range."""
     if len(partition_keys) <= 1:
         return dict(heavy)
-    add_asset_metadata(dict(heavy), asset_key=asset_key, partition_key=partition_keys[-1])
+    add_asset_metadata(dict(heavy), asset_key=asset_key, partition_key=last_key)
     return {}

@@ -98,7 +98,8 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
                 "dagster/partition_row_count" if partitioned else "dagster/row_count": int(rows)
             }
         heavy = {"preview": preview(head), "sql": dg.MetadataValue.md(f"```sql\n{select}\n```")}
-        light |= last_cycle_only(context.add_asset_metadata, keys, model.name, heavy)
+        last_key = context.partition_key_range.end if len(keys) > 1 else None
+        light |= last_cycle_only(context.add_asset_metadata, keys, last_key, model.name, heavy)
         yield dg.MaterializeResult(metadata=light)
         if model.tests:
             failed = {k: int(v) for k, v in failures.items() if v}

@@ -93,19 +93,7 @@ def _withdrawn(o: Opinion, first: str) -> Opinion:
         "no quote of it has landed since the last close, so it would be the same outcome "
         "counted twice"
     )
-    return replace(
-        o,
-        stance="neutral",
-        ticker=None,
-        relative_to=None,
-        direction=None,
-        timeframe=None,
-        confidence=None,
-        band_low_pct=None,
-        band_high_pct=None,
-        abstained=True,
-        abstain_reason=reason,
-    )
+    return o.as_abstention(reason)
 
 
 def synthesis_rule(o: Opinion) -> dict | None:

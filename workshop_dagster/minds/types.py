@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 DEFENSIVE = {"TLT", "GLD", "VIX"}
+# The fields of an Opinion that make its call (empty when it abstains).
+CALL_FIELDS = (
+    "ticker",
+    "relative_to",
+    "direction",
+    "timeframe",
+    "confidence",
+    "band_low_pct",
+    "band_high_pct",
+)
 
 
 @dataclass
@@ -37,6 +47,16 @@ class Opinion:
 
     def as_row(self) -> dict:
         return asdict(self) | {"subject": self.subject}
+
+    def as_abstention(self, reason: str) -> Opinion:
+        """The same opinion (narrative, model and cost kept) without its call."""
+        return replace(
+            self,
+            stance="neutral",
+            abstained=True,
+            abstain_reason=reason,
+            **dict.fromkeys(CALL_FIELDS),
+        )
 
 
 def lean(ticker: str | None, direction: str | None) -> str:

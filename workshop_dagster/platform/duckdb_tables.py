@@ -84,8 +84,9 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
             )
             light = {count: int(obj.shape[0])}
         heavy = {"preview": preview(last)}
+        last_key = context.asset_partition_key_range.end if len(keys) > 1 else None
         light |= last_cycle_only(
-            context.step_context.add_asset_metadata, keys, context.asset_key, heavy
+            context.step_context.add_asset_metadata, keys, last_key, context.asset_key, heavy
         )
         context.add_output_metadata(light)
         return None

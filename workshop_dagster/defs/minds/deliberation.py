@@ -214,6 +214,7 @@ def deliberation(
             **last_cycle_only(
                 context.add_asset_metadata,
                 list(context.partition_keys),
+                context.partition_key_range.end,
                 "memo",
                 {"latest_memo": dg.MetadataValue.md(last["body"]), "latest_title": last["title"]},
             ),

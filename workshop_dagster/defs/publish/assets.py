@@ -81,6 +81,7 @@ def posts(
             **last_cycle_only(
                 context.add_asset_metadata,
                 list(context.partition_keys),
+                context.partition_key_range.end,
                 "posts",
                 {
                     "latest_post": dg.MetadataValue.path(last["path"]),
