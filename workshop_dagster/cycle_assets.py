@@ -31,8 +31,22 @@ PER_CYCLE = {"partitions_def": PARTITIONS, "backfill_policy": dg.BackfillPolicy.
 
 
 def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
-    """The cycle times of this run: one partition, or a whole range in a single-run backfill."""
-    return [key_to_time(k) for k in context.partition_keys]
+    """The cycle times of this run: one partition, or a whole range in a single-run backfill.
+
+    A cycle whose time has not come is refused: Dagster offers the partition after an excluded
+    tick (a market holiday) before its time, and a cycle run early would see the market of now
+    under a later minute's name (or, on the simulator, a market that has not happened)."""
+    times = [key_to_time(k) for k in context.partition_keys]
+    now = calendar.now_ny()
+    early = [t for t in times if t > now]
+    if early:
+        raise dg.Failure(
+            description=f"cycle {time_to_key(min(early))} has not happened yet (now "
+            f"{now:%Y-%m-%d %H:%M} New York): a cycle runs at or after its time, so that it sees "
+            "only what was knowable then. Run it then, or choose cycles up to now.",
+            allow_retries=False,
+        )
+    return times
 
 
 def previous_cycle_time(cycle: pd.Timestamp) -> pd.Timestamp | None:

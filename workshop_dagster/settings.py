@@ -22,11 +22,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Workshop's cadence (docs/architecture.md): a pre-market cycle at 09:15, every 30 minutes
-# through the session (09:45 .. 15:45), and one evening cycle at 19:15, after the close and the
-# first hours of after-hours trading; 19:45 is skipped (one evening cycle is enough to read the
-# after-hours move; a second would mostly find nothing new).
+# through the session (09:45 .. 15:45), and two evening cycles, 19:15 and 19:45, after the close
+# and into after-hours trading: one cron, no exclusion (a skipped tick that has passed makes
+# Dagster offer the next cycle's partition ahead of its time, WORKSHOP_CYCLE_SKIP's note).
 DEFAULT_CYCLE_CRON = "15,45 9-15,19 * * 1-5"
-DEFAULT_CYCLE_SKIP = ("45 19 * * *",)
+DEFAULT_CYCLE_SKIP: tuple[str, ...] = ()
 DEFAULT_START = "2025-01-02"
 DEFAULT_TIMEZONE = "America/New_York"
 
@@ -128,8 +128,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
     cron_text = env.get("WORKSHOP_CYCLE_CRON", "").strip()
     cycle_cron = _cron(cron_text or DEFAULT_CYCLE_CRON)
-    # The default skip belongs to the default cron: another cron skips nothing unless told.
-    cycle_skip = _skip(env.get("WORKSHOP_CYCLE_SKIP", ""), cycle_cron, () if cron_text else None)
+    cycle_skip = _skip(env.get("WORKSHOP_CYCLE_SKIP", ""), cycle_cron)
     return Settings(
         market=market,
         seed=_number(env, "WORKSHOP_SEED", int, 7, 0, 2**32 - 1),
@@ -192,22 +191,20 @@ def _cron(cron: str) -> str:
     return cron
 
 
-def _skip(text: str, cron: str, default: tuple[str, ...] | None) -> tuple[str, ...]:
-    """WORKSHOP_CYCLE_SKIP: cron strings separated by `;` (or `none`); unset: the default
-    cadence's skip. Refused when it is not cron or leaves no tick of the cron a cycle."""
+def _skip(text: str, cron: str) -> tuple[str, ...]:
+    """WORKSHOP_CYCLE_SKIP: cron strings separated by `;` (or `none`; unset: nothing skipped).
+    Refused when it is not cron or leaves no tick of the cron a cycle."""
     from dagster._utils.schedules import cron_string_iterator, is_valid_cron_string
 
     text = text.strip()
-    if not text:
-        return DEFAULT_CYCLE_SKIP if default is None else default
-    if text.lower() == "none":
+    if not text or text.lower() == "none":
         return ()
     skip = tuple(part.strip() for part in text.split(";") if part.strip())
     bad = [part for part in skip if not is_valid_cron_string(part)]
     if bad:
         raise SettingsError(
             f"WORKSHOP_CYCLE_SKIP={text!r}: {bad[0]!r} is not a five-field cron string "
-            f"(separate several with ';', e.g. {'; '.join(DEFAULT_CYCLE_SKIP)!r}, or 'none')"
+            "(separate several with ';', e.g. '45 19 * * *; 15 9 * * 1', or 'none')"
         )
     # Two weeks of the cron's ticks (every weekday, both kinds of week) against the skipped ones.
     from datetime import datetime

@@ -37,22 +37,22 @@ def test_a_bad_setting_fails_validate_and_runs_before_any_write(workshop_env, se
 
 
 def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_env):
-    """Two trading days of the default cadence: 09:15, every half hour to 15:45, 19:15."""
+    """Two trading days of the default cadence: 09:15, every half hour to 15:45, 19:15, 19:45."""
     code, out = run(
         [
             str(BIN / "python"),
             "-m",
             "workshop_dagster.demo",
             "--cycles",
-            "30",
+            "32",
             "--end",
-            "2026-03-31-19:15",
+            "2026-03-31-19:45",
         ],
         env_with(workshop_env),
     )
     assert code == 0, out
     assert "market 'sim', minds 'offline'" in out
-    assert "**March 31, 2026 — 7:15 PM — Cycle " in out  # the latest memo, in the seeds' layout
+    assert "**March 31, 2026 — 7:45 PM — Cycle " in out  # the latest memo, in the seeds' layout
     assert "[DIRECTION: " in out and "*Debate: " in out
     assert "Scoreboard" in out and "synthesis" in out
     assert "Warning" not in out
@@ -69,7 +69,7 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
             "from prediction_scores where status = 'scored'"
         ).fetchone()
     session = [f"{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
-    assert sorted(times) == sorted([*session, "19:15"] * 2)
+    assert sorted(times) == sorted([*session, "19:15", "19:45"] * 2)
     assert calls > 0 and daily > 0 and calls == outcomes
 
 

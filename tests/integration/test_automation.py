@@ -32,14 +32,12 @@ def test_each_tick_runs_its_own_cycle_and_holidays_are_skipped():
     assert not holiday.run_requests and "not a cycle" in holiday.skip_message
 
 
-def test_on_the_default_cadence_the_skipped_evening_tick_runs_nothing():
+def test_a_tick_skipped_by_the_setting_runs_nothing():
     from workshop_dagster.defs.cycle.jobs import build_cycle_schedule, cycle_job
     from workshop_dagster.partitions import build_cycle_partitions
-    from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+    from workshop_dagster.settings import DEFAULT_CYCLE_CRON
 
-    parts = build_cycle_partitions(
-        "2026-03-02", DEFAULT_CYCLE_CRON, NY.key, None, DEFAULT_CYCLE_SKIP
-    )
+    parts = build_cycle_partitions("2026-03-02", DEFAULT_CYCLE_CRON, NY.key, None, ("45 19 * * *",))
     schedule = build_cycle_schedule(cycle_job, parts)
 
     def tick(when: str):

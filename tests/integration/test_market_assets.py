@@ -128,3 +128,20 @@ def test_offline_news_is_an_empty_marked_table(workshop_env):
     mat = result.asset_materializations_for_node("news_items")[0]
     assert "offline" in mat.metadata["news_source"].value
     assert query("select count(*) n from news_items")["n"][0] == 0
+
+
+def test_a_cycle_whose_time_has_not_come_is_refused_and_writes_nothing(workshop_env, monkeypatch):
+    """After a market holiday's excluded ticks Dagster already offers the next session's first
+    cycle; run before its time, it would see the market of now under a later minute's name."""
+    from workshop_dagster.market import calendar
+
+    monkeypatch.setattr(calendar, "now_ny", lambda: pd.Timestamp("2026-03-30 10:00"))
+    result = materialize("2026-03-30-12:15", selection=MARKET, raise_on_error=False)
+    assert not result.success
+    assert "cycle 2026-03-30-12:15 has not happened yet (now 2026-03-30 10:00 New York)" in (
+        failure_text(result)
+    )
+    assert materialize("2026-03-30-09:15", selection=MARKET).success  # its time has come
+    assert set(query("select distinct cycle_key from market_quotes")["cycle_key"]) == {
+        "2026-03-30-09:15"
+    }

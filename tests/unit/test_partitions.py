@@ -22,17 +22,18 @@ def parts():
 def test_the_default_cadence_is_pre_market_every_half_hour_of_the_session_and_evening(parts):
     keys = [k for k in parts.get_partition_keys() if k.startswith("2026-03-30")]
     session = [f"2026-03-30-{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
-    assert keys == [*session, "2026-03-30-19:15"]  # 09:15 pre-market .. 15:45, 19:15; no 19:45
+    assert keys == [*session, "2026-03-30-19:15", "2026-03-30-19:45"]  # 09:15 pre-market .. 19:45
     assert parts.timezone == TZ
     # An early close (13:00, the day after Thanksgiving) keeps its cycles: those after the
     # close find nothing new and consult no mind (minds/nothing_new.py).
-    assert len([k for k in parts.get_partition_keys() if k.startswith("2025-11-28")]) == 15
+    assert len([k for k in parts.get_partition_keys() if k.startswith("2025-11-28")]) == 16
 
 
-def test_a_skipped_tick_is_no_cycle_but_its_neighbours_are(parts):
-    assert not parts.has_partition_key("2026-03-30-19:45")
-    assert parts.has_partition_key("2026-03-30-19:15")
-    assert parts.has_partition_key("2026-03-30-15:45")
+def test_a_skipped_tick_is_no_cycle_but_its_neighbours_are():
+    skipping = build_cycle_partitions("2026-03-02", DEFAULT_CYCLE_CRON, TZ, None, ("45 19 * * *",))
+    assert not skipping.has_partition_key("2026-03-30-19:45")
+    assert skipping.has_partition_key("2026-03-30-19:15")
+    assert skipping.has_partition_key("2026-03-30-15:45")
 
 
 def test_exchange_holidays_have_no_cycles(parts):
@@ -47,8 +48,8 @@ def test_exchange_holidays_have_no_cycles(parts):
 
 def test_ordinal_counts_cycles_from_the_start(parts):
     assert cycle_ordinal("2025-01-02-09:15", parts) == 1
-    assert cycle_ordinal("2025-01-02-19:15", parts) == 15
-    assert cycle_ordinal("2025-01-03-09:15", parts) == 16
+    assert cycle_ordinal("2025-01-02-19:45", parts) == 16
+    assert cycle_ordinal("2025-01-03-09:15", parts) == 17
     keys = parts.get_partition_keys()
     ordinals = [cycle_ordinal(k, parts) for k in keys[-20:]]
     assert ordinals == list(range(len(keys) - 19, len(keys) + 1))
