@@ -10,9 +10,9 @@ import pytest
 
 # The tests run their cycles on three a trading day (09:15, 12:15, 19:15: each also a cycle of
 # the default cadence), so a range "09:15 .. 19:15" is three cycles, not fifteen; set before the
-# definitions are imported. The processes the end-to-end tests start run on the default cadence
-# (`tests/e2e/processes.env_with` passes no WORKSHOP_* setting the test did not give), as does
-# tests/unit/test_partitions.py.
+# definitions are imported, and passed to the processes the end-to-end tests start
+# (`tests/e2e/processes.env_with`). The default cadence has its own tests: the e2e demo (which
+# drops it), tests/unit/test_partitions.py, the schedule's, and the benchmarks' tiny runs.
 TESTS_CYCLE_CRON = "15 9,12,19 * * 1-5"
 os.environ.setdefault("WORKSHOP_CYCLE_CRON", TESTS_CYCLE_CRON)
 

@@ -22,13 +22,12 @@ MATERIALIZE_MARKET = [
 
 
 def env_with(extra: dict[str, str]) -> dict[str, str]:
-    """The test's settings only, but the session's great_expectations worker (conftest), so
-    the processes a test starts leave no worker behind once the session ends."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WORKSHOP_") or k == "WORKSHOP_RUNTIME_DIR"
-    }
+    """The test's settings only, but the session's great_expectations worker and the tests'
+    three cycles a day (conftest: a range "09:15 .. 19:15" is three cycles), so the processes a
+    test starts leave no worker behind once the session ends. A test of the default cadence
+    drops WORKSHOP_CYCLE_CRON."""
+    kept = ("WORKSHOP_RUNTIME_DIR", "WORKSHOP_CYCLE_CRON")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_") or k in kept}
     env.update(extra)
     return env
 

@@ -48,7 +48,7 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
             "--end",
             "2026-03-31-19:45",
         ],
-        env_with(workshop_env),
+        {k: v for k, v in env_with(workshop_env).items() if k != "WORKSHOP_CYCLE_CRON"},
     )
     assert code == 0, out
     assert "market 'sim', minds 'offline'" in out
