@@ -51,3 +51,21 @@ def last_cycle_only(
         return dict(heavy)
     add_asset_metadata(dict(heavy), asset_key=asset_key, partition_key=last_key)
     return {}
+
+
+def table_metadata(
+    add_asset_metadata,
+    partition_keys: list[str],
+    last_key: str | None,
+    asset_key,
+    rows: int,
+    heavy: dict,
+) -> dict:
+    """The metadata of a table an asset wrote: its row count (for a range run, the rows and
+    cycles of the whole run, which no single cycle's count would be) and the `heavy` part, on
+    the last cycle only for a range (`last_cycle_only`)."""
+    if len(partition_keys) > 1:
+        light = {"rows_in_run": rows, "cycles_in_run": len(partition_keys)}
+    else:
+        light = {"dagster/partition_row_count" if partition_keys else "dagster/row_count": rows}
+    return light | last_cycle_only(add_asset_metadata, partition_keys, last_key, asset_key, heavy)

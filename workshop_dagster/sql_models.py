@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from . import warehouse
-from .metadata import PREVIEW_ROWS, last_cycle_only, preview
+from .metadata import PREVIEW_ROWS, preview, table_metadata
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
 
@@ -91,15 +91,11 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
             )
             head = conn.execute(f"select * from {relation} {last} limit {PREVIEW_ROWS}").fetchdf()
         keys = list(context.partition_keys) if partitioned else []
-        if len(keys) > 1:
-            light = {"rows_in_run": int(rows), "cycles_in_run": len(keys)}
-        else:
-            light = {
-                "dagster/partition_row_count" if partitioned else "dagster/row_count": int(rows)
-            }
         heavy = {"preview": preview(head), "sql": dg.MetadataValue.md(f"```sql\n{select}\n```")}
         last_key = context.partition_key_range.end if len(keys) > 1 else None
-        light |= last_cycle_only(context.add_asset_metadata, keys, last_key, model.name, heavy)
+        light = table_metadata(
+            context.add_asset_metadata, keys, last_key, model.name, int(rows), heavy
+        )
         yield dg.MaterializeResult(metadata=light)
         if model.tests:
             failed = {k: int(v) for k, v in failures.items() if v}

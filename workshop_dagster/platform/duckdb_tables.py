@@ -22,7 +22,7 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from .. import warehouse
-from ..metadata import last_cycle_only, preview
+from ..metadata import preview, table_metadata
 
 
 class LockedDuckDbClient(DuckDbClient):
@@ -73,20 +73,18 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
         else:
             connection.execute(f"create table {name} as select * from obj")
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
-        if len(keys) > 1:  # a range: the rows of all its cycles, the last cycle's preview
-            has_col = isinstance(partition_col, str) and partition_col in obj.columns
-            last = obj[obj[partition_col] == obj[partition_col].max()] if has_col else obj
-            light = {"rows_in_run": int(obj.shape[0]), "cycles_in_run": len(keys)}
-        else:
-            last = obj
-            count = (
-                "dagster/partition_row_count" if context.has_partition_key else "dagster/row_count"
-            )
-            light = {count: int(obj.shape[0])}
-        heavy = {"preview": preview(last)}
-        last_key = context.asset_partition_key_range.end if len(keys) > 1 else None
-        light |= last_cycle_only(
-            context.step_context.add_asset_metadata, keys, last_key, context.asset_key, heavy
+        last, last_key = obj, None
+        if len(keys) > 1:  # a range: the preview shows its last cycle's rows
+            last_key = context.asset_partition_key_range.end
+            if isinstance(partition_col, str) and partition_col in obj.columns:
+                last = obj[obj[partition_col] == obj[partition_col].max()]
+        light = table_metadata(
+            context.step_context.add_asset_metadata,
+            keys,
+            last_key,
+            context.asset_key,
+            int(obj.shape[0]),
+            {"preview": preview(last)},
         )
         context.add_output_metadata(light)
         return None
