@@ -8,10 +8,6 @@ Friday. A cycle's ordinal ("Cycle 280") is its 1-based position in the partition
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
-import os
-import tempfile
 from collections import OrderedDict
 from datetime import datetime, time
 from functools import lru_cache
@@ -22,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from . import file_cache
 from .market import calendar
 from .settings import Settings, load_settings
 
@@ -103,33 +100,17 @@ def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, ...], compute)
     builds the partitions, and each run numbers its cycles: the cache spares them the exchange
     calendar's import and build and Dagster's listing of every partition key (docs/performance.md).
     The key holds the horizon's date, so a list is rebuilt once a day, and the versions of
-    exchange_calendars and dagster (the holiday rules, the cron iterator). An unreadable cache
-    is rebuilt; an unwritable folder only costs the speed.
+    exchange_calendars and dagster (the holiday rules, the cron iterator) (`file_cache`).
     """
-    if cache_dir is None:
-        return compute()
-    timezone = inputs[2]
-    key = [*inputs, str(_horizon(timezone).date())]
+    key = [*inputs, str(_horizon(inputs[2]).date())]
     key += [version("exchange_calendars"), version("dagster")]
-    path = cache_dir / f"{name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
-    try:
-        values = json.loads(path.read_text())
-        if isinstance(values, list) and all(isinstance(v, str) for v in values):
-            return values
-    except (OSError, ValueError):
-        pass
-    values = compute()
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=cache_dir, suffix=".tmp", delete=False) as f:
-            json.dump(values, f)
-        os.replace(f.name, path)
-        for old in cache_dir.glob(f"{name}-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass
-    return values
+    return file_cache.cached(
+        cache_dir,
+        name,
+        key,
+        compute,
+        lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
+    )
 
 
 def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) -> list[datetime]:

@@ -13,7 +13,7 @@ def test_the_cached_schedule_is_the_exchange_calendar(tmp_path, monkeypatch):
     try:
         calendar.xnys.cache_clear()
         built = calendar.xnys()  # builds and writes the cache
-        (cached_file,) = tmp_path.glob("xnys-*.npz")
+        (cached_file,) = tmp_path.glob("xnys-*.json")
         calendar.xnys.cache_clear()
         read = calendar.xnys()  # reads it
     finally:

@@ -6,8 +6,6 @@ table stores time, because the DuckDB IO manager compares partition bounds as na
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -15,6 +13,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from .. import file_cache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ _CACHE_DIR: list[Path] = []
 
 
 def cache_in(folder: Path) -> None:
-    """Keep the NYSE schedule in `folder` (the project's cache), so a process reads two arrays
+    """Keep the NYSE schedule in `folder` (the project's cache), so a process reads two lists
     instead of importing exchange_calendars and building the calendar (~0.35 s a process: every
     run pays it, docs/performance.md)."""
     _CACHE_DIR[:] = [Path(folder)]
@@ -83,32 +83,28 @@ def xnys() -> Schedule:
     import numpy as np
     import pandas as pd
 
+    def compute() -> dict[str, list[int]]:
+        built = _built()
+        return {
+            "sessions": built.sessions.asi8.tolist(),
+            "closes": built.closes_utc.tz_convert("UTC").tz_localize(None).asi8.tolist(),
+        }
+
+    def valid(value) -> bool:
+        return (
+            isinstance(value, dict)
+            and isinstance(value.get("sessions"), list)
+            and isinstance(value.get("closes"), list)
+            and len(value["sessions"]) == len(value["closes"]) > 0
+        )
+
     day = datetime.now(ZoneInfo(NY)).date().isoformat()
-    path = _CACHE_DIR[0] / f"xnys-{version('exchange_calendars')}-{CALENDAR_START}-{day}.npz"
-    try:
-        with np.load(path) as arrays:
-            return Schedule(
-                pd.DatetimeIndex(arrays["sessions"].astype("datetime64[ns]")),
-                pd.DatetimeIndex(arrays["closes"].astype("datetime64[ns]")).tz_localize("UTC"),
-            )
-    except (OSError, ValueError, KeyError):
-        pass
-    schedule = _built()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as f:
-            np.savez(
-                f,
-                sessions=schedule.sessions.values.astype("datetime64[ns]"),
-                closes=schedule.closes_utc.tz_convert("UTC").tz_localize(None).values,
-            )
-        os.replace(f.name, path)
-        for old in path.parent.glob("xnys-*.npz"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass  # an unwritable folder only costs the speed
-    return schedule
+    key = ["xnys", CALENDAR_START, day, version("exchange_calendars")]
+    value = file_cache.cached(_CACHE_DIR[0], "xnys", key, compute, valid)
+    return Schedule(
+        pd.DatetimeIndex(np.array(value["sessions"], dtype="datetime64[ns]")),
+        pd.DatetimeIndex(np.array(value["closes"], dtype="datetime64[ns]")).tz_localize("UTC"),
+    )
 
 
 def sessions(start, end) -> pd.DatetimeIndex:
