@@ -8,7 +8,6 @@ Friday. A cycle's ordinal ("Cycle 280") is its 1-based position in the partition
 from __future__ import annotations
 
 import bisect
-from collections import OrderedDict
 from datetime import datetime, time
 from functools import lru_cache
 from importlib.metadata import version
@@ -20,6 +19,7 @@ import dagster as dg
 
 from . import file_cache
 from .market import calendar
+from .platform.partitions_hash import memoize_partitions_hash
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -126,36 +126,8 @@ def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) 
     return [datetime.fromisoformat(t).astimezone(zone) for t in ticks]
 
 
-def _memoize_partitions_hash() -> None:
-    """Hash a TimeWindowPartitionsDefinition once, not on every lookup.
-
-    Dagster hashes a partitions definition from its repr, exclusions included, and looks it up
-    in its lru_caches hundreds of times a run: with the closed days of a year and more of the
-    intraday cadence excluded (~470 ticks) a hash costs ~0.75 ms, ~0.3 s a cycle run. The
-    definition is immutable, so its hash is kept (for those with many exclusions, the last few)."""
-    cls = dg.TimeWindowPartitionsDefinition
-    if getattr(cls, "_workshop_memo_hash", False):
-        return
-    original = cls.__hash__
-    kept: OrderedDict[int, tuple[object, int]] = OrderedDict()
-
-    def __hash__(self) -> int:
-        if len(self.exclusions or ()) < 50:
-            return original(self)
-        entry = kept.get(id(self))
-        if entry is not None and entry[0] is self:
-            return entry[1]
-        value = original(self)
-        kept[id(self)] = (self, value)
-        while len(kept) > 8:
-            kept.popitem(last=False)
-        return value
-
-    cls.__hash__ = __hash__
-    cls._workshop_memo_hash = True
-
-
-_memoize_partitions_hash()
+# The cycle partitions carry hundreds of exclusions, which make Dagster's hash of them slow.
+memoize_partitions_hash()
 
 # The settings and cache folder each cached partition set was built from (for its keys).
 _BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[tuple[str, ...], Path | None]] = {}
