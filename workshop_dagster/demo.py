@@ -8,6 +8,7 @@ so `make ui` shows them afterwards; tables land in the warehouse (WORKSHOP_DB).
 from __future__ import annotations
 
 import argparse
+import bisect
 import sys
 
 import pandas as pd
@@ -23,12 +24,12 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
     """One single run of the `cycle` job over the chosen cycles, then the rollups."""
     from .definitions import PARTITIONS, defs
     from .market.calendar import now_ny
-    from .partitions import key_to_time
+    from .partitions import time_to_key
 
     # Cycles up to now: after a market holiday's excluded ticks Dagster already offers the next
-    # session's first cycle (the cycle step would refuse it).
-    now = now_ny()
-    keys = [k for k in PARTITIONS.get_partition_keys() if key_to_time(k) <= now]
+    # session's first cycle (the cycle step would refuse it). Keys sort as their times do.
+    keys = PARTITIONS.get_partition_keys()
+    keys = keys[: bisect.bisect_right(keys, time_to_key(now_ny()))]
     if end_key:
         if end_key not in keys:
             raise SystemExit(f"{end_key!r} is not a cycle up to now (keys look like {keys[-1]!r})")
