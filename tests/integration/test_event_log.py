@@ -1,8 +1,10 @@
-"""The project's event log (workshop_dagster/event_log.py) against Dagster's own SQLite event log:
-the same single-run backfill leaves the same records, batched or not, and a failed batch leaves no
-duplicates."""
+"""The project's event log (workshop_dagster/platform/event_log.py) against Dagster's own SQLite
+event logs: the same single-run backfill leaves the same events as Dagster's consolidated storage
+and reads back the same as its default one, batched or not; a failed batch leaves no duplicates;
+a range's check is recorded on each of its cycles; an older history is copied in once."""
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +13,11 @@ import yaml
 from dagster._core.instance.ref import InstanceRef
 
 from tests.conftest import PROJECT
-from workshop_dagster.platform.event_log import BatchedSqliteEventLogStorage
+from workshop_dagster.platform.event_log import (
+    PAGE_SIZE,
+    READY_MARK,
+    BatchedSqliteEventLogStorage,
+)
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-01-31")
 RANGE = {
@@ -19,6 +25,10 @@ RANGE = {
     "dagster/asset_partition_range_end": "2025-01-29",
 }
 N_DAYS = 28
+CONSOLIDATED = {
+    "module": "dagster._core.storage.event_log",
+    "class": "ConsolidatedSqliteEventLogStorage",
+}
 
 
 @dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
@@ -32,53 +42,60 @@ def signals(context: dg.AssetExecutionContext, quotes: dict) -> dict:
     return quotes
 
 
-def instance_in(home: Path, project_event_log: bool, monkeypatch) -> dg.DagsterInstance:
-    """An instance from the project's dagster.yaml, or from it minus the project's event log."""
-    home.mkdir()
+def signals_check(passed: bool) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=signals, partitions_def=DAYS, name="signals_check")
+    def check(signals: dict) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=passed, metadata={"cycles seen": len(signals)})
+
+    return check
+
+
+def instance_in(home: Path, storage: str, monkeypatch) -> dg.DagsterInstance:
+    """An instance from the project's dagster.yaml ("project"), or with Dagster's consolidated
+    SQLite event log in the same folder ("consolidated"), or with Dagster's default ("default")."""
+    home.mkdir(exist_ok=True)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     config = yaml.safe_load((PROJECT / "dagster.yaml").read_text())
     assert config["event_log_storage"]["class"] == BatchedSqliteEventLogStorage.__name__
-    if not project_event_log:
+    if storage == "default":
         del config["event_log_storage"]
+    elif storage == "consolidated":
+        base = str(home / "history" / "events")
+        config["event_log_storage"] = {**CONSOLIDATED, "config": {"base_dir": base}}
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
 
 
-def backfill(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def backfill(instance: dg.DagsterInstance, *checks) -> dg.ExecuteInProcessResult:
     result = dg.materialize(
-        [quotes, signals],
+        [quotes, signals, *checks],
         instance=instance,
         tags=RANGE,
         resources={"io_manager": dg.mem_io_manager},
+        raise_on_error=False,
     )
-    assert result.success
     return result
 
 
-def records(home: Path, run_id: str) -> dict[str, list]:
+def records(home: Path) -> dict[str, list]:
     """What the instance wrote, without what differs between two runs (ids, times, run id)."""
-    index = sqlite3.connect(home / "history" / "runs" / "index.db")
-    run = sqlite3.connect(home / "history" / "runs" / f"{run_id}.db")
-    events = (
-        "select dagster_event_type, asset_key, partition, step_key from event_logs "
-        "where dagster_event_type is not null order by id"
-    )
-    found = {
-        "index events": index.execute(events).fetchall(),
-        "run events": run.execute(events).fetchall(),
-        # Data versions hash the run's id (the default code version), so only their presence
-        # and the event they point at are compared.
-        "asset tags": index.execute(
-            "select t.asset_key, t.key, length(t.value), e.partition from asset_event_tags t "
-            "join event_logs e on e.id = t.event_id order by t.id"
-        ).fetchall(),
-        "asset keys": index.execute(
-            "select asset_key, last_run_id = ? from asset_keys order by asset_key", (run_id,)
-        ).fetchall(),
-    }
-    index.close()
-    run.close()
-    return found
+    with closing(sqlite3.connect(home / "history" / "events" / "event_log.db")) as db:
+        events = (
+            "select dagster_event_type, asset_key, partition, step_key from event_logs "
+            "where dagster_event_type is not null order by id"
+        )
+        return {
+            "events": db.execute(events).fetchall(),
+            # Data versions hash the run's id (the default code version), so only their presence
+            # and the event they point at are compared.
+            "asset tags": db.execute(
+                "select t.asset_key, t.key, length(t.value), e.partition from asset_event_tags t "
+                "join event_logs e on e.id = t.event_id order by t.id"
+            ).fetchall(),
+            "asset keys": db.execute(
+                "select asset_key, last_run_id is not null from asset_keys order by asset_key"
+            ).fetchall(),
+        }
 
 
 def views(instance: dg.DagsterInstance) -> dict[str, object]:
@@ -95,12 +112,27 @@ def views(instance: dg.DagsterInstance) -> dict[str, object]:
     return found
 
 
+def check_rows(instance: dg.DagsterInstance) -> list[tuple]:
+    """Each cycle's check execution as Dagster reads it: partition, status, its metadata."""
+    key = dg.AssetCheckKey(dg.AssetKey("signals"), "signals_check")
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
+    return sorted(
+        (
+            (r.partition, r.status.value, sorted(r.evaluation.metadata) if done else None)
+            for r in history
+            for done in [r.status.value != "PLANNED"]
+        ),
+        key=lambda row: (row[0] or "", row[1]),
+    )
+
+
 @pytest.fixture
 def stock(tmp_path, monkeypatch):
+    """Dagster's consolidated event log (what ours is stored as) after the backfill."""
     home = tmp_path / "stock"
-    with instance_in(home, project_event_log=False, monkeypatch=monkeypatch) as instance:
-        run_id = backfill(instance).run_id
-        yield records(home, run_id), views(instance)
+    with instance_in(home, "consolidated", monkeypatch) as instance:
+        assert backfill(instance).success
+        yield records(home), views(instance)
 
 
 def test_a_batch_is_written_at_once_and_leaves_what_dagster_leaves(tmp_path, stock, monkeypatch):
@@ -113,14 +145,18 @@ def test_a_batch_is_written_at_once_and_leaves_what_dagster_leaves(tmp_path, sto
 
     monkeypatch.setattr(BatchedSqliteEventLogStorage, "store_event", counted)
     home = tmp_path / "project"
-    with instance_in(home, project_event_log=True, monkeypatch=monkeypatch) as instance:
+    with instance_in(home, "project", monkeypatch) as instance:
         assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
-        run_id = backfill(instance).run_id
-        assert (records(home, run_id), views(instance)) == stock
+        assert backfill(instance).success
+        assert (records(home), views(instance)) == stock
     # Every materialization arrived in a batch: none was stored on its own.
     assert dg.DagsterEventType.ASSET_MATERIALIZATION not in one_at_a_time
     assert len(stock[0]["asset tags"]) == 2 * N_DAYS
     assert stock[1]["signals"][0] == sorted(DAYS.get_partition_keys())[1 : 1 + N_DAYS]
+    # Dagster's default (per-run) SQLite event log reads back the same.
+    with instance_in(tmp_path / "default", "default", monkeypatch) as instance:
+        assert backfill(instance).success
+        assert views(instance) == stock[1]
 
 
 def test_a_failed_batch_is_stored_again_one_event_at_a_time_without_duplicates(
@@ -137,38 +173,103 @@ def test_a_failed_batch_is_stored_again_one_event_at_a_time_without_duplicates(
 
     monkeypatch.setattr(BatchedSqliteEventLogStorage, "_store_asset_event_tags", fails_once)
     home = tmp_path / "project"
-    with instance_in(home, project_event_log=True, monkeypatch=monkeypatch) as instance:
-        run_id = backfill(instance).run_id
-        assert (records(home, run_id), views(instance)) == stock
+    with instance_in(home, "project", monkeypatch) as instance:
+        assert backfill(instance).success
+        assert (records(home), views(instance)) == stock
     assert failures == [N_DAYS]
 
 
-def test_an_instance_that_switches_to_it_keeps_its_history(tmp_path, stock, monkeypatch):
-    home = tmp_path / "stock"  # the stock fixture's instance, now with the project's dagster.yaml
+@pytest.mark.parametrize("passed", [True, False])
+def test_a_range_check_is_recorded_on_each_of_its_cycles_in_rows_without_the_partitions(
+    tmp_path, monkeypatch, passed
+):
+    """Dagster 1.13 evaluates a partitioned check once over a range run and records it on a row
+    of no partition, leaving each cycle's row planned (its UI: skipped); each of those rows held
+    the planned event with the whole partitions definition (~47 KB with the cycles' exclusions)."""
+    keys = DAYS.get_partition_keys()[1 : 1 + N_DAYS]
+    status = "SUCCEEDED" if passed else "FAILED"
+    with instance_in(tmp_path / "stock", "default", monkeypatch) as instance:
+        backfill(instance, signals_check(passed))
+        stock = check_rows(instance)
+    assert (None, status, ["cycles seen"]) in stock
+    assert sorted(r[:2] for r in stock if r[0]) == [(k, "PLANNED") for k in keys]
+
+    home = tmp_path / "project"
+    with instance_in(home, "project", monkeypatch) as instance:
+        backfill(instance, signals_check(passed))
+        ours = check_rows(instance)
+    assert ours == [(k, status, ["cycles seen"] if k == keys[-1] else []) for k in keys]
+    with closing(sqlite3.connect(home / "history" / "events" / "event_log.db")) as db:
+        sizes = [
+            r[0] for r in db.execute("select length(evaluation_event) from asset_check_executions")
+        ]
+        planned = db.execute(
+            "select length(event) from event_logs "
+            "where dagster_event_type = 'ASSET_CHECK_EVALUATION_PLANNED'"
+        ).fetchall()
+    assert len(sizes) == N_DAYS and max(sizes) < 1500
+    assert len(planned) == 1  # the event log's one copy keeps the subset
+
+
+def test_a_history_in_dagsters_per_run_databases_is_copied_in_once(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    with instance_in(home, "default", monkeypatch) as instance:
+        assert backfill(instance).success
+        assert backfill(instance, signals_check(True)).success
+        instance.event_log_storage.set_concurrency_slots("llm", 3)
+        before = views(instance), check_rows(instance)
     (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
-        assert views(instance) == stock[1]
+        assert views(instance) == before[0]
+        # The second run's check, as this storage records a range check.
+        assert [r[1] for r in check_rows(instance)] == ["SUCCEEDED"] * N_DAYS
+        assert instance.event_log_storage.get_concurrency_info("llm").slot_count == 3
+        n_events = len(records(home)["events"])
+    with dg.DagsterInstance.get() as instance:  # opened again: nothing copied twice
+        assert len(records(home)["events"]) == n_events
 
 
-def test_the_event_log_lives_where_dagsters_default_keeps_it(tmp_path, monkeypatch):
+def test_the_database_is_made_once_with_large_pages_and_remade_if_left_half_made(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     storage = BatchedSqliteEventLogStorage()
-    assert Path(storage._base_dir) == tmp_path / "history" / "runs"
+    path = Path(storage.get_db_path())
+    assert path == tmp_path / "history" / "events" / "event_log.db"
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("pragma page_size").fetchone()[0] == PAGE_SIZE
+        db.execute("delete from secondary_indexes where name = ?", (READY_MARK,))
+        db.execute(
+            "insert into dynamic_partitions (partitions_def_name, partition) values ('x', 'y')"
+        )
+        db.commit()
+    storage.dispose()
+    # A database without the mark (a process killed while making it) is made again.
+    BatchedSqliteEventLogStorage().dispose()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("select count(*) from dynamic_partitions").fetchone()[0] == 0
+        assert (
+            db.execute(
+                "select count(*) from secondary_indexes where name = ?", (READY_MARK,)
+            ).fetchone()[0]
+            == 1
+        )
+
+
+def test_the_event_log_lives_in_the_instances_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     assert BatchedSqliteEventLogStorage(str(tmp_path / "elsewhere"))._base_dir.endswith("elsewhere")
     # No DAGSTER_HOME (`dagster dev` in the project folder: a temporary instance configured by
     # the project's dagster.yaml): the event log lives in the folder the instance was made in.
     monkeypatch.delenv("DAGSTER_HOME")
     folder = tmp_path / "temporary"
     folder.mkdir()
-    from dagster._core.instance.ref import InstanceRef
-
     ref = InstanceRef.from_dir(str(folder), config_dir=str(PROJECT))
     with dg.DagsterInstance.from_ref(ref) as inst:
         storage = inst.event_log_storage
         assert isinstance(storage, BatchedSqliteEventLogStorage)
-        assert Path(storage._base_dir) == folder / "history" / "runs"
+        assert Path(storage._base_dir) == folder / "history" / "events"
 
 
 def test_the_demo_uses_the_projects_instance_when_dagster_home_is_not_set(tmp_path, monkeypatch):

@@ -77,9 +77,11 @@ def memo_range(context: dg.AssetExecutionContext) -> pd.DataFrame:
     )
 
 
-def test_a_range_run_puts_the_preview_on_its_last_cycle_only(tmp_path):
+def test_a_range_run_puts_its_metadata_on_its_last_cycle_only(tmp_path):
     """A range run records one materialization per cycle, and Dagster copies an output's
-    metadata into each: the preview goes on the last cycle's event, with that cycle's rows."""
+    metadata into each: the preview (that cycle's rows), the run's counts, the SQL and the table
+    name go on the last cycle's event; the others carry none (a year of cycles stored each
+    ~3,750 times)."""
     io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="main")
     result = dg.materialize(
         [memo_range],
@@ -97,4 +99,7 @@ def test_a_range_run_puts_the_preview_on_its_last_cycle_only(tmp_path):
     assert "preview" not in events["a"]
     assert "memo of b" in events["b"]["preview"].value
     assert "memo of a" not in events["b"]["preview"].value
-    assert events["a"]["rows_in_run"].value == events["b"]["rows_in_run"].value == 2
+    assert dict(events["a"]) == {}
+    assert events["b"]["rows_in_run"].value == events["b"]["cycles_in_run"].value == 2
+    assert "memo_range" in events["b"]["Query"].value
+    assert events["b"]["dagster/table_name"].value.endswith("main.memo_range")

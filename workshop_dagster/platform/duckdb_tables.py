@@ -5,7 +5,9 @@ client with three changes, each for a trap measured here (`io_manager.WarehouseI
 - an empty frame is refused (the stock manager deletes the partition and writes nothing) unless
   the asset declares `allow_empty` in its metadata;
 - a tz-aware partition column is refused (the stock manager then appends instead of replacing),
-  and rows are inserted BY NAME so a reordered frame cannot shift values between columns.
+  and rows are inserted BY NAME so a reordered frame cannot shift values between columns;
+- a range run's SQL and table name go on its last cycle's materialization, not on every cycle's
+  (`metadata.last_cycle_only`).
 
 Imported by a run when it starts its IO manager, not when the code location loads: pandas and
 duckdb are most of what that load would cost beyond Dagster's (docs/performance.md).
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 import pandas as pd
+from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
 from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
@@ -144,9 +147,35 @@ def _column_ddl(frame: pd.DataFrame) -> str:
     return ", ".join(f'"{col}" {_sql_type(dtype)}' for col, dtype in frame.dtypes.items())
 
 
+class RangeDbIOManager(DbIOManager):
+    """dagster-duckdb's manager, except that for a range run it puts the "Query" and the table
+    name it reports on the last cycle's materialization: as output metadata, Dagster copies them
+    into each cycle's event (a year of cycles stored the same SQL ~3,750 times per table)."""
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
+        if len(keys) <= 1 or obj is None:
+            super().handle_output(context, obj)
+            return
+        self._check_supported_type(type(obj))
+        table_slice = self._get_table_slice(context, context)
+        with self._db_client.connect(context, table_slice) as conn:
+            self._db_client.ensure_schema_exists(context, table_slice, conn)
+            self._db_client.delete_table_slice(context, table_slice, conn)
+            self._resolve_handler(type(obj)).handle_output(context, table_slice, obj, conn)
+        context.step_context.add_asset_metadata(
+            {
+                "Query": self._db_client.get_select_statement(table_slice),
+                **dict(TableMetadataSet(table_name=self._db_client.get_table_name(table_slice))),
+            },
+            asset_key=context.asset_key,
+            partition_key=context.asset_partition_key_range.end,
+        )
+
+
 def warehouse_db_io_manager(database: str, schema: str | None) -> DbIOManager:
     """The DbIOManager of the Workshop's per-cycle tables."""
-    return DbIOManager(
+    return RangeDbIOManager(
         db_client=LockedDuckDbClient(),
         database=database,
         schema=schema,

@@ -1,96 +1,139 @@
-"""The instance's SQLite event log, writing a partition range's events in one transaction.
+"""The instance's SQLite event log: one database, a range's events written at once, slim check rows.
 
-A single-run backfill of a year of cycles logs one materialization per asset and cycle: ~10,000
-events. Dagster's SQLite event log stores each on its own (a new engine, a connection and a commit
-on the run's database, then again on the index): most of a year's loop (docs/performance.md). Dagster
-batches these events itself when `DAGSTER_EVENT_BATCH_SIZE` is set (the events of one output over
-a partition range form a batch) and its PostgreSQL storage writes a batch at once; its SQLite
-storage stores a batch one event at a time. This class writes a batch as the PostgreSQL storage
-does: one transaction on the run's database, one on the index, the asset's latest entry from the
-batch's last event. Any other event is stored exactly as Dagster's SQLite storage stores it.
+Dagster's default SQLite event log keeps a database per run and copies every asset event into an
+index database. A year of the 16-a-day cadence in one run stored each of its ~56,000
+materializations twice, one per 4 KB page, and the planned event of each partitioned check once
+per cycle with the whole partitions definition in it (~470 closed-day exclusions, ~47 KB a row):
+1.5 GB of instance (docs/performance.md). This is Dagster's consolidated SQLite event log (one
+database, every event stored once) with these changes:
 
-It also keeps one SQLAlchemy engine per database file (the most recent few): Dagster's storage
-builds a new engine for every write (~2.5 ms, then disposes of it), and a cycle run writes ~120
-events, each to the run's database and most again to the index. The engines keep no connection
-open (NullPool, as Dagster's), so files, locks and the UI's file watching behave as before.
+- a batch of one run's materializations (or observations) over a range of cycles is written in
+  one transaction (Dagster hands them over in batches when DAGSTER_EVENT_BATCH_SIZE is set; its
+  SQLite storages then store them one at a time, ~11 ms each);
+- the database has 16 KB pages, so events of 2-3 KB share pages instead of taking one each;
+- a partitioned check planned over a range gets one row per cycle, as Dagster writes it, but
+  each row holds the planned event without the partition subset (the row's partition says which
+  cycle); and the check's one evaluation over the range is recorded on each cycle's row, its
+  metadata on the last cycle's (Dagster 1.13 stores it on a row of no partition and leaves every
+  cycle "planned", which its UI shows as skipped);
+- one SQLAlchemy engine is kept for the process (NullPool, as Dagster's: no connection stays
+  open, so files, locks and the UI's file watching behave as before).
+
+An instance whose history is in Dagster's per-run databases (`history/runs`, where the project's
+event log kept it before) has it copied in, in time order, when this database is first made.
 """
 
+import logging
 import os
-from collections import OrderedDict
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 from dagster import Field, StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.instance.ref import _event_logs_directory
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._serdes import ConfigurableClassData
-from sqlalchemy import create_engine
+from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
+from dagster_shared.record import copy
+from sqlalchemy import and_, create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 # Dagster's batches hold the events of one output of one step over a partition range.
 _BATCHED_KINDS = (
     {DagsterEventType.ASSET_MATERIALIZATION},
     {DagsterEventType.ASSET_OBSERVATION},
 )
+PAGE_SIZE = 16384
+# The mark the database carries once made (and any earlier history copied in).
+READY_MARK = "workshop_event_log_ready"
+# How long a process waits for another to make the database (copying a long history included).
+MAKE_TIMEOUT_S = 1800
 
 
-class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
-    """Dagster's SQLite event log; a batch of one run's materializations (or observations) is
-    written in one transaction per database, all or nothing, instead of one per event.
+def events_directory(home: str | os.PathLike) -> Path:
+    """Where the instance in `home` keeps its event log."""
+    return Path(home) / "history" / "events"
 
-    `base_dir` defaults to where Dagster's default storage keeps the event log of the instance
-    (`history/runs` under the instance's folder), so an instance keeps its history when it
-    switches to this class. The folder is `$DAGSTER_HOME`, or, when that is not set (`dagster dev`
-    in the project folder makes a temporary instance there from the project's dagster.yaml), the
-    one the instance registers with: the storage then opens when the instance registers it."""
+
+def legacy_directory(home: str | os.PathLike) -> Path:
+    """Where Dagster's per-run SQLite event log (and this project's, before) kept it."""
+    return Path(home) / "history" / "runs"
+
+
+class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
+    """Dagster's consolidated SQLite event log, with the changes the module's docstring lists.
+
+    `base_dir` defaults to `history/events` in the instance's folder: `$DAGSTER_HOME`, or, when
+    that is not set (`dagster dev` in the project folder makes a temporary instance there from
+    the project's dagster.yaml), the one the instance registers with: the storage then opens when
+    the instance registers it."""
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
         home = os.environ.get("DAGSTER_HOME")
         self._deferred_inst_data = inst_data
         if base_dir or home:
-            super().__init__(base_dir or _event_logs_directory(home), inst_data=inst_data)
+            self._open(str(base_dir or events_directory(home)))
 
     def register_instance(self, instance) -> None:
         if not hasattr(self, "_base_dir"):  # no folder known at construction: the instance's
-            SqliteEventLogStorage.__init__(
-                self,
-                _event_logs_directory(instance.root_directory),
-                inst_data=self._deferred_inst_data,
-            )
+            self._open(str(events_directory(instance.root_directory)))
         super().register_instance(instance)
 
-    ENGINES_KEPT = 16
+    def _open(self, base_dir: str) -> None:
+        ConsolidatedSqliteEventLogStorage.__init__(
+            self, base_dir, inst_data=self._deferred_inst_data
+        )
+        self._make_once()
 
-    def _engine(self, shard: str) -> Engine:
-        engines = self.__dict__.setdefault("_engines", OrderedDict())
-        engine = engines.pop(shard, None)
-        if engine is None:
+    def _init_db(self) -> None:
+        """Dagster's constructor calls this when the file is missing; `_make_once` makes it,
+        under a lock, after the constructor."""
+
+    def _make_once(self) -> None:
+        """Make the database (16 KB pages, Dagster's tables, the history of the per-run
+        databases beside it), once: processes that start together wait for the first; one killed
+        while making it leaves a database without the mark, made again by the next."""
+        from filelock import FileLock
+
+        path = Path(self.get_db_path())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(f"{path}.lock", timeout=MAKE_TIMEOUT_S):
+            if _is_ready(path):
+                return
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+            with closing(sqlite3.connect(path)) as conn:
+                conn.execute(f"pragma page_size = {PAGE_SIZE}")
+                conn.execute("pragma journal_mode = wal")  # writes the header: the size holds
+            ConsolidatedSqliteEventLogStorage._init_db(self)
+            legacy = Path(self._base_dir).parent / "runs"
+            if (legacy / "index.db").exists():
+                copy_history(legacy, self)
+            self.enable_secondary_index(READY_MARK)
+
+    def _engine(self) -> Engine:
+        kept = self.__dict__.get("_kept_engine")
+        if kept is None or kept[0] != os.getpid():
             engine = create_engine(
-                self.conn_string_for_shard(shard),
+                self._conn_string,
                 poolclass=NullPool,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
-        engines[shard] = engine
-        while len(engines) > self.ENGINES_KEPT:
-            engines.popitem(last=False)[1].dispose()
-        return engine
+            kept = self.__dict__["_kept_engine"] = (os.getpid(), engine)
+        return kept[1]
 
     @contextmanager
-    def _connect(self, shard: str) -> Iterator[Connection]:
-        """Dagster's `_connect`, on a kept engine instead of a new one each time."""
-        with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+    def _connect(self) -> Iterator[Connection]:
+        """Dagster's `_connect`, on the kept engine instead of a new one each time."""
+        with self._engine().connect() as conn, conn.begin():
+            yield conn
 
     @classmethod
     def config_type(cls) -> dict[str, Field]:
@@ -108,27 +151,174 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         if kinds not in _BATCHED_KINDS or len(runs) != 1 or not next(iter(runs)):
             super().store_event_batch(events)  # one at a time, as Dagster's SQLite storage does
             return
-        run_id = runs.pop()
         statements = [self.prepare_insert_event(event) for event in events]
-        with self.run_connection(run_id) as conn:
-            run_ids = [conn.execute(s).inserted_primary_key[0] for s in statements]
-        try:
-            with self.index_transaction() as conn:
-                event_ids = [conn.execute(s).inserted_primary_key[0] for s in statements]
-                self._store_asset_event_tags(conn, events, event_ids)
-                latest = {
-                    event.dagster_event.asset_key: (event, event_id)
-                    for event, event_id in zip(events, event_ids, strict=True)
-                }
-                for event, event_id in latest.values():
-                    self._store_asset_event(conn, event, event_id)
-        except Exception:
-            # All or nothing: Dagster answers a failed batch by storing its events one at a time,
-            # which must not find them already in the run's database.
-            with self.run_connection(run_id) as conn:
+        # One transaction: all the batch or none of it (Dagster answers a failed batch by
+        # storing its events one at a time).
+        with self.index_transaction() as conn:
+            event_ids = [conn.execute(s).inserted_primary_key[0] for s in statements]
+            self._store_asset_event_tags(conn, events, event_ids)
+            latest = {
+                event.dagster_event.asset_key: (event, event_id)
+                for event, event_id in zip(events, event_ids, strict=True)
+            }
+            for event, event_id in latest.values():
+                self._store_asset_event(conn, event, event_id)
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        planned = event.dagster_event.event_specific_data
+        if planned.partitions_subset is None:
+            super()._store_asset_check_evaluation_planned(event, event_id)
+            return
+        keys = planned.partitions_subset.get_partition_keys()
+        # Each cycle's row says its partition; the subset (with the partitions definition and
+        # its exclusions) is in the event log's own copy of the event, once.
+        slim = serialize_value(_with_data(event, copy(planned, partitions_subset=None)))
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert().values(
+                    [
+                        dict(
+                            asset_key=planned.asset_key.to_string(),
+                            check_name=planned.check_name,
+                            partition=key,
+                            run_id=event.run_id,
+                            execution_status="PLANNED",
+                            evaluation_event=slim,
+                            evaluation_event_timestamp=self._event_insert_timestamp(event),
+                            evaluation_event_storage_id=event_id,
+                        )
+                        for key in keys
+                    ]
+                )
+            )
+
+    def _update_asset_check_evaluation(self, event: EventLogEntry, event_id: int | None) -> None:
+        evaluation = event.dagster_event.event_specific_data
+        if evaluation.partition is not None:
+            super()._update_asset_check_evaluation(event, event_id)
+            return
+        table = AssetCheckExecutionsTable
+        planned_rows = and_(
+            table.c.asset_key == evaluation.asset_key.to_string(),
+            table.c.check_name == evaluation.check_name,
+            table.c.run_id == event.run_id,
+            table.c.partition.isnot(None),
+            table.c.execution_status == "PLANNED",
+        )
+        with self.index_connection() as conn:
+            keys = sorted(
+                r[0]
+                for r in conn.execute(
+                    table.select().with_only_columns(table.c.partition).where(planned_rows)
+                )
+            )
+        if not keys:  # an unpartitioned check, or one run on a single cycle
+            super()._update_asset_check_evaluation(event, event_id)
+            return
+        # A range run evaluates a partitioned check once over all its cycles: the outcome is
+        # each cycle's; the metadata (which lists the cycles at fault) goes on the last one.
+        status = "SUCCEEDED" if evaluation.passed else "FAILED"
+        target = evaluation.target_materialization_data
+        with self.index_connection() as conn:
+            for key in keys:
+                data = copy(evaluation, partition=key)
+                if key != keys[-1]:
+                    data = copy(data, metadata={})
                 conn.execute(
-                    SqlEventLogStorageTable.delete().where(
-                        SqlEventLogStorageTable.c.id.in_(run_ids)
+                    table.update()
+                    .where(and_(planned_rows, table.c.partition == key))
+                    .values(
+                        execution_status=status,
+                        evaluation_event=serialize_value(_with_data(event, data)),
+                        evaluation_event_timestamp=self._event_insert_timestamp(event),
+                        evaluation_event_storage_id=event_id,
+                        materialization_event_storage_id=target.storage_id if target else None,
                     )
                 )
-            raise
+
+
+def _with_data(event: EventLogEntry, data) -> EventLogEntry:
+    """`event` carrying `data`, for a check's row of one cycle: without the log message and
+    logging tags, which the event log's own copy of the event keeps."""
+    dagster_event = event.dagster_event._replace(
+        event_specific_data=data, message=None, logging_tags={}
+    )
+    return event._replace(dagster_event=dagster_event, user_message="")
+
+
+def _is_ready(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute(
+                "select 1 from secondary_indexes where name = ?", (READY_MARK,)
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None
+
+
+def copy_history(legacy: Path, storage: BatchedSqliteEventLogStorage) -> int:
+    """Store the events of Dagster's per-run databases in `legacy` into `storage`, in the order
+    they happened (so every index, asset entry and check row is rebuilt by Dagster's own code),
+    with the pool limits and dynamic partitions of its index (slots claimed by runs of the old
+    history are not: those runs have ended). Returns the events copied."""
+    rows = []
+    for shard in sorted(legacy.glob("*.db")):
+        if shard.name == "index.db":
+            continue
+        with closing(sqlite3.connect(f"file:{shard}?mode=ro", uri=True)) as conn:
+            rows += conn.execute("select timestamp, id, event from event_logs").fetchall()
+    rows.sort(key=lambda r: (r[0], r[1]))
+    log.warning(
+        "workshop: copying %d events of the per-run event log in %s into %s (once)",
+        len(rows),
+        legacy,
+        storage.get_db_path(),
+    )
+    batch: list[EventLogEntry] = []
+    for _, _, text in rows:
+        event = deserialize_value(text, EventLogEntry)
+        if batch and not _same_batch(batch[-1], event):
+            _store(storage, batch)
+            batch = []
+        batch.append(event)
+    _store(storage, batch)
+    with closing(sqlite3.connect(f"file:{legacy / 'index.db'}?mode=ro", uri=True)) as index:
+        try:
+            limits = index.execute(
+                'select concurrency_key, "limit" from concurrency_limits where not using_default_limit'
+            ).fetchall()
+            partitions = index.execute(
+                "select partitions_def_name, partition from dynamic_partitions order by id"
+            ).fetchall()
+        except sqlite3.Error:  # an index from before Dagster had these tables
+            limits, partitions = [], []
+    for key, limit in limits:  # pools set with `dagster instance concurrency set`
+        storage.set_concurrency_slots(key, limit)
+    names = {}
+    for name, key in partitions:
+        names.setdefault(name, []).append(key)
+    for name, keys in names.items():
+        storage.add_dynamic_partitions(name, keys)
+    return len(rows)
+
+
+def _same_batch(a: EventLogEntry, b: EventLogEntry) -> bool:
+    kinds = (DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION)
+    return (
+        a.run_id == b.run_id
+        and a.dagster_event_type in kinds
+        and a.dagster_event_type == b.dagster_event_type
+        and a.dagster_event.asset_key == b.dagster_event.asset_key
+    )
+
+
+def _store(storage: BatchedSqliteEventLogStorage, batch: list[EventLogEntry]) -> None:
+    if len(batch) > 1:
+        storage.store_event_batch(batch)
+    elif batch:
+        storage.store_event(batch[0])

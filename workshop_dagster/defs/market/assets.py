@@ -11,6 +11,7 @@ from ...cycle_assets import (
     with_cycle_key,
 )
 from ...market.universe import TICKERS
+from ...metadata import for_run
 from ...resources import MarketResource
 
 # The network-facing assets retry transient failures (Yahoo or FRED unreachable) with backoff;
@@ -61,24 +62,34 @@ def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
     yield dg.Output(
         with_cycle_key(bars),
         output_name="market_bars",
-        metadata={
-            "source": market.source,
-            "cycles": len(cycles),
-            "latest_session": str(last.max().date()),
-        },
+        metadata=for_run(
+            context,
+            "market_bars",
+            {
+                "source": market.source,
+                "cycles": len(cycles),
+                "latest_session": str(last.max().date()),
+            },
+        ),
     )
     sources = quotes["quote_source"].value_counts()
     yield dg.Output(
         with_cycle_key(quotes),
         output_name="market_quotes",
-        metadata={
-            "source": market.source,
-            "quotes_by_source": dg.MetadataValue.json({k: int(v) for k, v in sources.items()}),
-            "stale_quotes": int(quotes["stale"].sum()),
-        },
+        metadata=for_run(
+            context,
+            "market_quotes",
+            {
+                "source": market.source,
+                "quotes_by_source": dg.MetadataValue.json({k: int(v) for k, v in sources.items()}),
+                "stale_quotes": int(quotes["stale"].sum()),
+            },
+        ),
     )
     yield dg.Output(
-        with_cycle_key(rates), output_name="macro_rates", metadata={"source": market.source}
+        with_cycle_key(rates),
+        output_name="macro_rates",
+        metadata=for_run(context, "macro_rates", {"source": market.source}),
     )
 
 
@@ -98,10 +109,14 @@ def news_items(context: dg.AssetExecutionContext, market: MarketResource) -> dg.
     offline = market.source != "yfinance"
     return dg.Output(
         news,
-        metadata={
-            "news_source": "none: offline market source publishes no news"
-            if offline
-            else "yfinance",
-            "items": len(news),
-        },
+        metadata=for_run(
+            context,
+            "news_items",
+            {
+                "news_source": "none: offline market source publishes no news"
+                if offline
+                else "yfinance",
+                "items": len(news),
+            },
+        ),
     )

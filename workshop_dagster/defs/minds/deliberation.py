@@ -20,7 +20,7 @@ from ...cycle_assets import (
     permanent_errors_fail_fast,
     previous_cycle_time,
 )
-from ...metadata import last_cycle_only
+from ...metadata import for_run
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
@@ -193,45 +193,56 @@ def deliberation(
     yield dg.Output(
         frames["mind_context"],
         "mind_context",
-        metadata={"cycles": len(cycles), "rules_at_last_cycle": out["mind_context"][-1]["n_rules"]},
+        metadata=for_run(
+            context,
+            "mind_context",
+            {"cycles": len(cycles), "rules_at_last_cycle": out["mind_context"][-1]["n_rules"]},
+        ),
     )
     yield dg.Output(
         frames["mind_opinions"],
         "mind_opinions",
-        metadata={"abstentions": int(frames["mind_opinions"]["abstained"].sum())},
+        metadata=for_run(
+            context,
+            "mind_opinions",
+            {"abstentions": int(frames["mind_opinions"]["abstained"].sum())},
+        ),
     )
     yield dg.Output(
         frames["debate"],
         "debate",
-        metadata={
-            "labels": dg.MetadataValue.json(frames["debate"]["label"].value_counts().to_dict())
-        },
+        metadata=for_run(
+            context,
+            "debate",
+            {"labels": dg.MetadataValue.json(frames["debate"]["label"].value_counts().to_dict())},
+        ),
     )
     yield dg.Output(
         frames["memo"],
         "memo",
-        metadata={
-            **last_cycle_only(
-                context.add_asset_metadata,
-                list(context.partition_keys),
-                context.partition_key_range.end,
-                "memo",
-                {"latest_memo": dg.MetadataValue.md(last["body"]), "latest_title": last["title"]},
-            ),
-            "abstained": int(frames["memo"]["abstained"].sum()),
-            "engine": engine.name,
-            # From the first cycle's context to the last memo, per cycle: the minds' and the
-            # synthesis's calls (concurrent minds: about two model latencies), without the
-            # step's reads and writes.
-            "minds_seconds_per_cycle": round(minds_s / len(cycles), 3),
-            **usage,
-        },
+        metadata=for_run(
+            context,
+            "memo",
+            {
+                "latest_memo": dg.MetadataValue.md(last["body"]),
+                "latest_title": last["title"],
+                "abstained": int(frames["memo"]["abstained"].sum()),
+                "engine": engine.name,
+                # From the first cycle's context to the last memo, per cycle: the minds' and the
+                # synthesis's calls (concurrent minds: about two model latencies), without the
+                # step's reads and writes.
+                "minds_seconds_per_cycle": round(minds_s / len(cycles), 3),
+                **usage,
+            },
+        ),
     )
-    yield dg.Output(calls, "llm_calls", metadata=usage)
+    yield dg.Output(calls, "llm_calls", metadata=for_run(context, "llm_calls", usage))
     yield dg.Output(
         frames["predictions"],
         "predictions",
-        metadata={
-            "parse_errors": int((frames["predictions"]["parse_status"] == "error").sum()),
-        },
+        metadata=for_run(
+            context,
+            "predictions",
+            {"parse_errors": int((frames["predictions"]["parse_status"] == "error").sum())},
+        ),
     )

@@ -4,6 +4,7 @@ import dagster as dg
 
 from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, permanent_errors_fail_fast
 from ...market import calendar
+from ...metadata import for_run
 from ...resources import MarketResource
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
@@ -52,11 +53,15 @@ def prediction_scores(
     scored = scores[scores["status"] == "scored"]
     return dg.Output(
         scores,
-        metadata={
-            "status_counts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
-            "hit_rate": float(scored["hit"].mean()) if len(scored) else None,
-            "mean_score": float(scored["score"].mean()) if len(scored) else None,
-        },
+        metadata=for_run(
+            context,
+            "prediction_scores",
+            {
+                "status_counts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+                "hit_rate": float(scored["hit"].mean()) if len(scored) else None,
+                "mean_score": float(scored["score"].mean()) if len(scored) else None,
+            },
+        ),
     )
 
 
@@ -69,7 +74,7 @@ def prediction_scores(
     description="A short reflection per scored call, in the seeds' voice, stamped with the time "
     "its outcome became known (known_at).",
 )
-def lessons(prediction_scores) -> dg.Output:
+def lessons(context: dg.AssetExecutionContext, prediction_scores) -> dg.Output:
     import pandas as pd
 
     from ...predictions.lessons import lessons_frame
@@ -77,4 +82,4 @@ def lessons(prediction_scores) -> dg.Output:
     frame = lessons_frame(prediction_scores)
     frame["known_at"] = pd.to_datetime(frame["known_at"]).astype("datetime64[ns]")
     frame["cycle_ts"] = pd.to_datetime(frame["cycle_ts"]).astype("datetime64[ns]")
-    return dg.Output(frame, metadata={"lessons": len(frame)})
+    return dg.Output(frame, metadata=for_run(context, "lessons", {"lessons": len(frame)}))

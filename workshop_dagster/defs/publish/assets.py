@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ...cycle_assets import CYCLE_TABLE, PER_CYCLE
-from ...metadata import last_cycle_only
+from ...metadata import for_run
 from ...resources import PublishResource
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
@@ -76,20 +76,16 @@ def posts(
     last = rows[-1]
     return dg.Output(
         frame,
-        metadata={
-            "posts_dir": dg.MetadataValue.path(str(publisher.posts_dir)),
-            **last_cycle_only(
-                context.add_asset_metadata,
-                list(context.partition_keys),
-                context.partition_key_range.end,
-                "posts",
-                {
-                    "latest_post": dg.MetadataValue.path(last["path"]),
-                    "latest_post_markdown": dg.MetadataValue.md(last["markdown"]),
-                },
-            ),
-            "with_outcome": int(frame["has_outcome"].sum()),
-        },
+        metadata=for_run(
+            context,
+            "posts",
+            {
+                "posts_dir": dg.MetadataValue.path(str(publisher.posts_dir)),
+                "latest_post": dg.MetadataValue.path(last["path"]),
+                "latest_post_markdown": dg.MetadataValue.md(last["markdown"]),
+                "with_outcome": int(frame["has_outcome"].sum()),
+            },
+        ),
     )
 
 
