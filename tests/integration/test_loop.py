@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import PROJECT
 from tests.integration.helpers import materialize, query
+from workshop_dagster.minds.context import record_point
 from workshop_dagster.minds.engine import OfflineEngine
 from workshop_dagster.minds.types import Memo
 from workshop_dagster.sql_project import models_by_name, run_in_memory
@@ -102,11 +103,14 @@ def test_no_look_ahead_in_any_cycle_context(looped):
             assert row["known_through"] <= cycle_ts
         for lesson in ctx["lessons"]:
             assert pd.Timestamp(lesson["known_at"]) <= cycle_ts
-        # The record the cycle saw is exactly the record of the scores known by then.
+        # The record the cycle saw is exactly the record of the scores known by its record
+        # point, the last close (and settlement) before it: the cycles of a session share it.
         # (A cycle's own calls are made after its context, so they are never in it.)
+        point = record_point(cycle_ts)
+        assert point is None or point <= cycle_ts
         known = scores[
             scores["status"].isin(["scored", "abstained"])
-            & (scores["known_at"] <= cycle_ts)
+            & (scores["known_at"] <= (point or pd.Timestamp.min))
             & (scores["cycle_ts"] < cycle_ts)
         ]
         if known.empty:

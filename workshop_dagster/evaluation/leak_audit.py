@@ -7,8 +7,9 @@ It reads what the loop stored and checks it against an independent scoring of ev
 - every lesson a cycle was shown comes from a score known (by the independent scoring) at or
   before the cycle time;
 - the track record a cycle saw counts, per source, exactly the calls whose scores were known by
-  then (more would be a leak; fewer, a loss), and every rule it saw rests on exactly the scored
-  calls of its kind known by then.
+  its record point, the last close (and settlement) at or before it (`minds.context.record_point`:
+  more would be a leak, fewer a loss), and every rule it saw rests on exactly the scored calls of
+  its kind known by then.
 """
 
 from __future__ import annotations
@@ -35,10 +36,16 @@ def _late_rows(frame: pd.DataFrame, time_col: str, what: str) -> list[Violation]
 
 
 def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **group) -> int:
+    """The calls of `status` (and `group`) known by the cycle's record point."""
+    from ..minds.context import record_point
+
+    point = record_point(cycle_ts)
+    if point is None:
+        return 0
     mask = (
         (scores["status"] == status)
         & (scores["cycle_ts"] < cycle_ts)
-        & (scores["known_at"] <= cycle_ts)
+        & (scores["known_at"] <= point)
     )
     for col, value in group.items():
         mask &= scores[col] == value

@@ -1,9 +1,18 @@
 """What the minds are shown at a cycle: all of it as of the cycle time.
 
-`CycleHistory` walks cycles in time order. It scores each earlier call once, at the first cycle
-by which its horizon has ended (with the closes published by then), and computes the track
-record and rules as of each cycle with the same SQL that builds the warehouse rollups. Nothing
-whose outcome was not yet known at a cycle reaches that cycle's context.
+`CycleHistory` walks cycles in time order. The record a cycle sees (scores, track record,
+lessons, rules, calibration) is as of its *record point*: the last session close, plus the 15
+minutes VIX takes to settle, at or before the cycle (`record_point`). There each earlier call whose
+horizon has ended is scored once, with the closes published by then, and the track record and
+rules are computed with the same SQL that builds the warehouse rollups. Nothing whose outcome was
+not yet known at a cycle reaches that cycle's context.
+
+Why at the close and not at every cycle: the cycles of one session (09:15 to 15:45, 19:15) see
+one record, the evening's, so a call made at 09:45 and ended at 13:45 counts from the close,
+with the session's other outcomes. The cycles between two closes can then be asked at once
+(Message Batches, `waves`) and see exactly what the loop walked one by one would have shown
+them (an abstention is known at once, a sub-session call before the close: counted per cycle,
+they differed), and the record's SQL runs once a session, not sixteen times.
 """
 
 from __future__ import annotations
@@ -14,10 +23,11 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from ..market import calendar
 from ..market.universe import TICKER_KIND
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.lessons import lesson_for
-from ..predictions.scoring import score_calls
+from ..predictions.scoring import SETTLE_GRACE, score_calls
 from ..sql_project import models_by_name, run_models
 from .cycle_context import CycleContext, Lesson, MarketView, RegimeView
 
@@ -52,6 +62,14 @@ RECORD_COLUMNS = {
 }
 
 
+def record_point(cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
+    """The time the record a cycle sees is as of: the last session close plus SETTLE_GRACE at
+    or before the cycle (naive New York time); None before the calendar's first close."""
+    settled = calendar.all_session_closes() + SETTLE_GRACE
+    i = settled.searchsorted(calendar.to_naive_ny(cycle_ts), side="right") - 1
+    return settled[i] if i >= 0 else None
+
+
 @dataclass
 class CycleHistory:
     """Scores, lessons and rules as they became known, advanced cycle by cycle."""
@@ -61,24 +79,32 @@ class CycleHistory:
     known: list[dict] = field(default_factory=list)
     _record_cache: tuple[int, dict] | None = None
     _db: duckdb.DuckDBPyConnection | None = None
-    _known_by: tuple[tuple, list[dict]] | None = None
+    _known_by: tuple[tuple, list[dict], dict] | None = None
+    _point: pd.Timestamp | None = None
 
     def add_predictions(self, rows: pd.DataFrame) -> None:
         self.pending.extend(rows.to_dict("records"))
 
     def advance_to(self, cycle_ts: pd.Timestamp) -> None:
-        """Score every pending call whose outcome is known by `cycle_ts`."""
+        """Score every pending call whose outcome is known by the cycle's record point (once per
+        point: the cycles of a session share it)."""
+        point = record_point(cycle_ts)
+        if point is None or point == self._point:
+            return
+        self._point = point
         ready, waiting = [], []
         for call in self.pending:
-            due = call["parse_status"] != "parsed" or pd.Timestamp(call["horizon_end"]) <= cycle_ts
+            due = call["parse_status"] != "parsed" or pd.Timestamp(call["horizon_end"]) <= point
+            if due and pd.Timestamp(call["cycle_ts"]) > point:
+                due = False  # made after the point (an evening cycle): known at the next one
             (ready if due else waiting).append(call)
         if not ready:
             return
         self.pending = waiting
         # One canonical order, so sums in the record are the same whichever run scored them.
         ready.sort(key=lambda c: (pd.Timestamp(c["cycle_ts"]), c["source"]))
-        closes = self.closes[self.closes["bar_ts"] <= cycle_ts]
-        scored = score_calls(pd.DataFrame(ready), closes, now=cycle_ts)
+        closes = self.closes[self.closes["bar_ts"] <= point]
+        scored = score_calls(pd.DataFrame(ready), closes, now=point)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
         new = [r for r in scored.to_dict("records") if r["status"] in ("scored", "abstained")]
         for row in new:
@@ -98,16 +124,24 @@ class CycleHistory:
         self._db.unregister("new_scores")
 
     def known_by(self, cycle_ts: pd.Timestamp) -> list[dict]:
-        """The scores known at `cycle_ts` (one pass per cycle, shared by what follows)."""
-        key = (cycle_ts, len(self.known))
+        """The scores known at `cycle_ts` (one pass per record point, shared by its cycles)."""
+        key = (record_point(cycle_ts), len(self.known))
         if self._known_by is None or self._known_by[0] != key:
-            self._known_by = (key, [r for r in self.known if r["known_at"] <= cycle_ts])
+            point = key[0]
+            rows = [r for r in self.known if point is not None and r["known_at"] <= point]
+            self._known_by = (key, rows, {})
         return self._known_by[1]
 
     def recent_scored(self, cycle_ts: pd.Timestamp, n: int) -> list[dict]:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
-        rows = [r for r in self.known_by(cycle_ts) if r["status"] == "scored"]
-        return sorted(rows, key=lambda r: (r["known_at"], r["cycle_key"], r["source"]))[-n:]
+        rows = self.known_by(cycle_ts)
+        recent = self._known_by[2]
+        if n not in recent:
+            scored = [r for r in rows if r["status"] == "scored"]
+            recent[n] = sorted(scored, key=lambda r: (r["known_at"], r["cycle_key"], r["source"]))[
+                -n:
+            ]
+        return recent[n]
 
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
         return max((r["known_at"] for r in self.known_by(cycle_ts)), default=None)
@@ -123,7 +157,7 @@ class CycleHistory:
         else:
             self._db.execute(
                 "create or replace temp view prediction_scores as select * from known_scores "
-                f"where known_at <= timestamp '{cycle_ts:%Y-%m-%d %H:%M:%S}'"
+                f"where known_at <= timestamp '{record_point(cycle_ts):%Y-%m-%d %H:%M:%S}'"
             )
             models = models_by_name()
             result = run_models(self._db, [models[m] for m in RECORD_MODELS])
@@ -294,22 +328,20 @@ def active_rule(
 
 
 def waves(cycles: list[pd.Timestamp]) -> list[list[pd.Timestamp]]:
-    """Consecutive cycles with no session close between them.
+    """Consecutive cycles that share a record point (no session close, plus its settlement,
+    between them).
 
-    No call can mature before the first session close after it, so within a wave no cycle's
-    calls can reach a later cycle's context: a wave's minds can be asked all at once (one
-    Message Batch) without look-ahead or loss.
+    Every cycle of a wave sees the record of the same point, which no call made in the wave can
+    reach (`record_point`): a wave's minds can be asked all at once (one Message Batch) and see
+    exactly what they would have seen asked one cycle at a time.
     """
-    from ..market import calendar
-
     out: list[list[pd.Timestamp]] = []
+    last = object()
     for cycle in cycles:
-        if out:
-            prev = out[-1][-1]
-            days = calendar.sessions(prev.normalize(), cycle.normalize())
-            closes = calendar.session_closes(days) if len(days) else []
-            if not any(prev < c <= cycle for c in closes):
-                out[-1].append(cycle)
-                continue
-        out.append([cycle])
+        point = record_point(cycle)
+        if out and point == last:
+            out[-1].append(cycle)
+        else:
+            out.append([cycle])
+        last = point
     return out

@@ -1,0 +1,82 @@
+"""The record a cycle sees is as of the last session close (plus VIX's settlement) before it:
+the cycles of a session share it, and the waves of a Message-Batches backfill are those cycles."""
+
+import pandas as pd
+
+from workshop_dagster.minds.context import CycleHistory, record_point, waves
+from workshop_dagster.predictions.tags import parse_tag
+
+T = pd.Timestamp
+
+
+def test_every_cycle_of_a_session_sees_the_previous_evenings_record():
+    # Monday 2026-03-30 .. Tuesday: the record moves at 16:15, after each close.
+    for cycle in ("2026-03-30 09:15", "2026-03-30 12:45", "2026-03-30 15:45"):
+        assert record_point(T(cycle)) == T("2026-03-27 16:15")  # Friday's close
+    assert record_point(T("2026-03-30 16:15")) == T("2026-03-30 16:15")
+    assert record_point(T("2026-03-30 19:15")) == T("2026-03-30 16:15")
+    assert record_point(T("2026-03-31 09:15")) == T("2026-03-30 16:15")
+    # Good Friday 2026-04-03 is closed: Monday morning still sees Thursday's close.
+    assert record_point(T("2026-04-06 09:45")) == T("2026-04-02 16:15")
+    # A half day closes at 13:00.
+    assert record_point(T("2026-11-27 19:15")) == T("2026-11-27 13:15")
+
+
+def test_waves_are_the_cycles_that_share_a_record_point():
+    cycles = [
+        T(c)
+        for c in (
+            "2026-03-30 09:15",
+            "2026-03-30 15:45",
+            "2026-03-30 19:15",
+            "2026-03-31 09:15",
+            "2026-03-31 19:15",
+        )
+    ]
+    assert waves(cycles) == [cycles[:2], cycles[2:4], cycles[4:]]
+
+
+def _call(cycle: str, tag: str, source: str) -> dict:
+    row = parse_tag(tag, T(cycle)).as_row()
+    return row | {
+        "cycle_key": cycle,
+        "cycle_ts": T(cycle),
+        "source": source,
+        "regime": "chop",
+        "subject_kind": "index" if row["ticker"] else None,
+        "timeframe_bucket": "intraday" if row["ticker"] else None,
+        "price_series": "daily",
+    }
+
+
+def test_a_sub_session_call_and_an_abstention_count_from_the_close_not_the_next_cycle():
+    closes = pd.DataFrame(
+        {
+            "ticker": ["SPY"] * 3,
+            "bar_ts": [T("2026-03-27 16:00"), T("2026-03-30 13:45"), T("2026-03-30 16:00")],
+            "close": [100.0, 101.0, 102.0],
+        }
+    )
+    history = CycleHistory(closes=closes)
+    history.add_predictions(
+        pd.DataFrame(
+            [
+                _call(
+                    "2026-03-30 09:45",
+                    "[DIRECTION: up (SPY)] [TIMEFRAME: 4h] [CONFIDENCE: 0.6]",
+                    "flow",
+                ),
+                _call(
+                    "2026-03-30 09:45",
+                    "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]",
+                    "macro",
+                ),
+            ]
+        )
+    )
+    history.advance_to(T("2026-03-30 14:15"))  # the 4h call has ended, the session has not
+    assert history.known_by(T("2026-03-30 14:15")) == []
+    history.advance_to(T("2026-03-30 19:15"))
+    known = history.known_by(T("2026-03-30 19:15"))
+    assert sorted(r["status"] for r in known) == ["abstained", "scored"]
+    assert history.known_through(T("2026-03-30 19:15")) <= T("2026-03-30 16:15")
