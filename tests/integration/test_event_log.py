@@ -299,3 +299,19 @@ def test_an_instance_file_naming_the_former_module_path_still_loads(tmp_path, mo
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+
+
+def test_a_corrupt_run_database_in_the_old_history_is_named_and_nothing_is_half_copied(
+    tmp_path, monkeypatch
+):
+    home = tmp_path / "home"
+    with instance_in(home, "default", monkeypatch) as instance:
+        assert backfill(instance).success
+    bad = home / "history" / "runs" / "0000-corrupt.db"
+    bad.write_bytes(b"not a database" * 100)
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    with pytest.raises(Exception, match="0000-corrupt.db.*move that file out"):
+        dg.DagsterInstance.get()
+    bad.unlink()
+    with dg.DagsterInstance.get() as instance:  # made again, whole, once the file is gone
+        assert len(instance.get_materialized_partitions(dg.AssetKey("signals"))) == N_DAYS

@@ -270,8 +270,14 @@ def copy_history(legacy: Path, storage: BatchedSqliteEventLogStorage) -> int:
     for shard in sorted(legacy.glob("*.db")):
         if shard.name == "index.db":
             continue
-        with closing(sqlite3.connect(f"file:{shard}?mode=ro", uri=True)) as conn:
-            rows += conn.execute("select timestamp, id, event from event_logs").fetchall()
+        try:
+            with closing(sqlite3.connect(f"file:{shard}?mode=ro", uri=True)) as conn:
+                rows += conn.execute("select timestamp, id, event from event_logs").fetchall()
+        except sqlite3.Error as exc:
+            raise RuntimeError(
+                f"cannot copy the run history in {shard} into the instance's event log ({exc}); "
+                "nothing was copied: move that file out of the folder to copy the rest"
+            ) from exc
     rows.sort(key=lambda r: (r[0], r[1]))
     log.warning(
         "workshop: copying %d events of the per-run event log in %s into %s (once)",
