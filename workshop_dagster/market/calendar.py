@@ -147,6 +147,13 @@ def all_session_closes() -> pd.DatetimeIndex:
     return session_closes(xnys().sessions)
 
 
+def last_close_at(ts) -> pd.Timestamp | None:
+    """The last session close at or before `ts` (naive NY time); None before the first."""
+    closes = all_session_closes()
+    pos = closes.searchsorted(to_naive_ny(ts), side="right")
+    return closes[pos - 1] if pos > 0 else None
+
+
 def next_session_open_day(days: pd.DatetimeIndex | pd.Series) -> pd.DatetimeIndex:
     """For each date, the first session strictly after it (naive dates)."""
     import pandas as pd

@@ -65,9 +65,8 @@ RECORD_COLUMNS = {
 def record_point(cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
     """The time the record a cycle sees is as of: the last session close plus SETTLE_GRACE at
     or before the cycle (naive New York time); None before the calendar's first close."""
-    settled = calendar.all_session_closes() + SETTLE_GRACE
-    i = settled.searchsorted(calendar.to_naive_ny(cycle_ts), side="right") - 1
-    return settled[i] if i >= 0 else None
+    close = calendar.last_close_at(calendar.to_naive_ny(cycle_ts) - SETTLE_GRACE)
+    return None if close is None else close + SETTLE_GRACE
 
 
 @dataclass

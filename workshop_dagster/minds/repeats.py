@@ -23,12 +23,6 @@ from .types import Opinion
 RepeatKey = tuple[str, str, str | None, str, pd.Timestamp, pd.Timestamp]
 
 
-def _last_close_at(ts: pd.Timestamp) -> pd.Timestamp | None:
-    closes = calendar.all_session_closes()
-    pos = closes.searchsorted(pd.Timestamp(ts), side="right")
-    return closes[pos - 1] if pos > 0 else None
-
-
 def repeat_key(row: dict) -> RepeatKey | None:
     """The outcome a parsed prediction row is scored on, when it is scored from daily closes."""
     series = row.get("price_series")
@@ -38,7 +32,7 @@ def repeat_key(row: dict) -> RepeatKey | None:
     horizon_end = row.get("horizon_end")
     if horizon_end is None or pd.isna(horizon_end):
         return None
-    entry, exit_ = _last_close_at(row["cycle_ts"]), _last_close_at(horizon_end)
+    entry, exit_ = calendar.last_close_at(row["cycle_ts"]), calendar.last_close_at(horizon_end)
     if entry is None or exit_ is None:
         return None
     relative_to = row.get("relative_to")

@@ -1,5 +1,5 @@
 """How the Workshop's IO manager writes and reads a frame: dagster-duckdb's pandas type handler and
-client with three changes, each for a trap measured here (`io_manager.WarehouseIOManager`):
+client with these changes, each for a trap measured here (`io_manager.WarehouseIOManager`):
 - connections go through `warehouse.connect` (cross-process lock + one transaction), so the
   delete-then-insert that replaces a partition is atomic and runs never collide on the file;
 - an empty frame is refused (the stock manager deletes the partition and writes nothing) unless

@@ -34,6 +34,7 @@ from typing import Any
 from dagster import Field, StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -60,11 +61,6 @@ MAKE_TIMEOUT_S = 1800
 def events_directory(home: str | os.PathLike) -> Path:
     """Where the instance in `home` keeps its event log."""
     return Path(home) / "history" / "events"
-
-
-def legacy_directory(home: str | os.PathLike) -> Path:
-    """Where Dagster's per-run SQLite event log (and this project's, before) kept it."""
-    return Path(home) / "history" / "runs"
 
 
 class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
@@ -113,6 +109,7 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
                 conn.execute(f"pragma page_size = {PAGE_SIZE}")
                 conn.execute("pragma journal_mode = wal")  # writes the header: the size holds
             ConsolidatedSqliteEventLogStorage._init_db(self)
+            # Dagster's per-run event log (and this project's, before) beside it: history/runs.
             legacy = Path(self._base_dir).parent / "runs"
             if (legacy / "index.db").exists():
                 copy_history(legacy, self)
@@ -184,7 +181,7 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
                             check_name=planned.check_name,
                             partition=key,
                             run_id=event.run_id,
-                            execution_status="PLANNED",
+                            execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
                             evaluation_event=slim,
                             evaluation_event_timestamp=self._event_insert_timestamp(event),
                             evaluation_event_storage_id=event_id,
@@ -205,7 +202,7 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
             table.c.check_name == evaluation.check_name,
             table.c.run_id == event.run_id,
             table.c.partition.isnot(None),
-            table.c.execution_status == "PLANNED",
+            table.c.execution_status == AssetCheckExecutionRecordStatus.PLANNED.value,
         )
         with self.index_connection() as conn:
             keys = sorted(
@@ -219,7 +216,11 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
             return
         # A range run evaluates a partitioned check once over all its cycles: the outcome is
         # each cycle's; the metadata (which lists the cycles at fault) goes on the last one.
-        status = "SUCCEEDED" if evaluation.passed else "FAILED"
+        status = (
+            AssetCheckExecutionRecordStatus.SUCCEEDED
+            if evaluation.passed
+            else AssetCheckExecutionRecordStatus.FAILED
+        ).value
         target = evaluation.target_materialization_data
         with self.index_connection() as conn:
             for key in keys:
