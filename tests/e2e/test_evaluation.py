@@ -4,6 +4,7 @@ reproducible (a short stretch of 2018 here; the full period is in docs/evaluatio
 import json
 import sys
 
+import duckdb
 import pytest
 
 from tests.e2e.processes import env_with, run
@@ -11,16 +12,22 @@ from tests.e2e.processes import env_with, run
 pytestmark = [pytest.mark.e2e, pytest.mark.shared_data]
 
 
-def _evaluate(market, out) -> tuple[int, str]:
+def _evaluate(market, out, *more: str) -> tuple[int, str]:
     args = [sys.executable, "-m", "workshop_dagster.evaluation", "--market", str(market)]
-    args += ["--start", "2018-01-02", "--end", "2018-03-29", "--out", str(out)]
+    args += ["--out", str(out), *more]
     return run(args, env_with({}), timeout=600)
+
+
+def _daily(market, out) -> tuple[int, str]:
+    # Both walks, as `make evaluate` runs them; the intraday one has no cycle this early.
+    return _evaluate(market, out, "--end", "2018-03-29")
 
 
 def test_walk_forward_is_leak_free_and_reproducible(shared_market, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
-    code, out = _evaluate(shared_market, first)
+    code, out = _daily(shared_market, first)
     assert code == 0, out[-3000:]
+    assert "intraday walk-forward: no cycle by 2018-03-29 (it starts 2024-01-02); skipped" in out
     assert "61 evening cycles, 2018-01-02-19:15 .. 2018-03-29-19:15" in out
     assert "leak audit:" in out and ", 0 violations" in out
     figures = json.loads((first / "figures.json").read_text())
@@ -36,6 +43,44 @@ def test_walk_forward_is_leak_free_and_reproducible(shared_market, tmp_path):
     assert (first / "reliability.png").stat().st_size > 10_000
     assert "| second half" in (first / "report.md").read_text()
 
-    code, out = _evaluate(shared_market, second)
+    code, out = _daily(shared_market, second)
     assert code == 0, out[-3000:]
     assert (second / "figures.json").read_text() == (first / "figures.json").read_text()
+
+
+def test_intraday_walk_scores_calls_at_the_minute_against_baselines_in_the_same_series(
+    shared_market, tmp_path
+):
+    code, out = _evaluate(
+        shared_market,
+        tmp_path,
+        "--walk",
+        "intraday",
+        "--start",
+        "2026-03-30",
+        "--end",
+        "2026-04-01",
+    )
+    assert code == 0, out[-3000:]
+    # The default cadence: 09:15 .. 15:45 every 30 minutes, 19:15 and 19:45: 16 a session.
+    assert "48 cycles of the default cadence, 2026-03-30-09:15 .. 2026-04-01-19:45" in out
+    assert "leak audit:" in out and ", 0 violations" in out
+    con = duckdb.connect(str(tmp_path / "evaluation.duckdb"), read_only=True)
+    try:
+        series = dict(
+            con.execute(
+                "select p.price_series, count(*) from predictions p join prediction_scores s "
+                "using (cycle_key, source) where s.status = 'scored' group by 1"
+            ).fetchall()
+        )
+        stale = con.execute(
+            "select count(*) from market_quotes where ticker = 'TLT' and not stale"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    # Calls on the ten tickers with bars are scored at the minute; TLT has none: always stale.
+    assert series.get("intraday", 0) > 0, series
+    assert stale == 0
+    whole = json.loads((tmp_path / "figures.json").read_text())["whole period"]
+    assert whole["always_up"]["n"] == whole["momentum"]["n"] == whole["synthesis"]["n"] > 0
+    assert "(intraday)" in (tmp_path / "report.md").read_text()

@@ -45,7 +45,12 @@ def test_walk_forward_rate_uses_only_what_was_known_at_each_time():
     assert rates.tolist() == pytest.approx([0.5, 2 / 3, 3 / 5])
 
 
-def _tables(lesson_known_at="2024-01-03 16:00", bar_ts="2024-01-04 16:00", seen_n=1):
+def _tables(
+    lesson_known_at="2024-01-03 16:00",
+    bar_ts="2024-01-04 16:00",
+    seen_n=1,
+    quote_ts="2024-01-04 19:10",
+):
     cycle = {"cycle_key": "2024-01-04-19:15", "cycle_ts": T("2024-01-04 19:15")}
     scores = pd.DataFrame(
         [
@@ -86,6 +91,7 @@ def _tables(lesson_known_at="2024-01-03 16:00", bar_ts="2024-01-04 16:00", seen_
     }
     return {
         "market_bars": pd.DataFrame([{**cycle, "bar_ts": T(bar_ts)}]),
+        "market_quotes": pd.DataFrame([{**cycle, "quote_ts": T(quote_ts)}]),
         "macro_rates": pd.DataFrame([{**cycle, "as_of": T("2024-01-04 18:00")}]),
         "news_items": pd.DataFrame(columns=["cycle_key", "cycle_ts", "published_at"]),
         "cycle_features": pd.DataFrame([{**cycle, "last_bar_ts": T("2024-01-04 16:00")}]),
@@ -98,13 +104,15 @@ def _tables(lesson_known_at="2024-01-03 16:00", bar_ts="2024-01-04 16:00", seen_
 
 def test_the_audit_passes_a_clean_cycle():
     checks, violations = audit(_tables())
-    assert checks >= 6 and violations == []
+    assert checks >= 7 and violations == []
 
 
 @pytest.mark.parametrize(
     ("tables", "what"),
     [
         (_tables(bar_ts="2024-01-05 16:00"), "market_bars"),
+        # The bar of 19:10 at 5 minutes ends at 19:15: seen; one ending at 19:20 is not.
+        (_tables(quote_ts="2024-01-04 19:20"), "market_quotes"),
         (_tables(lesson_known_at="2024-01-04 20:00"), "lesson"),
         (_tables(seen_n=2), "track_record (leak)"),
         (_tables(seen_n=0), "track_record (loss)"),
@@ -113,3 +121,41 @@ def test_the_audit_passes_a_clean_cycle():
 def test_the_audit_finds_each_kind_of_leak(tables, what):
     _, violations = audit(tables)
     assert what in {v.what for v in violations}
+
+
+def test_baselines_score_a_call_made_at_the_minute_in_the_intraday_series():
+    from workshop_dagster.evaluation.baselines import baseline_scores
+    from workshop_dagster.predictions.tags import parse_tag
+
+    cycle = T("2026-04-02 12:15")
+    row = parse_tag("[DIRECTION: down (SPY)] [TIMEFRAME: 4h] [CONFIDENCE: 0.6]", cycle).as_row()
+    call = {
+        **row,
+        "cycle_key": "2026-04-02-12:15",
+        "cycle_ts": cycle,
+        "source": "synthesis",
+        "regime": "calm",
+        "subject_kind": "index",
+        "timeframe_bucket": "intraday",
+        "price_series": "intraday",
+    }
+    # The daily closes rise 10% (dividend-adjusted), the bars of the minute fall 1%: scored
+    # inside one series, always_up misses and momentum (the day's move so far, down) is right.
+    prices = pd.DataFrame(
+        [
+            ("SPY", T("2026-04-01 16:00"), 100.0, "daily"),
+            ("SPY", T("2026-04-02 16:00"), 110.0, "daily"),
+            ("SPY", T("2026-04-02 12:15"), 500.0, "intraday"),
+            ("SPY", T("2026-04-02 16:00"), 495.0, "intraday"),
+        ],
+        columns=["ticker", "bar_ts", "close", "series"],
+    )
+    features = pd.DataFrame([{"cycle_ts": cycle, "ticker": "SPY", "change_1d_pct": -0.4}])
+    scores = pd.DataFrame(
+        {"status": ["scored"], "known_at": [T("2026-04-01 16:00")], "hit": [True]}
+    )
+    out = baseline_scores(pd.DataFrame([call]), features, prices, scores, T("2026-04-03"))
+    by = out.set_index("source")
+    assert set(by["scored_on"]) == {"intraday"}
+    assert by.loc["always_up", "hit"] == False  # noqa: E712 - a numpy bool
+    assert by.loc["momentum", "direction"] == "down" and by.loc["momentum", "hit"] == True  # noqa: E712

@@ -1,30 +1,76 @@
-"""`make evaluate`: a walk-forward replay of the offline loop over real daily history.
+"""`make evaluate`: walk-forward replays of the offline loop over real history.
 
-One evening cycle (19:15 New York) per trading day from `--start`, through the real assets in
-time order (one single run, as a backfill), into a fresh DuckDB file. Then every call is scored
-by the independent scoring code, the baselines are scored by the same code on the same calls,
-the leak audit checks that no cycle saw anything from after its time, and the figures are
-printed per half of the period and per source, written to `figures.json`, `report.md` and a
-reliability diagram `reliability.png` in `--out`. Exit status 1 if the audit finds a leak.
+Two walks (`--walk`, default both, each in its own process: a walk's cadence is its
+partitions, fixed when the definitions are imported):
+
+- `daily`: one evening cycle (19:15 New York) per trading day from 2018, every quote the last
+  close; its results in `--out`.
+- `intraday`: the Workshop's default cadence (09:15 .. 15:45 every 30 minutes, 19:15, 19:45)
+  over the real intraday bars (2024 on; the tickers without bars at their last close, marked
+  stale); its results in `--out`/intraday.
+
+Each runs its cycles through the real assets in time order (one single run, as a backfill)
+into a fresh DuckDB file. Then every call is scored by the independent scoring code, the
+baselines are scored by the same code on the same calls (in the same price series), the leak
+audit checks that no cycle saw anything from after its time, and the figures are printed per
+half of the period and per source, written to `figures.json`, `report.md` and a reliability
+diagram `reliability.png`. Exit status 1 if an audit finds a leak.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..mind_registry import sources
-from ..settings import PROJECT_ROOT, Settings, SettingsError, active, load_settings, use
+from ..settings import (
+    DEFAULT_CYCLE_CRON,
+    PROJECT_ROOT,
+    Settings,
+    SettingsError,
+    active,
+    load_settings,
+    use,
+)
 
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"
 EVENING_CRON = "15 19 * * 1-5"
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One walk-forward: its cadence, its first day, whether quotes are of the minute, where
+    its results go under `--out` and what a line of output calls its cycles."""
+
+    name: str
+    cron: str
+    start: str
+    intraday: bool
+    folder: str
+    cycles: str
+
+
+WALKS = {
+    "daily": Walk("daily", EVENING_CRON, "2018-01-02", False, "", "evening cycles"),
+    "intraday": Walk(
+        "intraday",
+        DEFAULT_CYCLE_CRON,
+        "2024-01-02",
+        True,
+        "intraday",
+        "cycles of the default cadence",
+    ),
+}
 SOURCES = list(sources())
 TABLES = [
     "market_bars",
+    "market_quotes",
     "macro_rates",
     "news_items",
     "cycle_features",
@@ -38,16 +84,50 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m workshop_dagster.evaluation", description=__doc__
     )
+    parser.add_argument(
+        "--walk",
+        choices=["both", *WALKS],
+        default="both",
+        help="which walk-forward (default both: daily into --out, intraday into --out/intraday)",
+    )
     parser.add_argument("--market", default=str(DEFAULT_MARKET), help="a csv market folder")
-    parser.add_argument("--start", default="2018-01-02", help="first cycle date")
-    parser.add_argument("--end", default=None, help="last cycle date (default: end of the data)")
+    parser.add_argument(
+        "--start",
+        default=None,
+        help="first cycle date (default: 2018-01-02 daily, 2024-01-02 intraday)",
+    )
+    parser.add_argument(
+        "--end", default=None, help="last cycle date (default: the end of the walk's data)"
+    )
     parser.add_argument(
         "--out", default=str(PROJECT_ROOT / "data" / "evaluation"), help="folder for the results"
     )
     return parser.parse_args(argv)
 
 
-def _configure(args: argparse.Namespace) -> tuple[Path, Settings]:
+def _both(args: argparse.Namespace) -> int:
+    """Each walk in its own process, one after the other; a walk with no cycle in the chosen
+    dates is skipped (said so); exit status the worst of the two."""
+    worst = 0
+    for walk in WALKS.values():
+        first = args.start or walk.start
+        if args.end and args.end < first:
+            print(
+                f"== {walk.name} walk-forward: no cycle by {args.end} (it starts {first}); skipped"
+            )
+            continue
+        out = Path(args.out) / walk.folder
+        command = [sys.executable, "-m", "workshop_dagster.evaluation", "--walk", walk.name]
+        command += ["--market", args.market, "--out", str(out)]
+        for flag in ("start", "end"):
+            if getattr(args, flag):
+                command += [f"--{flag}", getattr(args, flag)]
+        print(f"== {walk.name} walk-forward", flush=True)
+        worst = max(worst, subprocess.call(command))
+    return worst
+
+
+def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
     """The evaluation's own settings (whatever WORKSHOP_* the shell holds), installed before the
     definitions are imported, so its partitions and resources are built from them."""
     market = Path(args.market).expanduser().resolve()
@@ -56,6 +136,8 @@ def _configure(args: argparse.Namespace) -> tuple[Path, Settings]:
             f"no daily price folder under {market}: pass --market PATH (the workplace keeps "
             "real history in ../shared/data/market)"
         )
+    if walk.intraday and not (market / "intraday").is_dir():
+        raise SystemExit(f"no intraday folder under {market}: the intraday walk needs its bars")
     out = Path(args.out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     db = out / "evaluation.duckdb"
@@ -65,14 +147,14 @@ def _configure(args: argparse.Namespace) -> tuple[Path, Settings]:
         settings = load_settings(
             {
                 "WORKSHOP_MARKET": f"csv:{market}",
-                "WORKSHOP_CYCLE_CRON": EVENING_CRON,
-                "WORKSHOP_START": args.start,
+                "WORKSHOP_CYCLE_CRON": walk.cron,
+                "WORKSHOP_START": args.start or walk.start,
                 "WORKSHOP_DB": str(db),
                 "WORKSHOP_DATA_DIR": str(out / "data"),
                 "WORKSHOP_LLM": "offline",
-                # The daily walk-forward: every quote the last close (the folder's intraday
-                # bars cover 2024 on only).
-                "WORKSHOP_INTRADAY": "false",
+                # The daily walk: every quote the last close (the folder's intraday bars cover
+                # 2024 on only); the intraday walk: the quote of the cycle's minute.
+                "WORKSHOP_INTRADAY": "true" if walk.intraday else "false",
             }
         )
     except SettingsError as exc:
@@ -81,24 +163,37 @@ def _configure(args: argparse.Namespace) -> tuple[Path, Settings]:
     return out, settings
 
 
-def _cycle_keys(end: str | None) -> list[str]:
-    from ..definitions import PARTITIONS
+def _data_end(walk: Walk) -> str:
+    """The last day of the walk's data: SPY's last daily bar, or its last intraday bar."""
     from ..market.sources import open_source
 
+    source = open_source(active().market)
+    first, now = pd.Timestamp("1990-01-01"), pd.Timestamp.now()
+    if walk.intraday:
+        last = source.intraday_bars(["SPY"], first, now)["bar_start"].max()
+    else:
+        last = source.daily_bars(["SPY"], first, now)["session_date"].max()
+    return str(pd.Timestamp(last).date())
+
+
+def _cycle_keys(walk: Walk, end: str | None) -> list[str]:
+    from ..definitions import PARTITIONS
+
     keys = PARTITIONS.get_partition_keys()
-    if end is None:
-        source = open_source(active().market)
-        spy = source.daily_bars(["SPY"], pd.Timestamp("1990-01-01"), pd.Timestamp.now())
-        end = str(pd.Timestamp(spy["session_date"].max()).date())
+    end = end or _data_end(walk)
     chosen = [k for k in keys if k[:10] <= end]
     if not chosen:
-        raise SystemExit(f"no cycle between the start and {end}")
+        raise SystemExit(f"{walk.name} walk: no cycle between {active().start} and {end}")
     return chosen
 
 
 def run_loop(keys: list[str]) -> float:
-    """The loop's assets over the cycles in one single run (an in-memory Dagster instance: the
-    evaluation needs the tables, not a run history). Returns seconds."""
+    """The loop's assets over the cycles in one single run, on a throwaway instance with the
+    project's event log (the evaluation needs the tables, not a run history; Dagster's in-memory
+    instance writes each event in a transaction of its own, 40% of a walk's time). Returns
+    seconds."""
+    import tempfile
+
     import dagster as dg
 
     from ..definitions import ASSETS, CHECKS
@@ -115,9 +210,19 @@ def run_loop(keys: list[str]) -> float:
         resources=build_resources(active()),
         executor=dg.in_process_executor,
     )
-    started = time.perf_counter()
-    run_job(defs, "evaluate", dg.DagsterInstance.ephemeral(), keys)
-    return time.perf_counter() - started
+    storage = {
+        "module": "workshop_dagster.platform.event_log",
+        "class": "BatchedSqliteEventLogStorage",
+    }
+    with tempfile.TemporaryDirectory(prefix="workshop-evaluation-") as home:
+        instance = dg.DagsterInstance.local_temp(
+            home, overrides={"event_log_storage": storage, "telemetry": {"enabled": False}}
+        )
+        started = time.perf_counter()
+        run_job(defs, "evaluate", instance, keys)
+        seconds = time.perf_counter() - started
+        instance.dispose()
+    return seconds
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -128,14 +233,19 @@ def _tables() -> dict[str, pd.DataFrame]:
 
 
 def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    from ..market.asof import publish_bars
+    """The prices the baselines are scored from, as `prediction_scores` reads them: daily
+    closes, and the intraday bars of the tickers called at the minute."""
+    from ..market.asof import scoring_prices
     from ..market.sources import open_source
     from ..market.universe import TICKERS
 
-    start = tables["predictions"]["cycle_ts"].min() - pd.Timedelta(days=10)
-    end = tables["predictions"]["horizon_end"].max()
-    bars = open_source(active().market).daily_bars(TICKERS, start, end)
-    return publish_bars(bars)[["ticker", "bar_ts", "close"]]
+    predictions = tables["predictions"]
+    start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
+    end = predictions["horizon_end"].max()
+    minute = predictions[predictions["price_series"] == "intraday"]
+    legs = sorted(set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna()))
+    source = open_source(active().market)
+    return scoring_prices(source, TICKERS, start, end, active().intraday, intraday_tickers=legs)
 
 
 def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, dict]:
@@ -171,12 +281,15 @@ def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, di
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    out, settings = _configure(args)
+    if args.walk == "both":
+        return _both(args)
+    walk = WALKS[args.walk]
+    out, settings = _configure(args, walk)
     from .leak_audit import audit
     from .report import reliability_diagram, table, write_json
 
-    keys = _cycle_keys(args.end)
-    print(f"walk-forward: {len(keys)} evening cycles, {keys[0]} .. {keys[-1]}", flush=True)
+    keys = _cycle_keys(walk, args.end)
+    print(f"walk-forward: {len(keys)} {walk.cycles}, {keys[0]} .. {keys[-1]}", flush=True)
     seconds = run_loop(keys)
     print(f"loop: {seconds:.0f} s ({len(keys) / seconds:.1f} cycles/s)", flush=True)
     tables = _tables()
@@ -189,8 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     audit_line = f"leak audit: {checks} checks, {len(violations)} violations"
     text = "\n\n".join(
         [
-            f"# Walk-forward evaluation\n\n{len(keys)} evening cycles, {keys[0]} .. {keys[-1]}, "
-            f"market {settings.market}, offline minds.",
+            f"# Walk-forward evaluation ({walk.name})\n\n{len(keys)} {walk.cycles}, "
+            f"{keys[0]} .. {keys[-1]}, market {settings.market}, offline minds.",
             table(figures),
             audit_line,
         ]

@@ -1,9 +1,12 @@
 """Baseline forecasters, scored by the same code on the same calls as the synthesis.
 
-For every call the synthesis made, each baseline calls the same subject over the same horizon:
+For every call the synthesis made, each baseline calls the same subject over the same horizon,
+scored in the same price series (the quote of the minute or the daily closes):
 
 - `always_up`: the subject goes up;
-- `momentum`: the subject repeats its last session's move (for a pair, the relative move);
+- `momentum`: the subject repeats the day's move as the cycle saw it (`change_1d_pct`: the last
+  session's move in the evening, the session's move so far in the day; for a pair, the relative
+  move);
 - `base_rate`: the synthesis's own direction, stated at the base rate known at the cycle.
 
 `always_up` and `momentum` state as probability their own hit rate so far (walk-forward, with
@@ -109,4 +112,5 @@ PREDICTION_COLUMNS = {
     "raw_tag",
     "subject_kind",
     "timeframe_bucket",
+    "price_series",
 }

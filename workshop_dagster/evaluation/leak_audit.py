@@ -2,8 +2,8 @@
 
 It reads what the loop stored and checks it against an independent scoring of every call:
 
-- every market bar, rate observation, news item and feature a cycle used was published at or
-  before the cycle time;
+- every market bar, quote (the last bar it came from had ended), rate observation, news item
+  and feature a cycle used was published at or before the cycle time;
 - every lesson a cycle was shown comes from a score known (by the independent scoring) at or
   before the cycle time;
 - the track record a cycle saw counts, per source, exactly the calls whose scores were known by
@@ -58,6 +58,7 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
     checks = 0
     for name, col in (
         ("market_bars", "bar_ts"),
+        ("market_quotes", "quote_ts"),
         ("macro_rates", "as_of"),
         ("news_items", "published_at"),
         ("cycle_features", "last_bar_ts"),
