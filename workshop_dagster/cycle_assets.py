@@ -61,10 +61,13 @@ def previous_cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp
 
 
 def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its partition key (`cycle_key`) first, formatted once per cycle."""
+    import numpy as np
     import pandas as pd
 
     out = frame.copy()
-    keys = [time_to_key(t) for t in out["cycle_ts"]]
+    codes, cycles = pd.factorize(out["cycle_ts"], use_na_sentinel=False)
+    keys = np.array([time_to_key(t) for t in cycles], dtype=object)[codes]
     out.insert(0, "cycle_key", pd.Series(keys, index=out.index, dtype=object))
     return out
 

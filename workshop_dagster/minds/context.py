@@ -81,8 +81,8 @@ class CycleHistory:
     _known_by: tuple[tuple, list[dict], dict] | None = None
     _point: pd.Timestamp | None = None
 
-    def add_predictions(self, rows: pd.DataFrame) -> None:
-        self.pending.extend(rows.to_dict("records"))
+    def add_predictions(self, rows: pd.DataFrame | list[dict]) -> None:
+        self.pending.extend(rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows)
 
     def advance_to(self, cycle_ts: pd.Timestamp) -> None:
         """Score every pending call whose outcome is known by the cycle's record point (once per
@@ -135,15 +135,19 @@ class CycleHistory:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
         rows = self.known_by(cycle_ts)
         recent = self._known_by[2]
-        if n not in recent:
+        if ("recent", n) not in recent:
             scored = [r for r in rows if r["status"] == "scored"]
-            recent[n] = sorted(scored, key=lambda r: (r["known_at"], r["cycle_key"], r["source"]))[
-                -n:
-            ]
-        return recent[n]
+            recent["recent", n] = sorted(
+                scored, key=lambda r: (r["known_at"], r["cycle_key"], r["source"])
+            )[-n:]
+        return recent["recent", n]
 
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
-        return max((r["known_at"] for r in self.known_by(cycle_ts)), default=None)
+        rows = self.known_by(cycle_ts)
+        cache = self._known_by[2]
+        if "through" not in cache:
+            cache["through"] = max((r["known_at"] for r in rows), default=None)
+        return cache["through"]
 
     def record(self, cycle_ts: pd.Timestamp) -> dict[str, pd.DataFrame]:
         """Track record, rules and calibration from the scores known at `cycle_ts`, by the SQL
@@ -162,6 +166,45 @@ class CycleHistory:
             result = run_models(self._db, [models[m] for m in RECORD_MODELS])
         self._record_cache = (count, result)
         return result
+
+    def record_rows(self, cycle_ts: pd.Timestamp) -> dict[str, list[dict]]:
+        """`record` as the context's rows (shared, read-only, by the cycles of a point)."""
+        record = self.record(cycle_ts)
+        cache = self._known_by[2]
+        if "rows" not in cache:
+            cache["rows"] = {
+                name: _records(record[name], columns) for name, columns in RECORD_ROWS.items()
+            }
+        return cache["rows"]
+
+
+# The record's columns a context shows, per model.
+RECORD_ROWS = {
+    "track_record": [
+        "source",
+        "regime",
+        "timeframe_bucket",
+        "subject_kind",
+        "n",
+        "n_abstained",
+        "hits",
+        "hit_rate",
+        "mean_score",
+        "brier",
+        "base_rate",
+        "brier_skill",
+    ],
+    "calibration": ["source", "direction", "bin_low", "n", "mean_confidence", "hit_rate"],
+    "rules": [
+        "rule_id",
+        "source",
+        "timeframe_bucket",
+        "subject_kind",
+        "n",
+        "hit_rate",
+        "rule_text",
+    ],
+}
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
@@ -235,7 +278,7 @@ def build_context(
         else None,
     )
     history.advance_to(cycle_ts)
-    record = history.record(cycle_ts)
+    record = history.record_rows(cycle_ts)
     recent = history.recent_scored(cycle_ts, 40)
     # Lessons from the same regime first, the most recent last (stable sort keeps time order).
     relevant = sorted(recent, key=lambda r: r["regime"] == regime["label"])
@@ -260,32 +303,10 @@ def build_context(
         ),
         market=market,
         news=_records(news, ["published_at", "source", "title", "tickers"]),
-        track_record=_records(
-            record["track_record"],
-            [
-                "source",
-                "regime",
-                "timeframe_bucket",
-                "subject_kind",
-                "n",
-                "n_abstained",
-                "hits",
-                "hit_rate",
-                "mean_score",
-                "brier",
-                "base_rate",
-                "brier_skill",
-            ],
-        ),
+        track_record=record["track_record"],
         lessons=lessons,
-        calibration=_records(
-            record["calibration"],
-            ["source", "direction", "bin_low", "n", "mean_confidence", "hit_rate"],
-        ),
-        rules=_records(
-            record["rules"],
-            ["rule_id", "source", "timeframe_bucket", "subject_kind", "n", "hit_rate", "rule_text"],
-        ),
+        calibration=record["calibration"],
+        rules=record["rules"],
         known_through=known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
     )
 

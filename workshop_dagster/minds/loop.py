@@ -33,7 +33,7 @@ LOOP_TABLES = ("mind_context", "mind_opinions", "debate", "memo", "predictions")
 
 def cycle_context(
     cycle_ts: pd.Timestamp,
-    inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    inputs: tuple[CycleRows, CycleRows, CycleRows, CycleRows],
     history: CycleHistory,
     ordinal: Callable[[str], int],
 ) -> dict:
@@ -41,8 +41,7 @@ def cycle_context(
     known at its time."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
     key = cycle_ts.strftime(CYCLE_KEY_FORMAT)
-    feats = cycle_features[cycle_features["cycle_ts"] == cycle_ts]
-    regime = regime_labels[regime_labels["cycle_ts"] == cycle_ts]
+    feats, regime = cycle_features[cycle_ts], regime_labels[cycle_ts]
     if feats.empty or regime.empty:
         raise ValueError(
             f"cycle {key} has no features or regime label: materialize the market group for it first"
@@ -53,20 +52,20 @@ def cycle_context(
         ordinal(key),
         feats,
         regime.iloc[0].to_dict(),
-        macro_rates[macro_rates["cycle_ts"] == cycle_ts],
-        news_items[news_items["cycle_ts"] == cycle_ts],
+        macro_rates[cycle_ts],
+        news_items[cycle_ts],
         history,
     )
 
 
-def prediction_rows(
+def prediction_records(
     cycle_key: str,
     cycle_ts: pd.Timestamp,
     regime: str,
     memo_body: str,
     opinions: list[Opinion],
     quoted_at_the_minute: frozenset[str] = frozenset(),
-) -> pd.DataFrame:
+) -> list[dict]:
     """The synthesis call parsed from the memo, and each mind's call parsed from its tag.
     `price_series` says what the call is scored from: "intraday" when every ticker it names
     was quoted at the cycle's minute (`quoted_at_the_minute`), else "daily"."""
@@ -105,9 +104,26 @@ def prediction_rows(
                 else None,
             }
         )
-    frame = pd.DataFrame(rows)
+    return rows
+
+
+def prediction_rows(*args, **kwargs) -> pd.DataFrame:
+    """`prediction_records` as the predictions table's rows (horizon_end a timestamp column)."""
+    frame = pd.DataFrame(prediction_records(*args, **kwargs))
     frame["horizon_end"] = pd.to_datetime(frame["horizon_end"]).astype("datetime64[ns]")
     return frame
+
+
+class CycleRows:
+    """The rows of a range's frames for each cycle, split once (a frame of a year of cycles
+    filtered for each of them is quadratic in the range)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self._empty = frame.iloc[0:0]
+        self._groups = {ts: rows for ts, rows in frame.groupby("cycle_ts", sort=False)}
+
+    def __getitem__(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
+        return self._groups.get(cycle_ts, self._empty)
 
 
 def deliberate(
@@ -121,12 +137,15 @@ def deliberate(
     report: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, list], float]:
     """The cycles in time order: each one's context (the record known at its time), the minds,
-    the debate and the memo. `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
+    the debate and the memo. `inputs` are the range's cycle_features, regime_labels,
+    macro_rates and news_items; `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
     holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
     time (a cycle with nothing new since it gets `nothing_new.quiet_memo`), `report` receives a
-    progress line every 5% of the cycles (`progress.Progress`). Returns the rows of each table and the seconds
-    spent from the first context to the last memo."""
+    progress line every 5% of the cycles (`progress.Progress`). Returns the rows of each table
+    (records; the predictions a list of records per cycle) and the seconds spent from the first
+    context to the last memo."""
     history = CycleHistory(closes=closes)
+    inputs = tuple(CycleRows(frame) for frame in inputs)
     features = inputs[0]
     repeats = RepeatGuard()
     if len(prior):
@@ -141,7 +160,7 @@ def deliberate(
         contexts = [cycle_context(c, inputs, history, ordinal) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
         quiet = [
-            None if is_new(features[features["cycle_ts"] == c], ctx, previous(c)) else previous(c)
+            None if is_new(features[c], ctx, previous(c)) else previous(c)
             for c, ctx in zip(wave, contexts, strict=True)
         ]
         asked = [ctx for ctx, q in zip(contexts, quiet, strict=True) if q is None]
@@ -153,7 +172,7 @@ def deliberate(
         # A daily-scored call the same source made between the same closes is not made again;
         # in time order, so a wave's later cycles see its earlier ones' calls (minds/repeats.py).
         for i, (ctx, ops) in enumerate(zip(contexts, opinions_per_cycle, strict=True)):
-            rows = prediction_rows(
+            rows = prediction_records(
                 ctx.cycle_key, pd.Timestamp(ctx.cycle_ts), "", "", ops, _quoted(ctx)
             )
             opinions_per_cycle[i] = repeats.withdraw(ops, rows)
@@ -181,7 +200,10 @@ def deliberate(
                 ctx.cycle_key,
                 ctx.regime.label,
             )
-            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, _quoted(ctx))
+            # Through a frame once: the records then have the table's types (NaN, NaT).
+            preds = prediction_rows(
+                key, cycle_ts, regime, memo.body, opinions, _quoted(ctx)
+            ).to_dict("records")
             history.add_predictions(preds)
             repeats.record(preds)
             if progress is not None:

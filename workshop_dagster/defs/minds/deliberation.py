@@ -173,7 +173,7 @@ def deliberation(
     }
     frames["llm_calls"] = ledger
     # From records, not pd.concat: a cycle whose calls are all abstentions has all-NA columns.
-    predictions = pd.DataFrame([r for f in out["predictions"] for r in f.to_dict("records")])
+    predictions = pd.DataFrame([r for cycle in out["predictions"] for r in cycle])
     predictions["horizon_end"] = pd.to_datetime(predictions["horizon_end"]).astype("datetime64[ns]")
     frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(

@@ -53,12 +53,17 @@ def memo_figures_match_data(memo, mind_opinions, cycle_features) -> dg.AssetChec
     from ...predictions.factcheck import check_figures, cycle_facts
 
     unsupported, checked = [], 0
+    # Each cycle's texts gathered in one pass (a range's frames filtered per cycle is quadratic).
+    texts_of: dict[str, list[tuple[str, str]]] = {}
+    for cycle_key, body in zip(memo["cycle_key"], memo["body"], strict=True):
+        texts_of.setdefault(cycle_key, []).append(("memo", body))
+    for cycle_key, mind, narrative in zip(
+        mind_opinions["cycle_key"], mind_opinions["mind"], mind_opinions["narrative"], strict=True
+    ):
+        texts_of.setdefault(cycle_key, []).append((mind, narrative))
     for cycle_key, feats in cycle_features.groupby("cycle_key"):
         facts = cycle_facts(feats.to_dict("records"))
-        texts = [("memo", t) for t in memo.loc[memo["cycle_key"] == cycle_key, "body"]]
-        ops = mind_opinions[mind_opinions["cycle_key"] == cycle_key]
-        texts += list(zip(ops["mind"], ops["narrative"], strict=True))
-        for where, text in texts:
+        for where, text in texts_of.get(cycle_key, []):
             for claim in check_figures(text, facts):
                 checked += 1
                 if not claim.supported:
