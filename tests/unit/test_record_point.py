@@ -80,3 +80,32 @@ def test_a_sub_session_call_and_an_abstention_count_from_the_close_not_the_next_
     known = history.known_by(T("2026-03-30 19:15"))
     assert sorted(r["status"] for r in known) == ["abstained", "scored"]
     assert history.known_through(T("2026-03-30 19:15")) <= T("2026-03-30 16:15")
+
+
+def test_a_call_made_at_the_record_point_itself_counts_from_the_next_point():
+    # 2024-11-29 closes at 13:00: its 13:15 cycle is the record point itself. What that cycle
+    # says is not in the record its own wave (13:45 .. the next morning) sees, in the loop and
+    # in the leak audit alike (found by the intraday walk-forward: the audit counted one
+    # abstention more than the loop showed).
+    import numpy as np
+
+    from workshop_dagster.evaluation.leak_audit import _known_counts
+
+    cycle = "2024-11-29 13:15"
+    assert record_point(T(cycle)) == T(cycle)
+    assert waves([T(cycle), T("2024-11-29 13:45")]) == [[T(cycle), T("2024-11-29 13:45")]]
+    history = CycleHistory(closes=pd.DataFrame(columns=["ticker", "bar_ts", "close"]))
+    history.advance_to(T(cycle))
+    history.add_predictions(
+        [_call(cycle, "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]", "synthesis")]
+    )
+    history.advance_to(T("2024-11-29 13:45"))
+    assert history.known_by(T("2024-11-29 13:45")) == []
+    history.advance_to(T("2024-12-02 19:15"))
+    assert len(history.known_by(T("2024-12-02 19:15"))) == 1
+
+    scores = pd.DataFrame(
+        {"status": ["abstained"], "cycle_ts": [T(cycle)], "known_at": [T(cycle)], "hit": [np.nan]}
+    )
+    assert _known_counts(scores, T("2024-11-29 13:45"), "abstained") == 0
+    assert _known_counts(scores, T("2024-12-02 19:15"), "abstained") == 1

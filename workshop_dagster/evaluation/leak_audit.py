@@ -36,7 +36,8 @@ def _late_rows(frame: pd.DataFrame, time_col: str, what: str) -> list[Violation]
 
 
 def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **group) -> int:
-    """The calls of `status` (and `group`) known by the cycle's record point."""
+    """The calls of `status` (and `group`) made before the cycle's record point and known by
+    it."""
     from ..minds.context import record_point
 
     point = record_point(cycle_ts)
@@ -44,7 +45,7 @@ def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **g
         return 0
     mask = (
         (scores["status"] == status)
-        & (scores["cycle_ts"] < cycle_ts)
+        & (scores["cycle_ts"] < point)
         & (scores["known_at"] <= point)
     )
     for col, value in group.items():

@@ -64,7 +64,8 @@ RECORD_COLUMNS = {
 
 def record_point(cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
     """The time the record a cycle sees is as of: the last session close plus SETTLE_GRACE at
-    or before the cycle (naive New York time); None before the calendar's first close."""
+    or before the cycle (naive New York time); None before the calendar's first close. The
+    record as of a point holds the calls made before it whose outcome was known by then."""
     close = calendar.last_close_at(calendar.to_naive_ny(cycle_ts) - SETTLE_GRACE)
     return None if close is None else close + SETTLE_GRACE
 
@@ -94,8 +95,10 @@ class CycleHistory:
         ready, waiting = [], []
         for call in self.pending:
             due = call["parse_status"] != "parsed" or pd.Timestamp(call["horizon_end"]) <= point
-            if due and pd.Timestamp(call["cycle_ts"]) > point:
-                due = False  # made after the point (an evening cycle): known at the next one
+            if due and pd.Timestamp(call["cycle_ts"]) >= point:
+                # Made at or after the point (an evening cycle; on a half day, the cycle at the
+                # point itself): known at the next one, as its wave (`waves`) requires.
+                due = False
             (ready if due else waiting).append(call)
         if not ready:
             return
