@@ -44,9 +44,7 @@ def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **g
     if point is None:
         return 0
     mask = (
-        (scores["status"] == status)
-        & (scores["cycle_ts"] < point)
-        & (scores["known_at"] <= point)
+        (scores["status"] == status) & (scores["cycle_ts"] < point) & (scores["known_at"] <= point)
     )
     for col, value in group.items():
         mask &= scores[col] == value

@@ -16,6 +16,10 @@ database, every event stored once) with these changes:
   cycle); and the check's one evaluation over the range is recorded on each cycle's row, its
   metadata on the last cycle's (Dagster 1.13 stores it on a row of no partition and leaves every
   cycle "planned", which its UI shows as skipped);
+- every event is stored as compact JSON (Dagster writes ", " and ": ", a tenth of an event),
+  and the per-cycle materializations of a range, but each asset's last, without the log message
+  and logging tags that repeat the run's and the step's (a fifth of what is left): a year of
+  cycles' events take ~0.7 of the room;
 - one SQLAlchemy engine is kept for the process (NullPool, as Dagster's: no connection stays
   open, so files, locks and the UI's file watching behave as before).
 
@@ -52,6 +56,8 @@ _BATCHED_KINDS = (
     {DagsterEventType.ASSET_OBSERVATION},
 )
 PAGE_SIZE = 16384
+# Dagster's serializer takes json.dumps's arguments; its reader reads either form.
+COMPACT = {"separators": (",", ":")}
 # The mark the database carries once made (and any earlier history copied in).
 READY_MARK = "workshop_event_log_ready"
 # How long a process waits for another to make the database (copying a long history included).
@@ -148,7 +154,12 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
         if kinds not in _BATCHED_KINDS or len(runs) != 1 or not next(iter(runs)):
             super().store_event_batch(events)  # one at a time, as Dagster's SQLite storage does
             return
-        statements = [self.prepare_insert_event(event) for event in events]
+        last = {event.dagster_event.asset_key: i for i, event in enumerate(events)}
+        last_ids = set(last.values())
+        statements = [
+            self.prepare_insert_event(event if i in last_ids else _slim(event))
+            for i, event in enumerate(events)
+        ]
         # One transaction: all the batch or none of it (Dagster answers a failed batch by
         # storing its events one at a time).
         with self.index_transaction() as conn:
@@ -161,6 +172,21 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
             for event, event_id in latest.values():
                 self._store_asset_event(conn, event, event_id)
 
+    def _event_to_row(self, event: EventLogEntry) -> dict[str, Any]:
+        """Dagster's row of an event (its columns, tested against Dagster's own), the event in
+        compact JSON."""
+        dagster_event = event.dagster_event if event.is_dagster_event else None
+        asset_key = dagster_event.asset_key if dagster_event else None
+        return {
+            "run_id": event.run_id,
+            "event": serialize_value(event, **COMPACT),
+            "dagster_event_type": dagster_event.event_type_value if dagster_event else None,
+            "timestamp": self._event_insert_timestamp(event),
+            "step_key": dagster_event.step_key if dagster_event else event.step_key,
+            "asset_key": asset_key.to_string() if asset_key else None,
+            "partition": (dagster_event.partition or None) if dagster_event else None,
+        }
+
     def _store_asset_check_evaluation_planned(
         self, event: EventLogEntry, event_id: int | None
     ) -> None:
@@ -171,7 +197,7 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
         keys = planned.partitions_subset.get_partition_keys()
         # Each cycle's row says its partition; the subset (with the partitions definition and
         # its exclusions) is in the event log's own copy of the event, once.
-        slim = serialize_value(_with_data(event, copy(planned, partitions_subset=None)))
+        slim = serialize_value(_with_data(event, copy(planned, partitions_subset=None)), **COMPACT)
         with self.index_connection() as conn:
             conn.execute(
                 AssetCheckExecutionsTable.insert().values(
@@ -232,12 +258,18 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
                     .where(and_(planned_rows, table.c.partition == key))
                     .values(
                         execution_status=status,
-                        evaluation_event=serialize_value(_with_data(event, data)),
+                        evaluation_event=serialize_value(_with_data(event, data), **COMPACT),
                         evaluation_event_timestamp=self._event_insert_timestamp(event),
                         evaluation_event_storage_id=event_id,
                         materialization_event_storage_id=target.storage_id if target else None,
                     )
                 )
+
+
+def _slim(event: EventLogEntry) -> EventLogEntry:
+    """A materialization of a range without the log message and logging tags (the run's and the
+    step's, on every event of the step already)."""
+    return _with_data(event, event.dagster_event.event_specific_data)
 
 
 def _with_data(event: EventLogEntry, data) -> EventLogEntry:
