@@ -19,7 +19,7 @@ import dagster as dg
 
 from . import file_cache
 from .market import calendar
-from .platform.partitions_hash import memoize_partitions_hash
+from .platform.partitions_memo import memoize_partition_keys, memoize_partitions_hash
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -128,6 +128,7 @@ def _closed_ticks(start: str, cron: str, timezone: str, cache_dir: Path | None) 
 
 # The cycle partitions carry hundreds of exclusions, which make Dagster's hash of them slow.
 memoize_partitions_hash()
+memoize_partition_keys()
 
 # The settings and cache folder each cached partition set was built from (for its keys).
 _BUILT_FROM: dict[dg.TimeWindowPartitionsDefinition, tuple[tuple[str, ...], Path | None]] = {}

@@ -145,3 +145,35 @@ def test_cached_ticks_keep_the_repeated_hour_of_a_dst_change(tmp_path):
     assert plain.exclusions == cached.exclusions == reread.exclusions
     end = pd.Timestamp("2025-11-04", tz=TZ).to_pydatetime()
     assert reread.get_partition_keys(current_time=end) == plain.get_partition_keys(current_time=end)
+
+
+def test_kept_partition_keys_are_dagsters_at_every_time_and_each_a_copy(parts):
+    """The keys are listed once per last partition (platform/partitions_memo.py): the same as
+    Dagster's own walk, before and after a new partition opens, on a half hour and a DST day."""
+    import dagster as dg
+
+    from workshop_dagster.platform import partitions_memo
+
+    assert dg.TimeWindowPartitionsDefinition._workshop_memo_keys
+    dagsters = partitions_memo.ORIGINAL_GET_PARTITION_KEYS
+    assert len(parts.exclusions) >= partitions_memo.MANY_EXCLUSIONS
+    dst = build_cycle_partitions("2025-10-31", "*/30 * * * *", TZ)
+    for partitions, times in (
+        (parts, ["2025-06-02 09:44", "2025-06-02 09:45", "2025-06-02 09:46", "2025-12-24 20:00"]),
+        # UTC: 01:20 before the clocks go back, 01:40 after (the repeated hour), the next day.
+        (dst, ["2025-11-02 05:20Z", "2025-11-02 06:40Z", "2025-11-03 17:00Z"]),
+    ):
+        for text in times:
+            now = (
+                pd.Timestamp(text).tz_convert(TZ)
+                if text.endswith("Z")
+                else pd.Timestamp(text, tz=TZ)
+            )
+            now = now.to_pydatetime()
+            kept = partitions.get_partition_keys(current_time=now)
+            assert kept == dagsters(partitions, now) and kept is not partitions.get_partition_keys(
+                current_time=now
+            )
+    kept = parts.get_partition_keys(current_time=pd.Timestamp("2025-06-02 12:00", tz=TZ))
+    kept.clear()  # a caller changing its list changes no one else's
+    assert parts.get_partition_keys(current_time=pd.Timestamp("2025-06-02 12:00", tz=TZ))
