@@ -22,7 +22,7 @@ DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading d
 
 def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[str]:
     """One single run of the `cycle` job over the chosen cycles, then the rollups."""
-    from .definitions import PARTITIONS, defs
+    from .definitions import PARTITIONS
     from .market.calendar import now_ny
     from .partitions import time_to_key
 
@@ -39,8 +39,8 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
     chosen = keys[-cycles:]
     instance = project_instance(PROJECT_ROOT)
     where = " (the run is in `make ui`)"
-    run_job(defs, "cycle", instance, chosen, where)
-    run_job(defs, "rollups", instance, where=where)
+    run_job("project_job", instance, chosen, where, args=("cycle",))
+    run_job("project_job", instance, where=where, args=("rollups",))
     return chosen
 
 

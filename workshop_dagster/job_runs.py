@@ -26,16 +26,47 @@ def project_instance(project_root: Path) -> dg.DagsterInstance:
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def project_job(name: str) -> dg.JobDefinition:
+    """Job `name` of the project's definitions."""
+    from .definitions import defs
+
+    return defs.resolve_job_def(name)
+
+
+def loop_job() -> dg.JobDefinition:
+    """The loop's assets (market, minds and predictions groups, with their checks) as one job,
+    on the in-process executor: what a walk-forward replays."""
+    from .definitions import ASSETS, CHECKS
+    from .resources import build_resources
+    from .settings import active
+
+    job = dg.define_asset_job(
+        "evaluate", selection=dg.AssetSelection.groups("market", "minds", "predictions")
+    )
+    defs = dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[job],
+        resources=build_resources(active()),
+        executor=dg.in_process_executor,
+    )
+    return defs.resolve_job_def("evaluate")
+
+
 def run_job(
-    defs: dg.Definitions,
-    name: str,
+    job: str,
     instance: dg.DagsterInstance,
     keys: list[str] | None = None,
     where: str = "",
-) -> dg.ExecuteInProcessResult:
-    """Run job `name` over the cycle keys (a single-run range), or unpartitioned without keys;
-    a failure stops the program with each failed step and its error (`where` says where the run
-    can be inspected)."""
+    args: tuple = (),
+) -> dg.ExecuteJobResult:
+    """Run the job this module's function `job` builds (with `args`) over the cycle keys (a
+    single-run range), or unpartitioned without keys; a failure stops the program with each
+    failed step and its error (`where` says where the run can be inspected).
+
+    Through `dagster.execute_job`, as `dagster job execute` runs it: `execute_in_process` would
+    keep every output of every step in memory until the run ends (a year of cycles: ~0.5 GB of
+    frames the run has already written)."""
     tags = (
         {
             "dagster/asset_partition_range_start": keys[0],
@@ -44,9 +75,11 @@ def run_job(
         if keys
         else {}
     )
-    result = defs.resolve_job_def(name).execute_in_process(
-        instance=instance, run_config=QUIET, tags=tags, raise_on_error=False
+    recon = dg.build_reconstructable_job(__name__, job, reconstructable_args=args)
+    result = dg.execute_job(
+        recon, instance=instance, run_config=QUIET, tags=tags, raise_on_error=False
     )
+    name = result.job_def.name
     if not result.success:
         raise SystemExit(f"the {name} job failed{where}:\n" + "\n".join(failures(result)))
     return result

@@ -196,20 +196,8 @@ def run_loop(keys: list[str]) -> float:
 
     import dagster as dg
 
-    from ..definitions import ASSETS, CHECKS
     from ..job_runs import run_job
-    from ..resources import build_resources
 
-    job = dg.define_asset_job(
-        "evaluate", selection=dg.AssetSelection.groups("market", "minds", "predictions")
-    )
-    defs = dg.Definitions(
-        assets=ASSETS,
-        asset_checks=CHECKS,
-        jobs=[job],
-        resources=build_resources(active()),
-        executor=dg.in_process_executor,
-    )
     storage = {
         "module": "workshop_dagster.platform.event_log",
         "class": "BatchedSqliteEventLogStorage",
@@ -219,7 +207,7 @@ def run_loop(keys: list[str]) -> float:
             home, overrides={"event_log_storage": storage, "telemetry": {"enabled": False}}
         )
         started = time.perf_counter()
-        run_job(defs, "evaluate", instance, keys)
+        run_job("loop_job", instance, keys)
         seconds = time.perf_counter() - started
         instance.dispose()
     return seconds
