@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import PROJECT
 from tests.integration.helpers import materialize, query
 from workshop_dagster.minds.context import record_point
+from workshop_dagster.minds.cycle_context import full_document
 from workshop_dagster.minds.engine import OfflineEngine
 from workshop_dagster.minds.types import Memo
 from workshop_dagster.sql_project import models_by_name, run_in_memory
@@ -18,6 +19,7 @@ LOOP_GROUPS = dg.AssetSelection.groups("market", "minds", "predictions")
 ROLLUPS = dg.AssetSelection.groups("track_record")
 LOOP_TABLES = (
     "mind_context",
+    "context_records",
     "mind_opinions",
     "debate",
     "memo",
@@ -66,6 +68,21 @@ def looped(tmp_path_factory):
         yield {"keys": keys, "first": first, "second": second, "result": first_result}
 
 
+def _records(looped) -> dict[str, str]:
+    frame = looped["first"]["context_records"]
+    return dict(zip(frame["record_id"], frame["record_json"], strict=True))
+
+
+def test_each_record_is_stored_once_for_the_cycles_that_share_it(looped):
+    contexts = looped["first"]["mind_context"]
+    named = {json.loads(c)["record_id"] for c in contexts["context_json"]}
+    # One record a record point at most (the tests' cadence has three cycles a point: the
+    # evening's and the next morning's two; a point whose record did not change shares one).
+    assert named == set(looped["first"]["context_records"]["record_id"])
+    points = {record_point(ts) for ts in contexts["cycle_ts"]}
+    assert len(named) <= len(points) <= len(contexts) / 3 + 1  # the first morning: two
+
+
 def test_backfill_twice_gives_identical_tables(looped):
     for table, frame in looped["first"].items():
         pd.testing.assert_frame_equal(frame, looped["second"][table], obj=table)
@@ -96,9 +113,10 @@ def test_the_loop_closes_later_cycles_learn(looped):
 def test_no_look_ahead_in_any_cycle_context(looped):
     scores = looped["first"]["prediction_scores"]
     models = models_by_name()
+    records = _records(looped)
     for row in looped["first"]["mind_context"].to_dict("records"):
         cycle_ts = row["cycle_ts"]
-        ctx = json.loads(row["context_json"])
+        ctx = full_document(row["context_json"], records)
         if row["known_through"] is not pd.NaT and not pd.isna(row["known_through"]):
             assert row["known_through"] <= cycle_ts
         for lesson in ctx["lessons"]:
@@ -143,11 +161,14 @@ def test_every_offline_call_is_a_mind_call_at_its_calibrated_probability(looped)
     names = [f.name for f in fields(Opinion)]
     opinions = looped["first"]["mind_opinions"]
     contexts = looped["first"]["mind_context"].set_index("cycle_key")["context_json"]
+    records = _records(looped)
     made = 0
     for memo in looped["first"]["memo"].to_dict("records"):
         stored = contexts[memo["cycle_key"]]
-        ctx = CycleContext.from_dict(json.loads(stored))
-        assert ctx.to_json() == stored, "the stored context reads back as the same object"
+        doc = full_document(stored, records)
+        ctx = CycleContext.from_dict(doc)
+        assert ctx.to_json() == json.dumps(doc, sort_keys=True), "reads back as the same object"
+        assert ctx.stored()[0] == stored
         ops = [
             Opinion(**{k: (None if pd.isna(r[k]) else r[k]) for k in names})
             for r in opinions[opinions["cycle_key"] == memo["cycle_key"]].to_dict("records")

@@ -95,8 +95,31 @@ def _tables(
         "macro_rates": pd.DataFrame([{**cycle, "as_of": T("2024-01-04 18:00")}]),
         "news_items": pd.DataFrame(columns=["cycle_key", "cycle_ts", "published_at"]),
         "cycle_features": pd.DataFrame([{**cycle, "last_bar_ts": T("2024-01-04 16:00")}]),
+        # Stored as the loop stores it: the record apart, named by its id.
         "mind_context": pd.DataFrame(
-            [{**cycle, "known_through": T("2024-01-03 16:00"), "context_json": json.dumps(ctx)}]
+            [
+                {
+                    **cycle,
+                    "known_through": T("2024-01-03 16:00"),
+                    "context_json": json.dumps(
+                        {
+                            "lessons": ctx["lessons"],
+                            "record_id": "r1",
+                            "cycle_key": cycle["cycle_key"],
+                        }
+                    ),
+                }
+            ]
+        ),
+        "context_records": pd.DataFrame(
+            [
+                {
+                    "record_id": "r1",
+                    "record_json": json.dumps(
+                        {k: ctx[k] for k in ("track_record", "rules")} | {"calibration": []}
+                    ),
+                }
+            ]
         ),
         "prediction_scores": scores,
     }
@@ -159,3 +182,10 @@ def test_baselines_score_a_call_made_at_the_minute_in_the_intraday_series():
     assert set(by["scored_on"]) == {"intraday"}
     assert by.loc["always_up", "hit"] == False  # noqa: E712 - a numpy bool
     assert by.loc["momentum", "direction"] == "down" and by.loc["momentum", "hit"] == True  # noqa: E712
+
+
+def test_a_context_naming_a_record_that_is_not_stored_is_an_error():
+    tables = _tables()
+    tables["context_records"] = tables["context_records"].iloc[0:0]
+    with pytest.raises(KeyError, match="refers to record r1, which context_records does not hold"):
+        audit(tables)

@@ -75,6 +75,7 @@ TABLES = [
     "news_items",
     "cycle_features",
     "mind_context",
+    "context_records",
     "predictions",
     "prediction_scores",
 ]

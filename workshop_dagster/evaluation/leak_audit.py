@@ -1,6 +1,7 @@
 """The leak audit: did any cycle see something that was not knowable at its time?
 
-It reads what the loop stored and checks it against an independent scoring of every call:
+It reads what the loop stored (each context with the record it names put back) and checks it
+against an independent scoring of every call:
 
 - every market bar, quote (the last bar it came from had ended), rate observation, news item
   and feature a cycle used was published at or before the cycle time;
@@ -14,10 +15,11 @@ It reads what the loop stored and checks it against an independent scoring of ev
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
+
+from ..minds.cycle_context import full_document
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,16 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
         for r in scores[["cycle_key", "source", "known_at"]].to_dict("records")
     }
     by_source = {s: g for s, g in scores.groupby("source")}
+    records = dict(
+        zip(
+            tables["context_records"]["record_id"],
+            tables["context_records"]["record_json"],
+            strict=True,
+        )
+    )
     for row in tables["mind_context"].to_dict("records"):
         key, ts = row["cycle_key"], pd.Timestamp(row["cycle_ts"])
-        ctx = json.loads(row["context_json"])
+        ctx = full_document(row["context_json"], records)
         for lesson in ctx["lessons"]:
             checks += 1
             truth = known_at.get((lesson["cycle_key"], lesson["source"]))

@@ -21,6 +21,7 @@ from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..progress import Progress
 from .context import CycleHistory, build_context, subject_kind, waves
+from .cycle_context import record_document
 from .debate import debate_row
 from .engine import MindsEngine
 from .nothing_new import is_new, quiet_memo, quiet_opinions
@@ -142,8 +143,8 @@ def deliberate(
     holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
     time (a cycle with nothing new since it gets `nothing_new.quiet_memo`), `report` receives a
     progress line every 5% of the cycles (`progress.Progress`). Returns the rows of each table
-    (records; the predictions a list of records per cycle) and the seconds spent from the first
-    context to the last memo."""
+    (records; the predictions a list of records per cycle; `context_records` the records the
+    contexts name, id -> JSON) and the seconds spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
     inputs = tuple(CycleRows(frame) for frame in inputs)
     features = inputs[0]
@@ -153,6 +154,10 @@ def deliberate(
         repeats.record(prior)
 
     out = {name: [] for name in LOOP_TABLES}
+    # The records the contexts show, each once (cycle_context.record_document), by id; and the
+    # one made last, for the cycles of a point that share its rows.
+    records: dict[str, str] = {}
+    shared: tuple[tuple, tuple[str, str]] | None = None
     batching = engine.batches
     started = time.perf_counter()
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
@@ -209,12 +214,17 @@ def deliberate(
             if progress is not None:
                 progress.advance()
             base = {"cycle_key": key, "cycle_ts": cycle_ts}
+            rows = (ctx.track_record, ctx.calibration, ctx.rules)
+            if shared is None or any(a is not b for a, b in zip(shared[0], rows, strict=True)):
+                shared = (rows, record_document(ctx))
+            context_json, record_id, record_json = ctx.stored(shared[1])
+            records.setdefault(record_id, record_json)
             out["mind_context"].append(
                 {
                     **base,
                     "ordinal": ctx.ordinal,
                     "regime_label": regime,
-                    "context_json": ctx.to_json(),
+                    "context_json": context_json,
                     "n_track_record_rows": len(ctx.track_record),
                     "n_lessons": len(ctx.lessons),
                     "n_rules": len(ctx.rules),
@@ -244,6 +254,7 @@ def deliberate(
             )
             out["predictions"].append(preds)
 
+    out["context_records"] = records
     return out, time.perf_counter() - started
 
 

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 LOOP_OUTPUTS = {
     "mind_context": (
         "minds",
-        "What the minds are shown per cycle, all as of the cycle time: "
-        "features, regime, news, track record, lessons, rules (JSON).",
+        "What the minds are shown per cycle, all as of the cycle time: features, regime, "
+        "news, lessons (JSON), and `record_id`, the record it showed (track record, "
+        "calibration, rules), stored once for the cycles that share it in context_records.",
     ),
     "mind_opinions": (
         "minds",
@@ -131,6 +132,7 @@ def deliberation(
 ):
     import pandas as pd
 
+    from ...minds import context_records
     from ...minds.loop import deliberate, resume_advice
     from ...minds.spend import LEDGER_FIELDS
 
@@ -166,6 +168,9 @@ def deliberation(
         "cycle_ts",
         pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
     )
+    # The records the contexts name, each stored once (append-only: minds/context_records.py).
+    with warehouse.connect() as conn:
+        new_records = context_records.store(conn, out.pop("context_records"))
     frames = {
         name: pd.DataFrame(rows)
         for name, rows in out.items()
@@ -196,7 +201,11 @@ def deliberation(
         metadata=for_run(
             context,
             "mind_context",
-            {"cycles": len(cycles), "rules_at_last_cycle": out["mind_context"][-1]["n_rules"]},
+            {
+                "cycles": len(cycles),
+                "rules_at_last_cycle": out["mind_context"][-1]["n_rules"],
+                "records_stored": new_records,
+            },
         ),
     )
     yield dg.Output(

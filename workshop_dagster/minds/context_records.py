@@ -1,0 +1,62 @@
+"""`context_records`: the record each context showed (track record, calibration, rules), stored
+once under the hash of its JSON (`cycle_context.record_document`).
+
+The cycles of a record point all see the same record; `mind_context.context_json` names it by
+`record_id`. The table is append-only and content-addressed: a record is never changed or
+deleted (a re-run that shows the same record adds nothing; one that shows another adds that
+one), so no cycle's stored context can change under it. A run that fails after its records are
+written leaves rows no context names, which are harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import duckdb
+import pandas as pd
+
+DDL = """
+create table if not exists context_records (
+    record_id varchar primary key, record_json varchar not null
+)
+"""
+
+
+def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
+    """Add the records not stored yet; returns how many were new."""
+    conn.execute(DDL).fetchall()
+    if not records:
+        return 0
+    frame = pd.DataFrame({"record_id": list(records), "record_json": list(records.values())})
+    conn.register("new_context_records", frame)
+    try:
+        before = conn.execute("select count(*) from context_records").fetchall()[0][0]
+        conn.execute(
+            "insert into context_records select * from new_context_records n "
+            "where not exists (select 1 from context_records c where c.record_id = n.record_id)"
+        ).fetchall()
+        return conn.execute("select count(*) from context_records").fetchall()[0][0] - before
+    finally:
+        conn.unregister("new_context_records")
+
+
+def load(conn: duckdb.DuckDBPyConnection, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """record_id -> record_json, for `ids` (default: all); none if the table does not exist."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_name = 'context_records'"
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
+    if ids is None:
+        rows = conn.execute("select record_id, record_json from context_records").fetchall()
+    else:
+        wanted = pd.DataFrame({"record_id": sorted(set(ids))})
+        conn.register("wanted_context_records", wanted)
+        try:
+            rows = conn.execute(
+                "select record_id, record_json from context_records "
+                "join wanted_context_records using (record_id)"
+            ).fetchall()
+        finally:
+            conn.unregister("wanted_context_records")
+    return dict(rows)
