@@ -141,8 +141,12 @@ def test_a_call_is_scored_from_the_price_its_cycle_saw(real):
     assert four["entry_price"] == day["entry_price"] == quote["last"]
     assert str(four["exit_ts"]) == "2026-04-02 16:00:00" and four["scored_on"] == "intraday"
     assert str(day["exit_ts"]) == "2026-04-06 16:00:00" and day["scored_on"] == "intraday"
-    # Past the intraday history: entry and exit both daily closes, never one of each.
-    assert after["scored_on"] == "daily" and str(after["entry_ts"]) == "2026-08-19 16:00:00"
+    # Past the intraday history: the series that made it cannot close it, so it is not scored
+    # (never one close of each series, nor daily closes every cycle of the day shares).
+    assert after["status"] == "unscorable" and after["scored_on"] is None
+    assert (
+        after["reason"] == "no SPY bar at the horizon close 2026-08-21 16:00 in the intraday series"
+    )
 
 
 def test_an_intraday_bar_whose_high_does_not_bound_its_close_is_refused(tmp_path):

@@ -27,11 +27,15 @@ def _spy_up(mind: str = "flow") -> Opinion:
     )
 
 
-def _cycle(guard: RepeatGuard, key: str, opinions: list[Opinion], memo: str = "") -> list[Opinion]:
+def _cycle(
+    guard: RepeatGuard, key: str, opinions: list[Opinion], memo: str = "", quotes=None
+) -> list[Opinion]:
+    """One cycle; SPY and QQQ quoted at the minute, by default from the bar ended at its time."""
     ts = pd.Timestamp(key[:10] + " " + key[11:])
-    rows = prediction_rows(key, ts, "risk_on", memo, opinions, MINUTE)
+    quotes = quotes or dict.fromkeys(MINUTE, ts)
+    rows = prediction_rows(key, ts, "risk_on", memo, opinions, quotes)
     kept = guard.withdraw(opinions, rows)
-    guard.record(prediction_rows(key, ts, "risk_on", memo, kept, MINUTE))
+    guard.record(prediction_rows(key, ts, "risk_on", memo, kept, quotes))
     return kept
 
 
@@ -49,11 +53,33 @@ def test_the_same_mind_repeating_a_daily_scored_call_before_the_next_close_absta
     assert not next_day.abstained
 
 
-def test_calls_scored_at_the_minute_are_never_repeats():
+def test_a_call_at_the_minute_repeats_only_from_the_same_quotes():
     guard = RepeatGuard()
     _cycle(guard, "2026-03-30-09:45", [_spy_up()])
     (again,) = _cycle(guard, "2026-03-30-10:15", [_spy_up()])
-    assert not again.abstained  # each enters at its own cycle's price
+    assert not again.abstained  # a new bar: it enters at its own cycle's price
+    # An evening in which SPY does not trade: 19:15 and 19:45 both see the 17:05 bar, and a
+    # call with the same horizon (Wednesday's close) would be the same outcome.
+    quiet = dict.fromkeys(MINUTE, pd.Timestamp("2026-03-30 17:05"))
+    (evening,) = _cycle(guard, "2026-03-30-19:15", [_spy_up()], quotes=quiet)
+    (later,) = _cycle(guard, "2026-03-30-19:45", [_spy_up()], quotes=quiet)
+    assert not evening.abstained and later.abstained
+    assert "repeats my call of 2026-03-30 19:15" in later.abstain_reason
+    # A pair is the same outcome only if both legs' quotes are the same.
+    pair = Opinion(
+        "flow",
+        "bullish",
+        "Size.",
+        ticker="SPY",
+        relative_to="QQQ",
+        direction="up",
+        timeframe="1w",
+        confidence=0.6,
+    )
+    _cycle(guard, "2026-03-31-19:15", [pair], quotes=quiet)
+    moved = {**quiet, "QQQ": pd.Timestamp("2026-03-31 19:40")}
+    (other,) = _cycle(guard, "2026-03-31-19:45", [pair], quotes=moved)
+    assert not other.abstained
 
 
 def test_the_synthesis_may_not_publish_its_own_daily_scored_call_again():

@@ -12,7 +12,7 @@ With Message Batches, each wave of cycles that no session close separates is ask
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
@@ -65,11 +65,13 @@ def prediction_records(
     regime: str,
     memo_body: str,
     opinions: list[Opinion],
-    quoted_at_the_minute: frozenset[str] = frozenset(),
+    quoted_at_the_minute: Mapping[str, pd.Timestamp] | frozenset[str] = frozenset(),
 ) -> list[dict]:
     """The synthesis call parsed from the memo, and each mind's call parsed from its tag.
     `price_series` says what the call is scored from: "intraday" when every ticker it names
-    was quoted at the cycle's minute (`quoted_at_the_minute`), else "daily"."""
+    was quoted at the cycle's minute (`quoted_at_the_minute`: ticker -> the quote's time, the
+    end of its last bar), else "daily"; `quote_ts` and `relative_quote_ts` are then the times
+    of its legs' quotes, its entry (`minds/repeats.py`)."""
     rows = []
     sources = [("synthesis", memo_body)]
     for o in opinions:
@@ -86,8 +88,13 @@ def prediction_records(
             )
         )
         sources.append((o.mind, tag))
+    times = quoted_at_the_minute if isinstance(quoted_at_the_minute, Mapping) else {}
     for source, text in sources:
         call = parse_tag(text, cycle_ts).as_row()
+        minute = bool(call["ticker"]) and {
+            call["ticker"],
+            call["relative_to"] or call["ticker"],
+        } <= set(quoted_at_the_minute)
         rows.append(
             {
                 "cycle_key": cycle_key,
@@ -96,10 +103,11 @@ def prediction_records(
                 "regime": regime,
                 **call,
                 "subject_kind": subject_kind(call["ticker"], call["relative_to"]),
-                "price_series": "intraday"
-                if call["ticker"]
-                and {call["ticker"], call["relative_to"] or call["ticker"]} <= quoted_at_the_minute
-                else "daily",
+                "price_series": "intraday" if minute else "daily",
+                "quote_ts": times.get(call["ticker"]) if minute else None,
+                "relative_quote_ts": times.get(call["relative_to"])
+                if minute and call["relative_to"]
+                else None,
                 "timeframe_bucket": timeframe_bucket(call["timeframe_hours"])
                 if call["timeframe_hours"] is not None
                 else None,
@@ -111,8 +119,13 @@ def prediction_records(
 def prediction_rows(*args, **kwargs) -> pd.DataFrame:
     """`prediction_records` as the predictions table's rows (horizon_end a timestamp column)."""
     frame = pd.DataFrame(prediction_records(*args, **kwargs))
-    frame["horizon_end"] = pd.to_datetime(frame["horizon_end"]).astype("datetime64[ns]")
+    for col in TIME_COLUMNS:
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
     return frame
+
+
+# The predictions' timestamp columns (naive New York time).
+TIME_COLUMNS = ("horizon_end", "quote_ts", "relative_quote_ts")
 
 
 class CycleRows:
@@ -163,6 +176,7 @@ def deliberate(
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
         contexts = [cycle_context(c, inputs, history, ordinal) for c in wave]
+        quoted = [_quoted(features[c]) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
         quiet = [
             None if is_new(features[c], ctx, previous(c)) else previous(c)
@@ -174,11 +188,12 @@ def deliberate(
         else:
             answers = iter([engine.opinions(ctx) for ctx in asked])
         opinions_per_cycle = [quiet_opinions(q) if q is not None else next(answers) for q in quiet]
-        # A daily-scored call the same source made between the same closes is not made again;
-        # in time order, so a wave's later cycles see its earlier ones' calls (minds/repeats.py).
+        # A call whose outcome the same source already has (between the same closes, or from
+        # the same quotes) is not made again; in time order, so a wave's later cycles see its
+        # earlier ones' calls (minds/repeats.py).
         for i, (ctx, ops) in enumerate(zip(contexts, opinions_per_cycle, strict=True)):
             rows = prediction_records(
-                ctx.cycle_key, pd.Timestamp(ctx.cycle_ts), "", "", ops, _quoted(ctx)
+                ctx.cycle_key, pd.Timestamp(ctx.cycle_ts), "", "", ops, quoted[i]
             )
             opinions_per_cycle[i] = repeats.withdraw(ops, rows)
             repeats.record(rows)
@@ -197,8 +212,8 @@ def deliberate(
             quiet_memo(ctx, ops, d["label"], q) if q is not None else next(written)
             for ctx, ops, d, q in zip(contexts, opinions_per_cycle, debates, quiet, strict=True)
         ]
-        for ctx, opinions, debate, memo in zip(
-            contexts, opinions_per_cycle, debates, memos, strict=True
+        for ctx, opinions, debate, memo, quotes in zip(
+            contexts, opinions_per_cycle, debates, memos, quoted, strict=True
         ):
             cycle_ts, key, regime = (
                 pd.Timestamp(ctx.cycle_ts),
@@ -206,9 +221,9 @@ def deliberate(
                 ctx.regime.label,
             )
             # Through a frame once: the records then have the table's types (NaN, NaT).
-            preds = prediction_rows(
-                key, cycle_ts, regime, memo.body, opinions, _quoted(ctx)
-            ).to_dict("records")
+            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, quotes).to_dict(
+                "records"
+            )
             history.add_predictions(preds)
             repeats.record(preds)
             if progress is not None:
@@ -258,9 +273,13 @@ def deliberate(
     return out, time.perf_counter() - started
 
 
-def _quoted(context) -> frozenset[str]:
-    """The tickers quoted at the cycle's minute (their calls are scored from intraday bars)."""
-    return frozenset(t for t, q in context.market.tickers.items() if "quote" in q)
+def _quoted(features: pd.DataFrame) -> dict[str, pd.Timestamp]:
+    """The tickers quoted at the cycle's minute (their calls are scored from intraday bars),
+    each with its quote's time."""
+    if "quote_source" not in features:
+        return {}
+    minute = features[features["quote_source"].ne("daily close") & features["quote_ts"].notna()]
+    return dict(zip(minute["ticker"], minute["quote_ts"], strict=True))
 
 
 def resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine: MindsEngine) -> str:

@@ -6,8 +6,14 @@ close its horizon reaches. Between two session closes, the cycles of the intrada
 make that same call from the same source again and again, and the record would count one outcome
 several times. So the first such call stands, and a later one from the same source with the same
 subject, direction, entry close and exit close is withdrawn: a mind's becomes an abstention that
-says which call it repeats, and the synthesis may not publish it (a ruled-out candidate). Calls
-scored at the minute enter at their own cycle's price and are never repeats.
+says which call it repeats, and the synthesis may not publish it (a ruled-out candidate).
+
+A call made at the minute enters at the quote its cycle saw, the last bar ended by then. Most
+cycles see a new bar; but a ticker may not trade between two cycles (after hours, a quiet
+name: minutes without trades have no bar, and the real data has evenings without one), and
+then the same call from the next cycle would enter at the same bar and exit at the same one:
+the same outcome. The same rule holds, on the legs' quote times and the horizon end (found on
+the real intraday history by the walk-forward: 4 to 14 such pairs per source in 10,448 cycles).
 """
 
 from __future__ import annotations
@@ -19,25 +25,38 @@ import pandas as pd
 from ..market import calendar
 from .types import Opinion
 
-# (source, ticker, relative_to, direction, entry close, exit close)
-RepeatKey = tuple[str, str, str | None, str, pd.Timestamp, pd.Timestamp]
+# ("closes" or "quotes", source, ticker, relative_to, direction, entry, exit): the entry is the
+# close (daily) or the legs' quote times (at the minute).
+RepeatKey = tuple
+
+
+def _time(value) -> pd.Timestamp | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
 
 def repeat_key(row: dict) -> RepeatKey | None:
-    """The outcome a parsed prediction row is scored on, when it is scored from daily closes."""
-    series = row.get("price_series")
-    daily = series is None or pd.isna(series) or series == "daily"  # empty: before intraday
-    if row.get("parse_status") != "parsed" or not daily:
+    """The outcome a parsed prediction row is scored on: for a daily-scored call its entry and
+    exit closes; for a call made at the minute its legs' quotes (the bars the cycle saw) and
+    its horizon end (its exit bar). None when it cannot be told (a call at the minute stored
+    before its quotes were)."""
+    if row.get("parse_status") != "parsed":
         return None
-    horizon_end = row.get("horizon_end")
-    if horizon_end is None or pd.isna(horizon_end):
-        return None
-    entry, exit_ = calendar.last_close_at(row["cycle_ts"]), calendar.last_close_at(horizon_end)
-    if entry is None or exit_ is None:
+    horizon_end = _time(row.get("horizon_end"))
+    if horizon_end is None:
         return None
     relative_to = row.get("relative_to")
     relative_to = None if relative_to is None or pd.isna(relative_to) else relative_to
-    return (row["source"], row["ticker"], relative_to, row["direction"], entry, exit_)
+    call = (row["source"], row["ticker"], relative_to, row["direction"])
+    series = row.get("price_series")
+    if series is None or pd.isna(series) or series == "daily":  # empty: before intraday
+        entry, exit_ = calendar.last_close_at(row["cycle_ts"]), calendar.last_close_at(horizon_end)
+        if entry is None or exit_ is None:
+            return None
+        return ("closes", *call, entry, exit_)
+    quote = _time(row.get("quote_ts"))
+    if quote is None:
+        return None
+    return ("quotes", *call, (quote, _time(row.get("relative_quote_ts"))), horizon_end)
 
 
 @dataclass
@@ -88,19 +107,18 @@ def _when(cycle_key: str) -> str:
 def _withdrawn(o: Opinion, first: str) -> Opinion:
     reason = (
         f"{o.subject} {o.direction} over {o.timeframe} repeats my call of {_when(first)}: "
-        "no quote of it has landed since the last close, so it would be the same outcome "
-        "counted twice"
+        "it has no new price since, so it would be the same outcome counted twice"
     )
     return o.as_abstention(reason)
 
 
 def synthesis_rule(o: Opinion) -> dict | None:
     """A ruling (like an active rule's) that keeps the synthesis from publishing a call it has
-    already published on the same closes."""
+    already published on the same prices."""
     if not o.synthesis_repeat:
         return None
     return {
         "rule_text": f"the synthesis published {o.subject} {o.direction} at "
-        f"{_when(o.synthesis_repeat)} and no quote of it has landed since the last close: "
+        f"{_when(o.synthesis_repeat)} and it has no new price since: "
         "the same outcome would count twice"
     }

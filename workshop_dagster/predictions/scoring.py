@@ -7,7 +7,8 @@ or before the horizon end (the close of the call's last session, from the NYSE c
 A call whose cycle saw a quote of its minute (`price_series` "intraday") is scored inside the
 intraday series: entry the last bar ended by the cycle (the price the cycle saw), exit the last
 bar ended by the horizon end. When that series cannot close it (its history ends, a gap), the
-call is scored inside the daily series; `scored_on` says which. No return crosses the two.
+call is unscorable: no return crosses the two series, and the daily closes, which every cycle
+of a session shares, would count one outcome once per cycle. `scored_on` says which scored it.
 
 (Over 350 lines: `score_call`, the rubric one call at a time, is kept beside the vectorized
 `score_calls` on purpose; the tests hold the two to identical results.)
@@ -212,18 +213,22 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
         if "price_series" in calls
         else np.zeros(n, dtype=bool)
     )
-    if wants.any() and len(intraday):
+    if wants.any():
         # The cycle saw a quote of its minute: entry and exit from the intraday series (the
-        # exit is the last bar ended by the horizon, within INTRADAY_STALE_EXIT of it); a call
-        # that series cannot close is scored inside the daily one, never across the two.
+        # exit is the last bar ended by the horizon, within INTRADAY_STALE_EXIT of it). A call
+        # that series cannot close is unscorable: never across the two series, and not from
+        # the daily closes either, which every cycle of a session shares (the same outcome
+        # counted once per cycle).
         minute = _leg_prices(
             _price_index(intraday), legs, cycle_ts, end, wants, pd.Timedelta(0), INTRADAY_STALE_EXIT
         )
-        use = wants & ~minute[4]
         for k in range(4):
-            prices[k] = [np.where(use, m, d) for m, d in zip(minute[k], prices[k], strict=True)]
-        prices[4] = np.where(use, False, prices[4])
-        series[use] = "intraday"
+            prices[k] = [np.where(wants, m, d) for m, d in zip(minute[k], prices[k], strict=True)]
+        prices[4] = np.where(wants, minute[4], prices[4])
+        lost = wants & minute[4]
+        prices[5] = prices[5].copy()
+        prices[5][lost] = [f"{why} in the intraday series" for why in minute[5][lost]]
+        series[wants] = "intraday"
     entry_px, exit_px, entry_t, exit_t, failed, why = prices
     failed = failed | ~due
     bad = due & failed

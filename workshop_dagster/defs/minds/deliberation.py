@@ -133,7 +133,7 @@ def deliberation(
     import pandas as pd
 
     from ...minds import context_records
-    from ...minds.loop import deliberate, resume_advice
+    from ...minds.loop import TIME_COLUMNS, deliberate, resume_advice
     from ...minds.spend import LEDGER_FIELDS
 
     cycles = sorted(cycle_times(context))
@@ -179,7 +179,8 @@ def deliberation(
     frames["llm_calls"] = ledger
     # From records, not pd.concat: a cycle whose calls are all abstentions has all-NA columns.
     predictions = pd.DataFrame([r for cycle in out["predictions"] for r in cycle])
-    predictions["horizon_end"] = pd.to_datetime(predictions["horizon_end"]).astype("datetime64[ns]")
+    for col in TIME_COLUMNS:
+        predictions[col] = pd.to_datetime(predictions[col]).astype("datetime64[ns]")
     frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]
