@@ -189,3 +189,12 @@ def test_a_context_naming_a_record_that_is_not_stored_is_an_error():
     tables["context_records"] = tables["context_records"].iloc[0:0]
     with pytest.raises(KeyError, match="refers to record r1, which context_records does not hold"):
         audit(tables)
+
+
+@pytest.mark.parametrize("end", ["2026-13-45", "20260101", "soon"])
+def test_an_end_date_that_is_not_a_date_is_refused_by_name(end, capsys):
+    from workshop_dagster.evaluation.__main__ import _parse
+
+    with pytest.raises(SystemExit):
+        _parse(["--end", end])
+    assert f"argument --end: '{end}'" in capsys.readouterr().err

@@ -81,6 +81,19 @@ TABLES = [
 ]
 
 
+def _day(text: str) -> str:
+    """A YYYY-MM-DD date, as given."""
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+    if len(text) != 10:
+        raise argparse.ArgumentTypeError(f"{text!r}: use YYYY-MM-DD")
+    return text
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m workshop_dagster.evaluation", description=__doc__
@@ -98,7 +111,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="first cycle date (default: 2018-01-02 daily, 2024-01-02 intraday)",
     )
     parser.add_argument(
-        "--end", default=None, help="last cycle date (default: the end of the walk's data)"
+        "--end",
+        default=None,
+        type=_day,
+        help="last cycle date, YYYY-MM-DD (default: the end of the walk's data)",
     )
     parser.add_argument(
         "--out", default=str(PROJECT_ROOT / "data" / "evaluation"), help="folder for the results"
@@ -159,7 +175,9 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
             }
         )
     except SettingsError as exc:
-        raise SystemExit(f"evaluation: {exc}") from None
+        # The dates came from the command line, not the environment: named as given.
+        text = str(exc).replace("WORKSHOP_START=", "--start ")
+        raise SystemExit(f"evaluation: {text}") from None
     use(settings)
     return out, settings
 
