@@ -56,8 +56,18 @@ def previous_cycle_time(cycle: pd.Timestamp) -> pd.Timestamp | None:
 
 
 def previous_cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp | None]:
-    """Each run cycle's previous cycle time (None before the first cycle)."""
-    return [previous_cycle_time(c) for c in cycle_times(context)]
+    """Each run cycle's previous cycle time (None before the first cycle): within a range,
+    the cycle before it in the run, looked up only where the run's cycles are not adjacent."""
+    times = cycle_times(context)
+    out: list[pd.Timestamp | None] = []
+    keys = context.partition_keys
+    for i, key in enumerate(keys):
+        before = previous_cycle_key(key, PARTITIONS)
+        if i and before == keys[i - 1]:
+            out.append(times[i - 1])
+        else:
+            out.append(key_to_time(before) if before else None)
+    return out
 
 
 def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:

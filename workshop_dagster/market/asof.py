@@ -242,6 +242,10 @@ def news_as_of(source, tickers: Sequence[str], cycle_times: Sequence) -> pd.Data
     """News published at or before each cycle, within the day before it."""
     cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))
     news = source.news(list(tickers), cycles.min() - pd.Timedelta(days=1), cycles.max())
+    if news.empty:  # no cycle has any (the simulator, a csv folder without news)
+        out = news.assign(cycle_ts=pd.Series(dtype="datetime64[ns]"))
+        out["cycle_ts"] = out["cycle_ts"].astype("datetime64[ns]")
+        return out
     pieces = []
     for cycle in cycles:
         window = news[
