@@ -117,7 +117,7 @@ def prediction_records(
 
 
 def prediction_rows(*args, **kwargs) -> pd.DataFrame:
-    """`prediction_records` as the predictions table's rows (horizon_end a timestamp column)."""
+    """`prediction_records` as the predictions table's rows (its time columns as timestamps)."""
     frame = pd.DataFrame(prediction_records(*args, **kwargs))
     for col in TIME_COLUMNS:
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
