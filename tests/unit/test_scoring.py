@@ -156,3 +156,25 @@ def test_vectorized_scoring_matches_the_one_call_rubric(shared_market):
             assert same, (
                 f"{col} row {i}: vectorized {x!r} vs one-call {y!r} ({calls.iloc[i].to_dict()})"
             )
+
+
+def test_a_price_book_as_of_a_time_scores_as_the_prices_published_by_then(shared_market):
+    """CycleHistory indexes its prices once and scores as of each record point: the same as
+    scoring from the prices filtered to that point, for daily and intraday calls alike."""
+    from workshop_dagster.market.asof import scoring_prices
+    from workshop_dagster.predictions.scoring import PriceBook
+
+    rng = np.random.default_rng(11)
+    source = CsvMarket(shared_market)
+    prices = scoring_prices(source, ["SPY", "IWM", "QQQ", "VIX"], "2026-03-02", "2026-04-30")
+    assert set(prices["series"]) == {"daily", "intraday"}
+    sessions = pd.DatetimeIndex(pd.date_range("2026-03-02", "2026-04-24", freq="B"))
+    calls = _random_calls(rng, 400, sessions)
+    calls["price_series"] = np.where(rng.random(len(calls)) < 0.6, "intraday", "daily")
+    book = PriceBook.of(prices)
+    for now in ("2026-03-20 16:15", "2026-04-02 12:30", "2026-04-30 20:00"):
+        now = pd.Timestamp(now)
+        filtered = score_calls(calls, prices[prices["bar_ts"] <= now], now)
+        booked = score_calls(calls, None, now, book=book)
+        pd.testing.assert_frame_equal(booked, filtered)
+        assert (filtered["scored_on"] == "intraday").any()

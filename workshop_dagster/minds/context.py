@@ -27,7 +27,7 @@ from ..market import calendar
 from ..market.universe import TICKER_KIND
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.lessons import lesson_for
-from ..predictions.scoring import SETTLE_GRACE, score_calls
+from ..predictions.scoring import SETTLE_GRACE, PriceBook, score_calls
 from ..sql_project import models_by_name, run_models
 from .cycle_context import CycleContext, Lesson, MarketView, RegimeView
 
@@ -81,6 +81,7 @@ class CycleHistory:
     _db: duckdb.DuckDBPyConnection | None = None
     _known_by: tuple[tuple, list[dict], dict] | None = None
     _point: pd.Timestamp | None = None
+    _book: PriceBook | None = None
 
     def add_predictions(self, rows: pd.DataFrame | list[dict]) -> None:
         self.pending.extend(rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows)
@@ -105,8 +106,9 @@ class CycleHistory:
         self.pending = waiting
         # One canonical order, so sums in the record are the same whichever run scored them.
         ready.sort(key=lambda c: (pd.Timestamp(c["cycle_ts"]), c["source"]))
-        closes = self.closes[self.closes["bar_ts"] <= point]
-        scored = score_calls(pd.DataFrame(ready), closes, now=point)
+        if self._book is None:  # indexed once; each point sees the prices published by then
+            self._book = PriceBook.of(self.closes)
+        scored = score_calls(pd.DataFrame(ready), None, now=point, book=self._book)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
         new = [r for r in scored.to_dict("records") if r["status"] in ("scored", "abstained")]
         for row in new:

@@ -17,6 +17,7 @@ of a session shares, would count one outcome once per cycle. `scored_on` says wh
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -164,11 +165,33 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
     }
 
 
-def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+@dataclass(frozen=True)
+class PriceBook:
+    """A prices frame indexed once (per series and ticker: sorted publication times, closes),
+    for scoring many times as of moving times (`score_calls(..., book=)`): as of `now` it sees
+    exactly the prices published by then, as the frame filtered to them would."""
+
+    daily: dict[str, tuple[np.ndarray, np.ndarray]]
+    intraday: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, closes: pd.DataFrame) -> PriceBook:
+        daily, intraday = _series(closes)
+        return cls(_price_index(daily), _price_index(intraday))
+
+
+def score_calls(
+    calls: pd.DataFrame,
+    closes: pd.DataFrame | None,
+    now: pd.Timestamp,
+    book: PriceBook | None = None,
+) -> pd.DataFrame:
     """Score every row of a predictions frame; the result keeps the call's columns.
 
-    Vectorized (one binary search per leg and ticker, numpy for the rubric); `score_call` is the
-    same rubric one call at a time, and the tests hold the two to identical results.
+    `closes` are the prices published by `now`; or `book`, any prices indexed once, of which
+    only those published by `now` are used. Vectorized (one binary search per leg and ticker,
+    numpy for the rubric); `score_call` is the same rubric one call at a time, and the tests
+    hold the two to identical results.
     """
     calls = calls.reset_index(drop=True)
     n = len(calls)
@@ -205,8 +228,12 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
     rel = calls["relative_to"].to_numpy(dtype=object) if "relative_to" in calls else None
     if rel is not None:
         legs.append(rel)
-    daily, intraday = _series(closes)
-    prices = _leg_prices(_price_index(daily), legs, cycle_ts, end, due, SETTLE_GRACE, STALE_EXIT)
+    cutoff = None
+    if book is None:
+        book = PriceBook.of(closes)
+    else:
+        cutoff = np.datetime64(pd.Timestamp(now), "ns")
+    prices = _leg_prices(book.daily, legs, cycle_ts, end, due, SETTLE_GRACE, STALE_EXIT, cutoff)
     series = np.where(due, "daily", None).astype(object)
     wants = due & (
         calls["price_series"].to_numpy(dtype=object) == "intraday"
@@ -214,13 +241,14 @@ def score_calls(calls: pd.DataFrame, closes: pd.DataFrame, now: pd.Timestamp) ->
         else np.zeros(n, dtype=bool)
     )
     if wants.any():
+        intraday = book.intraday
         # The cycle saw a quote of its minute: entry and exit from the intraday series (the
         # exit is the last bar ended by the horizon, within INTRADAY_STALE_EXIT of it). A call
         # that series cannot close is unscorable: never across the two series, and not from
         # the daily closes either, which every cycle of a session shares (the same outcome
         # counted once per cycle).
         minute = _leg_prices(
-            _price_index(intraday), legs, cycle_ts, end, wants, pd.Timedelta(0), INTRADAY_STALE_EXIT
+            intraday, legs, cycle_ts, end, wants, pd.Timedelta(0), INTRADAY_STALE_EXIT, cutoff
         )
         for k in range(4):
             prices[k] = [np.where(wants, m, d) for m, d in zip(minute[k], prices[k], strict=True)]
@@ -289,9 +317,14 @@ def _series(closes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return closes[~intraday], closes[intraday]
 
 
-def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after) -> list:
+def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after, cutoff=None) -> list:
     """[entry prices, exit prices, entry times, exit times] per leg, a failed mask and its
-    reasons, for the `rows` to score from one series."""
+    reasons, for the `rows` to score from one series (with `cutoff`, from the prices published
+    by then only: each lookup time capped at it)."""
+    exit_at = end + np.timedelta64(grace)
+    entry_at = cycle_ts
+    if cutoff is not None:
+        exit_at, entry_at = np.minimum(exit_at, cutoff), np.minimum(entry_at, cutoff)
     n = len(cycle_ts)
     entry_px, exit_px, entry_t, exit_t = [], [], [], []
     failed = np.zeros(n, dtype=bool)
@@ -301,8 +334,8 @@ def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after) -> list:
         has_leg = (
             rows if leg_no == 0 else rows & np.array([isinstance(t, str) and t != "" for t in leg])
         )
-        e_px, e_t = _lookup(index, leg, cycle_ts, has_leg)
-        x_px, x_t = _lookup(index, leg, end + np.timedelta64(grace), has_leg)
+        e_px, e_t = _lookup(index, leg, entry_at, has_leg)
+        x_px, x_t = _lookup(index, leg, exit_at, has_leg)
         missing = has_leg & (np.isnan(e_px) | np.isnan(x_px))
         stale = has_leg & ~missing & (x_t < end - np.timedelta64(stale_after))
         no_move = has_leg & ~missing & ~stale & (x_t <= e_t)
