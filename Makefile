@@ -48,8 +48,13 @@ evaluate: install
 
 # Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
 BENCHMARKS := load cycle backfill loop_backfill scoring claude_path pool_wait
+# Each benchmark says which of how many it is and how long the last took (the loop backfill
+# also draws the demo's progress bar on the terminal).
 bench: install
-	@for b in $(BENCHMARKS); do echo "== $$b"; $(BIN)/python benchmarks/$$b.py || exit 1; done
+	@n=$(words $(BENCHMARKS)); i=0; for b in $(BENCHMARKS); do i=$$((i+1)); \
+	  echo "== $$b ($$i of $$n)"; start=$$(date +%s); \
+	  $(BIN)/python benchmarks/$$b.py || exit 1; \
+	  echo "   ($$b took $$(( $$(date +%s) - start )) s)"; done
 
 lint: install
 	$(BIN)/ruff check workshop_dagster tests benchmarks
