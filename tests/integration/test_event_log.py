@@ -348,8 +348,12 @@ def test_events_are_stored_compact_and_a_ranges_earlier_materializations_without
     for key, partition, event in rows:
         entry = deserialize_value(event)
         kept = partition == last[key]
-        # The last cycle's keeps the message and the step's logging tags; the others read back
-        # the same asset, partition, tags and metadata without them.
+        # The last cycle's keeps the message, the step's logging tags and handles; the others
+        # read back the same asset, partition, step, tags and metadata without them.
         assert bool(entry.user_message) == kept and bool(entry.dagster_event.logging_tags) == kept
+        assert (entry.dagster_event.step_handle is not None) == kept
+        assert (entry.dagster_event.node_handle is not None) == kept
+        assert entry.dagster_event.step_key == entry.step_key == "signals" or key != '["signals"]'
+
         assert entry.dagster_event.partition == partition
         assert entry.asset_materialization.tags["dagster/data_version"]

@@ -17,9 +17,9 @@ database, every event stored once) with these changes:
   metadata on the last cycle's (Dagster 1.13 stores it on a row of no partition and leaves every
   cycle "planned", which its UI shows as skipped);
 - every event is stored as compact JSON (Dagster writes ", " and ": ", a tenth of an event),
-  and the per-cycle materializations of a range, but each asset's last, without the log message
-  and logging tags that repeat the run's and the step's (a fifth of what is left): a year of
-  cycles' events take ~0.7 of the room;
+  and the per-cycle materializations of a range, but each asset's last, and each cycle's check
+  row without the log message, the logging tags and the step's and op's handles that repeat the
+  step's other events (the step key stays): a year of cycles' events take ~0.6 of the room;
 - one SQLAlchemy engine is kept for the process (NullPool, as Dagster's: no connection stays
   open, so files, locks and the UI's file watching behave as before).
 
@@ -275,16 +275,18 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
 
 
 def _slim(event: EventLogEntry) -> EventLogEntry:
-    """A materialization of a range without the log message and logging tags (the run's and the
+    """A materialization of a range without the log message, logging tags and handles (the
     step's, on every event of the step already)."""
     return _with_data(event, event.dagster_event.event_specific_data)
 
 
 def _with_data(event: EventLogEntry, data) -> EventLogEntry:
-    """`event` carrying `data`, for a check's row of one cycle: without the log message and
-    logging tags, which the event log's own copy of the event keeps."""
+    """`event` carrying `data`, for a check's row of one cycle or a range's earlier
+    materialization: without the log message, the logging tags and the step's and op's handles
+    (the step key stays; Dagster's UI and readers take the step from it and accept events
+    without handles), which the step's other events carry."""
     dagster_event = event.dagster_event._replace(
-        event_specific_data=data, message=None, logging_tags={}
+        event_specific_data=data, message=None, logging_tags={}, step_handle=None, node_handle=None
     )
     return event._replace(dagster_event=dagster_event, user_message="")
 
