@@ -10,7 +10,7 @@ written leaves rows no context names, which are harmless.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import duckdb
 import pandas as pd
@@ -38,25 +38,3 @@ def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
         return conn.execute("select count(*) from context_records").fetchall()[0][0] - before
     finally:
         conn.unregister("new_context_records")
-
-
-def load(conn: duckdb.DuckDBPyConnection, ids: Iterable[str] | None = None) -> dict[str, str]:
-    """record_id -> record_json, for `ids` (default: all); none if the table does not exist."""
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_name = 'context_records'"
-    ).fetchall()[0][0]
-    if not exists:
-        return {}
-    if ids is None:
-        rows = conn.execute("select record_id, record_json from context_records").fetchall()
-    else:
-        wanted = pd.DataFrame({"record_id": sorted(set(ids))})
-        conn.register("wanted_context_records", wanted)
-        try:
-            rows = conn.execute(
-                "select record_id, record_json from context_records "
-                "join wanted_context_records using (record_id)"
-            ).fetchall()
-        finally:
-            conn.unregister("wanted_context_records")
-    return dict(rows)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 Row = dict[str, Any]
@@ -85,19 +85,17 @@ class CycleContext:
         return asdict(self)
 
     def to_json(self) -> str:
-        """The document `mind_context.context_json` stores (keys sorted)."""
+        """The whole document of what the cycle saw (keys sorted); stored in two parts, see
+        `stored` and `full_document`."""
         return json.dumps(self.as_dict(), sort_keys=True)
 
     def stored(self, record: tuple[str, str] | None = None) -> tuple[str, str, str]:
         """(the cycle's document with `record_id` in place of the record, the record's id, the
         record's document). `record`: the record's (id, document), when already made for the
         same rows."""
-        doc = {
-            k: (asdict(v) if k in ("regime", "market") else v)
-            for k, v in self.__dict__.items()
-            if k not in RECORD_PARTS
-        }
-        doc["lessons"] = [asdict(lesson) for lesson in self.lessons]
+        doc = asdict(replace(self, **dict.fromkeys(RECORD_PARTS, [])))
+        for part in RECORD_PARTS:
+            del doc[part]
         record_id, record_json = record or record_document(self)
         doc["record_id"] = record_id
         return json.dumps(doc, sort_keys=True), record_id, record_json
