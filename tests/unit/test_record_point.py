@@ -59,20 +59,18 @@ def test_a_sub_session_call_and_an_abstention_count_from_the_close_not_the_next_
     )
     history = CycleHistory(closes=closes)
     history.add_predictions(
-        pd.DataFrame(
-            [
-                _call(
-                    "2026-03-30 09:45",
-                    "[DIRECTION: up (SPY)] [TIMEFRAME: 4h] [CONFIDENCE: 0.6]",
-                    "flow",
-                ),
-                _call(
-                    "2026-03-30 09:45",
-                    "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]",
-                    "macro",
-                ),
-            ]
-        )
+        [
+            _call(
+                "2026-03-30 09:45",
+                "[DIRECTION: up (SPY)] [TIMEFRAME: 4h] [CONFIDENCE: 0.6]",
+                "flow",
+            ),
+            _call(
+                "2026-03-30 09:45",
+                "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0]",
+                "macro",
+            ),
+        ]
     )
     history.advance_to(T("2026-03-30 14:15"))  # the 4h call has ended, the session has not
     assert history.known_by(T("2026-03-30 14:15")) == []

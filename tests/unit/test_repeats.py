@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from workshop_dagster.minds.loop import prediction_rows
+from workshop_dagster.minds.loop import prediction_records
 from workshop_dagster.minds.repeats import RepeatGuard, synthesis_rule
 from workshop_dagster.minds.types import Opinion
 
@@ -33,9 +33,9 @@ def _cycle(
     """One cycle; SPY and QQQ quoted at the minute, by default from the bar ended at its time."""
     ts = pd.Timestamp(key[:10] + " " + key[11:])
     quotes = quotes or dict.fromkeys(MINUTE, ts)
-    rows = prediction_rows(key, ts, "risk_on", memo, opinions, quotes)
+    rows = prediction_records(key, ts, "risk_on", memo, opinions, quotes)
     kept = guard.withdraw(opinions, rows)
-    guard.record(prediction_rows(key, ts, "risk_on", memo, kept, quotes))
+    guard.record(prediction_records(key, ts, "risk_on", memo, kept, quotes))
     return kept
 
 

@@ -245,13 +245,13 @@ def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     from ..market.asof import scoring_prices
     from ..market.sources import open_source
     from ..market.universe import TICKERS
+    from ..predictions.scoring import minute_legs
 
     predictions = tables["predictions"]
     start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
     end = predictions["horizon_end"].max()
-    minute = predictions[predictions["price_series"] == "intraday"]
-    legs = sorted(set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna()))
     source = open_source(active().market)
+    legs = minute_legs(predictions)
     return scoring_prices(source, TICKERS, start, end, active().intraday, intraday_tickers=legs)
 
 

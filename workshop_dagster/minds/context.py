@@ -83,8 +83,8 @@ class CycleHistory:
     _point: pd.Timestamp | None = None
     _book: PriceBook | None = None
 
-    def add_predictions(self, rows: pd.DataFrame | list[dict]) -> None:
-        self.pending.extend(rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows)
+    def add_predictions(self, rows: list[dict]) -> None:
+        self.pending.extend(rows)
 
     def advance_to(self, cycle_ts: pd.Timestamp) -> None:
         """Score every pending call whose outcome is known by the cycle's record point (once per

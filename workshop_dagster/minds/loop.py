@@ -65,7 +65,7 @@ def prediction_records(
     regime: str,
     memo_body: str,
     opinions: list[Opinion],
-    quoted_at_the_minute: Mapping[str, pd.Timestamp] | frozenset[str] = frozenset(),
+    quoted_at_the_minute: Mapping[str, pd.Timestamp] | None = None,
 ) -> list[dict]:
     """The synthesis call parsed from the memo, and each mind's call parsed from its tag.
     `price_series` says what the call is scored from: "intraday" when every ticker it names
@@ -88,13 +88,17 @@ def prediction_records(
             )
         )
         sources.append((o.mind, tag))
-    times = quoted_at_the_minute if isinstance(quoted_at_the_minute, Mapping) else {}
+    times = quoted_at_the_minute or {}
     for source, text in sources:
         call = parse_tag(text, cycle_ts).as_row()
-        minute = bool(call["ticker"]) and {
-            call["ticker"],
-            call["relative_to"] or call["ticker"],
-        } <= set(quoted_at_the_minute)
+        minute = (
+            bool(call["ticker"])
+            and {
+                call["ticker"],
+                call["relative_to"] or call["ticker"],
+            }
+            <= times.keys()
+        )
         rows.append(
             {
                 "cycle_key": cycle_key,
@@ -163,8 +167,9 @@ def deliberate(
     features = inputs[0]
     repeats = RepeatGuard()
     if len(prior):
-        history.add_predictions(prior)
-        repeats.record(prior)
+        earlier = prior.to_dict("records")
+        history.add_predictions(earlier)
+        repeats.record(earlier)
 
     out = {name: [] for name in LOOP_TABLES}
     # The records the contexts show, each once (cycle_context.record_document), by id; and the

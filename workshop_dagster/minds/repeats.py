@@ -65,8 +65,8 @@ class RepeatGuard:
 
     made: dict[RepeatKey, str] = field(default_factory=dict)
 
-    def record(self, predictions: pd.DataFrame | list[dict]) -> None:
-        for row in _records(predictions):
+    def record(self, predictions: list[dict]) -> None:
+        for row in predictions:
             key = repeat_key(row)
             if key is not None:
                 self.made.setdefault(key, row["cycle_key"])
@@ -76,11 +76,11 @@ class RepeatGuard:
         key = repeat_key(row)
         return self.made.get(key) if key is not None else None
 
-    def withdraw(self, opinions: list[Opinion], rows: pd.DataFrame | list[dict]) -> list[Opinion]:
+    def withdraw(self, opinions: list[Opinion], rows: list[dict]) -> list[Opinion]:
         """The minds' opinions, each call that repeats the same mind's earlier call turned into
         an abstention that says so, and each call the synthesis already published marked
         `synthesis_repeat` (rows: the opinions' calls parsed, as `loop.prediction_records`)."""
-        by_source = {r["source"]: r for r in _records(rows)}
+        by_source = {r["source"]: r for r in rows}
         out = []
         for o in opinions:
             row = by_source.get(o.mind)
@@ -94,10 +94,6 @@ class RepeatGuard:
             published = self.first({**row, "source": "synthesis"})
             out.append(replace(o, synthesis_repeat=published) if published else o)
         return out
-
-
-def _records(rows: pd.DataFrame | list[dict]) -> list[dict]:
-    return rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
 
 
 def _when(cycle_key: str) -> str:

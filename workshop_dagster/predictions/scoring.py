@@ -165,6 +165,15 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
     }
 
 
+def minute_legs(calls: pd.DataFrame) -> list[str]:
+    """The tickers of the calls made at the minute (`price_series` "intraday"), both legs of a
+    pair: the intraday bars their scoring needs."""
+    if "price_series" not in calls or calls.empty:
+        return []
+    minute = calls[calls["price_series"] == "intraday"]
+    return sorted(set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna()))
+
+
 @dataclass(frozen=True)
 class PriceBook:
     """A prices frame indexed once (per series and ticker: sorted publication times, closes),

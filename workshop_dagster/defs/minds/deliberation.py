@@ -80,6 +80,8 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     cycles, and before them only for the tickers of prior calls made at the minute."""
     import pandas as pd
 
+    from ...predictions.scoring import minute_legs
+
     recent = cycles[0] - pd.Timedelta(days=8)
     prices = market.scoring_prices(
         first_needed - pd.Timedelta(days=10), cycles[-1], intraday_start=recent
@@ -88,7 +90,7 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     minute = prior[(series == "intraday") & (prior["cycle_ts"] < recent)] if len(prior) else prior
     if len(minute) == 0:
         return prices
-    legs = sorted(set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna()))
+    legs = minute_legs(minute)
     older = market.scoring_prices(
         minute["cycle_ts"].min() - pd.Timedelta(days=1), recent, intraday_tickers=legs, daily=False
     )

@@ -29,7 +29,7 @@ def prediction_scores(
 ) -> dg.Output:
     import pandas as pd
 
-    from ...predictions.scoring import score_calls
+    from ...predictions.scoring import minute_legs, score_calls
 
     now = calendar.now_ny()
     start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
@@ -40,10 +40,8 @@ def prediction_scores(
     )
     end = max(end, predictions["cycle_ts"].max())
     # Intraday bars only for the tickers of calls made at the minute.
-    minute = predictions[predictions.get("price_series", pd.Series(dtype=object)) == "intraday"]
-    legs = set(minute["ticker"].dropna()) | set(minute["relative_to"].dropna())
     with permanent_errors_fail_fast():
-        closes = market.scoring_prices(start, end, intraday_tickers=sorted(legs))
+        closes = market.scoring_prices(start, end, intraday_tickers=minute_legs(predictions))
     closes = closes[closes["bar_ts"] <= now]
     scores = score_calls(predictions, closes, now=now)
     for col in ("entry_ts", "exit_ts", "known_at"):
