@@ -177,4 +177,6 @@ def test_a_price_book_as_of_a_time_scores_as_the_prices_published_by_then(shared
         filtered = score_calls(calls, prices[prices["bar_ts"] <= now], now)
         booked = score_calls(calls, None, now, book=book)
         pd.testing.assert_frame_equal(booked, filtered)
+        # Handed every price, later ones included, it uses only those published by `now`.
+        pd.testing.assert_frame_equal(score_calls(calls, prices, now), filtered)
         assert (filtered["scored_on"] == "intraday").any()

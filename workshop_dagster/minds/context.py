@@ -106,7 +106,7 @@ class CycleHistory:
         self.pending = waiting
         # One canonical order, so sums in the record are the same whichever run scored them.
         ready.sort(key=lambda c: (pd.Timestamp(c["cycle_ts"]), c["source"]))
-        if self._book is None:  # indexed once; each point sees the prices published by then
+        if self._book is None:  # indexed once; scoring as of each point uses only its prices
             self._book = PriceBook.of(self.closes)
         scored = score_calls(pd.DataFrame(ready), None, now=point, book=self._book)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.

@@ -100,7 +100,8 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
     reference rubric; `score_calls` adds the intraday series).
 
     `closes` must be sorted by ticker, bar_ts. `now` is what is knowable: a call whose horizon
-    has not ended by `now` is `pending`. Returns the SCORE_COLUMNS.
+    has not ended by `now` is `pending`, and no price published after it is used. Returns the
+    SCORE_COLUMNS.
     """
     out = dict.fromkeys(SCORE_COLUMNS)
     status = call.get("parse_status")
@@ -121,9 +122,10 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
         return out | {"status": "pending", "reason": f"horizon ends {end:%Y-%m-%d %H:%M}"}
     legs = [call["ticker"]] + ([call["relative_to"]] if call.get("relative_to") else [])
     returns, entries, exits = [], [], []
+    now = pd.Timestamp(now)  # nothing published after it is used
     for leg in legs:
-        entry = _price_at(closes, leg, pd.Timestamp(call["cycle_ts"]))
-        exit_ = _price_at(closes, leg, end + SETTLE_GRACE)
+        entry = _price_at(closes, leg, min(pd.Timestamp(call["cycle_ts"]), now))
+        exit_ = _price_at(closes, leg, min(end + SETTLE_GRACE, now))
         if entry is None or exit_ is None:
             return out | {"status": "unscorable", "reason": f"no price for {leg}", "known_at": end}
         if exit_[1] < end - STALE_EXIT:
@@ -177,8 +179,7 @@ def minute_legs(calls: pd.DataFrame) -> list[str]:
 @dataclass(frozen=True)
 class PriceBook:
     """A prices frame indexed once (per series and ticker: sorted publication times, closes),
-    for scoring many times as of moving times (`score_calls(..., book=)`): as of `now` it sees
-    exactly the prices published by then, as the frame filtered to them would."""
+    for scoring many times as of moving times (`score_calls(..., book=)`)."""
 
     daily: dict[str, tuple[np.ndarray, np.ndarray]]
     intraday: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -197,8 +198,8 @@ def score_calls(
 ) -> pd.DataFrame:
     """Score every row of a predictions frame; the result keeps the call's columns.
 
-    `closes` are the prices published by `now`; or `book`, any prices indexed once, of which
-    only those published by `now` are used. Vectorized (one binary search per leg and ticker,
+    Only the prices published by `now` are used, from `closes` or from `book` (prices indexed
+    once, for scoring many times as of moving times). Vectorized (one binary search per leg and ticker,
     numpy for the rubric); `score_call` is the same rubric one call at a time, and the tests
     hold the two to identical results.
     """
@@ -237,11 +238,8 @@ def score_calls(
     rel = calls["relative_to"].to_numpy(dtype=object) if "relative_to" in calls else None
     if rel is not None:
         legs.append(rel)
-    cutoff = None
-    if book is None:
-        book = PriceBook.of(closes)
-    else:
-        cutoff = np.datetime64(pd.Timestamp(now), "ns")
+    book = book or PriceBook.of(closes)
+    cutoff = np.datetime64(pd.Timestamp(now), "ns")
     prices = _leg_prices(book.daily, legs, cycle_ts, end, due, SETTLE_GRACE, STALE_EXIT, cutoff)
     series = np.where(due, "daily", None).astype(object)
     wants = due & (
@@ -326,14 +324,12 @@ def _series(closes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return closes[~intraday], closes[intraday]
 
 
-def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after, cutoff=None) -> list:
+def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after, cutoff) -> list:
     """[entry prices, exit prices, entry times, exit times] per leg, a failed mask and its
-    reasons, for the `rows` to score from one series (with `cutoff`, from the prices published
-    by then only: each lookup time capped at it)."""
-    exit_at = end + np.timedelta64(grace)
-    entry_at = cycle_ts
-    if cutoff is not None:
-        exit_at, entry_at = np.minimum(exit_at, cutoff), np.minimum(entry_at, cutoff)
+    reasons, for the `rows` to score from one series, from the prices published by `cutoff`
+    (each lookup time capped at it)."""
+    exit_at = np.minimum(end + np.timedelta64(grace), cutoff)
+    entry_at = np.minimum(cycle_ts, cutoff)
     n = len(cycle_ts)
     entry_px, exit_px, entry_t, exit_t = [], [], [], []
     failed = np.zeros(n, dtype=bool)

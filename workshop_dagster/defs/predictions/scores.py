@@ -42,7 +42,6 @@ def prediction_scores(
     # Intraday bars only for the tickers of calls made at the minute.
     with permanent_errors_fail_fast():
         closes = market.scoring_prices(start, end, intraday_tickers=minute_legs(predictions))
-    closes = closes[closes["bar_ts"] <= now]
     scores = score_calls(predictions, closes, now=now)
     for col in ("entry_ts", "exit_ts", "known_at"):
         scores[col] = pd.to_datetime(scores[col]).astype("datetime64[ns]")
