@@ -1,6 +1,29 @@
 {{ config(partitioned=true, group='market', description='Per cycle and ticker: the price of the cycle minute (intraday where the source has it, else the last close, marked stale), the day move (the regular session against the previous regular close), the 5-session change, strength vs SPY, the extended-hours move, the moves since the open and since the previous cycle, the place in the day range; plus the cycle-wide breadth, size spread, mega-cap basket, VIX and rates.') }}
 
-with bars as (
+-- Each window's sessions as the cycle saw them: per session, the latest revision of
+-- session_bars at or before the window's (market/session_bars.py keeps the same rule).
+with session_revisions as (
+    select
+        windows.cycle_key,
+        windows.cycle_ts,
+        windows.ticker,
+        session_bars.session_date,
+        session_bars.bar_ts,
+        session_bars.close,
+        session_bars.present,
+        row_number() over (
+            partition by windows.cycle_ts, windows.ticker, session_bars.session_date
+            order by session_bars.revision desc
+        ) as newest
+    from {{ ref('market_bars') }} as windows
+    inner join main.session_bars
+        on session_bars.source = windows.source
+        and session_bars.ticker = windows.ticker
+        and session_bars.session_date between windows.first_session and windows.last_session
+        and session_bars.revision <= windows.revision
+),
+
+bars as (
     select
         cycle_key,
         cycle_ts,
@@ -9,7 +32,8 @@ with bars as (
         bar_ts,
         close,
         row_number() over (partition by cycle_ts, ticker order by bar_ts desc) as bars_back
-    from {{ ref('market_bars') }}
+    from session_revisions
+    where newest = 1 and present
 ),
 
 per_ticker as (

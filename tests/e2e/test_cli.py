@@ -88,4 +88,7 @@ def test_two_processes_write_different_cycles_to_one_file(workshop_env):
             "select cycle_key, count(*) from market_bars group by 1 order by 1"
         ).fetchall()
     assert [k for (k,) in keys] == ["2026-03-30-19:15", "2026-03-31-19:15"]
-    assert [n for _, n in bars] == [510, 510]
+    # One window per ticker each; the sessions both share stored once.
+    assert [n for _, n in bars] == [17, 17]
+    with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
+        assert conn.execute("select count(*) from session_bars").fetchone()[0] == 17 * 31

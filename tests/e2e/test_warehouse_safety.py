@@ -9,6 +9,7 @@ import pytest
 from filelock import FileLock, Timeout
 
 from tests.e2e.processes import MATERIALIZE_MARKET, env_with, finish, start
+from workshop_dagster.market.session_bars import WINDOW_BARS
 
 pytestmark = pytest.mark.e2e
 MATERIALIZE = MATERIALIZE_MARKET
@@ -25,7 +26,7 @@ def test_eight_runs_of_different_cycles_at_once(workshop_env):
             conn.execute("select cycle_key, count(*) from market_bars group by 1").fetchall()
         )
         labels = conn.execute("select count(*) from regime_labels").fetchone()[0]
-    assert counts == {k: 510 for k in keys} and labels == 8
+    assert counts == {k: 17 for k in keys} and labels == 8
 
 
 def _cycle_rows(db: str) -> dict[str, int]:
@@ -81,8 +82,8 @@ def test_a_run_killed_mid_write_leaves_no_half_cycle(workshop_env, tmp_path):
     assert killed, "the run finished before it could be killed mid-write"
     _clean_up_dead_runs()
     rows = _cycle_rows(db)
-    assert rows.get(before) == 510, "the earlier cycle must be untouched"
-    assert set(rows.values()) <= {510}, "a cycle is half written"
+    assert rows.get(before) == 17, "the earlier cycle must be untouched"
+    assert set(rows.values()) <= {17}, "a cycle is half written"
 
     # Re-running gives exactly what an undisturbed run gives.
     code, out = finish(start([*MATERIALIZE, *span], env), timeout=600)
@@ -90,9 +91,8 @@ def test_a_run_killed_mid_write_leaves_no_half_cycle(workshop_env, tmp_path):
     clean_db = str(tmp_path / "clean.duckdb")
     code, out = finish(start([*MATERIALIZE, *span], {**env, "WORKSHOP_DB": clean_db}), 600)
     assert code == 0, out[-3000:]
-    query = (
-        "select * from market_bars where cycle_ts >= TIMESTAMP '2026-01-02' "
-        "order by cycle_ts, ticker, bar_ts"
-    )
+    # What each window held (put back from session_bars; the revision numbers differ).
+    windows = "(select * from market_bars where cycle_ts >= TIMESTAMP '2026-01-02')"
+    query = WINDOW_BARS.format(windows=windows) + " order by cycle_ts, ticker, bar_ts"
     with duckdb.connect(db, read_only=True) as a, duckdb.connect(clean_db, read_only=True) as b:
         assert a.execute(query).fetchdf().equals(b.execute(query).fetchdf())

@@ -19,6 +19,15 @@ def _counts(cycle_key: str) -> dict[str, int]:
     }
 
 
+def _window_bars(cycle_key: str) -> pd.DataFrame:
+    """The bars a cycle's windows held, put back from session_bars."""
+    from workshop_dagster.market.session_bars import WINDOW_BARS
+
+    windows = f"(select * from market_bars where cycle_key = '{cycle_key}')"
+    frame = query(WINDOW_BARS.format(windows=windows))
+    return frame.sort_values(["ticker", "session_date"]).reset_index(drop=True)
+
+
 def test_definitions_load_and_show_the_lineage():
     from workshop_dagster.definitions import defs
 
@@ -41,15 +50,23 @@ def test_rematerializing_a_cycle_three_times_leaves_one_copy(workshop_env):
     for _ in range(3):
         assert materialize(CYCLE, selection=MARKET).success
     counts = _counts(CYCLE)
-    assert counts["market_bars"] == 17 * 30
+    # One window per ticker, over the 30 sessions stored once in session_bars.
+    assert counts["market_bars"] == 17
+    assert query("select count(*) n from session_bars")["n"][0] == 17 * 30
+    assert (query("select sessions from market_bars")["sessions"] == 30).all()
+    assert len(_window_bars(CYCLE)) == 17 * 30
     assert counts["regime_labels"] == 1
     assert counts["cycle_features"] == 17
     for table in TABLES:
         total = int(query(f"select count(*) n from {table}")["n"][0])
         assert total == counts[table], f"{table} has rows from more than one cycle"
     # Another cycle adds its rows and leaves the first cycle alone.
+    before = _window_bars(CYCLE)
     assert materialize("2026-03-31-19:15", selection=MARKET).success
     assert _counts(CYCLE) == counts
+    # ... and stores only the session it adds (2026-03-31's bars), never a window again.
+    assert query("select count(*) n from session_bars")["n"][0] == 17 * 31
+    pd.testing.assert_frame_equal(_window_bars(CYCLE), before)
     stored = query("select typeof(cycle_ts) t from market_bars limit 1")["t"][0]
     assert "WITH TIME ZONE" not in stored
 
@@ -65,7 +82,7 @@ def test_single_run_over_a_range_of_cycles(workshop_env):
     labels = query("select cycle_key from regime_labels order by cycle_ts")["cycle_key"].tolist()
     assert labels == keys
     # No look-ahead in what was stored for any of these cycles.
-    bad_bars = query("select count(*) n from market_bars where bar_ts > cycle_ts")["n"][0]
+    bad_bars = sum((_window_bars(k)["bar_ts"] > _window_bars(k)["cycle_ts"]).sum() for k in keys)
     bad_rates = query("select count(*) n from macro_rates where as_of > cycle_ts")["n"][0]
     assert bad_bars == 0 and bad_rates == 0
 

@@ -50,6 +50,7 @@ def _tables(
     bar_ts="2024-01-04 16:00",
     seen_n=1,
     quote_ts="2024-01-04 19:10",
+    window_sessions=1,
 ):
     cycle = {"cycle_key": "2024-01-04-19:15", "cycle_ts": T("2024-01-04 19:15")}
     scores = pd.DataFrame(
@@ -90,7 +91,18 @@ def _tables(
         "rules": [],
     }
     return {
-        "market_bars": pd.DataFrame([{**cycle, "bar_ts": T(bar_ts)}]),
+        "market_bars": pd.DataFrame([{**cycle, "ticker": "SPY", "bar_ts": T(bar_ts)}]),
+        # The window market_bars stores, which the bars above are put back from.
+        "market_windows": pd.DataFrame(
+            [
+                {
+                    **cycle,
+                    "ticker": "SPY",
+                    "sessions": window_sessions,
+                    "last_bar_ts": T(bar_ts),
+                }
+            ]
+        ),
         "market_quotes": pd.DataFrame([{**cycle, "quote_ts": T(quote_ts)}]),
         "macro_rates": pd.DataFrame([{**cycle, "as_of": T("2024-01-04 18:00")}]),
         "news_items": pd.DataFrame(columns=["cycle_key", "cycle_ts", "published_at"]),
@@ -136,6 +148,8 @@ def test_the_audit_passes_a_clean_cycle():
         (_tables(bar_ts="2024-01-05 16:00"), "market_bars"),
         # The bar of 19:10 at 5 minutes ends at 19:15: seen; one ending at 19:20 is not.
         (_tables(quote_ts="2024-01-04 19:20"), "market_quotes"),
+        # A window that does not resolve to the sessions it held (a revision lost or rewritten).
+        (_tables(window_sessions=30), "market_bars (window)"),
         (_tables(lesson_known_at="2024-01-04 20:00"), "lesson"),
         (_tables(seen_n=2), "track_record (leak)"),
         (_tables(seen_n=0), "track_record (loss)"),

@@ -234,9 +234,14 @@ def run_loop(keys: list[str]) -> float:
 
 def _tables() -> dict[str, pd.DataFrame]:
     from .. import warehouse
+    from ..market.session_bars import WINDOW_BARS
 
     with warehouse.connect(active().database, transaction=False) as conn:
-        return {t: conn.execute(f"select * from {t}").fetchdf() for t in TABLES}
+        tables = {t: conn.execute(f"select * from {t}").fetchdf() for t in TABLES}
+        # What each window held, put back from the sessions stored once (market_bars names it).
+        tables["market_windows"] = tables["market_bars"]
+        tables["market_bars"] = conn.execute(WINDOW_BARS.format(windows="market_bars")).fetchdf()
+        return tables
 
 
 def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -4,7 +4,9 @@ It reads what the loop stored (each context with the record it names put back) a
 against an independent scoring of every call:
 
 - every market bar, quote (the last bar it came from had ended), rate observation, news item
-  and feature a cycle used was published at or before the cycle time;
+  and feature a cycle used was published at or before the cycle time, and every window of daily
+  bars (`market_bars`, over the sessions stored once in `session_bars`) resolves to exactly the
+  sessions it held;
 - every lesson a cycle was shown comes from a score known (by the independent scoring) at or
   before the cycle time;
 - the track record a cycle saw counts, per source, exactly the calls whose scores were known by
@@ -35,6 +37,29 @@ def _late_rows(frame: pd.DataFrame, time_col: str, what: str) -> list[Violation]
         Violation(r["cycle_key"], what, f"{time_col} {r[time_col]} after the cycle")
         for r in late.head(50).to_dict("records")
     ]
+
+
+def _check_windows(
+    windows: pd.DataFrame, bars: pd.DataFrame, checks: int, violations: list[Violation]
+) -> tuple[int, list[Violation]]:
+    """Every window's bars (`market_bars` names a window over `session_bars`) resolve to as many
+    sessions as it held, ending at the last bar it saw."""
+    held = bars.groupby(["cycle_ts", "ticker"]).agg(n=("bar_ts", "size"), last=("bar_ts", "max"))
+    merged = windows.join(held, on=["cycle_ts", "ticker"])
+    bad = merged[
+        (merged["n"].fillna(0) != merged["sessions"]) | (merged["last"] != merged["last_bar_ts"])
+    ]
+    checks += len(windows)
+    violations += [
+        Violation(
+            r["cycle_key"],
+            "market_bars (window)",
+            f"{r['ticker']}: held {r['sessions']} sessions to {r['last_bar_ts']}, "
+            f"resolves to {0 if pd.isna(r['n']) else int(r['n'])} to {r['last']}",
+        )
+        for r in bad.head(50).to_dict("records")
+    ]
+    return checks, violations
 
 
 def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **group) -> int:
@@ -69,6 +94,10 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
         checks += len(frame)
         violations += _late_rows(frame, col, name)
 
+    if "market_windows" in tables:  # each window put back whole: what its cycle saw
+        checks, violations = _check_windows(
+            tables["market_windows"], tables["market_bars"], checks, violations
+        )
     scores = tables["prediction_scores"]
     known_at = {
         (r["cycle_key"], r["source"]): r["known_at"]

@@ -12,7 +12,7 @@ from ...cycle_assets import (
 )
 from ...market.universe import TICKERS
 from ...metadata import for_run
-from ...resources import MarketResource
+from ...resources import MarketResource, WarehouseResource
 
 # The network-facing assets retry transient failures (Yahoo or FRED unreachable) with backoff;
 # permanent ones (an unknown ticker, a bad row, a source that ends too early) fail at once.
@@ -34,8 +34,10 @@ def _table(description: str) -> dg.AssetOut:
 @dg.multi_asset(
     outs={
         "market_bars": _table(
-            "Daily OHLCV bars of the universe that had closed by the cycle time "
-            "(last 30 sessions per ticker).",
+            "Each ticker's window of daily bars that had closed by the cycle time (the last 30 "
+            "sessions): its first and last session, last bar time and the revision of "
+            "`session_bars` it saw. The bars are stored once per session in `session_bars` "
+            "(market/session_bars.py; `WINDOW_BARS` puts a window's bars back).",
         ),
         "market_quotes": _table(
             "Each ticker's quote at the cycle's minute: the last intraday trade "
@@ -53,14 +55,21 @@ def _table(description: str) -> dg.AssetOut:
     pool="duckdb",
     retry_policy=NETWORK_RETRY,
 )
-def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
+def market_snapshot(
+    context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
+):
+    from ...market import session_bars
+
     cycles = cycle_times(context)
     with permanent_errors_fail_fast():
         bars, rates = market.snapshot(cycles)
         quotes = market.quotes(bars, cycles, previous_cycle_times(context))
+    # Each session's bar stored once (append-only revisions); the cycles' rows name windows.
+    with warehouse.connect() as conn:
+        windows, new_bars = session_bars.store(conn, bars)
     last = bars.groupby("ticker")["session_date"].max()
     yield dg.Output(
-        with_cycle_key(bars),
+        with_cycle_key(windows),
         output_name="market_bars",
         metadata=for_run(
             context,
@@ -69,6 +78,7 @@ def market_snapshot(context: dg.AssetExecutionContext, market: MarketResource):
                 "source": market.source,
                 "cycles": len(cycles),
                 "latest_session": str(last.max().date()),
+                "session_bars_added": new_bars,
             },
         ),
     )
