@@ -11,7 +11,13 @@ import dagster as dg
 
 from .market import calendar
 from .market.errors import MarketDataError
-from .partitions import cycle_partitions, key_to_time, previous_cycle_key, time_to_key
+from .partitions import (
+    cycle_partitions,
+    key_to_time,
+    keys_to_times,
+    previous_cycle_key,
+    time_to_key,
+)
 from .settings import active
 
 if TYPE_CHECKING:  # imported by the runs that use it, not by the code location's load
@@ -36,7 +42,7 @@ def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
     A cycle whose time has not come is refused: Dagster offers the partition after an excluded
     tick (a market holiday) before its time, and a cycle run early would see the market of now
     under a later minute's name (or, on the simulator, a market that has not happened)."""
-    times = [key_to_time(k) for k in context.partition_keys]
+    times = keys_to_times(context.partition_keys)
     now = calendar.now_ny()
     early = [t for t in times if t > now]
     if early:

@@ -199,6 +199,11 @@ def test_a_range_check_is_recorded_on_each_of_its_cycles_in_rows_without_the_par
         backfill(instance, signals_check(passed))
         ours = check_rows(instance)
     assert ours == [(k, status, ["cycles seen"] if k == keys[-1] else []) for k in keys]
+    # Each row's evaluation names the row's own cycle (written once, the cycle put in per row).
+    key = dg.AssetCheckKey(dg.AssetKey("signals"), "signals_check")
+    with instance_in(home, "project", monkeypatch) as instance:
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
+    assert sorted((r.partition, r.evaluation.partition) for r in history) == [(k, k) for k in keys]
     with closing(sqlite3.connect(home / "history" / "events" / "event_log.db")) as db:
         sizes = [
             r[0] for r in db.execute("select length(evaluation_event) from asset_check_executions")

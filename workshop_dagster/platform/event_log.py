@@ -27,6 +27,7 @@ An instance whose history is in Dagster's per-run databases (`history/runs`, whe
 event log kept it before) has it copied in, in time order, when this database is first made.
 """
 
+import json
 import logging
 import os
 import sqlite3
@@ -47,7 +48,7 @@ from dagster._core.storage.event_log.schema import (
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
 from dagster_shared.record import copy
-from sqlalchemy import and_, create_engine
+from sqlalchemy import and_, bindparam, create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -61,6 +62,8 @@ _BATCHED_KINDS = (
 PAGE_SIZE = 16384
 # Dagster's serializer takes json.dumps's arguments; its reader reads either form.
 COMPACT = {"separators": (",", ":")}
+# Stands for a cycle's partition in a check evaluation serialized once for all the range's cycles.
+_PARTITION_MARK = "workshop:partition-of-this-row"
 # The mark the database carries once made (and any earlier history copied in).
 READY_MARK = "workshop_event_log_ready"
 # How long a process waits for another to make the database (copying a long history included).
@@ -206,23 +209,19 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
         # Each cycle's row says its partition; the subset (with the partitions definition and
         # its exclusions) is in the event log's own copy of the event, once.
         slim = serialize_value(_with_data(event, copy(planned, partitions_subset=None)), **COMPACT)
+        common = dict(
+            asset_key=planned.asset_key.to_string(),
+            check_name=planned.check_name,
+            run_id=event.run_id,
+            execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+            evaluation_event=slim,
+            evaluation_event_timestamp=self._event_insert_timestamp(event),
+            evaluation_event_storage_id=event_id,
+        )
+        # One statement, executed for every row (a multi-row VALUES is compiled row by row).
         with self.index_connection() as conn:
             conn.execute(
-                AssetCheckExecutionsTable.insert().values(
-                    [
-                        dict(
-                            asset_key=planned.asset_key.to_string(),
-                            check_name=planned.check_name,
-                            partition=key,
-                            run_id=event.run_id,
-                            execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
-                            evaluation_event=slim,
-                            evaluation_event_timestamp=self._event_insert_timestamp(event),
-                            evaluation_event_storage_id=event_id,
-                        )
-                        for key in keys
-                    ]
-                )
+                AssetCheckExecutionsTable.insert(), [{**common, "partition": key} for key in keys]
             )
 
     def _update_asset_check_evaluation(self, event: EventLogEntry, event_id: int | None) -> None:
@@ -256,22 +255,29 @@ class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
             else AssetCheckExecutionRecordStatus.FAILED
         ).value
         target = evaluation.target_materialization_data
+        # The cycles' events differ only in their partition: serialized once with a marker in
+        # its place, which each row's key (as JSON) replaces.
+        marked = serialize_value(
+            _with_data(event, copy(evaluation, partition=_PARTITION_MARK, metadata={})), **COMPACT
+        )
+        last = copy(evaluation, partition=keys[-1])
+        events = {
+            key: marked.replace(json.dumps(_PARTITION_MARK), json.dumps(key)) for key in keys[:-1]
+        }
+        events[keys[-1]] = serialize_value(_with_data(event, last), **COMPACT)
+        update = (
+            table.update()
+            .where(and_(planned_rows, table.c.partition == bindparam("cycle")))
+            .values(
+                execution_status=status,
+                evaluation_event=bindparam("event"),
+                evaluation_event_timestamp=self._event_insert_timestamp(event),
+                evaluation_event_storage_id=event_id,
+                materialization_event_storage_id=target.storage_id if target else None,
+            )
+        )
         with self.index_connection() as conn:
-            for key in keys:
-                data = copy(evaluation, partition=key)
-                if key != keys[-1]:
-                    data = copy(data, metadata={})
-                conn.execute(
-                    table.update()
-                    .where(and_(planned_rows, table.c.partition == key))
-                    .values(
-                        execution_status=status,
-                        evaluation_event=serialize_value(_with_data(event, data), **COMPACT),
-                        evaluation_event_timestamp=self._event_insert_timestamp(event),
-                        evaluation_event_storage_id=event_id,
-                        materialization_event_storage_id=target.storage_id if target else None,
-                    )
-                )
+            conn.execute(update, [{"cycle": key, "event": events[key]} for key in keys])
 
 
 def _slim(event: EventLogEntry) -> EventLogEntry:
