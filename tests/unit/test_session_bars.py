@@ -4,6 +4,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from workshop_dagster.market.errors import MarketDataError
 from workshop_dagster.market.session_bars import WINDOW_BARS, migrate, store
 
 T = pd.Timestamp
@@ -103,7 +104,7 @@ def test_two_different_bars_for_one_session_in_one_snapshot_are_refused(conn):
             _bars("2024-01-05 09:15", SESSIONS[:3], {SESSIONS[1]: 1.0}),
         ]
     )
-    with pytest.raises(ValueError, match="two different bars for SPY on 2024-01-03"):
+    with pytest.raises(MarketDataError, match="two different bars for SPY on 2024-01-03"):
         store(conn, bars)
 
 

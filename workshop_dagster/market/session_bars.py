@@ -21,6 +21,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .errors import MarketDataError
+
 BAR_COLUMNS = ["bar_ts", "open", "high", "low", "close", "volume"]
 KEY = ["source", "ticker", "session_date"]
 
@@ -152,7 +154,7 @@ def store(conn: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> tuple[pd.DataF
     clash = incoming[incoming.duplicated(KEY, keep=False)]
     if len(clash):
         first = clash.iloc[0]
-        raise ValueError(
+        raise MarketDataError(
             f"the source served two different bars for {first['ticker']} on "
             f"{first['session_date']:%Y-%m-%d} in one snapshot"
         )

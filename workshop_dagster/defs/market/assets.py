@@ -65,7 +65,7 @@ def market_snapshot(
         bars, rates = market.snapshot(cycles)
         quotes = market.quotes(bars, cycles, previous_cycle_times(context))
     # Each session's bar stored once (append-only revisions); the cycles' rows name windows.
-    with warehouse.connect() as conn:
+    with permanent_errors_fail_fast(), warehouse.connect() as conn:
         windows, new_bars = session_bars.store(conn, bars)
     last = bars.groupby("ticker")["session_date"].max()
     yield dg.Output(
