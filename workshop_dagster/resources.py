@@ -80,9 +80,12 @@ class MarketResource(dg.ConfigurableResource):
         return scoring_prices(self.open(), TICKERS, start, end, self.intraday, **options)
 
     def news(self, tickers: Sequence[str], cycle_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
-        from .market.asof import news_as_of
+        """The items the source serves for these cycles' span (what a run adds to the archive;
+        `attrs["notes"]` names any feed it skipped)."""
+        from .market.news_archive import WINDOW
 
-        return news_as_of(self.open(), tickers, cycle_times)
+        cycles = sorted(cycle_times)
+        return self.open().news(list(tickers), cycles[0] - WINDOW, cycles[-1])
 
 
 class _LLMResource(dg.ConfigurableResource):

@@ -20,6 +20,8 @@ ROLLUPS = dg.AssetSelection.groups("track_record")
 LOOP_TABLES = (
     "mind_context",
     "context_records",
+    "news_items",
+    "news_archive",
     "mind_opinions",
     "debate",
     "memo",
@@ -73,6 +75,34 @@ def _records(looped) -> dict[str, str]:
     return dict(zip(frame["record_id"], frame["record_json"], strict=True))
 
 
+def _news(looped) -> dict[str, dict]:
+    return {r["item_id"]: r for r in looped["first"]["news_archive"].to_dict("records")}
+
+
+def test_the_simulators_news_is_archived_once_and_every_mind_cites_what_it_read(looped):
+    archive, views = looped["first"]["news_archive"], looped["first"]["news_items"]
+    assert len(archive) > 0 and archive["item_id"].is_unique
+    assert archive["source"].str.startswith("simulated: ").all()
+    # Each cycle's view names archive items visible at its time, within the day before it.
+    assert set(views["item_id"]) <= set(archive["item_id"])
+    assert (views["visible_from"] <= views["cycle_ts"]).all()
+    assert (views["visible_from"] > views["cycle_ts"] - pd.Timedelta(hours=24)).all()
+    # ... and the same archive and views after the second backfill (nothing fetched twice).
+    pd.testing.assert_frame_equal(archive, looped["second"]["news_archive"])
+    pd.testing.assert_frame_equal(views, looped["second"]["news_items"])
+    # The offline minds cite a headline in every cycle that had news, by its handle.
+    opinions = looped["first"]["mind_opinions"]
+    with_news = set(views["cycle_key"])
+    citing = set(
+        opinions[opinions["narrative"].str.contains(r"\[N\d+\] “", regex=True)]["cycle_key"]
+    )
+    assert with_news and with_news <= citing
+    contexts = looped["first"]["mind_context"]
+    for row in contexts[contexts["cycle_key"].isin(with_news)].to_dict("records"):
+        stored = json.loads(row["context_json"])["news"]
+        assert stored and set(stored[0]) == {"cite", "item_id"}, "items are named, not copied"
+
+
 def test_each_record_is_stored_once_for_the_cycles_that_share_it(looped):
     contexts = looped["first"]["mind_context"]
     named = {json.loads(c)["record_id"] for c in contexts["context_json"]}
@@ -116,7 +146,9 @@ def test_no_look_ahead_in_any_cycle_context(looped):
     records = _records(looped)
     for row in looped["first"]["mind_context"].to_dict("records"):
         cycle_ts = row["cycle_ts"]
-        ctx = full_document(row["context_json"], records)
+        ctx = full_document(row["context_json"], records, _news(looped))
+        for item in ctx["news"]:
+            assert pd.Timestamp(item["visible_from"]) <= cycle_ts
         if row["known_through"] is not pd.NaT and not pd.isna(row["known_through"]):
             assert row["known_through"] <= cycle_ts
         for lesson in ctx["lessons"]:
@@ -165,7 +197,7 @@ def test_every_offline_call_is_a_mind_call_at_its_calibrated_probability(looped)
     made = 0
     for memo in looped["first"]["memo"].to_dict("records"):
         stored = contexts[memo["cycle_key"]]
-        doc = full_document(stored, records)
+        doc = full_document(stored, records, _news(looped))
         ctx = CycleContext.from_dict(doc)
         assert ctx.to_json() == json.dumps(doc, sort_keys=True), "reads back as the same object"
         assert ctx.stored()[0] == stored

@@ -139,11 +139,32 @@ def test_csv_replay_reproduces_the_seed_memo_figures(workshop_env, shared_market
     assert "vix_level" in label["drivers"][0]
 
 
-def test_offline_news_is_an_empty_marked_table(workshop_env):
-    result = materialize(CYCLE, selection=["news_items"])
+def test_the_simulators_news_is_archived_and_each_cycle_reads_it_as_of_its_time(workshop_env):
+    result = materialize(["2026-03-25-19:15", "2026-03-26-09:15"], selection=["news_items"])
+    assert result.success
+    mat = result.asset_materializations_for_node("news_items")[-1]
+    assert mat.metadata["news_source"].value == "sim"
+    archive = query("select * from news_archive")
+    views = query("select * from news_items order by cycle_ts, visible_from")
+    assert len(archive) > 0 and archive["item_id"].is_unique
+    assert (views["visible_from"] <= views["cycle_ts"]).all()
+    # The 16:15 recap of 2026-03-25 is read by that evening's cycle and the next morning's.
+    evening = views[views["cycle_key"] == "2026-03-25-19:15"]["item_id"].tolist()
+    assert "sim-7-20260325-mover-NVDA" in evening
+    assert set(evening) <= set(views[views["cycle_key"] == "2026-03-26-09:15"]["item_id"])
+    # Re-running adds nothing to the archive and gives the same views.
+    assert materialize(["2026-03-25-19:15", "2026-03-26-09:15"], selection=["news_items"]).success
+    assert query("select count(*) n from news_archive")["n"][0] == len(archive)
+    pd.testing.assert_frame_equal(
+        query("select * from news_items order by cycle_ts, visible_from"), views
+    )
+
+
+def test_a_csv_market_without_news_leaves_a_marked_empty_view(workshop_env, shared_market):
+    result = materialize(CYCLE, market=f"csv:{shared_market}", selection=["news_items"])
     assert result.success
     mat = result.asset_materializations_for_node("news_items")[0]
-    assert "offline" in mat.metadata["news_source"].value
+    assert "no item visible" in mat.metadata["archive_note"].value
     assert query("select count(*) n from news_items")["n"][0] == 0
 
 

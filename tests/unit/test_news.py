@@ -19,18 +19,23 @@ OLD_LAYOUT = {
 }
 
 
+FETCHED = pd.Timestamp("2026-03-30 15:00")
+
+
 def test_both_yfinance_layouts_parse_to_naive_new_york_times():
-    news = parse_yfinance_news({"IWM": [NEW_LAYOUT], "QQQ": [OLD_LAYOUT]})
+    news = parse_yfinance_news({"IWM": [NEW_LAYOUT], "QQQ": [OLD_LAYOUT]}, FETCHED)
     assert list(news.columns) == list(NEWS_COLUMNS)
     assert len(news) == 1  # the same story under two tickers is one row
     row = news.iloc[0]
     assert row["tickers"] == "IWM,QQQ"
     assert row["published_at"] == pd.Timestamp("2026-03-30 14:05")  # 18:05 UTC = 14:05 EDT
     assert row["source"] == "Reuters"
+    # Fetched at 15:00 (New York): visible from then, not from its publication at 14:05.
+    assert row["visible_from"] == FETCHED
 
 
 def test_items_without_time_or_title_are_dropped_and_empty_is_typed():
-    news = parse_yfinance_news({"SPY": [{"content": {"title": ""}}, {"title": "x"}]})
+    news = parse_yfinance_news({"SPY": [{"content": {"title": ""}}, {"title": "x"}]}, FETCHED)
     assert news.empty
     assert news["published_at"].dtype == "datetime64[ns]"
     assert list(empty_news().columns) == list(NEWS_COLUMNS)

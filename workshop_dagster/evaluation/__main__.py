@@ -76,6 +76,7 @@ TABLES = [
     "cycle_features",
     "mind_context",
     "context_records",
+    "news_archive",
     "predictions",
     "prediction_scores",
 ]

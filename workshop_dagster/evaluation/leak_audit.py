@@ -7,6 +7,8 @@ against an independent scoring of every call:
   and feature a cycle used was published at or before the cycle time, and every window of daily
   bars (`market_bars`, over the sessions stored once in `session_bars`) resolves to exactly the
   sessions it held;
+- every headline a cycle's context showed (put back from the news archive) was visible at its
+  time: published, stamped by its feed and first fetched at or before it;
 - every lesson a cycle was shown comes from a score known (by the independent scoring) at or
   before the cycle time;
 - the track record a cycle saw counts, per source, exactly the calls whose scores were known by
@@ -86,7 +88,7 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
         ("market_bars", "bar_ts"),
         ("market_quotes", "quote_ts"),
         ("macro_rates", "as_of"),
-        ("news_items", "published_at"),
+        ("news_items", "visible_from"),
         ("cycle_features", "last_bar_ts"),
         ("mind_context", "known_through"),
     ):
@@ -111,9 +113,22 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
             strict=True,
         )
     )
+    archive = tables.get("news_archive")
+    news = {r["item_id"]: r for r in archive.to_dict("records")} if archive is not None else None
     for row in tables["mind_context"].to_dict("records"):
         key, ts = row["cycle_key"], pd.Timestamp(row["cycle_ts"])
-        ctx = full_document(row["context_json"], records)
+        ctx = full_document(row["context_json"], records, news)
+        for item in ctx.get("news", []):
+            checks += 1
+            if pd.Timestamp(item["visible_from"]) > ts:
+                violations.append(
+                    Violation(
+                        key,
+                        "news",
+                        f"{item['cite']} {item['title'][:60]!r}: visible from "
+                        f"{item['visible_from']}, shown at {ts}",
+                    )
+                )
         for lesson in ctx["lessons"]:
             checks += 1
             truth = known_at.get((lesson["cycle_key"], lesson["source"]))

@@ -236,22 +236,3 @@ def scoring_prices(
     if not frames:
         return pd.DataFrame(columns=["ticker", "bar_ts", "close", "series"])
     return pd.concat(frames, ignore_index=True)
-
-
-def news_as_of(source, tickers: Sequence[str], cycle_times: Sequence) -> pd.DataFrame:
-    """News published at or before each cycle, within the day before it."""
-    cycles = pd.DatetimeIndex(sorted({calendar.to_naive_ny(c) for c in cycle_times}))
-    news = source.news(list(tickers), cycles.min() - pd.Timedelta(days=1), cycles.max())
-    if news.empty:  # no cycle has any (the simulator, a csv folder without news)
-        out = news.assign(cycle_ts=pd.Series(dtype="datetime64[ns]"))
-        out["cycle_ts"] = out["cycle_ts"].astype("datetime64[ns]")
-        return out
-    pieces = []
-    for cycle in cycles:
-        window = news[
-            (news["published_at"] <= cycle) & (news["published_at"] > cycle - pd.Timedelta(days=1))
-        ]
-        pieces.append(window.assign(cycle_ts=cycle))
-    out = pd.concat(pieces, ignore_index=True) if pieces else news.assign(cycle_ts=None)
-    out["cycle_ts"] = pd.to_datetime(out["cycle_ts"]).astype("datetime64[ns]")
-    return out

@@ -1,71 +1,173 @@
-"""News items: the table shape, and parsing of yfinance's `Ticker.news` payloads."""
+"""News items: the table shape, the honest clock, ticker tags, and yfinance's two payloads.
+
+An item is seen from `visible_from`: the latest of its publication, any later time its feed
+stamps on it (Yahoo's `displayTime` can be days after `pubDate`) and its first fetch. A cycle
+may read it from then on, never before (`news_archive`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
 from .calendar import to_naive_ny
+from .universe import TICKERS
 
-NEWS_COLUMNS = ("published_at", "source", "title", "tickers", "url")
+NEWS_COLUMNS = (
+    "item_id",
+    "published_at",
+    "fetched_at",
+    "visible_from",
+    "source",
+    "feed",
+    "title",
+    "summary",
+    "url",
+    "tickers",
+)
+TIME_COLUMNS = ("published_at", "fetched_at", "visible_from")
+# Names a headline uses for the universe's tickers (symbols are matched as words too).
+NAMES = {
+    "AAPL": ("Apple",),
+    "MSFT": ("Microsoft",),
+    "NVDA": ("Nvidia", "NVIDIA"),
+    "AMZN": ("Amazon",),
+    "GOOGL": ("Alphabet", "Google"),
+    "META": ("Meta Platforms", "Facebook"),
+    "TSLA": ("Tesla",),
+    "SPY": ("S&P 500",),
+    "QQQ": ("Nasdaq 100", "Nasdaq-100"),
+    "IWM": ("Russell 2000", "small caps", "small-cap"),
+    "DIA": ("Dow Jones", "the Dow"),
+    "GLD": ("gold",),
+    "TLT": ("Treasuries", "Treasury bonds"),
+    "XLE": ("oil",),
+}
+_SYMBOL = re.compile(r"(?<![A-Za-z])\$?([A-Z]{2,5})(?![a-z])")
 
 
 def empty_news() -> pd.DataFrame:
-    """A typed, empty news table (offline sources publish no news)."""
+    """A typed, empty news table."""
     return pd.DataFrame(
         {
-            "published_at": pd.Series([], dtype="datetime64[ns]"),
-            "source": pd.Series([], dtype="object"),
-            "title": pd.Series([], dtype="object"),
-            "tickers": pd.Series([], dtype="object"),
-            "url": pd.Series([], dtype="object"),
+            c: pd.Series([], dtype="datetime64[ns]" if c in TIME_COLUMNS else "object")
+            for c in NEWS_COLUMNS
         }
     )
 
 
-def _item_fields(item: Mapping) -> tuple[pd.Timestamp | None, str, str, str]:
-    """(published_at, publisher, title, url) from either yfinance news layout.
+def tag_tickers(text: str, given: Iterable[str] = ()) -> str:
+    """The universe's tickers an item is about: those its feed named, its symbols, and the
+    company and index names it uses; comma-joined, sorted."""
+    found = {t for t in given if t in TICKERS}
+    found |= {m for m in _SYMBOL.findall(text or "") if m in TICKERS and m != "VIX"}
+    lowered = (text or "").lower()
+    for ticker, names in NAMES.items():
+        if any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered) for n in names):
+            found.add(ticker)
+    return ",".join(sorted(found))
 
-    yfinance < 0.2.50 returned flat dicts (`title`, `publisher`, `providerPublishTime` in epoch
-    seconds, `link`); newer versions nest the story under `content` with an ISO `pubDate`.
-    """
+
+def item_id(feed: str, guid: str | None, url: str | None, title: str) -> str:
+    """A stable id: the feed's guid, else the canonical URL, else the title (hashed)."""
+    basis = guid or (url or "").split("?")[0].rstrip("/") or f"{feed}:{title.strip().lower()}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+
+def finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed, with `visible_from` (the latest of the item's times), sorted by it."""
+    if frame.empty:
+        return empty_news()
+    out = frame.copy()
+    for col in ("published_at", "fetched_at", "display_at"):
+        if col in out:
+            out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
+    times = [c for c in ("published_at", "display_at", "fetched_at") if c in out]
+    out["visible_from"] = out[times].max(axis=1).astype("datetime64[ns]")
+    for col in ("summary", "url", "tickers", "feed"):
+        if col not in out:
+            out[col] = ""
+        out[col] = out[col].fillna("").astype(str)
+    return out.sort_values(["visible_from", "item_id"]).reset_index(drop=True)[list(NEWS_COLUMNS)]
+
+
+def _item_fields(item: Mapping) -> dict | None:
+    """One Yahoo story in either layout, or None when it has no title or time.
+
+    `Ticker.news` (yfinance >= 0.2.50) nests it under `content` (ISO `pubDate`, `displayTime`,
+    `provider.displayName`, `canonicalUrl.url`, `summary`); `Search(...).news` is flat
+    (`providerPublishTime` in epoch seconds, `publisher`, `link`, `relatedTickers`, `uuid`)."""
     content = item.get("content")
     if isinstance(content, Mapping):
         published = content.get("pubDate") or content.get("displayTime")
-        ts = pd.Timestamp(published) if published else None
-        provider = content.get("provider") or {}
+        shown = content.get("displayTime")
         url = (content.get("canonicalUrl") or {}).get("url") or (
             content.get("clickThroughUrl") or {}
         ).get("url", "")
-        return ts, provider.get("displayName", ""), content.get("title", ""), url or ""
-    epoch = item.get("providerPublishTime")
-    ts = pd.Timestamp(int(epoch), unit="s", tz="UTC") if epoch is not None else None
-    return ts, item.get("publisher", ""), item.get("title", ""), item.get("link", "")
+        fields = {
+            "guid": item.get("id") or content.get("id"),
+            "published": pd.Timestamp(published) if published else None,
+            "shown": pd.Timestamp(shown) if shown else None,
+            "source": (content.get("provider") or {}).get("displayName", ""),
+            "title": content.get("title", ""),
+            "summary": content.get("summary") or content.get("description") or "",
+            "url": url or "",
+            "related": [],
+        }
+    else:
+        epoch = item.get("providerPublishTime")
+        fields = {
+            "guid": item.get("uuid"),
+            "published": pd.Timestamp(int(epoch), unit="s", tz="UTC") if epoch else None,
+            "shown": None,
+            "source": item.get("publisher", ""),
+            "title": item.get("title", ""),
+            "summary": "",
+            "url": item.get("link", ""),
+            "related": list(item.get("relatedTickers") or []),
+        }
+    if fields["published"] is None or not str(fields["title"]).strip():
+        return None
+    return fields
 
 
-def parse_yfinance_news(items_by_ticker: Mapping[str, Iterable[Mapping]]) -> pd.DataFrame:
-    """One row per story (deduplicated by title), tickers joined by comma, times as naive NY."""
+def parse_yfinance_news(
+    items_by_query: Mapping[str, Iterable[Mapping]], fetched_at, feed: str = "yahoo"
+) -> pd.DataFrame:
+    """One row per story (the same story under several tickers or queries is one item, tagged
+    with all of them); `fetched_at` is when the payloads were fetched."""
     rows: dict[str, dict] = {}
-    for ticker, items in items_by_ticker.items():
+    fetched = to_naive_ny(pd.Timestamp(fetched_at))
+    for query, items in items_by_query.items():
         for item in items or []:
-            ts, publisher, title, url = _item_fields(item)
-            if ts is None or not title:
+            fields = _item_fields(item) if isinstance(item, Mapping) else None
+            if fields is None:
                 continue
+            # One story under several tickers or queries, in either layout: one item.
+            same = fields["url"].split("?")[0].rstrip("/") or fields["title"].strip().lower()
             row = rows.setdefault(
-                title,
+                same,
                 {
-                    "published_at": to_naive_ny(ts),
-                    "source": publisher or "yahoo",
-                    "title": title,
-                    "tickers": set(),
-                    "url": url,
+                    "item_id": item_id(feed, fields["guid"], fields["url"], fields["title"]),
+                    "published_at": to_naive_ny(fields["published"]),
+                    "display_at": to_naive_ny(fields["shown"]) if fields["shown"] else pd.NaT,
+                    "fetched_at": fetched,
+                    "source": fields["source"] or "Yahoo Finance",
+                    "feed": feed,
+                    "title": fields["title"].strip(),
+                    "summary": fields["summary"].strip(),
+                    "url": fields["url"],
+                    "named": set(),
                 },
             )
-            row["tickers"].add(ticker)
+            row["named"] |= set(fields["related"]) | ({query} if query in TICKERS else set())
     if not rows:
         return empty_news()
     frame = pd.DataFrame(list(rows.values()))
-    frame["tickers"] = frame["tickers"].map(lambda s: ",".join(sorted(s)))
-    frame["published_at"] = pd.to_datetime(frame["published_at"]).astype("datetime64[ns]")
-    return frame.sort_values(["published_at", "title"]).reset_index(drop=True)[list(NEWS_COLUMNS)]
+    frame["tickers"] = [
+        tag_tickers(f"{r.title} {r.summary}", r.named) for r in frame.itertuples(index=False)
+    ]
+    return finish(frame.drop(columns="named"))

@@ -255,6 +255,8 @@ class SimulatedMarket:
         return bars.assign(resolution="5m", file="sim", line=0)
 
     def news(self, tickers, start, end) -> pd.DataFrame:
-        from .news import empty_news
+        """Headlines of the simulation's own shocks, Fed decisions and regime switches
+        (`sim_news`), published in [start, end]."""
+        from .sim_news import headlines
 
-        return empty_news()
+        return headlines(self._sim(end), start, end)

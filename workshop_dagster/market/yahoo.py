@@ -34,7 +34,7 @@ from . import calendar
 from .csv_replay import BAR_COLUMNS
 from .errors import MarketDataError
 from .news import parse_yfinance_news
-from .universe import ticker_from_yahoo, yahoo_symbol
+from .universe import yahoo_symbol
 
 FRED_CSV_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
 FRED_TIMEOUT_S = 30
@@ -373,7 +373,16 @@ class YahooMarket:
         raise AssertionError("unreachable")
 
     def news(self, tickers, start, end) -> pd.DataFrame:
-        items = {t: self._fetch_news(yahoo_symbol(t)) for t in tickers}
-        return parse_yfinance_news(
-            {ticker_from_yahoo(yahoo_symbol(t)): v for t, v in items.items()}
-        )
+        """The latest stories Yahoo serves for each ticker (fetched now: the archive makes them
+        visible from now on). A ticker whose news cannot be fetched is skipped and named in the
+        frame's `attrs["notes"]`: news never fails a cycle."""
+        fetched_at = self._now()
+        items, notes = {}, []
+        for t in tickers:
+            try:
+                items[t] = self._fetch_news(yahoo_symbol(t))
+            except Exception as exc:  # noqa: BLE001 - any failure of one feed skips that feed
+                notes.append(f"yahoo news for {t} skipped: {type(exc).__name__}: {exc}"[:300])
+        out = parse_yfinance_news(items, fetched_at)
+        out.attrs["notes"] = notes
+        return out

@@ -222,6 +222,19 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return json.loads(out.to_json(orient="records"))
 
 
+def _news_rows(news: pd.DataFrame) -> list[dict]:
+    """The cycle's headlines, newest first, each with the handle the minds and the memo cite
+    it by ("N1" the newest) and its archive id."""
+    if news is None or news.empty:
+        return []
+    ordered = news.sort_values(["visible_from", "item_id"], ascending=[False, True])
+    rows = _records(
+        ordered,
+        ["item_id", "published_at", "visible_from", "source", "title", "summary", "tickers"],
+    )
+    return [{"cite": f"N{i}", **row} for i, row in enumerate(rows, start=1)]
+
+
 def _rounded(value, digits: int = 2):
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
@@ -307,7 +320,7 @@ def build_context(
             label=regime["label"], score=float(regime["score"]), drivers=regime["drivers"]
         ),
         market=market,
-        news=_records(news, ["published_at", "source", "title", "tickers"]),
+        news=_news_rows(news),
         track_record=record["track_record"],
         lessons=lessons,
         calibration=record["calibration"],

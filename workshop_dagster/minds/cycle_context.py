@@ -74,7 +74,9 @@ class CycleContext:
     ordinal: int
     regime: RegimeView
     market: MarketView
-    news: list[Row] = field(default_factory=list)  # published_at, source, title, tickers
+    # cite ("N1", newest first), item_id, published_at, visible_from, source, title, summary,
+    # tickers: stored as (cite, item_id) only, the rest is the archive's (`full_document`)
+    news: list[Row] = field(default_factory=list)
     track_record: list[Row] = field(default_factory=list)  # track_record rows as of the cycle
     lessons: list[Lesson] = field(default_factory=list)
     calibration: list[Row] = field(default_factory=list)
@@ -98,6 +100,7 @@ class CycleContext:
             del doc[part]
         record_id, record_json = record or record_document(self)
         doc["record_id"] = record_id
+        doc["news"] = [{"cite": n["cite"], "item_id": n["item_id"]} for n in self.news]
         return json.dumps(doc, sort_keys=True), record_id, record_json
 
     @classmethod
@@ -119,11 +122,23 @@ def record_document(context: CycleContext) -> tuple[str, str]:
     return hashlib.sha256(text.encode()).hexdigest()[:32], text
 
 
-def full_document(context_json: str, records: Mapping[str, str]) -> dict[str, Any]:
+def full_document(
+    context_json: str, records: Mapping[str, str], news: Mapping[str, Row] | None = None
+) -> dict[str, Any]:
     """A stored context (`mind_context.context_json`) with its record put back from
-    `context_records` (record_id -> record_json); a context stored whole (before the record was
-    stored apart) is returned as it is. A record that is missing is an error, not an empty one."""
+    `context_records` (record_id -> record_json) and its headlines from `news_archive`
+    (item_id -> row); a context stored whole (before the record was stored apart) is returned
+    as it is. A record or an item that is missing is an error, not an empty one."""
     doc = json.loads(context_json)
+    refs = doc.get("news", [])
+    if refs and "title" not in refs[0]:
+        missing = [r["item_id"] for r in refs if news is None or r["item_id"] not in news]
+        if missing:
+            raise KeyError(
+                f"context of cycle {doc.get('cycle_key')} refers to news items {missing[:3]}, "
+                "which the news archive given does not hold"
+            )
+        doc["news"] = [{**_news_fields(news[r["item_id"]]), **r} for r in refs]
     record_id = doc.pop("record_id", None)
     if record_id is None:
         return doc
@@ -133,3 +148,15 @@ def full_document(context_json: str, records: Mapping[str, str]) -> dict[str, An
             "context_records does not hold"
         )
     return {**doc, **json.loads(records[record_id])}
+
+
+NEWS_FIELDS = ("published_at", "visible_from", "source", "title", "summary", "tickers")
+
+
+def _news_fields(row: Row) -> Row:
+    """An archive row as a context shows it (times as "%Y-%m-%d %H:%M")."""
+    out = {}
+    for key in NEWS_FIELDS:
+        value = row[key]
+        out[key] = value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else value
+    return out

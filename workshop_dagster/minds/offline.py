@@ -9,6 +9,7 @@ the mind's own hit rate in the current regime once it has a record there.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from .context import mind_record
 from .cycle_context import CycleContext
@@ -39,6 +40,45 @@ def calibrated(confidence: float, context: CycleContext, mind: str) -> float:
     record = (hits + 0.5 * SHRINK_N) / (n + SHRINK_N)
     weight = n / (n + SHRINK_N)
     return round(min(max((1 - weight) * confidence + weight * record, 0.05), 0.9), 2)
+
+
+# What each mind reads in the news (the Contrarian tail risks and filings, the Macro mind the Fed
+# and geopolitics); the Flow mind reads the tape's movers, and any headline the others pass over.
+READS = {
+    "macro": re.compile(
+        r"Federal Reserve|\bFed\b|rate|yield|Treasur|inflation|geopolit|tariff|war\b", re.I
+    ),
+    "contrarian": re.compile(
+        r"Form 4|8-K|filing|EDGAR|insider|risk|worries|tension|warn|probe|lawsuit", re.I
+    ),
+}
+
+
+def cited(row: dict) -> str:
+    """A headline as the voices cite it: '[N2] “Tesla sinks 5.3% on heavy volume”' (its words
+    in one line, any curly quote in them made straight so the citation stays whole)."""
+    title = " ".join(str(row["title"]).split()).replace("“", '"').replace("”", '"')
+    return f"[{row['cite']}] “{title}”"
+
+
+def headline_sentence(context: CycleContext, mind: str) -> str:
+    """The newest headline the mind reads, cited with its time and source; "" when none."""
+    news = context.news  # newest first
+    if mind == "flow":
+        others = [n for n in news if not any(p.search(_text(n)) for p in READS.values())]
+        chosen = (others or news)[:1]
+    else:
+        chosen = [n for n in news if READS[mind].search(_text(n))][:1]
+    if not chosen:
+        return ""
+    n = chosen[0]
+    day, time = n["visible_from"].split(" ")
+    when = f"at {time}" if day == context.cycle_ts[:10] else f"on {day} at {time}"
+    return f"On the wire {when} ({n['source']}): {cited(n)}."
+
+
+def _text(row: dict) -> str:
+    return f"{row['source']} {row['title']}"
 
 
 def _record_sentence(context: CycleContext, mind: str, title: str) -> str:
@@ -116,6 +156,9 @@ def macro_mind(context: CycleContext) -> Opinion:
     )
     if d10 is not None:
         facts += f" The 10Y has moved {d10:+.0f}bp over its last five prints."
+    wire = headline_sentence(context, "macro")
+    if wire:
+        facts += f" {wire}"
     call = None
     if vix >= 24 and dvix > 0:
         conf = 0.42 + min((vix - 24) / 40, 0.15)
@@ -172,6 +215,9 @@ def flow_mind(context: CycleContext) -> Opinion:
         f"{move('QQQ', t['QQQ']['change_5d_pct'], True)}. The mega-cap basket moved "
         f"{m.mega_cap_1d:+.2f}% today."
     )
+    wire = headline_sentence(context, "flow")
+    if wire:
+        facts += f" {wire}"
     spread5 = m.size_spread_5d
     call = None
     if spread5 >= 1.5 and breadth >= 0.5:
@@ -231,6 +277,9 @@ def contrarian_mind(context: CycleContext) -> Opinion:
             "What nobody wants to say:",
         ],
     )
+    wire = headline_sentence(context, "contrarian")
+    if wire:
+        opening = f"{opening} {wire}"
     if top_abs >= 1.6:
         direction = "down" if z > 0 else "up"
         text = (

@@ -68,8 +68,8 @@ def cycle_data(context: CycleContext) -> str:
     }
     news = (
         "\n".join(
-            f"- {fence(n['published_at'])} {fence(n['source'])}: {fence(n['title'])} "
-            f"[{fence(n['tickers'])}]"
+            f"- [{n['cite']}] {fence(n['visible_from'])} {fence(n['source'])}: "
+            f"{fence(n['title'])} ({fence(n['tickers']) or 'market'})"
             for n in context.news
         )
         or "(no news)"

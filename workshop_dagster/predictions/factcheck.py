@@ -5,6 +5,7 @@ Models invent numbers; this is where they are caught. Recognized claims:
   "10Y-2Y at 0.53" / "10Y-2Y spread at 0.53", "Fed Funds at 3.64%", "VIX at 14.18",
   "the 10Y at 4.35%", "the 2Y at 3.82%", "Breadth at 31%", and moves outside the session:
   "IWM down 0.37% after hours", "NVDA up 0.40% pre-market" (the quote's extended-hours move).
+A headline cited as '[N2] “...”' is a report, not a claim (`CITED`, `check_citations`).
 A claim is supported when it matches the data to the precision it was written with.
 """
 
@@ -58,8 +59,15 @@ def _value(text: str) -> float:
     return float(text.replace("−", "-"))
 
 
+# A headline cited by its handle and quoted in curly quotes ('[N2] “Tesla sinks 5.3% ...”',
+# minds/prompts/house.md) is a report the cycle read, not a figure the voice claims: its numbers
+# are not checked against the data; `check_citations` checks it is the headline it names.
+CITED = re.compile(r"\[(?P<cite>N\d+)\]\s*“(?P<quote>[^”]*)”")
+
+
 def extract_claims(text: str) -> list[Claim]:
     claims = []
+    text = CITED.sub("[cited]", text or "")
     for m in TICKER_MOVE.finditer(text or ""):
         ticker = m.group("t")
         if ticker in STOP:
@@ -94,6 +102,19 @@ def extract_claims(text: str) -> list[Claim]:
     return claims
 
 
+def check_citations(text: str, headlines: dict[str, str]) -> list[str]:
+    """What is wrong with the headlines `text` cites: a handle the cycle did not show, or words
+    that are not the headline's (`headlines`: cite -> title)."""
+    problems = []
+    for m in CITED.finditer(text or ""):
+        title = headlines.get(m.group("cite"))
+        if title is None:
+            problems.append(f"{m.group('cite')} was not among the cycle's headlines")
+        elif _plain(m.group("quote")) not in _plain(title):
+            problems.append(f"{m.group('cite')} is quoted as {m.group('quote')!r}, not its words")
+    return problems
+
+
 def check_figures(text: str, data: dict[str, float]) -> list[Claim]:
     """Every claim in `text`, with the actual value filled in from `data` (key -> value)."""
     claims = extract_claims(text)
@@ -116,3 +137,8 @@ def cycle_facts(features_rows: list[dict]) -> dict[str, float]:
         for key in ("spread_10y_2y", "fed_funds", "vix_level", "ust_10y", "ust_2y", "breadth"):
             facts[key] = float(first[key])
     return facts
+
+
+def _plain(text: str) -> str:
+    """Words to compare a quote with its headline: one line, straight quotes, lower case."""
+    return " ".join(text.replace("“", '"').replace("”", '"').split()).strip(" .").lower()

@@ -102,7 +102,13 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         # The outcome marker is for readers of the Markdown file; on the page it is a rule (the
         # outcome line says "Outcome" itself).
         markdown = _page_permalink(post["markdown"].replace(OUTCOME_MARKER, "---"), post["slug"])
-        html = env.get_template("post.html").render(post=post, body=markdown_to_html(markdown))
+        html = env.get_template("post.html").render(
+            post=post,
+            body=markdown_to_html(markdown),
+            provenance=markdown_to_html(
+                post["provenance"] if isinstance(post.get("provenance"), str) else ""
+            ),
+        )
         (staging / "posts" / f"{post['slug']}.html").write_text(html, encoding="utf-8")
     (staging / "index.html").write_text(
         env.get_template("index.html").render(posts=posts.to_dict("records")), encoding="utf-8"

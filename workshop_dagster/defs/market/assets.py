@@ -110,23 +110,44 @@ def market_snapshot(
     kinds={"duckdb", "pandas"},
     pool="duckdb",
     retry_policy=NETWORK_RETRY,
-    description="Headlines published in the day before the cycle (yfinance live). Offline "
-    "sources (sim, csv) publish no news: the table is then empty, and its metadata says so.",
+    description="The news each cycle reads: the archive's items (`news_archive`, every item "
+    "stored once) visible at the cycle time and within the day before it, newest 20. An item "
+    "is visible from the latest of its publication, any later time its feed stamps on it and "
+    "its first fetch, so a backfill or a re-run reads what the live cycle read. The run first "
+    "adds what the source serves now (the simulator's own headlines; Yahoo's latest stories); "
+    "a feed that fails is skipped and named in the metadata, never failing the cycle.",
 )
-def news_items(context: dg.AssetExecutionContext, market: MarketResource) -> dg.Output:
+def news_items(
+    context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
+) -> dg.Output:
+    from ...market import news_archive
+
+    cycles = cycle_times(context)
     with permanent_errors_fail_fast():
-        news = with_cycle_key(market.news(TICKERS, cycle_times(context)))
-    offline = market.source != "yfinance"
+        fetched = market.news(TICKERS, cycles)
+    notes = list(fetched.attrs.get("notes", []))
+    with warehouse.connect() as conn:
+        added = news_archive.store(conn, fetched)
+        view = news_archive.visible(conn, cycles)
+    quiet = len(set(cycles) - set(view["cycle_ts"]))
     return dg.Output(
-        news,
+        with_cycle_key(view),
         metadata=for_run(
             context,
             "news_items",
             {
-                "news_source": "none: offline market source publishes no news"
-                if offline
-                else "yfinance",
-                "items": len(news),
+                "news_source": market.source,
+                "fetched": len(fetched),
+                "added_to_archive": added,
+                "items_seen": len(view),
+                "cycles_without_news": quiet,
+                "archive_note": (
+                    f"the archive holds no item visible in the day before {quiet} of "
+                    f"{len(cycles)} cycles"
+                    if quiet
+                    else "every cycle has news"
+                ),
+                "feeds_skipped": dg.MetadataValue.json(notes),
             },
         ),
     )

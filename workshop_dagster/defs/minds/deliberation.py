@@ -98,6 +98,26 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
 
 
+def _latest_provenance(context_row: dict, memo_body: str, records, news) -> str:
+    """What the run's last call was made from (publish/provenance.py), for the memo's metadata."""
+    from ...minds.cycle_context import full_document
+    from ...publish.provenance import provenance_markdown
+
+    items = {r["item_id"]: r for r in news.drop_duplicates("item_id").to_dict("records")}
+    return provenance_markdown(
+        full_document(context_row["context_json"], records, items), memo_body
+    )
+
+
+def _news_read(warehouse: WarehouseResource, news_items):
+    """Each cycle's news items (`news_items` names them) with their archive rows."""
+    from ...market import news_archive
+
+    with warehouse.connect() as conn:
+        rows = news_archive.items(conn, news_items["item_id"].tolist())
+    return news_items[["cycle_key", "cycle_ts", "item_id"]].merge(rows, on="item_id")
+
+
 @dg.multi_asset(
     outs={
         name: dg.AssetOut(
@@ -139,6 +159,7 @@ def deliberation(
     from ...minds.spend import LEDGER_FIELDS
 
     cycles = sorted(cycle_times(context))
+    news = _news_read(warehouse, news_items)
     engine = llm.engine()
     try:
         prior = _prior_predictions(warehouse, cycles[0])
@@ -148,7 +169,7 @@ def deliberation(
         out, minds_s = deliberate(
             engine,
             cycles,
-            (cycle_features, regime_labels, macro_rates, news_items),
+            (cycle_features, regime_labels, macro_rates, news),
             prices,
             prior,
             lambda key: cycle_ordinal(key, PARTITIONS),
@@ -171,8 +192,10 @@ def deliberation(
         pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
     )
     # The records the contexts name, each stored once (append-only: minds/context_records.py).
+    records = out.pop("context_records")
     with warehouse.connect() as conn:
-        new_records = context_records.store(conn, out.pop("context_records"))
+        new_records = context_records.store(conn, records)
+    provenance = _latest_provenance(out["mind_context"][-1], out["memo"][-1]["body"], records, news)
     frames = {
         name: pd.DataFrame(rows)
         for name, rows in out.items()
@@ -237,6 +260,7 @@ def deliberation(
             "memo",
             {
                 "latest_memo": dg.MetadataValue.md(last["body"]),
+                "latest_made_from": dg.MetadataValue.md(provenance),
                 "latest_title": last["title"],
                 "abstained": int(frames["memo"]["abstained"].sum()),
                 "engine": engine.name,

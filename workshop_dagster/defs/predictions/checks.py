@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ...cycle_assets import PARTITIONS
-from ...resources import DataQualityResource
+from ...resources import DataQualityResource, WarehouseResource
 
 
 @dg.asset_check(
@@ -45,12 +45,21 @@ def predictions_are_valid(
     asset="memo",
     blocking=False,
     partitions_def=PARTITIONS,
-    additional_ins={"mind_opinions": dg.AssetIn(), "cycle_features": dg.AssetIn()},
+    additional_ins={
+        "mind_opinions": dg.AssetIn(),
+        "cycle_features": dg.AssetIn(),
+        "mind_context": dg.AssetIn(),
+    },
     description="Every figure quoted for a ticker or a series in the memo and the opinions must "
-    "match the cycle's data within rounding; unsupported figures are listed.",
+    "match the cycle's data within rounding, and every headline cited ('[N2] “...”') must be "
+    "one the cycle was shown, in its own words; what fails is listed.",
 )
-def memo_figures_match_data(memo, mind_opinions, cycle_features) -> dg.AssetCheckResult:
-    from ...predictions.factcheck import check_figures, cycle_facts
+def memo_figures_match_data(
+    memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    from ...predictions.factcheck import check_citations, check_figures, cycle_facts
+
+    headlines = _headlines(warehouse, mind_context)
 
     unsupported, checked = [], 0
     # Each cycle's texts gathered in one pass (a range's frames filtered per cycle is quadratic).
@@ -64,6 +73,9 @@ def memo_figures_match_data(memo, mind_opinions, cycle_features) -> dg.AssetChec
     for cycle_key, feats in cycle_features.groupby("cycle_key"):
         facts = cycle_facts(feats.to_dict("records"))
         for where, text in texts_of.get(cycle_key, []):
+            for problem in check_citations(text, headlines.get(cycle_key, {})):
+                checked += 1
+                unsupported.append({"cycle_key": cycle_key, "in": where, "claim": problem})
             for claim in check_figures(text, facts):
                 checked += 1
                 if not claim.supported:
@@ -84,3 +96,22 @@ def memo_figures_match_data(memo, mind_opinions, cycle_features) -> dg.AssetChec
             "unsupported": dg.MetadataValue.json(unsupported[:50]),
         },
     )
+
+
+def _headlines(warehouse: WarehouseResource, mind_context) -> dict[str, dict[str, str]]:
+    """Each cycle's headlines by the handle its context showed them under: cite -> title."""
+    import json
+
+    from ...market import news_archive
+
+    refs = {
+        key: json.loads(doc).get("news", [])
+        for key, doc in zip(mind_context["cycle_key"], mind_context["context_json"], strict=True)
+    }
+    ids = [r["item_id"] for rows in refs.values() for r in rows]
+    with warehouse.connect() as conn:
+        rows = news_archive.items(conn, ids)
+    titles = dict(zip(rows["item_id"], rows["title"], strict=True))
+    return {
+        key: {r["cite"]: titles.get(r["item_id"], "") for r in rows} for key, rows in refs.items()
+    }

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ...cycle_assets import CYCLE_TABLE, PER_CYCLE
 from ...metadata import for_run
-from ...resources import PublishResource
+from ...resources import PublishResource, WarehouseResource
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
 # location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
@@ -39,14 +39,27 @@ def _outcome(score: dict | None) -> tuple[str, str]:
     kinds={"markdown", "duckdb"},
     pool="duckdb",
     description="Each cycle's memo as a Markdown post in the seeds' layout, with the permanent "
-    "link and, once the call is scored, an outcome section appended after a marker.",
+    "link and, once the call is scored, an outcome section appended after a marker; and what "
+    "the call was made from (headlines with the time each became visible, the figures quoted, "
+    "the record, lessons and rules shown: publish/provenance.py), shown under the post on the "
+    "site and, for the latest cycle, in the metadata.",
 )
 def posts(
-    context: dg.AssetExecutionContext, memo, prediction_scores, publisher: PublishResource
+    context: dg.AssetExecutionContext,
+    memo,
+    prediction_scores,
+    mind_context,
+    publisher: PublishResource,
+    warehouse: WarehouseResource,
 ) -> dg.Output:
     import pandas as pd
 
+    from ...minds.stored_contexts import read_full
     from ...publish.posts import outcome_lines, post_slug, render_post, write_post
+    from ...publish.provenance import provenance_markdown
+
+    with warehouse.connect() as conn:
+        contexts = read_full(conn, mind_context)
 
     synthesis = prediction_scores[prediction_scores["source"] == "synthesis"]
     scores = {r["cycle_key"]: r for r in synthesis.to_dict("records")}
@@ -70,6 +83,7 @@ def posts(
                 "outcome_text": outcome_text,
                 "outcome_class": outcome_class,
                 "has_outcome": bool(outcome_lines(score)),
+                "provenance": provenance_markdown(contexts[m["cycle_key"]], m["body"]),
             }
         )
     frame = pd.DataFrame(rows)
@@ -84,6 +98,7 @@ def posts(
                 "latest_post": dg.MetadataValue.path(last["path"]),
                 "latest_post_markdown": dg.MetadataValue.md(last["markdown"]),
                 "with_outcome": int(frame["has_outcome"].sum()),
+                "latest_provenance": dg.MetadataValue.md(last["provenance"]),
             },
         ),
     )

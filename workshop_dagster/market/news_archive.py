@@ -1,0 +1,125 @@
+"""`news_archive`: every news item ever fetched, stored once, with the time it became visible.
+
+Feeds serve only their latest items and no history, so what a live cycle read would be lost to
+any replay. Each run appends the items it fetched that the archive does not hold (by id, and by
+URL or title across feeds: the first seen is kept), and a cycle's `news_items` are the archive's
+items visible at its time: a backfill or a re-run of a past cycle reads exactly what was there,
+never an item fetched later. The table is append-only; an item's `visible_from` is fixed when it
+is first stored (a later fetch of the same story cannot move it earlier).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from .news import NEWS_COLUMNS, TIME_COLUMNS, empty_news
+
+WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads
+MAX_ITEMS = 20  # the newest items a cycle reads within the window
+
+DDL = """
+create table if not exists news_archive (
+    item_id varchar primary key,
+    published_at timestamp_ns not null,
+    fetched_at timestamp_ns not null,
+    visible_from timestamp_ns not null,
+    source varchar not null,
+    feed varchar not null,
+    title varchar not null,
+    summary varchar not null,
+    url varchar not null,
+    tickers varchar not null
+)
+"""
+
+
+def _keys(url: str, title: str) -> set[str]:
+    """What makes two feeds' items one story: the same URL (without its query), or the same
+    title (case and punctuation aside)."""
+    keys = {"title:" + " ".join(re.sub(r"\W+", " ", title.lower()).split())}
+    plain = url.split("?")[0].rstrip("/").lower()
+    return keys | ({"url:" + plain} if plain else set())
+
+
+def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
+    """Append the items the archive does not hold yet (by id, URL or title: the first seen is
+    kept); returns how many were added."""
+    conn.execute(DDL).fetchall()
+    if items.empty:
+        return 0
+    new = items.sort_values(["visible_from", "item_id"]).drop_duplicates("item_id")
+    conn.register("incoming_news", new)
+    try:
+        held = conn.execute(
+            "select item_id, url, title from news_archive where item_id in "
+            "(select item_id from incoming_news) or title in (select title from incoming_news) "
+            "or lower(title) in (select lower(title) from incoming_news) "
+            "or (url <> '' and split_part(url, '?', 1) in "
+            "(select split_part(url, '?', 1) from incoming_news))"
+        ).fetchdf()
+    finally:
+        conn.unregister("incoming_news")
+    seen = set(held["item_id"])
+    for url, title in zip(held["url"], held["title"], strict=True):
+        seen |= _keys(url, title)
+    keep = []
+    for row in new.itertuples(index=False):
+        keys = _keys(row.url, row.title) | {row.item_id}
+        keep.append(not (keys & seen))
+        seen |= keys
+    fresh = new[keep]
+    if fresh.empty:
+        return 0
+    conn.register("fresh_news", fresh[list(NEWS_COLUMNS)])
+    try:
+        conn.execute("insert into news_archive by name select * from fresh_news").fetchall()
+    finally:
+        conn.unregister("fresh_news")
+    return len(fresh)
+
+
+def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFrame:
+    """Each cycle's view of the archive: cycle_ts, item_id, visible_from, published_at of the
+    newest `MAX_ITEMS` items visible at the cycle and within `WINDOW` before it."""
+    conn.execute(DDL).fetchall()
+    cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
+    cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
+    conn.register("view_cycles", cycles)
+    try:
+        return conn.execute(
+            f"""
+            select c.cycle_ts, a.item_id, a.visible_from, a.published_at
+            from view_cycles c
+            join news_archive a
+              on a.visible_from <= c.cycle_ts
+             and a.visible_from > c.cycle_ts - interval '{int(WINDOW.total_seconds())} seconds'
+            qualify row_number() over (
+                partition by c.cycle_ts order by a.visible_from desc, a.item_id
+            ) <= {MAX_ITEMS}
+            order by c.cycle_ts, a.visible_from, a.item_id
+            """
+        ).fetchdf()
+    finally:
+        conn.unregister("view_cycles")
+
+
+def items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFrame:
+    """The archive's rows for these ids."""
+    conn.execute(DDL).fetchall()
+    if not len(item_ids):
+        return empty_news()
+    ids = pd.DataFrame({"item_id": sorted(set(item_ids))})
+    conn.register("wanted_news", ids)
+    try:
+        out = conn.execute(
+            "select a.* from news_archive a join wanted_news w using (item_id)"
+        ).fetchdf()
+    finally:
+        conn.unregister("wanted_news")
+    for col in TIME_COLUMNS:
+        out[col] = out[col].astype("datetime64[ns]")
+    return out[list(NEWS_COLUMNS)]

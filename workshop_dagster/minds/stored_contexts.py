@@ -1,0 +1,36 @@
+"""Stored contexts read back whole: each `mind_context` row with its record (`context_records`)
+and its headlines (`news_archive`) put back, as `cycle_context.full_document` does for one."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+
+from .cycle_context import full_document
+
+
+def read_full(conn: duckdb.DuckDBPyConnection, mind_context: pd.DataFrame) -> dict[str, dict]:
+    """cycle_key -> the full context document, for the rows of `mind_context`."""
+    from ..market import news_archive
+
+    docs = dict(zip(mind_context["cycle_key"], mind_context["context_json"], strict=True))
+    parsed = {key: json.loads(doc) for key, doc in docs.items()}
+    record_ids = sorted({d["record_id"] for d in parsed.values() if "record_id" in d})
+    item_ids = sorted({n["item_id"] for d in parsed.values() for n in d.get("news", [])})
+    records = {}
+    if record_ids:
+        conn.register("wanted_records", pd.DataFrame({"record_id": record_ids}))
+        try:
+            records = dict(
+                conn.execute(
+                    "select record_id, record_json from context_records "
+                    "join wanted_records using (record_id)"
+                ).fetchall()
+            )
+        finally:
+            conn.unregister("wanted_records")
+    items = news_archive.items(conn, item_ids)
+    news = {r["item_id"]: r for r in items.to_dict("records")}
+    return {key: full_document(doc, records, news) for key, doc in docs.items()}

@@ -1,0 +1,71 @@
+"""What a call was made from: the part of a cycle's context a reader needs to check that nothing
+came from after the call (the headlines with the time each became visible and its source, the
+figures the memo quoted, the track-record lines, the lessons and the rules it was shown).
+
+Made from the stored context (`minds/cycle_context.full_document`), as Markdown: the site shows
+it under each post, and the memo's metadata in the UI shows the latest cycle's. Every text in it
+(headlines, lessons) is made inert as a memo's is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..predictions.factcheck import extract_claims
+from .posts import inert_markdown
+
+
+def _cell(text: Any) -> str:
+    return inert_markdown(" ".join(str(text).split())).replace("|", "\\|")
+
+
+def provenance_markdown(context: dict[str, Any], memo_body: str) -> str:
+    """The "What this call was made from" section for one cycle's full context document."""
+    at = context["cycle_ts"]
+    lines = [
+        "## What this call was made from",
+        "",
+        f"Shown to the minds and the synthesis at {at} (New York). Every headline became "
+        f"visible, and every record line and lesson was known, at or before that time.",
+        "",
+        "**Headlines**",
+        "",
+    ]
+    news = context.get("news", [])
+    if news:
+        lines += ["| | visible from | source | headline | about |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {n['cite']} | {n['visible_from']} | {_cell(n['source'])} | {_cell(n['title'])} "
+            f"| {_cell(n['tickers'] or 'market')} |"
+            for n in news
+        ]
+    else:
+        lines.append("None: the news archive held no item visible in the day before this cycle.")
+    quoted = sorted({c.text for c in extract_claims(memo_body)})
+    lines += ["", "**Figures the memo quoted** (checked against the cycle's data)", ""]
+    lines.append(", ".join(_cell(q) for q in quoted) if quoted else "None.")
+    record = [
+        r
+        for r in context.get("track_record", [])
+        if r["regime"] == "all" and r["timeframe_bucket"] == "all" and r["subject_kind"] == "all"
+    ]
+    lines += ["", "**Track record it was shown**", ""]
+    if record:
+        lines += ["| source | scored | right | abstained |", "|---|---|---|---|"]
+        lines += [
+            f"| {r['source']} | {r['n']} | {r.get('hits', '')} | {r.get('n_abstained', 0)} |"
+            for r in sorted(record, key=lambda r: r["source"])
+        ]
+    else:
+        lines.append("None yet: no call had been scored by this cycle.")
+    known = context.get("known_through")
+    if known:
+        lines += ["", f"Outcomes known through {known}."]
+    lines += ["", "**Lessons**", ""]
+    lines += [
+        f"- {lesson['known_at']} ({_cell(lesson['source'])}): {_cell(lesson['text'])}"
+        for lesson in context.get("lessons", [])
+    ] or ["None."]
+    lines += ["", "**Rules**", ""]
+    lines += [f"- {_cell(rule['rule_text'])}" for rule in context.get("rules", [])] or ["None."]
+    return "\n".join(lines) + "\n"
