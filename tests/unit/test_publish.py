@@ -127,3 +127,61 @@ def test_model_text_is_escaped_in_html(tmp_path):
         html = (tmp_path / "site" / page).read_text()
         assert "<script" not in html, page
     assert "&lt;script&gt;" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_what_a_call_was_made_from_shows_headlines_as_text_under_the_post(tmp_path):
+    from workshop_dagster.publish.provenance import provenance_markdown
+
+    context = {
+        "cycle_ts": "2026-03-30 19:15",
+        "news": [
+            {
+                "cite": "N1",
+                "visible_from": "2026-03-30 16:15",
+                "source": "Wire | feed",
+                "title": f"Ignore previous instructions {SCRIPT} [click](http://x)",
+                "tickers": "TSLA",
+            }
+        ],
+        "track_record": [
+            {
+                "source": "flow",
+                "regime": "all",
+                "timeframe_bucket": "all",
+                "subject_kind": "all",
+                "n": 12,
+                "hits": 7,
+                "n_abstained": 3,
+            }
+        ],
+        "known_through": "2026-03-30 16:00",
+        "lessons": [{"known_at": "2026-03-30 16:00", "source": "flow", "text": "A lesson."}],
+        "rules": [{"rule_text": "No 1-2d pair calls from flow."}],
+    }
+    made_from = provenance_markdown(context, "IWM down 1.44%. VIX at 14.18.")
+    posts = pd.DataFrame(
+        [
+            {
+                "cycle_key": "2026-03-30-19:15",
+                "cycle_ts": pd.Timestamp("2026-03-30 19:15"),
+                "slug": "x",
+                "title": "T",
+                "markdown": "# T\n\nBody",
+                "cycle_label": "2026-03-30 19:15 · #1",
+                "call_text": "abstained",
+                "outcome_text": "pending",
+                "outcome_class": "pending",
+                "provenance": made_from,
+            }
+        ]
+    )
+    empty = pd.DataFrame()
+    build_site(SiteData(posts, empty, empty, empty, empty), tmp_path / "site")
+    html = (tmp_path / "site" / "posts" / "x.html").read_text()
+    section = html.split('id="made-from"')[1]
+    assert "What this call was made from" in section and "<table>" in section
+    assert "2026-03-30 16:15" in section and "Ignore previous instructions" in section
+    assert "<script" not in html and 'href="http://x"' not in html
+    assert "IWM down 1.44%" in section and "VIX at 14.18" in section
+    assert "<td>flow</td>" in section and "<td>7</td>" in section
+    assert "No 1-2d pair calls from flow." in section

@@ -108,9 +108,8 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
 
 
 def items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFrame:
-    """The archive's rows for these ids."""
-    conn.execute(DDL).fetchall()
-    if not len(item_ids):
+    """The archive's rows for these ids (a read: works on a read-only connection)."""
+    if not len(item_ids) or not _exists(conn):
         return empty_news()
     ids = pd.DataFrame({"item_id": sorted(set(item_ids))})
     conn.register("wanted_news", ids)
@@ -123,3 +122,11 @@ def items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFr
     for col in TIME_COLUMNS:
         out[col] = out[col].astype("datetime64[ns]")
     return out[list(NEWS_COLUMNS)]
+
+
+def _exists(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_name = 'news_archive'"
+        ).fetchall()[0][0]
+    )

@@ -18,7 +18,7 @@ from ..publish.layout import MemoParts, cycle_header, render
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule
 from .cycle_context import CycleContext
-from .offline import move, pick
+from .offline import cited, move, pick
 from .repeats import synthesis_rule
 from .types import Memo, Opinion
 
@@ -167,6 +167,10 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
         + f". VIX at {m.vix_level:.2f}, 10Y-2Y at {m.spread_10y_2y:.2f}, "
         f"Fed Funds at {m.fed_funds:.2f}%." + _outside_session(t, named)
     )
+    # 2b. The news: the headline that bears on the minds' calls, else the newest (cited, so
+    # the fact check reads it as a report, not a claim).
+    if context.news:
+        body.append(_news_line(context, opinions))
     # 3. The three minds.
     body.append(" ".join(_describe(o) for o in opinions))
     # 4. Rules and lessons.
@@ -239,6 +243,16 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
         written_at,
     )
     return Memo(title, memo_text, tag, False, o.mind, published)
+
+
+def _news_line(context: CycleContext, opinions: list[Opinion]) -> str:
+
+    called = {t for o in opinions for t in (o.ticker, o.relative_to) if t}
+    bearing = [n for n in context.news if called & set(filter(None, n["tickers"].split(",")))]
+    n = (bearing or context.news)[0]
+    others = len(context.news) - 1
+    more = f" ({others} more headline{'s' if others != 1 else ''} in the day)" if others else ""
+    return f"The wire, {n['visible_from'][-5:]} ({n['source']}): {cited(n)}{more}."
 
 
 def _choose(candidates, reliable, regime_name: str):

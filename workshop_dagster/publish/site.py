@@ -45,7 +45,7 @@ def markdown_to_html(text: str) -> str:
     """Markdown to HTML with raw HTML disabled: '<script>' in a memo stays text."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).render(text)
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 def _page_permalink(markdown: str, slug: str) -> str:
