@@ -35,6 +35,8 @@ class MarketResource(dg.ConfigurableResource):
     database: str = ""
     # Quotes of the cycle's minute from intraday bars where the source has them.
     intraday: bool = True
+    # The live news feeds file (yfinance only); empty: Yahoo's ticker news alone.
+    news_feeds: str = ""
 
     @property
     def identity(self) -> str:
@@ -55,7 +57,11 @@ class MarketResource(dg.ConfigurableResource):
 
     def open(self) -> MarketSource:
         return open_source(
-            self.source, seed=self.seed, cache_dir=Path(self.cache_dir), base_dir=PROJECT_ROOT
+            self.source,
+            seed=self.seed,
+            cache_dir=Path(self.cache_dir),
+            base_dir=PROJECT_ROOT,
+            news_feeds=self.news_feeds,
         )
 
     def snapshot(self, cycle_times: Sequence[pd.Timestamp]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -192,6 +198,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             cache_dir=str(settings.market_cache_dir),
             database=database,
             intraday=settings.intraday,
+            news_feeds=settings.news_feeds,
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(

@@ -85,6 +85,8 @@ class Settings:
     intraday: bool = True
     # Cron strings of ticks of `cycle_cron` that are not cycles (WORKSHOP_CYCLE_SKIP).
     cycle_skip: tuple[str, ...] = ()
+    # The live news feeds file (market/news_feeds.py), read with the yfinance source; "": none.
+    news_feeds: str = ""
 
     @property
     def market_cache_dir(self) -> Path:
@@ -144,7 +146,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         llm_settings=_llm_settings(env),
         scoring_interval_s=_number(env, "WORKSHOP_SCORING_INTERVAL_S", int, 300, 10, 86400),
         intraday=_flag(env, "WORKSHOP_INTRADAY", True),
+        news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
     )
+
+
+def _news_feeds(text: str) -> str:
+    """WORKSHOP_NEWS_FEEDS: a feeds file (checked now), `none`, or unset (the project's)."""
+    from .market.news_feed_config import DEFAULT_FILE, FeedsFileError, load_feeds
+
+    text = text.strip()
+    if text.lower() == "none":
+        return ""
+    path = Path(text).expanduser() if text else DEFAULT_FILE
+    try:
+        load_feeds(path)
+    except FeedsFileError as exc:
+        raise SettingsError(f"WORKSHOP_NEWS_FEEDS={text or str(path)!r}: {exc}") from None
+    return str(path)
 
 
 def _number(env: dict[str, str], var: str, kind: type, default, low, high):

@@ -51,6 +51,7 @@ def _tables(
     seen_n=1,
     quote_ts="2024-01-04 19:10",
     window_sessions=1,
+    news_visible="2024-01-04 18:00",
 ):
     cycle = {"cycle_key": "2024-01-04-19:15", "cycle_ts": T("2024-01-04 19:15")}
     scores = pd.DataFrame(
@@ -105,7 +106,7 @@ def _tables(
         ),
         "market_quotes": pd.DataFrame([{**cycle, "quote_ts": T(quote_ts)}]),
         "macro_rates": pd.DataFrame([{**cycle, "as_of": T("2024-01-04 18:00")}]),
-        "news_items": pd.DataFrame(columns=["cycle_key", "cycle_ts", "published_at"]),
+        "news_items": pd.DataFrame(columns=["cycle_key", "cycle_ts", "visible_from"]),
         "cycle_features": pd.DataFrame([{**cycle, "last_bar_ts": T("2024-01-04 16:00")}]),
         # Stored as the loop stores it: the record apart, named by its id.
         "mind_context": pd.DataFrame(
@@ -116,10 +117,25 @@ def _tables(
                     "context_json": json.dumps(
                         {
                             "lessons": ctx["lessons"],
+                            "news": [{"cite": "N1", "item_id": "i1"}],
                             "record_id": "r1",
                             "cycle_key": cycle["cycle_key"],
                         }
                     ),
+                }
+            ]
+        ),
+        # The headline the context names, as the archive holds it.
+        "news_archive": pd.DataFrame(
+            [
+                {
+                    "item_id": "i1",
+                    "published_at": T("2024-01-04 17:00"),
+                    "visible_from": T(news_visible),
+                    "source": "Wire",
+                    "title": "Fed holds",
+                    "summary": "",
+                    "tickers": "",
                 }
             ]
         ),
@@ -150,6 +166,8 @@ def test_the_audit_passes_a_clean_cycle():
         (_tables(quote_ts="2024-01-04 19:20"), "market_quotes"),
         # A window that does not resolve to the sessions it held (a revision lost or rewritten).
         (_tables(window_sessions=30), "market_bars (window)"),
+        # A headline first fetched (or published) after the cycle, in its context.
+        (_tables(news_visible="2024-01-04 19:16"), "news"),
         (_tables(lesson_known_at="2024-01-04 20:00"), "lesson"),
         (_tables(seen_n=2), "track_record (leak)"),
         (_tables(seen_n=0), "track_record (loss)"),

@@ -120,3 +120,11 @@ def test_the_simulator_publishes_the_same_news_for_a_seed_and_only_after_the_fac
     times = a["visible_from"].dt.strftime("%H:%M")
     fed = a["source"] == "simulated: Federal Reserve"
     assert (times[fed] == "14:00").all() and (times[~fed] >= "16:00").all()
+
+
+def test_a_span_without_any_headline_gives_a_typed_empty_frame():
+    from workshop_dagster.market.simulator import SimulatedMarket
+
+    # A Sunday morning: no session, nothing published.
+    quiet = SimulatedMarket(7).news([], "2026-03-29 08:00", "2026-03-29 09:00")
+    assert quiet.empty and quiet["visible_from"].dtype == "datetime64[ns]"

@@ -68,6 +68,10 @@ def test_skipped_ticks_are_cron_strings():
         ({"WORKSHOP_LLM_PRICES": "{not json"}, "WORKSHOP_LLM_PRICES must be JSON"),
         ({"WORKSHOP_INTRADAY": "maybe"}, "WORKSHOP_INTRADAY='maybe' is not true or false"),
         (
+            {"WORKSHOP_NEWS_FEEDS": "/no/such/feeds.yaml"},
+            "WORKSHOP_NEWS_FEEDS='/no/such/feeds.yaml': /no/such/feeds.yaml: cannot be read",
+        ),
+        (
             {"WORKSHOP_SITE_URL": "javascript:alert(1)"},
             "WORKSHOP_SITE_URL='javascript:alert(1)' must be an http(s)",
         ),
@@ -83,3 +87,20 @@ def test_a_csv_folder_with_daily_and_rates_is_accepted(tmp_path):
     (tmp_path / "daily").mkdir()
     (tmp_path / "rates").mkdir()
     assert load_settings({"WORKSHOP_MARKET": f"csv:{tmp_path}"}).market == f"csv:{tmp_path}"
+
+
+def test_a_feeds_file_is_checked_entry_by_entry(tmp_path):
+    bad = {
+        "feeds: []": None,  # no feed: valid, but needs a user agent
+        'user_agent: "x y@z"\nfeeds:\n  - {name: Fed}': "feed 1 (Fed) needs exactly one of url and query",
+        'user_agent: "x y@z"\nfeeds:\n  - {name: Fed, url: "ftp://x"}': "is not http(s)",
+        "user_agent: x\nfeeds: nope": "needs a `feeds:` list",
+    }
+    for text, says in bad.items():
+        path = tmp_path / "feeds.yaml"
+        path.write_text(text)
+        with pytest.raises(SettingsError) as err:
+            load_settings({"WORKSHOP_NEWS_FEEDS": str(path)})
+        assert (says or "needs a user_agent") in str(err.value)
+    assert load_settings({"WORKSHOP_NEWS_FEEDS": "none"}).news_feeds == ""
+    assert load_settings({}).news_feeds.endswith("news_feeds.yaml")

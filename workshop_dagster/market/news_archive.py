@@ -37,10 +37,12 @@ create table if not exists news_archive (
 """
 
 
-def _keys(url: str, title: str) -> set[str]:
+def _keys(url: str, title: str, published) -> set[str]:
     """What makes two feeds' items one story: the same URL (without its query), or the same
-    title (case and punctuation aside)."""
-    keys = {"title:" + " ".join(re.sub(r"\W+", " ", title.lower()).split())}
+    title (case and punctuation aside) published the same day (EDGAR titles every annual
+    report alike)."""
+    words = " ".join(re.sub(r"\W+", " ", title.lower()).split())
+    keys = {f"title:{words}|{pd.Timestamp(published):%Y-%m-%d}"}
     plain = url.split("?")[0].rstrip("/").lower()
     return keys | ({"url:" + plain} if plain else set())
 
@@ -55,7 +57,7 @@ def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     conn.register("incoming_news", new)
     try:
         held = conn.execute(
-            "select item_id, url, title from news_archive where item_id in "
+            "select item_id, url, title, published_at from news_archive where item_id in "
             "(select item_id from incoming_news) or title in (select title from incoming_news) "
             "or lower(title) in (select lower(title) from incoming_news) "
             "or (url <> '' and split_part(url, '?', 1) in "
@@ -64,11 +66,11 @@ def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     finally:
         conn.unregister("incoming_news")
     seen = set(held["item_id"])
-    for url, title in zip(held["url"], held["title"], strict=True):
-        seen |= _keys(url, title)
+    for url, title, published in zip(held["url"], held["title"], held["published_at"], strict=True):
+        seen |= _keys(url, title, published)
     keep = []
     for row in new.itertuples(index=False):
-        keys = _keys(row.url, row.title) | {row.item_id}
+        keys = _keys(row.url, row.title, row.published_at) | {row.item_id}
         keep.append(not (keys & seen))
         seen |= keys
     fresh = new[keep]

@@ -135,6 +135,9 @@ def headlines(sim, start, end) -> pd.DataFrame:
         return empty_news()
     frame = pd.DataFrame(items)
     frame = frame[(frame["published_at"] >= start) & (frame["published_at"] <= end)]
-    frame = frame[frame["tickers"].map(lambda s: all(x in TICKERS for x in s.split(",") if x))]
+    known = [all(x in TICKERS for x in s.split(",") if x) for s in frame["tickers"]]
+    frame = frame.loc[pd.Series(known, index=frame.index, dtype=bool)]
+    if frame.empty:
+        return empty_news()
     # The simulator publishes at once: an item is seen from its publication.
     return finish(frame.assign(fetched_at=frame["published_at"], feed="sim"))

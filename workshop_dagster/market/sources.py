@@ -28,17 +28,29 @@ def csv_folder(spec: str, base_dir: Path | None = None) -> Path:
 
 
 def open_source(
-    spec: str, *, seed: int = 7, cache_dir: Path | None = None, base_dir: Path | None = None
+    spec: str,
+    *,
+    seed: int = 7,
+    cache_dir: Path | None = None,
+    base_dir: Path | None = None,
+    news_feeds: str = "",
 ) -> MarketSource:
     """A source from a WORKSHOP_MARKET spec; relative csv paths resolve against `base_dir`.
     Its daily bars pass the market data gate (`quality.GatedMarket`) before anyone reads them."""
     from .quality import gated
 
-    return gated(_open_raw(spec, seed=seed, cache_dir=cache_dir, base_dir=base_dir))
+    return gated(
+        _open_raw(spec, seed=seed, cache_dir=cache_dir, base_dir=base_dir, news_feeds=news_feeds)
+    )
 
 
 def _open_raw(
-    spec: str, *, seed: int = 7, cache_dir: Path | None = None, base_dir: Path | None = None
+    spec: str,
+    *,
+    seed: int = 7,
+    cache_dir: Path | None = None,
+    base_dir: Path | None = None,
+    news_feeds: str = "",
 ) -> MarketSource:
     spec = spec.strip()
     if spec == "sim":
@@ -54,5 +66,5 @@ def _open_raw(
 
         if cache_dir is None:
             raise ValueError("the yfinance source needs a cache directory")
-        return YahooMarket(cache_dir)
+        return YahooMarket(cache_dir, news_feeds=news_feeds)
     raise ValueError(f"unknown market source {spec!r}: use sim, csv:PATH or yfinance")

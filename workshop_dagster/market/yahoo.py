@@ -33,7 +33,6 @@ import pandas as pd
 from . import calendar
 from .csv_replay import BAR_COLUMNS
 from .errors import MarketDataError
-from .news import parse_yfinance_news
 from .universe import yahoo_symbol
 
 FRED_CSV_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
@@ -227,11 +226,13 @@ class YahooMarket:
         now: Callable[[], pd.Timestamp] | None = None,
         download_intraday: Callable[..., pd.DataFrame] | None = None,
         sleep: Callable[[float], None] | None = None,
+        news_feeds: str = "",
     ):
         self.cache_dir = Path(cache_dir)
         self._download = download or _yf_download
         self._fetch_fred = fetch_fred or fetch_fred_text
         self._fetch_news = fetch_news or _yf_news
+        self._news_feeds = news_feeds
         self._now = now or calendar.now_ny
         self._download_intraday = download_intraday or _yf_download_intraday
         import time
@@ -373,16 +374,21 @@ class YahooMarket:
         raise AssertionError("unreachable")
 
     def news(self, tickers, start, end) -> pd.DataFrame:
-        """The latest stories Yahoo serves for each ticker (fetched now: the archive makes them
-        visible from now on). A ticker whose news cannot be fetched is skipped and named in the
-        frame's `attrs["notes"]`: news never fails a cycle."""
+        """Yahoo's latest stories for each ticker and the configured feeds' items
+        (`news_feeds`), fetched now: the archive makes them visible from now on. A feed that
+        cannot be had is skipped and named in the frame's `attrs["notes"]`: news never fails a
+        cycle."""
+        from .news_feed_config import load_feeds
+        from .news_feeds import fetch_all, yahoo_items
+
         fetched_at = self._now()
-        items, notes = {}, []
-        for t in tickers:
-            try:
-                items[t] = self._fetch_news(yahoo_symbol(t))
-            except Exception as exc:  # noqa: BLE001 - any failure of one feed skips that feed
-                notes.append(f"yahoo news for {t} skipped: {type(exc).__name__}: {exc}"[:300])
-        out = parse_yfinance_news(items, fetched_at)
+        frame, notes = yahoo_items(tickers, self._fetch_news, yahoo_symbol, fetched_at)
+        frames = [frame]
+        if self._news_feeds:
+            feeds, feed_notes = fetch_all(load_feeds(self._news_feeds), fetched_at)
+            frames.append(feeds)
+            notes += feed_notes
+        nonempty = [f for f in frames if len(f)]
+        out = pd.concat(nonempty, ignore_index=True) if nonempty else frame
         out.attrs["notes"] = notes
         return out
