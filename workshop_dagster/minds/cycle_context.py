@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -122,14 +122,13 @@ def record_document(context: CycleContext) -> tuple[str, str]:
     return hashlib.sha256(text.encode()).hexdigest()[:32], text
 
 
-def full_document(
-    context_json: str, records: Mapping[str, str], news: Mapping[str, Row] | None = None
+def joined(
+    doc: dict[str, Any],
+    record_of: Callable[[str], dict[str, Any]],
+    news: Mapping[str, Row] | None = None,
 ) -> dict[str, Any]:
-    """A stored context (`mind_context.context_json`) with its record put back from
-    `context_records` (record_id -> record_json) and its headlines from `news_archive`
-    (item_id -> row); a context stored whole (before the record was stored apart) is returned
-    as it is. A record or an item that is missing is an error, not an empty one."""
-    doc = json.loads(context_json)
+    """A parsed stored context with its record (`record_of(record_id)`, which may hand the same
+    parsed record to every cycle that names it) and its headlines put back."""
     refs = doc.get("news", [])
     if refs and "title" not in refs[0]:
         missing = [r["item_id"] for r in refs if news is None or r["item_id"] not in news]
@@ -142,12 +141,27 @@ def full_document(
     record_id = doc.pop("record_id", None)
     if record_id is None:
         return doc
-    if record_id not in records:
-        raise KeyError(
-            f"context of cycle {doc.get('cycle_key')} refers to record {record_id}, which "
-            "context_records does not hold"
-        )
-    return {**doc, **json.loads(records[record_id])}
+    return {**doc, **record_of(record_id)}
+
+
+def full_document(
+    context_json: str, records: Mapping[str, str], news: Mapping[str, Row] | None = None
+) -> dict[str, Any]:
+    """A stored context (`mind_context.context_json`) with its record put back from
+    `context_records` (record_id -> record_json) and its headlines from `news_archive`
+    (item_id -> row); a context stored whole (before the record was stored apart) is returned
+    as it is. A record or an item that is missing is an error, not an empty one."""
+
+    def record_of(record_id: str) -> dict[str, Any]:
+        if record_id not in records:
+            raise KeyError(
+                f"context of cycle {doc.get('cycle_key')} refers to record {record_id}, which "
+                "context_records does not hold"
+            )
+        return json.loads(records[record_id])
+
+    doc = json.loads(context_json)
+    return joined(doc, record_of, news)
 
 
 NEWS_FIELDS = ("published_at", "visible_from", "source", "title", "summary", "tickers")

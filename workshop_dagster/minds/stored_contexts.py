@@ -1,5 +1,6 @@
 """Stored contexts read back whole: each `mind_context` row with its record (`context_records`)
-and its headlines (`news_archive`) put back, as `cycle_context.full_document` does for one."""
+and its headlines (`news_archive`) put back, as `cycle_context.full_document` does for one; the
+cycles of a record point share its parsed record (read-only), so a year of contexts stays small."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import duckdb
 import pandas as pd
 
-from .cycle_context import full_document
+from .cycle_context import joined
 
 
 def read_full(conn: duckdb.DuckDBPyConnection, mind_context: pd.DataFrame) -> dict[str, dict]:
@@ -33,4 +34,14 @@ def read_full(conn: duckdb.DuckDBPyConnection, mind_context: pd.DataFrame) -> di
             conn.unregister("wanted_records")
     items = news_archive.items(conn, item_ids)
     news = {r["item_id"]: r for r in items.to_dict("records")}
-    return {key: full_document(doc, records, news) for key, doc in docs.items()}
+    parsed_records: dict[str, dict] = {}
+
+    def record_of(record_id: str) -> dict:
+        # One parsed record for every cycle that names it (a year: ~250 records, 4,000 cycles).
+        if record_id not in parsed_records:
+            if record_id not in records:
+                raise KeyError(f"context_records does not hold record {record_id}")
+            parsed_records[record_id] = json.loads(records[record_id])
+        return parsed_records[record_id]
+
+    return {key: joined(doc, record_of, news) for key, doc in parsed.items()}
