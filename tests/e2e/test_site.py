@@ -48,6 +48,18 @@ def built_site(workshop_env):
     return Path(workshop_env["WORKSHOP_DATA_DIR"]) / "site"
 
 
+def test_posts_with_news_show_their_headlines_under_the_post(built_site):
+    pages = sorted((built_site / "posts").glob("*.html"))
+    with_news = [p for p in pages if "<th>visible from</th>" in p.read_text()]
+    assert with_news, "the simulator's news of these two weeks reaches some post"
+    for page in with_news:
+        html = page.read_text()
+        cycle = re.search(r"at (\d{4}-\d\d-\d\d \d\d:\d\d) \(New York\)", html).group(1)
+        table = html.split("<th>visible from</th>")[1].split("</table>")[0]
+        times = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d)</td>", table)
+        assert times and max(times) <= cycle, page.name
+
+
 def test_every_link_resolves_and_every_image_exists(built_site):
     pages = list(built_site.rglob("*.html"))
     assert len(pages) == 24 + 2
@@ -74,6 +86,19 @@ def test_chromium_renders_index_scoreboard_and_escapes_model_text(built_site):
         assert SCRIPT in page.inner_text("article")  # shown as text
         assert page.evaluate("window.pwned") is None  # and never run
         assert page.locator("article script").count() == 0
+        # What the call was made from, under the post: a table of the headlines with the time
+        # each became visible (the simulator's news of these days), none after the cycle.
+        made_from = page.locator("section#made-from")
+        assert "What this call was made from" in made_from.inner_text()
+        cycle = re.search(r"at (\d{4}-\d\d-\d\d \d\d:\d\d) \(New York\)", made_from.inner_text())
+        assert cycle, made_from.inner_text()[:300]
+        section = made_from.inner_html()
+        if "<th>visible from</th>" in section:
+            table = section.split("<th>visible from</th>")[1].split("</table>")[0]
+            shown = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d)</td>", table)
+            assert shown and max(shown) <= cycle.group(1), (shown, cycle.group(1))
+        else:
+            assert "the news archive held no item" in made_from.inner_text()
         screenshot(page, "site-post.png")
 
         page.goto((built_site / "scoreboard.html").as_uri())

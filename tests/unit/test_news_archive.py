@@ -88,6 +88,7 @@ def test_the_same_story_from_two_feeds_is_stored_once(conn):
         ),
     )
     assert added == 1
+    # One story: kept once, tagged with what every feed of the fetch tagged it with.
     assert (
         news_archive.store(
             conn, _items(("z", "2026-03-30 11:30", "2026-03-30 11:30", "Fed holds rates", ""))
@@ -128,3 +129,14 @@ def test_a_span_without_any_headline_gives_a_typed_empty_frame():
     # A Sunday morning: no session, nothing published.
     quiet = SimulatedMarket(7).news([], "2026-03-29 08:00", "2026-03-29 09:00")
     assert quiet.empty and quiet["visible_from"].dtype == "datetime64[ns]"
+
+
+def test_duplicates_in_one_fetch_are_merged_into_the_first(conn):
+    items = _items(
+        ("a", "2026-03-30 11:00", "2026-03-30 11:00", "Nvidia and Tesla slide", "https://x/s"),
+        ("b", "2026-03-30 11:01", "2026-03-30 11:01", "Nvidia and Tesla slide", "https://x/s?r=1"),
+    )
+    items.loc[items["item_id"] == "b", "tickers"] = "NVDA,TSLA"
+    assert news_archive.store(conn, items) == 1
+    stored = news_archive.items(conn, ["a"])
+    assert stored["tickers"].tolist() == ["NVDA,SPY,TSLA"]

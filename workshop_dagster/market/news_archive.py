@@ -49,7 +49,7 @@ def _keys(url: str, title: str, published) -> set[str]:
 
 def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     """Append the items the archive does not hold yet (by id, URL or title: the first seen is
-    kept); returns how many were added."""
+    kept, with the tickers of its duplicates in the same fetch); returns how many were added."""
     conn.execute(DDL).fetchall()
     if items.empty:
         return 0
@@ -68,12 +68,20 @@ def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     seen = set(held["item_id"])
     for url, title, published in zip(held["url"], held["title"], held["published_at"], strict=True):
         seen |= _keys(url, title, published)
-    keep = []
-    for row in new.itertuples(index=False):
+    keep, kept_by_key, tickers = [], {}, list(new["tickers"])
+    for i, row in enumerate(new.itertuples(index=False)):
         keys = _keys(row.url, row.title, row.published_at) | {row.item_id}
+        first = next((kept_by_key[k] for k in keys if k in kept_by_key), None)
+        if first is not None:  # the same story from another feed of this fetch: merge tags
+            merged = set(filter(None, tickers[first].split(","))) | set(
+                filter(None, row.tickers.split(","))
+            )
+            tickers[first] = ",".join(sorted(merged))
         keep.append(not (keys & seen))
+        if keep[-1]:
+            kept_by_key.update(dict.fromkeys(keys, i))
         seen |= keys
-    fresh = new[keep]
+    fresh = new.assign(tickers=tickers)[keep]
     if fresh.empty:
         return 0
     conn.register("fresh_news", fresh[list(NEWS_COLUMNS)])
