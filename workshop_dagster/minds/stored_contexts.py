@@ -19,7 +19,10 @@ def read_full(conn: duckdb.DuckDBPyConnection, mind_context: pd.DataFrame) -> di
     docs = dict(zip(mind_context["cycle_key"], mind_context["context_json"], strict=True))
     parsed = {key: json.loads(doc) for key, doc in docs.items()}
     record_ids = sorted({d["record_id"] for d in parsed.values() if "record_id" in d})
-    item_ids = sorted({n["item_id"] for d in parsed.values() for n in d.get("news", [])})
+    # (Contexts stored before the archive hold their headlines whole, without ids.)
+    item_ids = sorted(
+        {n["item_id"] for d in parsed.values() for n in d.get("news", []) if "item_id" in n}
+    )
     records = {}
     if record_ids:
         conn.register("wanted_records", pd.DataFrame({"record_id": record_ids}))

@@ -34,9 +34,11 @@ def provenance_markdown(context: dict[str, Any], memo_body: str) -> str:
     news = context.get("news", [])
     if news:
         lines += ["| | visible from | source | headline | about |", "|---|---|---|---|---|"]
+        # (A context stored before the archive has no handles and only publication times.)
         lines += [
-            f"| {n['cite']} | {n['visible_from']} | {_cell(n['source'])} | {_cell(n['title'])} "
-            f"| {_cell(n['tickers'] or 'market')} |"
+            f"| {n.get('cite', '')} | {n.get('visible_from') or n.get('published_at', '')} "
+            f"| {_cell(n.get('source', ''))} | {_cell(n.get('title', ''))} "
+            f"| {_cell(n.get('tickers') or 'market')} |"
             for n in news
         ]
     else:

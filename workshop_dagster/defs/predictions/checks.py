@@ -108,10 +108,11 @@ def _headlines(warehouse: WarehouseResource, mind_context) -> dict[str, dict[str
         key: json.loads(doc).get("news", [])
         for key, doc in zip(mind_context["cycle_key"], mind_context["context_json"], strict=True)
     }
-    ids = [r["item_id"] for rows in refs.values() for r in rows]
+    ids = [r["item_id"] for rows in refs.values() for r in rows if "item_id" in r]
     with warehouse.connect() as conn:
         rows = news_archive.items(conn, ids)
     titles = dict(zip(rows["item_id"], rows["title"], strict=True))
     return {
-        key: {r["cite"]: titles.get(r["item_id"], "") for r in rows} for key, rows in refs.items()
+        key: {r["cite"]: titles.get(r["item_id"], "") for r in rows if "cite" in r}
+        for key, rows in refs.items()
     }
