@@ -100,3 +100,18 @@ def test_a_citation_must_name_a_headline_shown_in_its_words():
     # A figure outside a citation is still the voice's claim, and checked.
     claims = check_figures("[N1] “Tesla jumps 4.5%” and TSLA up 4.50%", {"TSLA.change_1d_pct": 4.5})
     assert [c.text for c in claims] == ["TSLA up 4.50%"] and claims[0].supported
+
+
+def test_a_headline_first_seen_since_the_previous_cycle_is_something_new():
+    import pandas as pd
+
+    from workshop_dagster.minds.nothing_new import is_new
+
+    previous = pd.Timestamp("2026-03-30 19:15")
+    quotes = pd.DataFrame({"quote_ts": [pd.Timestamp("2026-03-30 19:10")]})  # no bar since
+    old_story = _headline("N1", "Fed holds its policy rate at 4.00%")
+    assert not is_new(quotes, _context([old_story]), previous)  # visible at 16:15: not new
+    # Published at 16:15 but first fetched at 19:20: new to the loop at the 19:45 cycle.
+    fetched_late = {**old_story, "visible_from": "2026-03-30 19:20"}
+    assert is_new(quotes, _context([fetched_late]), previous)
+    assert not is_new(quotes, _context([]), previous)

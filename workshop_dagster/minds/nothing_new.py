@@ -18,7 +18,13 @@ REASON = "nothing new since the previous cycle"
 
 
 def latest_news(context: CycleContext) -> pd.Timestamp | None:
-    times = [pd.Timestamp(n["published_at"]) for n in context.news if n.get("published_at")]
+    """When the cycle's newest headline became visible (its archive time: a story published
+    long ago but first fetched since the previous cycle is new to the loop)."""
+    times = [
+        pd.Timestamp(n.get("visible_from") or n["published_at"])
+        for n in context.news
+        if n.get("visible_from") or n.get("published_at")
+    ]
     return max(times) if times else None
 
 
