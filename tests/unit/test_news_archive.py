@@ -140,3 +140,8 @@ def test_duplicates_in_one_fetch_are_merged_into_the_first(conn):
     assert news_archive.store(conn, items) == 1
     stored = news_archive.items(conn, ["a"])
     assert stored["tickers"].tolist() == ["NVDA,SPY,TSLA"]
+
+
+def test_a_feeds_text_is_one_line_of_bounded_length():
+    frame = _items(("a", "2026-03-30 11:00", "2026-03-30 11:00", "x" * 5000 + "\n\nmore", "u"))
+    assert len(frame["title"].iloc[0]) == 300 and "\n" not in frame["title"].iloc[0]

@@ -29,6 +29,7 @@ NEWS_COLUMNS = (
     "tickers",
 )
 TIME_COLUMNS = ("published_at", "fetched_at", "visible_from")
+MAX_TITLE, MAX_SUMMARY = 300, 500
 # Names a headline uses for the universe's tickers (symbols are matched as words too).
 NAMES = {
     "AAPL": ("Apple",),
@@ -91,6 +92,9 @@ def finish(frame: pd.DataFrame) -> pd.DataFrame:
         if col not in out:
             out[col] = ""
         out[col] = out[col].fillna("").astype(str)
+    # A feed's text is untrusted: one line each, of a length a headline and a summary have.
+    for col, most in (("title", MAX_TITLE), ("summary", MAX_SUMMARY)):
+        out[col] = out[col].map(lambda t, n=most: " ".join(str(t).split())[:n])
     return out.sort_values(["visible_from", "item_id"]).reset_index(drop=True)[list(NEWS_COLUMNS)]
 
 
