@@ -64,12 +64,35 @@ def _served(keys: list[str]) -> list[str]:
     return keys
 
 
+def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
+    """The track record in a reader's words: percentages, and the base rate (how often the
+    called direction happened, across everyone's calls) beside each source's hit rate."""
+
+    def pct(col: str) -> pd.Series:
+        return board[col].map(lambda v: "—" if pd.isna(v) else f"{100 * v:.0f}%")
+
+    return pd.DataFrame(
+        {
+            "who": board["source"],
+            "regime": board["regime"].str.replace("_", "-"),
+            "calls scored": board["n"],
+            "abstained": board["n_abstained"],
+            "right": pct("hit_rate"),
+            "base rate": pct("base_rate"),
+            "mean score": board["mean_score"].round(2),
+            "Brier": board["brier"].round(3),
+            "skill vs base rate": board["brier_skill"].round(2),
+            "too few to judge": board["small_sample"].map({True: "yes", False: ""}),
+        }
+    )
+
+
 def report(chosen: list[str]) -> str:
     settings = active()
     with warehouse.connect(settings.database, transaction=False) as conn:
         memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
         board = conn.execute(
-            "select source, regime, n, n_abstained as abstained, hit_rate, mean_score, brier, "
+            "select source, regime, n, n_abstained, hit_rate, base_rate, mean_score, brier, "
             "brier_skill, small_sample from track_record "
             "where timeframe_bucket = 'all' and subject_kind = 'all' "
             "order by source, regime"
@@ -86,7 +109,11 @@ def report(chosen: list[str]) -> str:
         "===================================================",
     ]
     with pd.option_context("display.width", 160):
-        lines.append(board.to_string(index=False) if len(board) else "(no call has matured yet)")
+        lines.append(
+            _plain_board(board).to_string(index=False)
+            if len(board)
+            else "(no call has matured yet)"
+        )
     lines += ["", "Active rules", "============"]
     lines += [f"- {r}" for r in rules["rule_text"]] or ["(none yet)"]
     site = settings.data_dir / "site" / "index.html"

@@ -52,9 +52,12 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
     )
     assert code == 0, out
     assert "market 'sim', minds 'offline'" in out
-    assert "**March 31, 2026 — 7:45 PM — Cycle " in out  # the latest memo, in the seeds' layout
+    assert "**March 31, 2026 — 7:45 PM ET — Cycle " in out  # the latest memo, in the seeds' layout
     assert "[DIRECTION: " in out and "*Debate: " in out
     assert "Scoreboard" in out and "synthesis" in out
+    # Plain column names, the base rate beside each hit rate, no feature column names in prose.
+    assert "calls scored" in out and "base rate" in out and "hit_rate" not in out
+    assert "credit_hyg_5d" not in out and "spy_trend" not in out
     assert "Warning" not in out
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
         times = [

@@ -238,3 +238,28 @@ def test_a_call_rated_below_a_coin_flip_cannot_be_published():
     assert p < 0.5
     problem = memo_problem(memo.replace("0.99", f"{p:.2f}"), ctx, opinions)
     assert "below a coin flip: abstain" in problem
+
+
+def test_the_memo_says_what_drives_the_regime_in_words_and_its_times_zones():
+    from workshop_dagster.minds.synthesis import readable_drivers
+
+    assert readable_drivers("credit_hyg_5d 1.05 (+0.15); vix_change 0.56 (-0.02)") == (
+        "HYG's five-session change at 1.05 (0.15 toward risk-on), "
+        "the VIX's daily change at 0.56 (0.02 toward risk-off)"
+    )
+    ctx = _context()
+    ctx = type(ctx)(
+        **{**ctx.__dict__, "regime": type(ctx.regime)("risk_on", 0.4, "breadth 0.71 (+0.1)")}
+    )
+    memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.6)], "split")
+    assert "breadth at 0.71 (0.10 toward risk-on)" in memo.body
+    assert "— 7:15 PM ET — Cycle 300**" in memo.body and " UTC*" in memo.body
+
+
+def test_only_the_rules_that_bear_on_the_calls_weighed_are_cited():
+    rule = _macro_index_rule("No 1-4w index calls from macro: 3 of 12 right.")
+    ctx = _context(rules=[rule])
+    # Flow's two-day mega-cap call: the Macro index rule does not bear on it.
+    memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.6, "48h")], "split")
+    assert "My rules say" not in memo.body
+    assert "None of my 1 active rule bears on the calls weighed here." in memo.body

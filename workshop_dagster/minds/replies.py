@@ -110,7 +110,7 @@ def assemble_memo(context, opinions, debate, text: str, problem: str | None) -> 
         ]
         parts = MemoParts(
             "No Valid Memo This Cycle",
-            f"{written:%Y-%m-%d %H:%M:%S}",
+            f"{written:%Y-%m-%d %H:%M:%S} UTC",
             header,
             body,
             ["No call this cycle."],
@@ -123,7 +123,7 @@ def assemble_memo(context, opinions, debate, text: str, problem: str | None) -> 
     conviction = call.confidence if call.parse_status == "parsed" else None
     parts = MemoParts(
         title,
-        f"{written:%Y-%m-%d %H:%M:%S}",
+        f"{written:%Y-%m-%d %H:%M:%S} UTC",
         header,
         body,
         prediction,

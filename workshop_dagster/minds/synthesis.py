@@ -7,6 +7,7 @@ words, the tag line, a rule, and the debate footer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -122,7 +123,7 @@ def render_memo(
     return render(
         MemoParts(
             title,
-            f"{written_at:%Y-%m-%d %H:%M:%S}",
+            f"{written_at:%Y-%m-%d %H:%M:%S} UTC",
             cycle_header(cycle_ts, ordinal),
             body,
             prediction,
@@ -155,7 +156,8 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
     # 1. Where I am: the regime and which minds have earned trust in it.
     body.append(
         f"I'm reading this cycle as {regime_name}, score {regime.score:+.2f}. "
-        f"What drives it: {regime.drivers}. {_reliability_line(context, reliable)}"
+        f"What drives it: {readable_drivers(regime.drivers)}. "
+        f"{_reliability_line(context, reliable)}"
     )
     # 2. What the tape says (numbers the fact check can verify).
     t = context.market.tickers
@@ -173,12 +175,18 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
         body.append(_news_line(context, opinions))
     # 3. The three minds.
     body.append(" ".join(_describe(o) for o in opinions))
-    # 4. Rules and lessons.
-    if context.rules:
-        cited = " ".join(f"My rules say: {r['rule_text']}" for r in context.rules[:3])
-        body.append(cited)
+    # 4. The rules that bear on the calls weighed (a rule bears on a call of its source,
+    # horizon and kind of subject: it forbids it), and lessons.
     for o, rule in blocked:
-        body.append(f"So {mind_title(o.mind)}'s call is out, however tempting: {rule['rule_text']}")
+        body.append(
+            f"My rules say: {rule['rule_text']} So {mind_title(o.mind)}'s call is out, "
+            "however tempting."
+        )
+    if context.rules and not blocked:
+        n = len(context.rules)
+        body.append(
+            f"None of my {n} active rule{'s' if n != 1 else ''} bears on the calls weighed here."
+        )
     if context.lessons:
         lesson = context.lessons[-1]
         body.append(f"The last lesson I wrote myself ({lesson.known_at[:10]}): {lesson.text}")
@@ -243,6 +251,33 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
         written_at,
     )
     return Memo(title, memo_text, tag, False, o.mind, published)
+
+
+# The regime model's drivers (dbt_like_sql/models/regime_labels.sql) as a reader says them.
+DRIVER_NAMES = {
+    "spy_trend": "SPY's five-session trend",
+    "breadth": "breadth",
+    "vix_level": "the VIX level",
+    "vix_change": "the VIX's daily change",
+    "credit_hyg_5d": "HYG's five-session change",
+}
+_DRIVER = re.compile(r"(?P<name>[a-z_0-9]+) (?P<value>[-+\d.]+) \((?P<push>[-+]?[\d.]+)\)")
+
+
+def readable_drivers(drivers: str) -> str:
+    """'credit_hyg_5d 1.05 (+0.15); spy_trend 0.45 (+0.04)' as 'HYG's five-session change at
+    1.05 (adds 0.15 toward risk-on), SPY's five-session trend at 0.45 (adds 0.04 ...)'."""
+    out = []
+    for part in drivers.split(";"):
+        m = _DRIVER.fullmatch(part.strip())
+        if not m:
+            out.append(part.strip())
+            continue
+        push = float(m.group("push"))
+        way = "toward risk-on" if push >= 0 else "toward risk-off"
+        name = DRIVER_NAMES.get(m.group("name"), m.group("name").replace("_", " "))
+        out.append(f"{name} at {m.group('value')} ({abs(push):.2f} {way})")
+    return ", ".join(p for p in out if p)
 
 
 def _news_line(context: CycleContext, opinions: list[Opinion]) -> str:

@@ -45,7 +45,7 @@ def cycle_header(cycle_ts: pd.Timestamp, ordinal: int) -> str:
     hour = cycle_ts.strftime("%I").lstrip("0")
     return (
         f"**{cycle_ts.strftime('%B')} {cycle_ts.day}, {cycle_ts.year} — "
-        f"{hour}:{cycle_ts.strftime('%M %p')} — Cycle {ordinal}**"
+        f"{hour}:{cycle_ts.strftime('%M %p')} ET — Cycle {ordinal}**"
     )
 
 
