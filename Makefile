@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo test lint format ui validate evaluate bench clean
+.PHONY: install instance demo test lint format ui validate evaluate verify bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: install
 # figures per half and per source, baselines, leak audit; see docs/evaluation.md.
 evaluate: install
 	$(BIN)/python -m workshop_dagster.evaluation $(EVALUATE_ARGS)
+
+# Recompute the sealed record from the warehouse and the published site; names the first cycle
+# that differs (predictions/seals.py).
+verify: install
+	$(BIN)/python -m workshop_dagster.verify $(VERIFY_ARGS)
 
 # Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
 BENCHMARKS := load cycle backfill loop_backfill scoring claude_path pool_wait

@@ -19,8 +19,11 @@ def _cell(text: Any) -> str:
     return inert_markdown(" ".join(str(text).split())).replace("|", "\\|")
 
 
-def provenance_markdown(context: dict[str, Any], memo_body: str) -> str:
-    """The "What this call was made from" section for one cycle's full context document."""
+def provenance_markdown(
+    context: dict[str, Any], memo_body: str, seal: dict[str, Any] | None = None
+) -> str:
+    """The "What this call was made from" section for one cycle's full context document, with
+    the cycle's seal (its latest `record_seals` row) when it has one."""
     at = context["cycle_ts"]
     lines = [
         "## What this call was made from",
@@ -70,4 +73,12 @@ def provenance_markdown(context: dict[str, Any], memo_body: str) -> str:
     ] or ["None."]
     lines += ["", "**Rules**", ""]
     lines += [f"- {_cell(rule['rule_text'])}" for rule in context.get("rules", [])] or ["None."]
+    if seal:
+        kind = "amended" if seal["kind"] == "amendment" else "sealed"
+        lines += [
+            "",
+            f"**Sealed** before its outcome was known: this memo and its calls are {kind} as "
+            f"row {int(seal['seq'])} of the record, seal `{seal['seal']}` "
+            "(`record/record.jsonl`; check with `python -m workshop_dagster.verify --site`).",
+        ]
     return "\n".join(lines) + "\n"

@@ -28,6 +28,10 @@ class SiteData:
     calibration: pd.DataFrame
     rules: pd.DataFrame
     scores: pd.DataFrame  # prediction_scores rows (all sources)
+    # The sealed record (record_seals rows) and each sealed cycle's memo, published so anyone
+    # can verify them (`python -m workshop_dagster.verify --site`); empty: nothing sealed yet.
+    seals: pd.DataFrame | None = None
+    memos: dict[str, str] | None = None
 
 
 def _env():
@@ -111,7 +115,12 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         )
         (staging / "posts" / f"{post['slug']}.html").write_text(html, encoding="utf-8")
     (staging / "index.html").write_text(
-        env.get_template("index.html").render(posts=posts.to_dict("records")), encoding="utf-8"
+        env.get_template("index.html").render(
+            posts=posts.to_dict("records"),
+            head=data.seals["seal"].iloc[-1] if data.seals is not None and len(data.seals) else "",
+            n_seals=0 if data.seals is None else len(data.seals),
+        ),
+        encoding="utf-8",
     )
 
     record = data.track_record
@@ -157,6 +166,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         encoding="utf-8",
     )
     (staging / "style.css").write_text((TEMPLATES / "style.css").read_text(), encoding="utf-8")
+    _write_record(staging / "record", data.seals, data.memos or {})
 
     if out_dir.exists():
         old = out_dir.with_name(out_dir.name + ".old")
@@ -168,3 +178,19 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     else:
         staging.rename(out_dir)
     return {"posts": len(posts), "images": images, "rules": len(rules)}
+
+
+def _write_record(folder: Path, seals: pd.DataFrame | None, memos: dict[str, str]) -> None:
+    """`record/record.jsonl` (the seal chain, a row a line) and `record/memos/<cycle>.md` (each
+    sealed cycle's memo, byte for byte), for anyone to verify."""
+    import json
+
+    from .posts import post_slug
+
+    (folder / "memos").mkdir(parents=True)
+    rows = [] if seals is None else seals.sort_values("seq").to_dict("records")
+    lines = [json.dumps({k: (int(v) if k == "seq" else v) for k, v in r.items()}) for r in rows]
+    (folder / "record.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    for key in {r["cycle_key"] for r in rows}:
+        if key in memos:
+            (folder / "memos" / f"{post_slug(key)}.md").write_text(memos[key], encoding="utf-8")

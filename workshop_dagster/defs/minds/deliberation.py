@@ -98,6 +98,19 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
 
 
+def _sealed(context: dg.AssetExecutionContext, warehouse: WarehouseResource, memo, predictions):
+    """Each call's cycle seal (the record's latest row for its cycle)."""
+    from ...predictions import seals
+
+    amend = context.run.tags.get("workshop/amend", "").strip().lower() == "true"
+    try:
+        with warehouse.connect() as conn:
+            sealed = seals.seal(conn, seals.contents(memo, predictions), amend=amend)
+    except seals.SealedRecordError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    return predictions["cycle_key"].map(sealed)
+
+
 def _latest_provenance(context_row: dict, memo_body: str, records, news) -> str:
     """What the run's last call was made from (publish/provenance.py), for the memo's metadata."""
     from ...minds.cycle_context import full_document
@@ -206,6 +219,9 @@ def deliberation(
     predictions = pd.DataFrame([r for cycle in out["predictions"] for r in cycle])
     for col in TIME_COLUMNS:
         predictions[col] = pd.to_datetime(predictions[col]).astype("datetime64[ns]")
+    # Sealed before anything of the cycles is stored, and before any outcome is known
+    # (predictions/seals.py): a rewrite of a sealed cycle is refused unless the run asks to amend.
+    predictions["seal"] = _sealed(context, warehouse, frames["memo"], predictions)
     frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]

@@ -55,11 +55,14 @@ def posts(
     import pandas as pd
 
     from ...minds.stored_contexts import read_full
+    from ...predictions import seals as sealed_record
     from ...publish.posts import outcome_lines, post_slug, render_post, write_post
     from ...publish.provenance import provenance_markdown
 
     with warehouse.connect() as conn:
         contexts = read_full(conn, mind_context)
+        chain = sealed_record.chain(conn).drop_duplicates("cycle_key", keep="last")
+    sealed = {r["cycle_key"]: r for r in chain.to_dict("records")}
 
     synthesis = prediction_scores[prediction_scores["source"] == "synthesis"]
     scores = {r["cycle_key"]: r for r in synthesis.to_dict("records")}
@@ -83,7 +86,9 @@ def posts(
                 "outcome_text": outcome_text,
                 "outcome_class": outcome_class,
                 "has_outcome": bool(outcome_lines(score)),
-                "provenance": provenance_markdown(contexts[m["cycle_key"]], m["body"]),
+                "provenance": provenance_markdown(
+                    contexts[m["cycle_key"]], m["body"], sealed.get(m["cycle_key"])
+                ),
             }
         )
     frame = pd.DataFrame(rows)
@@ -119,16 +124,33 @@ def posts(
     "the rolling score per mind and the active rules with their evidence.",
 )
 def site(
-    posts, prediction_scores, track_record, calibration, rules, publisher: PublishResource
+    posts,
+    prediction_scores,
+    track_record,
+    calibration,
+    rules,
+    publisher: PublishResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
+    from ...predictions import seals as sealed_record
     from ...publish.site import SiteData, build_site
 
+    with warehouse.connect() as conn:
+        seals = sealed_record.chain(conn)
+        has_memo = conn.execute(
+            "select count(*) from information_schema.tables where table_name = 'memo'"
+        ).fetchall()[0][0]
+        memos = (
+            dict(conn.execute("select cycle_key, body from memo").fetchall()) if has_memo else {}
+        )
     data = SiteData(
         posts=posts,
         track_record=track_record,
         calibration=calibration,
         rules=rules,
         scores=prediction_scores,
+        seals=seals,
+        memos=memos,
     )
     built = build_site(data, publisher.site_dir)
     board = (
@@ -151,6 +173,8 @@ def site(
                 else "no scored calls yet"
             ),
             "posts": built["posts"],
+            "record_head": seals["seal"].iloc[-1] if len(seals) else "nothing sealed yet",
+            "record_rows": len(seals),
             "charts": len(built["images"]),
             "rules": built["rules"],
         }

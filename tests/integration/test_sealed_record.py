@@ -1,0 +1,96 @@
+"""The sealed record through the real assets: a rewrite refused, an amendment visible, `verify`
+naming the cycle a hand edit or a deletion touched, in the warehouse and on the site."""
+
+import dagster as dg
+import duckdb
+
+from tests.integration.helpers import failure_text, materialize, query
+from workshop_dagster.minds.engine import OfflineEngine
+from workshop_dagster.publish.layout import parse, render
+from workshop_dagster.verify import main as verify
+from workshop_dagster.verify import verify_site, verify_warehouse
+
+CYCLES = ["2026-03-30-19:15", "2026-03-31-09:15", "2026-03-31-12:15"]
+LOOP = dg.AssetSelection.groups("market", "minds", "predictions") | dg.AssetSelection.assets(
+    "posts"
+)
+SITE = dg.AssetSelection.groups("track_record") | dg.AssetSelection.assets("site")
+
+
+class ChangedPrompt(dg.ConfigurableResource):
+    """The offline minds with one more sentence in every memo, as a changed prompt would."""
+
+    def engine(self):
+        class Changed(OfflineEngine):
+            def synthesize(self, context, opinions, debate):
+                memo = super().synthesize(context, opinions, debate)
+                parts = parse(memo.body)
+                parts.body.append("A sentence a new prompt adds.")
+                memo.body = render(parts)
+                return memo
+
+        return Changed()
+
+
+def test_a_run_that_would_rewrite_a_sealed_cycle_is_refused_and_an_amendment_is_visible(
+    workshop_env, capsys
+):
+    from workshop_dagster.settings import load_settings
+
+    for key in CYCLES:
+        assert materialize(key, selection=LOOP).success
+    assert materialize(None, selection=SITE).success
+    settings = load_settings()
+    assert verify_warehouse(settings.database) == []
+    assert verify_site(settings.data_dir / "site") == []
+    page = (settings.data_dir / "site" / "posts" / "2026-03-31-1215.html").read_text()
+    last = query("select seq, seal from record_seals order by seq desc limit 1")
+    assert f"row {last['seq'][0]} of the record, seal <code>{last['seal'][0]}</code>" in page
+    heads = query("select cycle_key, seal from record_seals order by seq")
+    # A repeated run of sealed cycles changes no seal.
+    assert materialize(CYCLES[1], selection=LOOP).success
+    assert query("select cycle_key, seal from record_seals order by seq").equals(heads)
+
+    refused = materialize(CYCLES[1], selection=LOOP, llm=ChangedPrompt(), raise_on_error=False)
+    assert not refused.success
+    assert "cycle 2026-03-31-09:15 is sealed with other content" in failure_text(refused)
+    assert "workshop/amend=true" in failure_text(refused)
+    assert query("select count(*) n from record_seals")["n"][0] == 3
+
+    amended = materialize(
+        CYCLES[1], selection=LOOP, llm=ChangedPrompt(), tags={"workshop/amend": "true"}
+    )
+    assert amended.success
+    log = query("select cycle_key, kind from record_seals order by seq")
+    assert log.values.tolist()[-1] == ["2026-03-31-09:15", "amendment"]
+    assert log["kind"].tolist()[:3] == ["seal"] * 3  # the old seal stays
+    assert verify_warehouse(settings.database) == []
+    assert verify([]) == 0 and "warehouse: verified" in capsys.readouterr().out
+
+
+def test_verify_names_the_cycle_a_hand_edit_touched(workshop_env, capsys):
+    from workshop_dagster.settings import load_settings
+
+    for key in CYCLES:
+        assert materialize(key, selection=LOOP).success
+    assert materialize(None, selection=SITE).success
+    settings = load_settings()
+    site = settings.data_dir / "site"
+    with duckdb.connect(str(settings.database)) as conn:
+        conn.execute(
+            "update predictions set confidence = 0.99 "
+            "where cycle_key = '2026-03-31-12:15' and source = 'synthesis'"
+        )
+    assert verify_warehouse(settings.database) == [
+        "cycle 2026-03-31-12:15: its calls differ from what was sealed"
+    ]
+    with duckdb.connect(str(settings.database)) as conn:
+        conn.execute("delete from memo where cycle_key = '2026-03-30-19:15'")
+    assert verify_warehouse(settings.database) == ["cycle 2026-03-30-19:15 is sealed but missing"]
+    assert verify([]) == 1 and "warehouse: NOT VERIFIED" in capsys.readouterr().out
+    # The published site: one memo edited by hand.
+    memo = site / "record" / "memos" / "2026-03-31-0915.md"
+    memo.write_text(memo.read_text() + "\nAdded later.\n")
+    assert verify_site(site) == [
+        "cycle 2026-03-31-09:15: its published memo differs from what was sealed"
+    ]

@@ -1,0 +1,184 @@
+"""The sealed record: a hash chain over every cycle's memo and calls, written before the outcome
+is known, so nobody (this loop included) can quietly rewrite what was said.
+
+A cycle's *content* is its calls as parsed (source, status, subject, direction, timeframe,
+confidence, band) and the SHA-256 of its memo text, as canonical JSON; its `content_hash` is the
+SHA-256 of that. `record_seals` is an append-only log: each row (seq, cycle, kind, content hash,
+the previous row's seal) is sealed by the SHA-256 of those fields, so changing, removing or
+reordering any row breaks every seal after it. A cycle sealed again with the same content adds
+nothing; with other content (a changed prompt, model or rule) it is refused unless the run asks
+to amend (run tag `workshop/amend=true`), and then the new content is appended as an
+`amendment`: the old seal, the new one and the amendment all stay visible.
+
+`python -m workshop_dagster.verify` recomputes the chain and every cycle's content, from the
+warehouse and from the published site, and names the first cycle that differs or is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+
+import duckdb
+import pandas as pd
+
+GENESIS = "0" * 64
+CALL_FIELDS = (
+    "source",
+    "parse_status",
+    "subject",
+    "direction",
+    "timeframe",
+    "confidence",
+    "band_low_pct",
+    "band_high_pct",
+)
+DDL = """
+create table if not exists record_seals (
+    seq bigint primary key,
+    cycle_key varchar not null,
+    kind varchar not null,
+    content_hash varchar not null,
+    prev_seal varchar not null,
+    seal varchar not null,
+    content_json varchar not null
+)
+"""
+
+
+class SealedRecordError(RuntimeError):
+    """A sealed cycle would be rewritten without the explicit amend flag."""
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def memo_hash(body: str) -> str:
+    """The hash a seal covers for a memo's text."""
+    return _sha(body)
+
+
+def _value(v):
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return None
+    if isinstance(v, float):
+        return round(v, 6)
+    return v if isinstance(v, (int, str, bool)) else str(v)
+
+
+def cycle_content(cycle_key: str, memo_body: str, calls: Iterable[Mapping]) -> str:
+    """The canonical JSON a cycle's seal covers: its calls as parsed and its memo's hash."""
+    rows = sorted(
+        ({f: _value(c.get(f)) for f in CALL_FIELDS} for c in calls),
+        key=lambda r: json.dumps(r, sort_keys=True),
+    )
+    doc = {"cycle_key": cycle_key, "calls": rows, "memo_sha256": memo_hash(memo_body)}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def seal_of(seq: int, cycle_key: str, kind: str, content_hash: str, prev_seal: str) -> str:
+    return _sha(f"{seq}|{cycle_key}|{kind}|{content_hash}|{prev_seal}")
+
+
+def contents(memo: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, str]:
+    """cycle_key -> canonical content, for the cycles of `memo`."""
+    calls = {k: g.to_dict("records") for k, g in predictions.groupby("cycle_key")}
+    return {
+        key: cycle_content(key, body, calls.get(key, []))
+        for key, body in zip(memo["cycle_key"], memo["body"], strict=True)
+    }
+
+
+def chain(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    conn.execute(DDL).fetchall()
+    return conn.execute("select * from record_seals order by seq").fetchdf()
+
+
+def seal(
+    conn: duckdb.DuckDBPyConnection, by_cycle: Mapping[str, str], amend: bool = False
+) -> pd.DataFrame:
+    """Seal each cycle's content (in cycle order); returns cycle_key -> seal of its latest row.
+    Refuses, naming the first such cycle, to change a sealed cycle's content unless `amend`."""
+    log = chain(conn)
+    latest = log.drop_duplicates("cycle_key", keep="last").set_index("cycle_key")
+    changed = [
+        k
+        for k in sorted(by_cycle)
+        if k in latest.index and latest.at[k, "content_json"] != by_cycle[k]
+    ]
+    if changed and not amend:
+        raise SealedRecordError(
+            f"cycle {changed[0]} is sealed with other content ({len(changed)} cycle(s) of this "
+            "run would change: a prompt, model, rule or data changed since it was written); "
+            "the record is not rewritten. To publish the new content as a visible amendment, "
+            "run again with the run tag workshop/amend=true"
+        )
+    seq = int(log["seq"].max()) + 1 if len(log) else 1
+    prev = log["seal"].iloc[-1] if len(log) else GENESIS
+    rows = []
+    for key in sorted(by_cycle):
+        if key in latest.index and latest.at[key, "content_json"] == by_cycle[key]:
+            continue
+        kind = "amendment" if key in latest.index else "seal"
+        content_hash = _sha(by_cycle[key])
+        sealed = seal_of(seq, key, kind, content_hash, prev)
+        rows.append((seq, key, kind, content_hash, prev, sealed, by_cycle[key]))
+        prev, seq = sealed, seq + 1
+    if rows:
+        frame = pd.DataFrame(
+            rows,
+            columns=[
+                "seq",
+                "cycle_key",
+                "kind",
+                "content_hash",
+                "prev_seal",
+                "seal",
+                "content_json",
+            ],
+        )
+        conn.register("new_seals", frame)
+        try:
+            conn.execute("insert into record_seals select * from new_seals").fetchall()
+        finally:
+            conn.unregister("new_seals")
+    log = chain(conn)
+    return log.drop_duplicates("cycle_key", keep="last").set_index("cycle_key")["seal"]
+
+
+def verify_chain(log: pd.DataFrame) -> str | None:
+    """The first problem in a chain of seal rows, or None."""
+    prev = GENESIS
+    for i, row in enumerate(log.sort_values("seq").to_dict("records"), start=1):
+        if int(row["seq"]) != i:
+            return (
+                f"seal {i} is missing (the chain jumps to {row['seq']} at cycle {row['cycle_key']})"
+            )
+        if row["prev_seal"] != prev:
+            return f"cycle {row['cycle_key']}: seal {i} does not follow seal {i - 1}"
+        if _sha(row["content_json"]) != row["content_hash"]:
+            return f"cycle {row['cycle_key']}: its sealed content does not match its hash"
+        expected = seal_of(i, row["cycle_key"], row["kind"], row["content_hash"], prev)
+        if row["seal"] != expected:
+            return f"cycle {row['cycle_key']}: seal {i} is not the hash of its fields"
+        prev = row["seal"]
+    return None
+
+
+def verify_contents(log: pd.DataFrame, current: Mapping[str, str]) -> str | None:
+    """The first cycle whose content now differs from its latest seal, or is missing, or is
+    present but was never sealed."""
+    latest = log.sort_values("seq").drop_duplicates("cycle_key", keep="last")
+    sealed = dict(zip(latest["cycle_key"], latest["content_json"], strict=True))
+    for key in sorted(set(sealed) | set(current)):
+        if key not in current:
+            return f"cycle {key} is sealed but missing"
+        if key not in sealed:
+            return f"cycle {key} was never sealed"
+        if current[key] != sealed[key]:
+            mine, theirs = json.loads(current[key]), json.loads(sealed[key])
+            what = "its memo" if mine["memo_sha256"] != theirs["memo_sha256"] else "its calls"
+            return f"cycle {key}: {what} differ from what was sealed"
+    return None

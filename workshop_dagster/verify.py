@@ -1,0 +1,88 @@
+"""`python -m workshop_dagster.verify` (`make verify`): recompute the sealed record and name the
+first cycle whose memo or calls differ from what was sealed, or are missing.
+
+From the warehouse: the `record_seals` chain, and each cycle's content recomputed from `memo`
+and `predictions`. From the published site (`--site`, default the data folder's): its
+`record/record.jsonl` chain, and each cycle's memo as published (`record/memos/<cycle>.md`)
+against the memo hash its seal covers. Exit status 0 when everything verifies, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .predictions import seals
+
+
+def verify_warehouse(database: Path) -> list[str]:
+    from . import warehouse
+
+    if not Path(database).exists():
+        return [f"no warehouse at {database}"]
+    with warehouse.connect(database, transaction=False) as conn:
+        tables = {r[0] for r in conn.execute("show tables").fetchall()}
+        if "record_seals" not in tables:
+            return ["the warehouse holds no sealed record (no cycle has been deliberated)"]
+        log = conn.execute("select * from record_seals order by seq").fetchdf()
+        memo = conn.execute("select cycle_key, body from memo").fetchdf()
+        predictions = conn.execute("select * from predictions").fetchdf()
+    problems = [p for p in (seals.verify_chain(log),) if p]
+    problem = seals.verify_contents(log, seals.contents(memo, predictions))
+    return problems + ([problem] if problem else [])
+
+
+def verify_site(site: Path) -> list[str]:
+    from .publish.posts import post_slug
+
+    record = site / "record" / "record.jsonl"
+    if not record.exists():
+        return [f"{record} is missing: the site publishes no record"]
+    rows = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    log = pd.DataFrame(
+        rows,
+        columns=["seq", "cycle_key", "kind", "content_hash", "prev_seal", "seal", "content_json"],
+    )
+    problem = seals.verify_chain(log)
+    if problem:
+        return [problem]
+    latest = log.sort_values("seq").drop_duplicates("cycle_key", keep="last")
+    for key, content in zip(latest["cycle_key"], latest["content_json"], strict=True):
+        memo = site / "record" / "memos" / f"{post_slug(key)}.md"
+        if not memo.exists():
+            return [f"cycle {key} is sealed but its published memo is missing ({memo.name})"]
+        if seals.memo_hash(memo.read_text(encoding="utf-8")) != json.loads(content)["memo_sha256"]:
+            return [f"cycle {key}: its published memo differs from what was sealed"]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .settings import load_settings
+
+    settings = load_settings()
+    parser = argparse.ArgumentParser(prog="python -m workshop_dagster.verify", description=__doc__)
+    parser.add_argument(
+        "--site", default=str(settings.data_dir / "site"), help="the published site"
+    )
+    parser.add_argument("--no-site", action="store_true", help="verify the warehouse only")
+    args = parser.parse_args(argv)
+    found = verify_warehouse(settings.database)
+    where = [("warehouse", found)]
+    if not args.no_site:
+        where.append(("site", verify_site(Path(args.site))))
+    ok = True
+    for name, problems in where:
+        if problems:
+            ok = False
+            print(f"{name}: NOT VERIFIED: " + "; ".join(problems))
+        else:
+            print(f"{name}: verified")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
