@@ -36,6 +36,7 @@ def materialize(
         kwargs["partition_key"] = keys[0]
     else:
         kwargs["tags"] = {
+            **kwargs.get("tags", {}),
             "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1],
         }

@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from tests.integration.helpers import materialize, query
+from tests.integration.helpers import failure_text, materialize, query
 
 MARKET = dg.AssetSelection.groups("market")
 
@@ -93,7 +93,11 @@ def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market):
     )
     calls = query("select cycle_key, parse_status from predictions")
     assert (calls[calls["cycle_key"] != keys[0]]["parse_status"] == "abstained").all()
-    # With the minute's quotes, the same cycles each see new bars and are put to the minds.
-    result = materialize(keys, market=f"csv:{shared_market}", selection=loop)
+    # With the minute's quotes, the same cycles each see new bars and are put to the minds: what
+    # they say changes, so the sealed record refuses the run unless it is an explicit amendment.
+    refused = materialize(keys, market=f"csv:{shared_market}", selection=loop, raise_on_error=False)
+    assert not refused.success and "is sealed with other content" in failure_text(refused)
+    amend = {"workshop/amend": "true"}
+    result = materialize(keys, market=f"csv:{shared_market}", selection=loop, tags=amend)
     assert result.success
     assert not query("select title from memo")["title"].str.startswith("Nothing New").any()

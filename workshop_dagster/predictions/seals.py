@@ -176,7 +176,10 @@ def verify_contents(log: pd.DataFrame, current: Mapping[str, str]) -> str | None
         if key not in current:
             return f"cycle {key} is sealed but missing"
         if key not in sealed:
-            return f"cycle {key} was never sealed"
+            return (
+                f"cycle {key} was never sealed (written before the record was sealed, or its "
+                "seal was removed: a run of the cycle seals what it says then)"
+            )
         if current[key] != sealed[key]:
             mine, theirs = json.loads(current[key]), json.loads(sealed[key])
             what = "its memo" if mine["memo_sha256"] != theirs["memo_sha256"] else "its calls"
