@@ -99,10 +99,24 @@ def chain(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def seal(
     conn: duckdb.DuckDBPyConnection, by_cycle: Mapping[str, str], amend: bool = False
 ) -> pd.DataFrame:
-    """Seal each cycle's content (in cycle order); returns cycle_key -> seal of its latest row.
+    """Seal each cycle's content (in cycle order); returns cycle_key -> seal of its latest row
+    (reading only those cycles' latest rows and the chain's last: a run costs the same however
+    long the record).
     Refuses, naming the first such cycle, to change a sealed cycle's content unless `amend`."""
-    log = chain(conn)
-    latest = log.drop_duplicates("cycle_key", keep="last").set_index("cycle_key")
+    conn.execute(DDL).fetchall()
+    conn.register("cycles_to_seal", pd.DataFrame({"cycle_key": sorted(by_cycle)}))
+    try:  # only the latest row of each cycle of the run, and the chain's last row
+        latest = (
+            conn.execute(
+                "select s.* from record_seals s join cycles_to_seal using (cycle_key) "
+                "qualify row_number() over (partition by s.cycle_key order by s.seq desc) = 1"
+            )
+            .fetchdf()
+            .set_index("cycle_key")
+        )
+    finally:
+        conn.unregister("cycles_to_seal")
+    tail = conn.execute("select seq, seal from record_seals order by seq desc limit 1").fetchall()
     changed = [
         k
         for k in sorted(by_cycle)
@@ -115,8 +129,8 @@ def seal(
             "the record is not rewritten. To publish the new content as a visible amendment, "
             "run again with the run tag workshop/amend=true"
         )
-    seq = int(log["seq"].max()) + 1 if len(log) else 1
-    prev = log["seal"].iloc[-1] if len(log) else GENESIS
+    seq = int(tail[0][0]) + 1 if tail else 1
+    prev = tail[0][1] if tail else GENESIS
     rows = []
     for key in sorted(by_cycle):
         if key in latest.index and latest.at[key, "content_json"] == by_cycle[key]:
@@ -144,8 +158,9 @@ def seal(
             conn.execute("insert into record_seals select * from new_seals").fetchall()
         finally:
             conn.unregister("new_seals")
-    log = chain(conn)
-    return log.drop_duplicates("cycle_key", keep="last").set_index("cycle_key")["seal"]
+    sealed = latest["seal"].to_dict()
+    sealed.update({r[1]: r[5] for r in rows})
+    return pd.Series(sealed, name="seal")
 
 
 def verify_chain(log: pd.DataFrame) -> str | None:
