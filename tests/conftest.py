@@ -88,6 +88,8 @@ def workshop_env(tmp_path, monkeypatch) -> dict[str, str]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("WORKSHOP_MARKET", raising=False)
+    # No live news feeds: a test of them serves its own on 127.0.0.1 (test_news_feeds.py).
+    monkeypatch.setenv("WORKSHOP_NEWS_FEEDS", "none")
     # Create the instance's storage once, as `make ui`/`make demo` do: two processes creating
     # a fresh SQLite instance at the same moment race on its tables.
     import dagster as dg

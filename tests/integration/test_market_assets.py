@@ -92,6 +92,7 @@ def test_yfinance_failure_fails_the_run_and_writes_nothing(workshop_env, monkeyp
         return pd.DataFrame()  # what yfinance returns when Yahoo cannot be reached
 
     monkeypatch.setattr("workshop_dagster.market.yahoo._yf_download", unreachable)
+    monkeypatch.setattr("workshop_dagster.market.yahoo._yf_news", lambda symbol: [])
     result = materialize(CYCLE, market="yfinance", selection=MARKET, raise_on_error=False)
     assert not result.success
     text = failure_text(result)
