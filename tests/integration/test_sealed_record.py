@@ -10,7 +10,7 @@ from workshop_dagster.publish.layout import parse, render
 from workshop_dagster.verify import main as verify
 from workshop_dagster.verify import verify_site, verify_warehouse
 
-CYCLES = ["2026-03-30-19:15", "2026-03-31-09:15", "2026-03-31-12:15"]
+CYCLES = ["2026-03-30-19:15", "2026-03-31-09:15"]
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions") | dg.AssetSelection.assets(
     "posts"
 )
@@ -43,7 +43,7 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     settings = load_settings()
     assert verify_warehouse(settings.database) == []
     assert verify_site(settings.data_dir / "site") == []
-    page = (settings.data_dir / "site" / "posts" / "2026-03-31-1215.html").read_text()
+    page = (settings.data_dir / "site" / "posts" / "2026-03-31-0915.html").read_text()
     last = query("select seq, seal from record_seals order by seq desc limit 1")
     assert f"row {last['seq'][0]} of the record, seal <code>{last['seal'][0]}</code>" in page
     heads = query("select cycle_key, seal from record_seals order by seq")
@@ -55,7 +55,7 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert not refused.success
     assert "cycle 2026-03-31-09:15 is sealed with other content" in failure_text(refused)
     assert "workshop/amend=true" in failure_text(refused)
-    assert query("select count(*) n from record_seals")["n"][0] == 3
+    assert query("select count(*) n from record_seals")["n"][0] == 2
 
     amended = materialize(
         CYCLES[1], selection=LOOP, llm=ChangedPrompt(), tags={"workshop/amend": "true"}
@@ -63,7 +63,7 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert amended.success
     log = query("select cycle_key, kind from record_seals order by seq")
     assert log.values.tolist()[-1] == ["2026-03-31-09:15", "amendment"]
-    assert log["kind"].tolist()[:3] == ["seal"] * 3  # the old seal stays
+    assert log["kind"].tolist()[:2] == ["seal"] * 2  # the old seal stays
     assert verify_warehouse(settings.database) == []
     assert verify([]) == 0 and "warehouse: verified" in capsys.readouterr().out
 
@@ -72,10 +72,10 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     with duckdb.connect(str(settings.database)) as conn:
         conn.execute(
             "update predictions set confidence = 0.99 "
-            "where cycle_key = '2026-03-31-12:15' and source = 'synthesis'"
+            "where cycle_key = '2026-03-31-09:15' and source = 'synthesis'"
         )
     assert verify_warehouse(settings.database) == [
-        "cycle 2026-03-31-12:15: its calls differ from what was sealed"
+        "cycle 2026-03-31-09:15: its calls differ from what was sealed"
     ]
     with duckdb.connect(str(settings.database)) as conn:
         conn.execute("delete from memo where cycle_key = '2026-03-30-19:15'")
