@@ -25,8 +25,7 @@ def verify_warehouse(database: Path) -> list[str]:
     if not Path(database).exists():
         return [f"no warehouse at {database}"]
     with warehouse.connect(database, transaction=False) as conn:
-        tables = {r[0] for r in conn.execute("show tables").fetchall()}
-        if "record_seals" not in tables:
+        if not warehouse.table_exists(conn, "record_seals"):
             return ["the warehouse holds no sealed record (no cycle has been deliberated)"]
         log = conn.execute("select * from record_seals order by seq").fetchdf()
         memo = conn.execute("select cycle_key, body from memo").fetchdf()

@@ -175,11 +175,12 @@ def connect(
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:
-    row = conn.execute(
+    # fetchall: the result finished, so the connection can run the next statement (duckdb 2).
+    rows = conn.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 class MixedSourcesError(RuntimeError):

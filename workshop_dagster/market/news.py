@@ -72,9 +72,14 @@ def tag_tickers(text: str, given: Iterable[str] = ()) -> str:
     return ",".join(sorted(found))
 
 
+def canonical_url(url: str | None) -> str:
+    """A story's URL without its query (tracking parameters) or trailing slash."""
+    return (url or "").split("?")[0].rstrip("/")
+
+
 def item_id(feed: str, guid: str | None, url: str | None, title: str) -> str:
     """A stable id: the feed's guid, else the canonical URL, else the title (hashed)."""
-    basis = guid or (url or "").split("?")[0].rstrip("/") or f"{feed}:{title.strip().lower()}"
+    basis = guid or canonical_url(url) or f"{feed}:{title.strip().lower()}"
     return hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
@@ -151,7 +156,7 @@ def parse_yfinance_news(
             if fields is None:
                 continue
             # One story under several tickers or queries, in either layout: one item.
-            same = fields["url"].split("?")[0].rstrip("/") or fields["title"].strip().lower()
+            same = canonical_url(fields["url"]) or fields["title"].strip().lower()
             row = rows.setdefault(
                 same,
                 {

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from .news import NEWS_COLUMNS, TIME_COLUMNS, empty_news
+from .. import warehouse
+from .news import NEWS_COLUMNS, TIME_COLUMNS, canonical_url, empty_news
 
 WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads
 MAX_ITEMS = 20  # the newest items a cycle reads within the window
@@ -43,7 +44,7 @@ def _keys(url: str, title: str, published) -> set[str]:
     report alike)."""
     words = " ".join(re.sub(r"\W+", " ", title.lower()).split())
     keys = {f"title:{words}|{pd.Timestamp(published):%Y-%m-%d}"}
-    plain = url.split("?")[0].rstrip("/").lower()
+    plain = canonical_url(url).lower()
     return keys | ({"url:" + plain} if plain else set())
 
 
@@ -119,7 +120,7 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
 
 def items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFrame:
     """The archive's rows for these ids (a read: works on a read-only connection)."""
-    if not len(item_ids) or not _exists(conn):
+    if not len(item_ids) or not warehouse.table_exists(conn, "news_archive"):
         return empty_news()
     ids = pd.DataFrame({"item_id": sorted(set(item_ids))})
     conn.register("wanted_news", ids)
@@ -132,11 +133,3 @@ def items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFr
     for col in TIME_COLUMNS:
         out[col] = out[col].astype("datetime64[ns]")
     return out[list(NEWS_COLUMNS)]
-
-
-def _exists(conn: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables where table_name = 'news_archive'"
-        ).fetchall()[0][0]
-    )

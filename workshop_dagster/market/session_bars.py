@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .. import warehouse
 from .errors import MarketDataError
 
 BAR_COLUMNS = ["bar_ts", "open", "high", "low", "close", "volume"]
@@ -93,6 +94,14 @@ def windows(bars: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _same_bars(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    """Row by row, whether two frames of `BAR_COLUMNS` (in that order) hold the same bar; a
+    missing value equals a missing value."""
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    same = (left == right) | (pd.isna(left) & pd.isna(right))
+    return same.all(axis=1)
+
+
 def _changed(incoming: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     """The rows to add as a new revision: sessions not stored, stored with other values, or
     stored but missing from `incoming` inside the span it covers per ticker (removals)."""
@@ -100,10 +109,7 @@ def _changed(incoming: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     merged = incoming.merge(stored, on=KEY, how="outer", suffixes=("", "_stored"), indicator=True)
     new = merged["_merge"] == "left_only"
     both = merged["_merge"] == "both"
-    differs = np.zeros(len(merged), dtype=bool)
-    for col in BAR_COLUMNS:
-        a, b = merged[col], merged[f"{col}_stored"]
-        differs |= ~((a == b) | (a.isna() & b.isna())).to_numpy()
+    differs = ~_same_bars(merged[BAR_COLUMNS], merged[[f"{c}_stored" for c in BAR_COLUMNS]])
     was_removed = both & ~merged["present_stored"].astype("boolean").fillna(True).astype(bool)
     changed = new | (both & (pd.Series(differs, index=merged.index) | was_removed))
     span = incoming.groupby(["source", "ticker"])["session_date"].agg(["min", "max"])
@@ -184,13 +190,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     `market_bars`) into windows over stored sessions, losing nothing: a session whose bar
     changed between cycles becomes a revision at the first cycle that saw the change. Checked
     before it commits: every window resolves to exactly the bars it held."""
-    cols = {
-        r[0]
-        for r in conn.execute(
-            "select column_name from information_schema.columns where table_name = 'market_bars'"
-        ).fetchall()
-    }
-    if "open" not in cols:
+    if not warehouse.table_exists(conn, "market_bars"):
+        return
+    if "open" not in conn.execute("select * from market_bars limit 0").fetchdf().columns:
         return
     old = conn.execute("select * from market_bars").fetchdf()
     old = old.sort_values(["source", "ticker", "session_date", "cycle_ts"])
@@ -198,10 +200,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     # first cycle where it differs from what the previous cycle saw.
     rank = old["cycle_ts"].rank(method="dense").astype("int64")
     same_session = (old[KEY] == old[KEY].shift()).all(axis=1)
-    same_bar = np.ones(len(old), dtype=bool)
-    for col in BAR_COLUMNS:
-        a, b = old[col], old[col].shift()
-        same_bar &= ((a == b) | (a.isna() & b.isna())).to_numpy()
+    same_bar = _same_bars(old[BAR_COLUMNS], old[BAR_COLUMNS].shift())
     first_seen = ~(same_session.to_numpy() & same_bar)
     stored = old.loc[first_seen, KEY + BAR_COLUMNS].assign(
         present=True, revision=rank[first_seen].to_numpy()

@@ -134,14 +134,14 @@ def site(
 ) -> dg.MaterializeResult:
     from ...predictions import seals as sealed_record
     from ...publish.site import SiteData, build_site
+    from ...warehouse import table_exists
 
     with warehouse.connect() as conn:
         seals = sealed_record.chain(conn)
-        has_memo = conn.execute(
-            "select count(*) from information_schema.tables where table_name = 'memo'"
-        ).fetchall()[0][0]
         memos = (
-            dict(conn.execute("select cycle_key, body from memo").fetchall()) if has_memo else {}
+            dict(conn.execute("select cycle_key, body from memo").fetchall())
+            if table_exists(conn, "memo")
+            else {}
         )
     data = SiteData(
         posts=posts,
