@@ -64,9 +64,13 @@ def _served(keys: list[str]) -> list[str]:
     return keys
 
 
+BASELINE_NAMES = {"always_up": "always up (baseline)", "momentum": "momentum (baseline)"}
+
+
 def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
-    """The track record in a reader's words: percentages, and the base rate (how often the
-    called direction happened, across everyone's calls) beside each source's hit rate."""
+    """The track record in a reader's words: outcomes and the calls they hold, percentages, and
+    the base rate (how often the called direction happened, across everyone's outcomes) beside
+    each source's hit rate."""
 
     def pct(col: str) -> pd.Series:
         return board[col].map(lambda v: "—" if pd.isna(v) else f"{100 * v:.0f}%")
@@ -75,11 +79,12 @@ def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
         {
             "who": board["source"],
             "regime": board["regime"].str.replace("_", "-"),
-            "calls scored": board["n"],
+            "outcomes": board["n"],
+            "calls": board["n_calls"],
             "abstained": board["n_abstained"],
             "right": pct("hit_rate"),
             "base rate": pct("base_rate"),
-            "mean score": board["mean_score"].round(2),
+            "mean score": board["mean_score"].astype(float).round(2),
             "Brier": board["brier"].round(3),
             "skill vs base rate": board["brier_skill"].round(2),
             "too few to judge": board["small_sample"].map({True: "yes", False: ""}),
@@ -87,17 +92,65 @@ def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataFrame:
+    """Always-up and momentum on the synthesis's scored calls of the demo's cycles (the same
+    subject, horizon and price series: evaluation/baselines.py), as track-record rows."""
+    from .evaluation.baselines import baseline_scores, scoring_closes
+    from .evaluation.metrics import outcome_rows
+    from .market.calendar import now_ny
+    from .predictions.calibration_report import reference_brier
+
+    scores = conn.execute(
+        "select * from prediction_scores where cycle_key between ? and ?", [chosen[0], chosen[-1]]
+    ).fetchdf()
+    synthesis = scores[(scores["source"] == "synthesis") & (scores["status"] == "scored")]
+    if synthesis.empty:
+        return pd.DataFrame()
+    settings = active()
+    features = conn.execute(
+        "select cycle_ts, ticker, change_1d_pct from cycle_features where cycle_ts between ? and ?",
+        [synthesis["cycle_ts"].min(), synthesis["cycle_ts"].max()],
+    ).fetchdf()
+    closes = scoring_closes(synthesis, settings.market, settings.intraday, base_dir=PROJECT_ROOT)
+    rows = baseline_scores(synthesis, features, closes, scores, now_ny())
+    out = []
+    for name in BASELINE_NAMES:
+        outcomes = outcome_rows(rows[rows["source"] == name])
+        n = len(outcomes)
+        hit = outcomes["hit"].astype(float) if n else pd.Series(dtype=float)
+        brier = ((outcomes["confidence"].astype(float) - hit) ** 2).mean() if n else None
+        reference = reference_brier(base_rate) if base_rate not in (None, 1) else None
+        out.append(
+            {
+                "source": BASELINE_NAMES[name],
+                "regime": "all",
+                "n": n,
+                "n_calls": int(outcomes["n_calls"].sum()) if n else 0,
+                "n_abstained": 0,
+                "hit_rate": hit.mean() if n else None,
+                "base_rate": base_rate,
+                "mean_score": outcomes["score"].astype(float).mean() if n else None,
+                "brier": brier,
+                "brier_skill": 1 - brier / reference if n and reference else None,
+                "small_sample": n < 5,
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def report(chosen: list[str]) -> str:
     settings = active()
     with warehouse.connect(settings.database, transaction=False) as conn:
         memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
         board = conn.execute(
-            "select source, regime, n, n_abstained, hit_rate, base_rate, mean_score, brier, "
-            "brier_skill, small_sample from track_record "
+            "select source, regime, n, n_calls, n_abstained, hit_rate, base_rate, mean_score, "
+            "brier, brier_skill, small_sample from track_record "
             "where timeframe_bucket = 'all' and subject_kind = 'all' "
             "order by source, regime"
         ).fetchdf()
         rules = conn.execute("select rule_text from rules").fetchdf()
+        base = board["base_rate"].dropna()
+        baselines = baseline_board(conn, float(base.iloc[0]) if len(base) else None, chosen)
     lines = [
         f"Workshop: market {settings.market!r}, minds {settings.llm!r}, "
         f"cycles {chosen[0]} .. {chosen[-1]} ({len(chosen)}), database {settings.database}",
@@ -105,10 +158,13 @@ def report(chosen: list[str]) -> str:
         "Latest memo",
         "===========",
         memo,
-        "Scoreboard (scored calls; abstentions counted apart)",
-        "===================================================",
+        "Scoreboard (outcomes: calls of one source with the same subject, direction, entry and",
+        "exit count once; abstentions apart; the baselines call the synthesis's subjects)",
+        "=========================================================================",
     ]
-    with pd.option_context("display.width", 160):
+    if len(board) and len(baselines):
+        board = pd.concat([board, baselines], ignore_index=True)
+    with pd.option_context("display.width", 180, "display.max_columns", 20):
         lines.append(
             _plain_board(board).to_string(index=False)
             if len(board)

@@ -26,6 +26,11 @@ def _naive_window(context: dg.AssetExecutionContext) -> "tuple[pd.Timestamp, pd.
     return tuple(pd.Timestamp(t).tz_convert("America/New_York").tz_localize(None) for t in window)
 
 
+# Columns a release added to a table the models read: a warehouse an earlier release wrote gets
+# them (empty) before a model reads it, as it would on its next per-cycle write.
+LATER_COLUMNS = {"prediction_scores": {"conviction": "DOUBLE"}}
+
+
 def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | None):
     check_name = f"{model.name}_tests"
     partitioned = model.partitioned and partitions_def is not None
@@ -59,6 +64,9 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
         select = model.render(window)
         table = f"main.{model.name}"
         with context.resources.warehouse.connect() as conn:
+            for ref in model.refs:
+                if ref in LATER_COLUMNS and warehouse.table_exists(conn, ref):
+                    warehouse.add_new_columns(conn, f"main.{ref}", LATER_COLUMNS[ref])
             if window is None:
                 conn.execute(f"create or replace table {table} as {select}")
                 relation = table

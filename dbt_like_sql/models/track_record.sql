@@ -1,16 +1,49 @@
-{{ config(partitioned=false, group='track_record', description='How each source (synthesis, macro, flow, contrarian) has done: by regime, timeframe and kind of subject, with n, hit rate, mean score, Brier and Brier skill against the base rate. Abstentions are counted apart.') }}
+{{ config(partitioned=false, group='track_record', description='How each source (synthesis, macro, flow, contrarian) has done: by regime, timeframe and kind of subject, counted in outcomes (calls of one source with the same subject, direction, entry and exit are one outcome; n_calls says how many calls they were), with hit rate, mean score, Brier on the probability each call was scored at, and Brier skill against the base rate. Abstentions are counted apart.') }}
 
-with outcomes as (
-    select source, regime, timeframe_bucket, subject_kind, status, hit, score, brier
+with scored_calls as (
+    select
+        source, regime, timeframe_bucket, subject_kind, ticker, relative_to, direction,
+        entry_ts, exit_ts, hit, score, brier
     from {{ ref('prediction_scores') }}
-    where status in ('scored', 'abstained')
+    where status = 'scored'
+),
+
+outcomes as (
+    -- One outcome per source, subject, direction, entry and exit, however many calls made it
+    -- (docs/scoring.md, "Outcomes counted once"): its calls share the hit; their scores and
+    -- Brier scores are averaged, so one outcome weighs one.
+    select
+        source,
+        min(regime) as regime,
+        min(timeframe_bucket) as timeframe_bucket,
+        min(subject_kind) as subject_kind,
+        count(*) as n_calls,
+        bool_and(hit) as hit,
+        avg(score) as score,
+        avg(brier) as brier
+    from scored_calls
+    group by source, ticker, coalesce(relative_to, ''), direction, entry_ts, exit_ts
+),
+
+abstentions as (
+    select source, regime, timeframe_bucket, subject_kind
+    from {{ ref('prediction_scores') }}
+    where status = 'abstained'
+),
+
+decisions as (
+    select source, regime, timeframe_bucket, subject_kind, 'scored' as status, n_calls, hit,
+        score, brier
+    from outcomes
+    union all
+    select source, regime, timeframe_bucket, subject_kind, 'abstained', 1, null, null, null
+    from abstentions
 ),
 
 base_rate as (
-    -- The climatological forecaster: always say the overall hit rate of scored calls.
+    -- The climatological forecaster: always say the overall hit rate of the outcomes.
     select avg(case when hit then 1.0 else 0.0 end) as base_rate
     from outcomes
-    where status = 'scored'
 ),
 
 grouped as (
@@ -22,11 +55,12 @@ grouped as (
         case when grouping(subject_kind) = 1 then 'all'
             else coalesce(subject_kind, 'none') end as subject_kind,
         count(*) filter (where status = 'scored') as n,
+        coalesce(sum(n_calls) filter (where status = 'scored'), 0) as n_calls,
         count(*) filter (where status = 'abstained') as n_abstained,
         count(*) filter (where status = 'scored' and hit) as hits,
         avg(score) filter (where status = 'scored') as mean_score,
         avg(brier) filter (where status = 'scored') as brier
-    from outcomes
+    from decisions
     group by grouping sets (
         (source),
         (source, regime),
@@ -41,15 +75,22 @@ select
     grouped.timeframe_bucket,
     grouped.subject_kind,
     grouped.n,
+    cast(grouped.n_calls as bigint) as n_calls,
     grouped.n_abstained,
     grouped.hits,
     case when grouped.n > 0 then round(grouped.hits::double / grouped.n, 4) end as hit_rate,
     round(grouped.mean_score, 4) as mean_score,
     round(grouped.brier, 4) as brier,
     round(base_rate.base_rate, 4) as base_rate,
+    -- Against the forecaster who states the base rate on every call, never under 0.5 like
+    -- every call (r = greatest(b, 0.5)), whose Brier score is r(1 - r) <= 0.25: every call is
+    -- scored at a probability of 0.5 or more, so a wrong call costs at least 0.25 and a source
+    -- that is always wrong can never show positive skill.
     case
-        when grouped.n > 0 and base_rate.base_rate > 0 and base_rate.base_rate < 1
-            then round(1 - grouped.brier / (base_rate.base_rate * (1 - base_rate.base_rate)), 4)
+        when grouped.n > 0 and base_rate.base_rate < 1
+            then round(1 - grouped.brier / (
+                greatest(base_rate.base_rate, 0.5) * (1 - greatest(base_rate.base_rate, 0.5))
+            ), 4)
     end as brier_skill,
     grouped.n < 5 as small_sample
 from grouped

@@ -56,7 +56,10 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
     assert "[DIRECTION: " in out and "*Debate: " in out
     assert "Scoreboard" in out and "synthesis" in out
     # Plain column names, the base rate beside each hit rate, no feature column names in prose.
-    assert "calls scored" in out and "base rate" in out and "hit_rate" not in out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("who"))
+    for column in ("outcomes", "calls", "right", "base rate", "skill vs base rate"):
+        assert column in header, header
+    assert "hit_rate" not in out and "n_calls" not in out
     assert "credit_hyg_5d" not in out and "spy_trend" not in out
     assert "Warning" not in out
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
@@ -71,9 +74,22 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
             "count(*) filter (where scored_on = 'daily') "
             "from prediction_scores where status = 'scored'"
         ).fetchone()
+        # The track record counts those outcomes, and says how many calls they were.
+        board = conn.execute(
+            "select sum(n), sum(n_calls) from track_record "
+            "where regime = 'all' and timeframe_bucket = 'all' and subject_kind = 'all'"
+        ).fetchone()
+        # Every call is scored at a probability of 0.5 or more; a mind's own number is kept.
+        under, no_conviction = conn.execute(
+            "select count(*) filter (where confidence < 0.5), "
+            "count(*) filter (where conviction is null) "
+            "from predictions where parse_status = 'parsed'"
+        ).fetchone()
     session = [f"{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
     assert sorted(times) == sorted([*session, "19:15", "19:45"] * 2)
     assert calls > 0 and daily > 0 and calls == outcomes
+    assert board == (outcomes, calls)
+    assert under == 0 and no_conviction == 0
 
 
 def test_two_processes_write_different_cycles_to_one_file(workshop_env):

@@ -2,6 +2,7 @@
 reproducible (a short stretch of 2018 here; the full period is in docs/evaluation.md)."""
 
 import json
+import re
 import sys
 
 import duckdb
@@ -39,9 +40,28 @@ def test_walk_forward_is_leak_free_and_reproducible(shared_market, tmp_path):
     }
     # Baselines are scored on the synthesis's own calls; base_rate is the reference itself.
     assert whole["always_up"]["n"] == whole["synthesis"]["n"] > 0
-    assert whole["base_rate"]["brier_skill"] == 0
+    assert whole["base_rate"]["n"] == whole["synthesis"]["n"]
+    # Counted in outcomes, with block-bootstrap intervals around each figure.
+    for source, row in whole.items():
+        assert row["n_calls"] >= row["n"], source
+        if row["n"] >= 10:
+            assert row["hit_rate_low"] <= row["hit_rate"] <= row["hit_rate_high"], source
+            assert row["brier_skill_low"] <= row["brier_skill"] <= row["brier_skill_high"], source
     assert (first / "reliability.png").stat().st_size > 10_000
-    assert "| second half" in (first / "report.md").read_text()
+    report = (first / "report.md").read_text()
+    assert "| second half" in report and "hit rate [95%]" in report
+    # A plain verdict line per source against each baseline.
+    verdicts = report.split("## Verdicts")[1]
+    for source in ("synthesis", "macro", "flow", "contrarian"):
+        for baseline in ("always_up", "momentum", "base_rate"):
+            assert (
+                re.search(
+                    rf"- {source}: (better than|worse than|no better or worse than) {baseline}"
+                    r"( beyond chance)? \(Brier [+-]\d\.\d{3}, 95% interval",
+                    verdicts,
+                )
+                or f"- {source} against {baseline}: too few" in verdicts
+            ), (source, baseline)
 
     code, out = _daily(shared_market, second)
     assert code == 0, out[-3000:]

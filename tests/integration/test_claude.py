@@ -121,21 +121,29 @@ def test_a_second_backfill_makes_zero_calls(api):
 
 
 @pytest.mark.parametrize(
-    "mind,fault",
-    # macro's reply is streamed (the others wait for its prefix), flow's is not.
-    [(m, f) for m in ("macro", "flow") for f in ("429", "500", "malformed")]
-    + [("macro", "broken_stream")],
+    "faults",
+    # Each (mind, fault) pair once, two minds a cycle: macro's reply is streamed (the others
+    # wait for its prefix), flow's is not.
+    [
+        {"macro": "429", "flow": "500"},
+        {"macro": "500", "flow": "malformed"},
+        {"macro": "malformed", "flow": "429"},
+        {"macro": "broken_stream"},
+    ],
+    ids=lambda faults: "-".join(f"{m}:{f}" for m, f in faults.items()),
 )
-def test_transient_faults_are_retried(api, mind, fault):
-    api.script[mind] = [fault]
+def test_transient_faults_are_retried(api, faults):
+    for mind, fault in faults.items():
+        api.script[mind] = [fault]
     result = run(CYCLE, claude())
     assert result.success, failure_text(result)
-    assert [r["behaviour"] for r in api.calls(mind)] == [fault, "ok"]
-    ledger = query(f"select retries, outcome from llm_calls where source = '{mind}'")
-    assert ledger["retries"][0] == 1 and ledger["outcome"][0] == "ok"
-    if fault == "429":
-        first, second = api.calls(mind)
-        assert second["start"] - first["end"] >= 0.9, "retry-after: 1 must be honoured"
+    for mind, fault in faults.items():
+        assert [r["behaviour"] for r in api.calls(mind)] == [fault, "ok"], mind
+        ledger = query(f"select retries, outcome from llm_calls where source = '{mind}'")
+        assert ledger["retries"][0] == 1 and ledger["outcome"][0] == "ok", mind
+        if fault == "429":
+            first, second = api.calls(mind)
+            assert second["start"] - first["end"] >= 0.9, "retry-after: 1 must be honoured"
 
 
 def test_a_client_error_other_than_a_rate_limit_fails_at_once(api):

@@ -32,7 +32,7 @@ def _bin(source, direction, low, n, hit_rate):
         "direction": direction,
         "bin_low": low,
         "n": n,
-        "mean_confidence": low + 0.05,
+        "mean_stated": low + 0.05,
         "hit_rate": hit_rate,
     }
 

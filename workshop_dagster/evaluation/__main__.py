@@ -246,26 +246,16 @@ def _tables() -> dict[str, pd.DataFrame]:
 
 
 def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The prices the baselines are scored from, as `prediction_scores` reads them: daily
-    closes, and the intraday bars of the tickers called at the minute."""
-    from ..market.asof import scoring_prices
-    from ..market.sources import open_source
-    from ..market.universe import TICKERS
-    from ..predictions.scoring import minute_legs
+    from .baselines import scoring_closes
 
-    predictions = tables["predictions"]
-    start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
-    end = predictions["horizon_end"].max()
-    source = open_source(active().market)
-    legs = minute_legs(predictions)
-    return scoring_prices(source, TICKERS, start, end, active().intraday, intraday_tickers=legs)
+    return scoring_closes(tables["predictions"], active().market, active().intraday)
 
 
 def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, dict]:
     """(figures per period and source, scored rows per period) from the loop's tables."""
     from ..market import calendar
     from .baselines import BASELINES, baseline_scores, reference_rate
-    from .metrics import summarize
+    from .metrics import brier_difference, summarize
 
     scores = tables["prediction_scores"]
     scores = scores[scores["cycle_key"].isin(keys)]
@@ -289,6 +279,15 @@ def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, di
         }
         for period, frame in periods.items()
     }
+    # Each source against each baseline over the whole period: the difference in Brier with a
+    # block-bootstrap interval (the report's verdict lines).
+    figures["comparisons"] = {
+        f"{source} vs {baseline}": brier_difference(
+            rows[rows["source"] == source], rows[rows["source"] == baseline]
+        )
+        for source in SOURCES
+        for baseline in BASELINES
+    }
     return figures, periods
 
 
@@ -299,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     walk = WALKS[args.walk]
     out, settings = _configure(args, walk)
     from .leak_audit import audit
-    from .report import reliability_diagram, table, write_json
+    from .report import reliability_diagram, table, verdicts, write_json
 
     keys = _cycle_keys(walk, args.end)
     print(f"walk-forward: {len(keys)} {walk.cycles}, {keys[0]} .. {keys[-1]}", flush=True)
@@ -318,11 +317,15 @@ def main(argv: list[str] | None = None) -> int:
             f"# Walk-forward evaluation ({walk.name})\n\n{len(keys)} {walk.cycles}, "
             f"{keys[0]} .. {keys[-1]}, market {settings.market}, offline minds.",
             table(figures),
+            "## Verdicts\n\nWhole period: the source's Brier score minus the baseline's (below 0 "
+            "is better), with a 95% moving-block bootstrap interval over days.\n\n"
+            + "\n".join(f"- {line}" for line in verdicts(figures)),
             audit_line,
         ]
     )
     (out / "report.md").write_text(text + "\n")
     print(table(figures))
+    print("\n".join(verdicts(figures)))
     print(audit_line)
     for v in violations[:20]:
         print(f"  {v.cycle_key} {v.what}: {v.detail}")

@@ -10,8 +10,9 @@ scored in the same price series (the quote of the minute or the daily closes):
 - `base_rate`: the synthesis's own direction, stated at the base rate known at the cycle.
 
 `always_up` and `momentum` state as probability their own hit rate so far (walk-forward, with
-`PRIOR_N` pseudo-calls at 0.5), so every baseline is as calibrated as its record allows and the
-comparison is about skill, not about stated numbers.
+`PRIOR_N` pseudo-calls at 0.5), never under 0.5 (a call is the likelier direction), so every
+baseline is as calibrated as its record allows and the comparison is about skill, not about
+stated numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 from ..predictions.scoring import brier, score_calls
 
 PRIOR_N = 10
+COIN = 0.5  # a call is scored at a probability of 0.5 or more (docs/scoring.md)
 BASELINES = ("always_up", "momentum", "base_rate")
 
 
@@ -57,6 +59,23 @@ def _momentum(calls: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(np.array(moves) >= 0, "up", "down"), index=calls.index)
 
 
+def scoring_closes(
+    predictions: pd.DataFrame, market: str, intraday: bool, base_dir=None
+) -> pd.DataFrame:
+    """The prices the baselines are scored from, as `prediction_scores` reads them: daily
+    closes, and the intraday bars of the tickers called at the minute."""
+    from ..market.asof import scoring_prices
+    from ..market.sources import open_source
+    from ..market.universe import TICKERS
+    from ..predictions.scoring import minute_legs
+
+    start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
+    end = predictions["horizon_end"].max()
+    legs = minute_legs(predictions)
+    source = open_source(market, base_dir=base_dir)
+    return scoring_prices(source, TICKERS, start, end, intraday, intraday_tickers=legs)
+
+
 def baseline_scores(
     synthesis_calls: pd.DataFrame,
     features: pd.DataFrame,
@@ -72,7 +91,9 @@ def baseline_scores(
     variants = {
         "always_up": calls.assign(direction="up"),
         "momentum": calls.assign(direction=_momentum(calls, features)),
-        "base_rate": calls.assign(confidence=reference_rate(all_scores, calls["cycle_ts"])),
+        "base_rate": calls.assign(
+            confidence=np.maximum(COIN, reference_rate(all_scores, calls["cycle_ts"]))
+        ),
     }
     frames = []
     for name, frame in variants.items():
@@ -80,8 +101,8 @@ def baseline_scores(
         scored = score_calls(frame, closes, now=now)
         if name != "base_rate":
             done = scored[scored["status"] == "scored"]
-            scored["confidence"] = walk_forward_rate(
-                done["known_at"], done["hit"], scored["cycle_ts"]
+            scored["confidence"] = np.maximum(
+                COIN, walk_forward_rate(done["known_at"], done["hit"], scored["cycle_ts"])
             )
         scored["brier"] = [
             brier(c, h) if s == "scored" else None

@@ -1,8 +1,12 @@
-"""Forecast quality of a set of scored calls: hit rate, Brier, Brier skill, calibration error.
+"""Forecast quality of a set of scored calls, counted in outcomes: hit rate, Brier, Brier skill,
+calibration error, with moving-block bootstrap intervals over days.
 
 Every figure is computed from `prediction_scores`-shaped rows: `status` ('scored' or
-'abstained'), `hit`, `confidence` (the stated probability that the call is right) and
-`reference` (the base rate known at the call's cycle, for the Brier skill score).
+'abstained'), `hit`, `confidence` (the probability that the call is right, 0.5 or more) and
+`reference` (the base rate known at the call's cycle, for the Brier skill score). Calls of one
+source with the same subject, direction, entry and exit are one outcome, counted once
+(`calibration_report.outcomes`); calls whose horizons overlap are correlated, so intervals come
+from a moving-block bootstrap over trading days with blocks as long as the longest horizon.
 """
 
 from __future__ import annotations
@@ -10,7 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..predictions.calibration_report import OUTCOME_KEY
+
 BINS = 10
+BOOTSTRAP_REPS = 1000
+BOOTSTRAP_SEED = 20260101
+MAX_BLOCK_DAYS = 21
 
 
 def expected_calibration_error(confidence: np.ndarray, hit: np.ndarray, bins: int = BINS) -> float:
@@ -27,9 +36,35 @@ def expected_calibration_error(confidence: np.ndarray, hit: np.ndarray, bins: in
     return float(total / len(confidence))
 
 
-def reliability_bins(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
-    """Per confidence bin: n, mean stated confidence, realized hit rate (scored calls only)."""
+def outcome_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The scored rows of `frame` as outcomes: one row per source, subject, direction, entry and
+    exit (the first call's cycle, reference and horizon; hit; mean confidence; n_calls). Rows
+    without the outcome's columns are each their own outcome."""
     scored = frame[frame["status"] == "scored"]
+    if not set(OUTCOME_KEY) <= set(scored.columns) or scored.empty:
+        return scored.assign(n_calls=1)
+    keyed = scored.assign(
+        relative_to=scored["relative_to"].fillna(""), confidence=scored["confidence"].astype(float)
+    )
+    agg = {
+        "hit": ("hit", "all"),
+        "confidence": ("confidence", "mean"),
+        "n_calls": ("hit", "size"),
+        "cycle_ts": ("cycle_ts", "min"),
+    }
+    for col in ("reference", "horizon_sessions"):
+        if col in keyed:
+            agg[col] = (col, "first")
+    for col in ("score",):
+        if col in keyed:
+            agg[col] = (col, "mean")
+    out = keyed.groupby(OUTCOME_KEY, dropna=False, sort=False).agg(**agg).reset_index()
+    return out.sort_values(["cycle_ts", "source"], kind="stable").reset_index(drop=True)
+
+
+def reliability_bins(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
+    """Per probability bin of the outcomes: n, mean probability, realized hit rate."""
+    scored = outcome_rows(frame)
     conf = scored["confidence"].astype(float)
     which = np.minimum((conf * bins).astype(int), bins - 1)
     grouped = (
@@ -46,15 +81,24 @@ def reliability_bins(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
 
 
 def summarize(frame: pd.DataFrame) -> dict:
-    """n, hit rate, Brier, Brier skill vs the base rate known at each cycle, ECE, abstention."""
-    scored = frame[frame["status"] == "scored"]
+    """n outcomes (and the calls they hold), hit rate, Brier, Brier skill against the base
+    rate b known at each cycle (1 − Brier / mean r(1 − r), r = max(b, 0.5), the Brier score of
+    stating it: a source always wrong at a probability of 0.5 or more can never show positive
+    skill), ECE, abstention rate, and 95% block-bootstrap intervals of the hit rate and the
+    skill."""
+    scored = outcome_rows(frame)
     abstained = int((frame["status"] == "abstained").sum())
     decided = len(scored) + abstained
     out = {
         "n": int(len(scored)),
+        "n_calls": int(scored["n_calls"].sum()) if len(scored) else 0,
         "hit_rate": float("nan"),
+        "hit_rate_low": float("nan"),
+        "hit_rate_high": float("nan"),
         "brier": float("nan"),
         "brier_skill": float("nan"),
+        "brier_skill_low": float("nan"),
+        "brier_skill_high": float("nan"),
         "ece": float("nan"),
         "abstention_rate": abstained / decided if decided else float("nan"),
     }
@@ -63,12 +107,100 @@ def summarize(frame: pd.DataFrame) -> dict:
     hit = scored["hit"].astype(float).to_numpy()
     conf = scored["confidence"].astype(float).to_numpy()
     ref = scored["reference"].astype(float).to_numpy()
-    brier = float(np.mean((conf - hit) ** 2))
-    ref_brier = float(np.mean((ref - hit) ** 2))
+    brier = (conf - hit) ** 2
+    stated = np.maximum(ref, 0.5)  # the base rate as a call's probability: 0.5 or more
+    uncertainty = stated * (1 - stated)
     out |= {
         "hit_rate": float(hit.mean()),
-        "brier": brier,
-        "brier_skill": 1 - brier / ref_brier if ref_brier > 0 else float("nan"),
+        "brier": float(brier.mean()),
+        "brier_skill": _skill(brier.sum(), uncertainty.sum()),
         "ece": expected_calibration_error(conf, hit),
     }
+    days, block = _days(scored)
+    if days is not None:
+        draws = _block_draws(days.max() + 1, block)
+        n = _per_day(days, np.ones_like(hit), draws)
+        rate = _per_day(days, hit, draws) / np.maximum(n, 1)
+        skill = 1 - _per_day(days, brier, draws) / np.maximum(
+            _per_day(days, uncertainty, draws), 1e-12
+        )
+        out |= dict(zip(("hit_rate_low", "hit_rate_high"), _interval(rate), strict=True))
+        out |= dict(zip(("brier_skill_low", "brier_skill_high"), _interval(skill), strict=True))
     return out
+
+
+def brier_difference(a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    """Mean Brier of `a`'s outcomes minus `b`'s (below 0: `a` is better), with a 95% interval
+    from the same moving-block bootstrap over the days both cover (days resampled jointly, so
+    calls paired by cycle stay paired)."""
+    oa, ob = outcome_rows(a), outcome_rows(b)
+    out = {"difference": float("nan"), "low": float("nan"), "high": float("nan")}
+    if oa.empty or ob.empty:
+        return out
+    both = pd.concat([oa.assign(_side=0), ob.assign(_side=1)], ignore_index=True)
+    days, block = _days(both)
+    brier = (both["confidence"].astype(float) - both["hit"].astype(float)).to_numpy() ** 2
+    side = both["_side"].to_numpy()
+    out["difference"] = float(brier[side == 0].mean() - brier[side == 1].mean())
+    if days is None:
+        return out
+    draws = _block_draws(days.max() + 1, block)
+    means = []
+    for s in (0, 1):
+        mask = side == s
+        means.append(
+            _per_day(days[mask], brier[mask], draws)
+            / np.maximum(_per_day(days[mask], np.ones(mask.sum()), draws), 1)
+        )
+    out["low"], out["high"] = _interval(means[0] - means[1])
+    return out
+
+
+def _skill(brier_sum: float, uncertainty_sum: float) -> float:
+    return 1 - brier_sum / uncertainty_sum if uncertainty_sum > 0 else float("nan")
+
+
+def _days(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
+    """Each outcome's day index (0 = the first day) and the block length in days: as long as
+    the longest horizon in sessions, at least one day, at most `MAX_BLOCK_DAYS`."""
+    if "cycle_ts" not in outcomes:
+        return None, 1
+    day = pd.to_datetime(outcomes["cycle_ts"]).dt.normalize()
+    uniq = np.sort(day.unique())
+    if len(uniq) < 2:
+        return None, 1
+    index = np.searchsorted(uniq, day.to_numpy())
+    longest = (
+        pd.to_numeric(outcomes["horizon_sessions"], errors="coerce").max()
+        if "horizon_sessions" in outcomes
+        else np.nan
+    )
+    block = int(min(MAX_BLOCK_DAYS, max(1, 1 if pd.isna(longest) else longest)))
+    return index, min(block, len(uniq))
+
+
+def _block_draws(n_days: int, block: int) -> np.ndarray:
+    """(reps × n_days) how often each day is drawn: ceil(n_days / block) blocks of `block`
+    consecutive days, starts uniform, the series cut to n_days (seeded: figures reproduce)."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    n_blocks = -(-n_days // block)
+    starts = rng.integers(0, n_days - block + 1, size=(BOOTSTRAP_REPS, n_blocks))
+    picked = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(BOOTSTRAP_REPS, -1)
+    picked = picked[:, :n_days]
+    counts = np.zeros((BOOTSTRAP_REPS, n_days))
+    np.add.at(counts, (np.arange(BOOTSTRAP_REPS)[:, None], picked), 1)
+    return counts
+
+
+def _per_day(days: np.ndarray, values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Σ over the drawn days of `values` (per replicate)."""
+    sums = np.bincount(days, weights=values, minlength=draws.shape[1])
+    return draws @ sums
+
+
+def _interval(samples: np.ndarray) -> tuple[float, float]:
+    finite = samples[np.isfinite(samples)]
+    if len(finite) == 0:
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(finite, [2.5, 97.5])
+    return float(lo), float(hi)

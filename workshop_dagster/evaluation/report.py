@@ -10,7 +10,16 @@ import pandas as pd
 
 from .metrics import reliability_bins
 
-COLUMNS = ["n", "hit_rate", "brier", "brier_skill", "ece", "abstention_rate"]
+COLUMNS = ["n", "n_calls", "hit_rate", "brier", "brier_skill", "ece", "abstention_rate"]
+HEADERS = {
+    "n": "outcomes",
+    "n_calls": "calls",
+    "hit_rate": "hit rate [95%]",
+    "brier": "Brier",
+    "brier_skill": "Brier skill [95%]",
+    "ece": "ECE",
+    "abstention_rate": "abstained",
+}
 
 
 def _fmt(value) -> str:
@@ -21,17 +30,48 @@ def _fmt(value) -> str:
     return f"{value:.3f}"
 
 
+def _cell(row: dict, column: str) -> str:
+    """A figure, with its block-bootstrap interval where it has one."""
+    text = _fmt(row.get(column))
+    low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
+    if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
+        text += f" [{low:.3f}, {high:.3f}]"
+    return text
+
+
 def table(figures: dict[str, dict[str, dict]]) -> str:
-    """A Markdown table: one row per period and source."""
+    """A Markdown table: one row per period and source (outcomes counted once, intervals from
+    the moving-block bootstrap over days)."""
     lines = [
-        "| period | source | " + " | ".join(COLUMNS) + " |",
+        "| period | source | " + " | ".join(HEADERS.get(c, c) for c in COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),
     ]
     for period, rows in figures.items():
+        if period == "comparisons":
+            continue
         for source, row in rows.items():
-            cells = " | ".join(_fmt(row[c]) for c in COLUMNS)
+            cells = " | ".join(_cell(row, c) for c in COLUMNS)
             lines.append(f"| {period} | {source} | {cells} |")
     return "\n".join(lines)
+
+
+def verdicts(figures: dict) -> list[str]:
+    """A plain line per source and baseline: better, worse, or no difference beyond chance."""
+    lines = []
+    for pair, c in figures.get("comparisons", {}).items():
+        source, baseline = pair.split(" vs ")
+        d, lo, hi = c["difference"], c["low"], c["high"]
+        if any(v is None or math.isnan(v) for v in (d, lo, hi)):
+            lines.append(f"{source} against {baseline}: too few outcomes to compare.")
+            continue
+        if hi < 0:
+            word = f"better than {baseline}"
+        elif lo > 0:
+            word = f"worse than {baseline}"
+        else:
+            word = f"no better or worse than {baseline} beyond chance"
+        lines.append(f"{source}: {word} (Brier {d:+.3f}, 95% interval [{lo:+.3f}, {hi:+.3f}]).")
+    return lines
 
 
 def rounded(figures: dict) -> dict:
@@ -52,7 +92,8 @@ def write_json(figures: dict, path: Path) -> None:
 
 
 def reliability_diagram(periods: dict[str, pd.DataFrame], sources: list[str], path: Path) -> None:
-    """Stated confidence against realized hit rate, one panel per period, a line per source."""
+    """Probability against the realized hit rate of outcomes, one panel per period, a line per
+    source."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,7 +111,7 @@ def reliability_diagram(periods: dict[str, pd.DataFrame], sources: list[str], pa
                 for row in bins.itertuples():
                     ax.annotate(str(row.n), (row.confidence, row.hit_rate), fontsize=7)
         ax.set_title(period)
-        ax.set_xlabel("stated probability")
+        ax.set_xlabel("probability the call was scored at")
         ax.set_ylabel("realized hit rate")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)

@@ -30,6 +30,9 @@ REGIME_PRIOR = 20
 RELIABLE_N = 30  # scored calls in a regime before a mind's record there can earn trust
 RELIABLE_MARGIN = 0.03  # shrunk hit rate above the base rate that makes a mind reliable
 FLOOR, CEILING = 0.05, 0.95
+# A call is a claim that its direction is the likelier one: the probability it is scored at is
+# never under a coin flip (docs/scoring.md, "What CONFIDENCE means").
+COIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -128,3 +131,11 @@ def reliable_minds(
         if n >= RELIABLE_N and rate >= b + RELIABLE_MARGIN:
             out.append((mind, rate, n, hits))
     return sorted(out, key=lambda m: (-m[1], m[0]))
+
+
+def call_probability(context: CycleContext, source: str, stated: float, direction: str) -> float:
+    """The probability a mind's call is scored at: what its record as of the cycle gives its
+    stated number (`calibrate`), never under a coin flip. A call the record rates below 0.5
+    still asserted its direction: it counts at 0.5, not as the opposite call, so no source
+    earns skill by being reliably wrong."""
+    return max(COIN, calibrate(context, source, stated, direction).probability)

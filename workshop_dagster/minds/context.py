@@ -52,13 +52,18 @@ RECORD_COLUMNS = {
     "regime": "VARCHAR",
     "timeframe_bucket": "VARCHAR",
     "subject_kind": "VARCHAR",
+    "ticker": "VARCHAR",
+    "relative_to": "VARCHAR",
     "direction": "VARCHAR",
     "status": "VARCHAR",
     "confidence": "DOUBLE",
+    "conviction": "DOUBLE",
     "hit": "BOOLEAN",
     "score": "DOUBLE",
     "brier": "DOUBLE",
     "known_at": "TIMESTAMP",
+    "entry_ts": "TIMESTAMP",
+    "exit_ts": "TIMESTAMP",
 }
 
 
@@ -199,7 +204,7 @@ RECORD_ROWS = {
         "base_rate",
         "brier_skill",
     ],
-    "calibration": ["source", "direction", "bin_low", "n", "mean_confidence", "hit_rate"],
+    "calibration": ["source", "direction", "bin_low", "n", "mean_stated", "hit_rate"],
     "rules": [
         "rule_id",
         "source",

@@ -20,8 +20,9 @@ from ..market.calendar import CYCLE_KEY_FORMAT
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..progress import Progress
+from .calibration import call_probability
 from .context import CycleHistory, build_context, subject_kind, waves
-from .cycle_context import record_document
+from .cycle_context import CycleContext, record_document
 from .debate import debate_row
 from .engine import MindsEngine
 from .nothing_new import is_new, quiet_memo, quiet_opinions
@@ -128,6 +129,21 @@ def prediction_rows(*args, **kwargs) -> pd.DataFrame:
     return frame
 
 
+def with_probabilities(rows: list[dict], context: CycleContext) -> list[dict]:
+    """Each call's `conviction` (the number its source stated) and `confidence`, the
+    probability that it is right, which every Brier score, skill and calibration is computed
+    on: the synthesis's published CONFIDENCE (already the probability its record gives the call,
+    checked at 0.5 or more), a mind's the probability its record as of the cycle gives its
+    stated number (`calibration.call_probability`)."""
+    for row in rows:
+        row["conviction"] = row["confidence"]
+        if row["source"] != "synthesis" and row["parse_status"] == "parsed":
+            row["confidence"] = call_probability(
+                context, row["source"], float(row["confidence"]), row["direction"]
+            )
+    return rows
+
+
 # The predictions' timestamp columns (naive New York time).
 TIME_COLUMNS = ("horizon_end", "quote_ts", "relative_quote_ts")
 
@@ -226,8 +242,11 @@ def deliberate(
                 ctx.regime.label,
             )
             # Through a frame once: the records then have the table's types (NaN, NaT).
-            preds = prediction_rows(key, cycle_ts, regime, memo.body, opinions, quotes).to_dict(
-                "records"
+            preds = with_probabilities(
+                prediction_rows(key, cycle_ts, regime, memo.body, opinions, quotes).to_dict(
+                    "records"
+                ),
+                ctx,
             )
             history.add_predictions(preds)
             repeats.record(preds)

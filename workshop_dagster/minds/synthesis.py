@@ -93,6 +93,13 @@ def call_problem(call: ParsedCall, context: CycleContext, opinions: list[Opinion
     probabilities = sorted({round(c.calibrated.probability, 2) for c in allowed})
     if max(probabilities) < MIN_PROBABILITY:
         return f"the record rates that call at {max(probabilities):.2f}, below a coin flip: abstain"
+    if call.confidence < MIN_PROBABILITY:
+        return (
+            f"CONFIDENCE {call.confidence:.2f} is under 0.5: it is the probability that the call "
+            "is right, and a call is the likelier direction; state its calibrated probability "
+            "or abstain"
+        )
+    probabilities = [p for p in probabilities if p >= MIN_PROBABILITY]
     if not any(abs(call.confidence - p) <= CONFIDENCE_ROUNDING for p in probabilities):
         return (
             f"CONFIDENCE {call.confidence:.2f} is not the call's calibrated probability "

@@ -48,7 +48,9 @@ def _suites(n_cycles: int):
         "parsed_calls": [
             gxe.ExpectColumnValuesToBeInSet(column="direction", value_set=["up", "down", "flat"]),
             gxe.ExpectColumnValuesToNotBeNull(column="direction"),
-            gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=0.0, max_value=1.0),
+            # The probability a call is scored at: a call under a coin flip is not a call
+            # (docs/scoring.md, "What CONFIDENCE means").
+            gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=0.5, max_value=1.0),
             gxe.ExpectColumnValuesToNotBeNull(column="confidence"),
             gxe.ExpectColumnValuesToBeBetween(
                 column="timeframe_hours", min_value=0.0, strict_min=True

@@ -68,12 +68,20 @@ def _value(v):
     return v if isinstance(v, (int, str, bool)) else str(v)
 
 
+def _call(c: Mapping) -> dict:
+    row = {f: _value(c.get(f)) for f in CALL_FIELDS}
+    # The number the source stated, beside the probability it is scored at; a call sealed
+    # before the two were told apart has none, and its content stays what was sealed.
+    conviction = _value(c.get("conviction"))
+    if conviction is not None:
+        row["conviction"] = conviction
+    return row
+
+
 def cycle_content(cycle_key: str, memo_body: str, calls: Iterable[Mapping]) -> str:
-    """The canonical JSON a cycle's seal covers: its calls as parsed and its memo's hash."""
-    rows = sorted(
-        ({f: _value(c.get(f)) for f in CALL_FIELDS} for c in calls),
-        key=lambda r: json.dumps(r, sort_keys=True),
-    )
+    """The canonical JSON a cycle's seal covers: its calls as parsed (with the number each
+    source stated) and its memo's hash."""
+    rows = sorted((_call(c) for c in calls), key=lambda r: json.dumps(r, sort_keys=True))
     doc = {"cycle_key": cycle_key, "calls": rows, "memo_sha256": memo_hash(memo_body)}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from ..mind_registry import colour
-
-
-def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson interval of a hit rate."""
-    if n == 0:
-        return 0.0, 1.0
-    p = hits / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _pyplot():
@@ -30,24 +18,24 @@ def _pyplot():
     return plt
 
 
-def reliability_diagram(calibration: pd.DataFrame, path: Path) -> Path:
-    """Stated confidence vs realized hit rate per bin and source, with 95% intervals."""
+def reliability_diagram(by_source: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
+    """The probability each call was scored at against the realized hit rate, per bin and
+    source (`calibration_report.reliability` frames: outcomes, with 95% Wilson intervals)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100)
     ax.plot([0, 1], [0, 1], ls="--", color="#999999", lw=1, label="perfectly calibrated")
-    if "direction" in calibration.columns:
-        calibration = calibration[calibration["direction"] == "all"]
-    for source, rows in calibration.groupby("source"):
-        rows = rows.sort_values("mean_confidence")
-        lo, hi = zip(*(wilson(r.hit_rate * r.n, int(r.n)) for r in rows.itertuples()), strict=True)
+    for source, rows in sorted(by_source.items()):
+        if rows.empty:
+            continue
         # Arrays, not Series: matplotlib calls float() on a one-row Series (a FutureWarning).
+        hit = rows["hit_rate"].to_numpy(dtype=float)
         yerr = [
-            (rows["hit_rate"] - list(lo)).clip(lower=0).to_numpy(dtype=float),
-            (list(hi) - rows["hit_rate"]).clip(lower=0).to_numpy(dtype=float),
+            (hit - rows["low"].to_numpy(dtype=float)).clip(min=0),
+            (rows["high"].to_numpy(dtype=float) - hit).clip(min=0),
         ]
         ax.errorbar(
-            rows["mean_confidence"].to_numpy(dtype=float),
-            rows["hit_rate"].to_numpy(dtype=float),
+            rows["probability"].to_numpy(dtype=float),
+            hit,
             yerr=yerr,
             marker="o",
             capsize=3,
@@ -55,11 +43,13 @@ def reliability_diagram(calibration: pd.DataFrame, path: Path) -> Path:
             label=source,
             lw=1,
         )
+        for row in rows.itertuples():
+            ax.annotate(str(row.n), (row.probability, row.hit_rate), fontsize=7)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("stated confidence (bin mean)")
-    ax.set_ylabel("realized hit rate (95% Wilson interval)")
-    ax.set_title("Reliability")
+    ax.set_xlabel("probability the call was scored at (bin mean)")
+    ax.set_ylabel("realized hit rate of outcomes (95% Wilson interval)")
+    ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)

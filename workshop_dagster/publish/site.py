@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .charts import reliability_diagram, rolling_scores, wilson
+from ..predictions import calibration_report as report
+from .charts import reliability_diagram, rolling_scores
 from .layout import OUTCOME_MARKER
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -74,22 +75,83 @@ def _table_rows(frame: pd.DataFrame) -> list[dict]:
     rows = []
     for r in frame.to_dict("records"):
         n = int(r["n"] or 0)
-        lo, hi = wilson((r["hits"] or 0), n) if n else (None, None)
+        hits = int(r["hits"] or 0)
+        lo, hi = report.wilson(hits, n) if n else (None, None)
+        base = r.get("base_rate")
         rows.append(
             {
                 "source": r["source"],
                 "regime": r["regime"],
                 "n": n,
+                "n_calls": int(r.get("n_calls") or n),
                 "abstained": int(r["n_abstained"] or 0),
                 "hit_rate": _fmt(r["hit_rate"], pct=True),
                 "interval": f"{100 * lo:.0f}–{100 * hi:.0f}%" if n else "—",
                 "mean_score": _fmt(r["mean_score"]),
                 "brier": _fmt(r["brier"], digits=3),
                 "skill": _fmt(r["brier_skill"]),
+                "verdict": report.skill_verdict(
+                    n,
+                    hits,
+                    None if pd.isna(r["brier"]) else float(r["brier"]),
+                    None if pd.isna(r["brier_skill"]) else float(r["brier_skill"]),
+                    None if base is None or pd.isna(base) else float(base),
+                ),
                 "small": n < SMALL_N,
             }
         )
     return rows
+
+
+def _calibration_page(env, staging: Path, scores: pd.DataFrame) -> list[str]:
+    """`calibration.html`: per source, the reliability of the probabilities its calls were
+    scored at (a diagram over all months, with intervals) and a row per month: n outcomes and
+    calls, hit rate, Brier and its decomposition, ECE. Returns the images written."""
+    outcomes = report.outcomes(scores)
+    images = []
+    if len(outcomes):
+        by_source = {s: report.reliability(g) for s, g in outcomes.groupby("source")}
+        reliability_diagram(by_source, staging / "img" / "reliability.png", "Reliability")
+        images.append("img/reliability.png")
+    table = report.monthly(outcomes)
+    sources = []
+    for source, rows in table.groupby("source", sort=True):
+        sources.append(
+            {
+                "source": source,
+                "months": [
+                    {
+                        "month": r["month"],
+                        "n_outcomes": int(r["n_outcomes"]),
+                        "n_calls": int(r["n_calls"]),
+                        "hit_rate": _fmt(r["hit_rate"], pct=True),
+                        "brier": _fmt(r["brier"], digits=3),
+                        "reliability": _fmt(r["reliability"], digits=3),
+                        "resolution": _fmt(r["resolution"], digits=3),
+                        "uncertainty": _fmt(r["uncertainty"], digits=3),
+                        "ece": _fmt(r["ece"], digits=3),
+                    }
+                    for r in rows.to_dict("records")
+                ],
+                "bins": [
+                    {
+                        "bin": f"{b['bin_low']:.1f}–{b['bin_low'] + 0.1:.1f}",
+                        "n": int(b["n"]),
+                        "probability": _fmt(b["probability"]),
+                        "hit_rate": _fmt(b["hit_rate"], pct=True),
+                        "interval": f"{100 * b['low']:.0f}–{100 * b['high']:.0f}%",
+                    }
+                    for b in report.reliability(outcomes[outcomes["source"] == source]).to_dict(
+                        "records"
+                    )
+                ],
+            }
+        )
+    (staging / "calibration.html").write_text(
+        env.get_template("calibration.html").render(sources=sources, images=images),
+        encoding="utf-8",
+    )
+    return images
 
 
 def build_site(data: SiteData, out_dir: Path) -> dict:
@@ -133,9 +195,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     per_regime = overall[overall["regime"] != "all"] if len(overall) else overall
     images = []
     scored = data.scores[data.scores["status"] == "scored"] if len(data.scores) else data.scores
-    if len(data.calibration):
-        reliability_diagram(data.calibration, staging / "img" / "reliability.png")
-        images.append("img/reliability.png")
+    images += _calibration_page(env, staging, data.scores)
     if len(scored):
         rolling_scores(scored, staging / "img" / "rolling.png")
         images.append("img/rolling.png")
@@ -162,6 +222,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
             base_rate=_fmt(base, pct=True),
             small_n=SMALL_N,
             n_scored=len(scored),
+            n_outcomes=len(report.outcomes(scored)) if len(scored) else 0,
         ),
         encoding="utf-8",
     )

@@ -120,8 +120,10 @@ def posts(
     },
     kinds={"html"},
     description="A static HTML site (no server needed): posts newest first with calls and "
-    "outcomes, and a scoreboard with per-mind and per-regime tables, a reliability diagram, "
-    "the rolling score per mind and the active rules with their evidence.",
+    "outcomes, a scoreboard with per-mind and per-regime tables (outcomes and calls, each "
+    "source's skill and why), the rolling score per mind and the active rules with their "
+    "evidence, and a calibration report per source and month (reliability with intervals, "
+    "ECE, the Brier decomposition).",
 )
 def site(
     posts,
@@ -167,8 +169,19 @@ def site(
             "site": dg.MetadataValue.path(str(publisher.site_dir / "index.html")),
             "scoreboard": dg.MetadataValue.md(
                 board[
-                    ["source", "n", "n_abstained", "hit_rate", "mean_score", "brier", "brier_skill"]
-                ].to_markdown(index=False)
+                    [
+                        "source",
+                        "n",
+                        "n_calls",
+                        "n_abstained",
+                        "hit_rate",
+                        "mean_score",
+                        "brier",
+                        "brier_skill",
+                    ]
+                ]
+                .rename(columns={"n": "n_outcomes"})
+                .to_markdown(index=False)
                 if len(board)
                 else "no scored calls yet"
             ),

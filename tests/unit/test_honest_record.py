@@ -1,0 +1,172 @@
+"""The honest record: every call scored at a probability of 0.5 or more, outcomes counted once in
+the track record, the rules, the calibration and the report, and skill that an always-wrong
+source can never have."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.unit.test_synthesis import _bin, _context, _record
+from workshop_dagster.evaluation.metrics import brier_difference, summarize
+from workshop_dagster.minds.calibration import call_probability
+from workshop_dagster.minds.context import RECORD_COLUMNS
+from workshop_dagster.predictions import calibration_report as report
+from workshop_dagster.publish.site import _table_rows
+from workshop_dagster.sql_project import models_by_name, run_models
+
+T = pd.Timestamp
+
+
+def _call(source, i, hit, conviction, ticker="SPY", direction="up", day=0, confidence=None):
+    """A scored call made on day `day` (entry that evening, exit the next evening)."""
+    cycle = T("2026-03-02 19:15") + pd.Timedelta(days=day)
+    return {
+        "cycle_key": f"{cycle:%Y-%m-%d-%H:%M}-{i}",
+        "cycle_ts": cycle,
+        "source": source,
+        "regime": "risk_on",
+        "timeframe_bucket": "1-2d",
+        "subject_kind": "index",
+        "ticker": ticker,
+        "relative_to": None,
+        "direction": direction,
+        "status": "scored",
+        "conviction": conviction,
+        "confidence": confidence if confidence is not None else max(0.5, conviction),
+        "hit": hit,
+        "score": 0.85 if hit else 0.0,
+        "brier": ((confidence or max(0.5, conviction)) - hit) ** 2,
+        "known_at": cycle + pd.Timedelta(hours=21),
+        "entry_ts": cycle.normalize() + pd.Timedelta(hours=16),
+        "exit_ts": cycle.normalize() + pd.Timedelta(days=1, hours=16),
+    }
+
+
+def _record_models(rows: list[dict]) -> dict[str, pd.DataFrame]:
+    """track_record, rules and calibration by the warehouse's SQL, on these scores."""
+    conn = duckdb.connect()
+    frame = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+    casts = ", ".join(f"cast({c} as {t}) as {c}" for c, t in RECORD_COLUMNS.items())
+    conn.register("raw", frame)
+    conn.execute(f"create table prediction_scores as select {casts} from raw")
+    models = models_by_name()
+    return run_models(conn, [models[m] for m in ("track_record", "rules", "calibration")])
+
+
+def _overall(record: pd.DataFrame, source: str) -> dict:
+    row = record[
+        (record["source"] == source)
+        & (record["regime"] == "all")
+        & (record["timeframe_bucket"] == "all")
+        & (record["subject_kind"] == "all")
+    ]
+    return row.iloc[0].to_dict()
+
+
+def test_a_source_always_wrong_at_low_stated_confidence_shows_no_skill_and_the_board_says_why():
+    # Macro: wrong every time, stating 0.21 (as the issue measured). The synthesis: right 7 of 10.
+    rows = [_call("macro", i, False, 0.21, day=i) for i in range(15)]
+    rows += [_call("synthesis", i, i < 7, 0.62, ticker="QQQ", day=i) for i in range(10)]
+    record = _record_models(rows)["track_record"]
+    macro = _overall(record, "macro")
+    assert macro["n"] == 15 and macro["hits"] == 0
+    # Scored at 0.5 (a call is the likelier direction), not at the 0.21 it stated.
+    assert macro["brier"] == pytest.approx(0.25)
+    assert macro["brier_skill"] <= 0
+    # Read as 21% likely to be right, the same calls would have scored Brier 0.044 and a
+    # "best" skill: the figure the issue found.
+    base = macro["base_rate"]
+    assert 1 - 0.21**2 / (base * (1 - base)) > 0.5
+    why = _table_rows(record[(record["source"] == "macro")].head(1))[0]["verdict"]
+    assert why.startswith("no skill") and "right in 0 of 15 outcomes" in why
+    assert "never credited" in why
+    right = _table_rows(record[record["source"] == "synthesis"].head(1))[0]["verdict"]
+    assert right.startswith("beats stating the base rate")
+
+
+def test_whatever_the_record_a_wrong_call_costs_at_least_a_coin_so_skill_stays_at_or_below_zero():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        conviction = rng.uniform(0.05, 0.95, size=12)
+        rows = [_call("flow", i, False, float(c), day=i) for i, c in enumerate(conviction)]
+        rows += [_call("synthesis", i, bool(rng.integers(2)), 0.7, "QQQ", day=i) for i in range(8)]
+        flow = _overall(_record_models(rows)["track_record"], "flow")
+        assert flow["brier_skill"] <= 0
+
+
+def test_a_minds_probability_is_what_its_record_gives_its_number_never_under_a_coin():
+    # Flow's calls stated at 0.3-0.4 going up were right 2 of 40 times: the record rates a new
+    # one far below a coin; it is scored at 0.5, never read as the opposite call.
+    context = _context(
+        track_record=[_record("flow", 40, 2)],
+        calibration=[_bin("flow", "up", 0.3, 40, 0.05)],
+    )
+    assert call_probability(context, "flow", 0.35, "up") == 0.5
+    # Right 36 of 40 at 0.3-0.4: the same stated number is now worth more than it said.
+    good = _context(
+        track_record=[_record("flow", 40, 36)],
+        calibration=[_bin("flow", "up", 0.3, 40, 0.9)],
+    )
+    assert call_probability(good, "flow", 0.35, "up") > 0.6
+
+
+def test_three_identical_calls_count_as_one_outcome_in_the_record_the_rules_and_calibration():
+    # Contrarian calls SPY down three times between the same closes (same entry, same exit),
+    # wrong; then six other outcomes, wrong, on other days.
+    same = [_call("contrarian", i, False, 0.4, direction="down", day=0) for i in range(3)]
+    others = [
+        _call("contrarian", 10 + i, False, 0.4, direction="down", day=1 + i) for i in range(6)
+    ]
+    rest = [_call("synthesis", i, True, 0.7, "QQQ", day=i) for i in range(9)]
+    models = _record_models(same + others + rest)
+    contrarian = _overall(models["track_record"], "contrarian")
+    assert contrarian["n"] == 7 and contrarian["n_calls"] == 9
+    rule = models["rules"][models["rules"]["source"] == "contrarian"].iloc[0]
+    assert rule["n"] == 7 and "0 of 7 right" in rule["rule_text"]
+    calibration = models["calibration"]
+    contrarian_bins = calibration[
+        (calibration["source"] == "contrarian") & (calibration["direction"] == "all")
+    ]
+    assert contrarian_bins["n"].sum() == 7
+    # The base rate is over outcomes too: 9 right of 16.
+    assert contrarian["base_rate"] == pytest.approx(9 / 16, abs=1e-4)
+    # The report and the evaluation count the same way.
+    scores = pd.DataFrame(same + others + rest)
+    outcomes = report.outcomes(scores)
+    assert len(outcomes[outcomes["source"] == "contrarian"]) == 7
+    assert outcomes[outcomes["source"] == "contrarian"]["n_calls"].sum() == 9
+    figures = summarize(scores[scores["source"] == "contrarian"].assign(reference=0.5))
+    assert figures["n"] == 7 and figures["n_calls"] == 9
+
+
+def test_the_brier_decomposition_adds_up_and_the_intervals_hold_the_figure():
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(200):
+        p = float(rng.choice([0.55, 0.65, 0.85]))
+        rows.append(_call("synthesis", i, bool(rng.random() < p), p, day=i % 40, ticker="SPY"))
+        rows[-1]["exit_ts"] += pd.Timedelta(minutes=i)  # each its own outcome
+    outcomes = report.outcomes(pd.DataFrame(rows))
+    s = report.summary(outcomes)
+    # Exact here: every call of a bin states the same probability.
+    assert s["brier"] == pytest.approx(s["reliability"] - s["resolution"] + s["uncertainty"])
+    monthly = report.monthly(outcomes)
+    assert set(monthly["month"]) == {"2026-03", "2026-04", "all"}
+    bins = report.reliability(outcomes)
+    assert (bins["low"] <= bins["hit_rate"]).all() and (bins["hit_rate"] <= bins["high"]).all()
+    figures = summarize(pd.DataFrame(rows).assign(reference=0.6, horizon_sessions=1))
+    assert figures["hit_rate_low"] < figures["hit_rate"] < figures["hit_rate_high"]
+    assert figures["brier_skill_low"] < figures["brier_skill"] < figures["brier_skill_high"]
+
+
+def test_a_comparison_of_a_source_with_itself_is_zero_and_an_always_right_one_wins():
+    rows = [_call("synthesis", i, i % 3 != 0, 0.6, day=i % 30) for i in range(90)]
+    for i, r in enumerate(rows):
+        r["exit_ts"] += pd.Timedelta(minutes=i)
+    a = pd.DataFrame(rows).assign(horizon_sessions=1)
+    same = brier_difference(a, a)
+    assert same["difference"] == 0 and same["low"] <= 0 <= same["high"]
+    right = a.assign(source="oracle", hit=True, confidence=0.95)
+    better = brier_difference(right, a)
+    assert better["high"] < 0
