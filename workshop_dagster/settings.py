@@ -87,6 +87,9 @@ class Settings:
     cycle_skip: tuple[str, ...] = ()
     # The live news feeds file (market/news_feeds.py), read with the yfinance source; "": none.
     news_feeds: str = ""
+    # An Ed25519 private key file (PEM) that signs each seal of the record; "": unsigned.
+    # Only its path is kept here: the key is read when a run seals (predictions/signing.py).
+    signing_key: str = ""
 
     @property
     def market_cache_dir(self) -> Path:
@@ -147,7 +150,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         scoring_interval_s=_number(env, "WORKSHOP_SCORING_INTERVAL_S", int, 300, 10, 86400),
         intraday=_flag(env, "WORKSHOP_INTRADAY", True),
         news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
+        signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
     )
+
+
+def _signing_key(text: str) -> str:
+    """WORKSHOP_SIGNING_KEY: an Ed25519 private key file (PEM, unencrypted), checked now."""
+    from .predictions.signing import Signer, SigningKeyError
+
+    text = text.strip()
+    if not text:
+        return ""
+    path = Path(text).expanduser()
+    try:
+        Signer(path).check()
+    except SigningKeyError as exc:
+        raise SettingsError(f"WORKSHOP_SIGNING_KEY: {exc}") from None
+    return str(path)
 
 
 def _news_feeds(text: str) -> str:

@@ -4,7 +4,11 @@ first cycle whose memo or calls differ from what was sealed, or are missing.
 From the warehouse: the `record_seals` chain, and each cycle's content recomputed from `memo`
 and `predictions`. From the published site (`--site`, default the data folder's): its
 `record/record.jsonl` chain, and each cycle's memo as published (`record/memos/<cycle>.md`)
-against the memo hash its seal covers. Exit status 0 when everything verifies, 1 otherwise.
+against the memo hash its seal covers. Where the seals are signed (`WORKSHOP_SIGNING_KEY`),
+every signature from the first signed seal on is checked against the public keys the record
+publishes, or, with `--public-key FILE`, against that key only (one you obtained on your own:
+a key published beside the record proves only that the two agree). Exit status 0 when
+everything verifies, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +23,16 @@ import pandas as pd
 from .predictions import seals
 
 
-def verify_warehouse(database: Path) -> list[str]:
+def _signatures(log: pd.DataFrame, keys: dict[str, str], required: str | None) -> list[str]:
+    from .predictions.signing import verify_signatures
+
+    if "signature" not in log.columns:
+        log = log.assign(signature=None, key_id=None)
+    problem = verify_signatures(log.to_dict("records"), keys, required)
+    return [problem] if problem else []
+
+
+def verify_warehouse(database: Path, public_key: str | None = None) -> list[str]:
     from . import warehouse
 
     if not Path(database).exists():
@@ -28,14 +41,19 @@ def verify_warehouse(database: Path) -> list[str]:
         if not warehouse.table_exists(conn, "record_seals"):
             return ["the warehouse holds no sealed record (no cycle has been deliberated)"]
         log = conn.execute("select * from record_seals order by seq").fetchdf()
+        keys = (
+            dict(conn.execute("select key_id, public_pem from record_signing_keys").fetchall())
+            if warehouse.table_exists(conn, "record_signing_keys")
+            else {}
+        )
         memo = conn.execute("select cycle_key, body from memo").fetchdf()
         predictions = conn.execute("select * from predictions").fetchdf()
     problems = [p for p in (seals.verify_chain(log),) if p]
     problem = seals.verify_contents(log, seals.contents(memo, predictions))
-    return problems + ([problem] if problem else [])
+    return problems + ([problem] if problem else []) + _signatures(log, keys, public_key)
 
 
-def verify_site(site: Path) -> list[str]:
+def verify_site(site: Path, public_key: str | None = None) -> list[str]:
     from .publish.posts import post_slug
 
     record = site / "record" / "record.jsonl"
@@ -44,11 +62,26 @@ def verify_site(site: Path) -> list[str]:
     rows = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     log = pd.DataFrame(
         rows,
-        columns=["seq", "cycle_key", "kind", "content_hash", "prev_seal", "seal", "content_json"],
+        columns=[
+            "seq",
+            "cycle_key",
+            "kind",
+            "content_hash",
+            "prev_seal",
+            "seal",
+            "content_json",
+            "signature",
+            "key_id",
+        ],
     )
     problem = seals.verify_chain(log)
     if problem:
         return [problem]
+    keys_file = site / "record" / "public_keys.json"
+    keys = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+    signed = _signatures(log, keys, public_key)
+    if signed:
+        return signed
     latest = log.sort_values("seq").drop_duplicates("cycle_key", keep="last")
     for key, content in zip(latest["cycle_key"], latest["content_json"], strict=True):
         memo = site / "record" / "memos" / f"{post_slug(key)}.md"
@@ -68,11 +101,21 @@ def main(argv: list[str] | None = None) -> int:
         "--site", default=str(settings.data_dir / "site"), help="the published site"
     )
     parser.add_argument("--no-site", action="store_true", help="verify the warehouse only")
+    parser.add_argument(
+        "--public-key",
+        help="a PEM public key obtained on its own: every signed seal must be signed by it",
+    )
     args = parser.parse_args(argv)
-    found = verify_warehouse(settings.database)
+    public_key = None
+    if args.public_key:
+        try:
+            public_key = Path(args.public_key).read_text()
+        except OSError as exc:
+            parser.error(f"--public-key {args.public_key}: {exc.strerror}")
+    found = verify_warehouse(settings.database, public_key)
     where = [("warehouse", found)]
     if not args.no_site:
-        where.append(("site", verify_site(Path(args.site))))
+        where.append(("site", verify_site(Path(args.site), public_key)))
     ok = True
     for name, problems in where:
         if problems:

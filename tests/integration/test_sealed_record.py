@@ -87,3 +87,38 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert verify_site(site) == [
         "cycle 2026-03-31-09:15: its published memo differs from what was sealed"
     ]
+
+
+def test_with_a_signing_key_every_seal_is_signed_published_and_verified(
+    workshop_env, tmp_path, monkeypatch, capsys
+):
+    from dataclasses import replace
+
+    from tests.unit.test_seals import _key_file
+    from workshop_dagster import settings as settings_module
+    from workshop_dagster.predictions.signing import Signer
+
+    path, private_pem = _key_file(tmp_path)
+    signed = replace(settings_module.active(), signing_key=str(path))
+    monkeypatch.setattr(settings_module, "_active", signed)
+    result = materialize(CYCLES[0], selection=LOOP)
+    assert result.success, failure_text(result)
+    assert materialize(None, selection=SITE).success
+    seals = query("select cycle_key, signature, key_id from record_seals")
+    assert len(seals) == 1 and seals["signature"].notna().all()
+    site = settings_module.load_settings().data_dir / "site"
+    assert "BEGIN PUBLIC KEY" in (site / "record" / "public_keys.json").read_text()
+    public = tmp_path / "public.pem"
+    public.write_text(Signer(path).public_pem())
+    assert verify(["--site", str(site), "--public-key", str(public)]) == 0
+    assert capsys.readouterr().out.count(": verified") == 2
+    # Nothing of the private key in the run's events either.
+    instance = dg.DagsterInstance.get()
+    logs = "".join(str(e) for e in instance.all_logs(result.run_id))
+    assert private_pem.splitlines()[1] not in logs
+    # A key that did not sign is named.
+    other, _ = _key_file(tmp_path, "other.pem")
+    other_public = tmp_path / "other_public.pem"
+    other_public.write_text(Signer(other).public_pem())
+    assert verify(["--no-site", "--public-key", str(other_public)]) == 1
+    assert "not the one given" in capsys.readouterr().out

@@ -68,3 +68,67 @@ def test_any_edit_deletion_or_reordering_names_its_cycle(conn):
     forged.loc[1, "content_hash"] = seals._sha(edited["c2"])
     assert seals.verify_chain(forged) == "cycle c2: seal 2 is not the hash of its fields"
     assert "seal 2 is missing" in seals.verify_chain(log.drop(index=1))
+
+
+def _key_file(tmp_path, name="signing.pem"):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    path = tmp_path / name
+    path.write_text(pem)
+    return path, pem
+
+
+def test_signed_seals_verify_and_a_forged_missing_or_foreign_signature_is_named(conn, tmp_path):
+    from workshop_dagster.predictions.signing import Signer, verify_signatures
+
+    path, private_pem = _key_file(tmp_path)
+    signer = Signer(path)
+    seals.seal(conn, _contents(cycles=("c0",)))  # sealed before signing was configured
+    seals.seal(conn, _contents(cycles=("c1", "c2")), signer=signer)
+    log = seals.chain(conn)
+    keys = seals.public_keys(conn)
+    assert log["signature"].isna().tolist() == [True, False, False]
+    assert seals.verify_chain(log) is None
+    assert verify_signatures(log.to_dict("records"), keys) is None
+    assert verify_signatures(log.to_dict("records"), keys, required=signer.public_pem()) is None
+    # The private key is in no table: only the public key and the signatures are.
+    for (table,) in conn.execute("show tables").fetchall():
+        text = conn.execute(f"select * from {table}").fetchdf().to_csv()
+        assert "PRIVATE KEY" not in text and private_pem.splitlines()[1] not in text
+
+    forged = log.copy()
+    forged.loc[forged["cycle_key"] == "c2", "signature"] = "00" * 64
+    assert verify_signatures(forged.to_dict("records"), keys) == (
+        "cycle c2: seal 3: its signature does not verify"
+    )
+    stripped = log.copy()
+    stripped.loc[stripped["cycle_key"] == "c2", "signature"] = None
+    assert "c2: seal 3 is not signed" in verify_signatures(stripped.to_dict("records"), keys)
+    other, _ = _key_file(tmp_path, "other.pem")
+    foreign = verify_signatures(log.to_dict("records"), keys, Signer(other).public_pem())
+    assert "cycle c1: seal 2 is signed by key" in foreign and "not the one given" in foreign
+
+
+def test_a_signing_key_that_cannot_sign_is_refused_when_the_settings_load(tmp_path):
+    from workshop_dagster.settings import SettingsError, load_settings
+
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN PRIVATE KEY-----\nnot a key, and a secret-ish line\n")
+    with pytest.raises(SettingsError, match="WORKSHOP_SIGNING_KEY") as raised:
+        load_settings({"WORKSHOP_SIGNING_KEY": str(bad), "WORKSHOP_NEWS_FEEDS": "none"})
+    assert "secret-ish" not in str(raised.value)
+    with pytest.raises(SettingsError, match="WORKSHOP_SIGNING_KEY"):
+        load_settings({"WORKSHOP_SIGNING_KEY": str(tmp_path / "missing.pem")})
+    good, _ = _key_file(tmp_path)
+    settings = load_settings({"WORKSHOP_SIGNING_KEY": str(good), "WORKSHOP_NEWS_FEEDS": "none"})
+    assert settings.signing_key == str(good)

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 import duckdb
 import pandas as pd
 
+from .signing import Signer, key_id
+
 GENESIS = "0" * 64
 CALL_FIELDS = (
     "source",
@@ -45,6 +47,29 @@ create table if not exists record_seals (
     content_json varchar not null
 )
 """
+# Optional signatures (predictions/signing.py): a row's signature of its seal and the id of the
+# key that made it; the public keys beside the chain. Added to a chain made before them.
+SIGNATURE_COLUMNS = {"signature": "VARCHAR", "key_id": "VARCHAR"}
+KEYS_DDL = """
+create table if not exists record_signing_keys (
+    key_id varchar primary key,
+    public_pem varchar not null
+)
+"""
+
+
+def _ensure(conn: duckdb.DuckDBPyConnection) -> None:
+    from ..warehouse import add_new_columns
+
+    conn.execute(DDL).fetchall()
+    conn.execute(KEYS_DDL).fetchall()
+    add_new_columns(conn, "main.record_seals", SIGNATURE_COLUMNS)
+
+
+def public_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """key id -> public key PEM of every key that signed a seal."""
+    _ensure(conn)
+    return dict(conn.execute("select key_id, public_pem from record_signing_keys").fetchall())
 
 
 class SealedRecordError(RuntimeError):
@@ -100,18 +125,22 @@ def contents(memo: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, str]:
 
 
 def chain(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    conn.execute(DDL).fetchall()
+    _ensure(conn)
     return conn.execute("select * from record_seals order by seq").fetchdf()
 
 
 def seal(
-    conn: duckdb.DuckDBPyConnection, by_cycle: Mapping[str, str], amend: bool = False
-) -> pd.DataFrame:
+    conn: duckdb.DuckDBPyConnection,
+    by_cycle: Mapping[str, str],
+    amend: bool = False,
+    signer: Signer | None = None,
+) -> pd.Series:
     """Seal each cycle's content (in cycle order); returns cycle_key -> seal of its latest row
     (reading only those cycles' latest rows and the chain's last: a run costs the same however
     long the record).
-    Refuses, naming the first such cycle, to change a sealed cycle's content unless `amend`."""
-    conn.execute(DDL).fetchall()
+    Refuses, naming the first such cycle, to change a sealed cycle's content unless `amend`.
+    With a `signer`, each new row is signed and its public key recorded."""
+    _ensure(conn)
     conn.register("cycles_to_seal", pd.DataFrame({"cycle_key": sorted(by_cycle)}))
     try:  # only the latest row of each cycle of the run, and the chain's last row
         latest = (
@@ -161,9 +190,18 @@ def seal(
                 "content_json",
             ],
         )
+        frame["signature"], frame["key_id"] = None, None
+        if signer is not None:
+            pem = signer.public_pem()
+            frame["signature"] = signer.sign(frame["seal"].tolist())
+            frame["key_id"] = key_id(pem)
+            conn.execute(
+                "insert into record_signing_keys values (?, ?) on conflict do nothing",
+                [key_id(pem), pem],
+            ).fetchall()
         conn.register("new_seals", frame)
         try:
-            conn.execute("insert into record_seals select * from new_seals").fetchall()
+            conn.execute("insert into record_seals by name select * from new_seals").fetchall()
         finally:
             conn.unregister("new_seals")
     sealed = latest["seal"].to_dict()

@@ -33,6 +33,8 @@ class SiteData:
     # can verify them (`python -m workshop_dagster.verify --site`); empty: nothing sealed yet.
     seals: pd.DataFrame | None = None
     memos: dict[str, str] | None = None
+    # The public keys that signed seals (key id -> PEM), published beside the record.
+    public_keys: dict[str, str] | None = None
 
 
 def _env():
@@ -227,7 +229,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         encoding="utf-8",
     )
     (staging / "style.css").write_text((TEMPLATES / "style.css").read_text(), encoding="utf-8")
-    _write_record(staging / "record", data.seals, data.memos or {})
+    _write_record(staging / "record", data.seals, data.memos or {}, data.public_keys or {})
 
     if out_dir.exists():
         old = out_dir.with_name(out_dir.name + ".old")
@@ -241,16 +243,29 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     return {"posts": len(posts), "images": images, "rules": len(rules)}
 
 
-def _write_record(folder: Path, seals: pd.DataFrame | None, memos: dict[str, str]) -> None:
-    """`record/record.jsonl` (the seal chain, a row a line) and `record/memos/<cycle>.md` (each
-    sealed cycle's memo, byte for byte), for anyone to verify."""
+def _write_record(
+    folder: Path, seals: pd.DataFrame | None, memos: dict[str, str], keys: dict[str, str]
+) -> None:
+    """`record/record.jsonl` (the seal chain, a row a line, with its signatures), each sealed
+    cycle's memo byte for byte (`record/memos/<cycle>.md`) and the public keys that signed
+    (`record/public_keys.json`), for anyone to verify."""
     import json
 
     from .posts import post_slug
 
     (folder / "memos").mkdir(parents=True)
     rows = [] if seals is None else seals.sort_values("seq").to_dict("records")
-    lines = [json.dumps({k: (int(v) if k == "seq" else v) for k, v in r.items()}) for r in rows]
+
+    def clean(k, v):
+        if k == "seq":
+            return int(v)
+        return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+
+    lines = [json.dumps({k: clean(k, v) for k, v in r.items()}) for r in rows]
+    if keys:
+        (folder / "public_keys.json").write_text(
+            json.dumps(keys, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
     (folder / "record.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     for key in {r["cycle_key"] for r in rows}:
         if key in memos:

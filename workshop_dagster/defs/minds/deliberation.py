@@ -100,13 +100,19 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
 
 def _sealed(context: dg.AssetExecutionContext, warehouse: WarehouseResource, memo, predictions):
     """Each call's cycle seal (the record's latest row for its cycle)."""
+    from pathlib import Path
+
     from ...predictions import seals
+    from ...predictions.signing import Signer, SigningKeyError
+    from ...settings import active
 
     amend = context.run.tags.get("workshop/amend", "").strip().lower() == "true"
+    key = active().signing_key
+    signer = Signer(Path(key)) if key else None
     try:
         with warehouse.connect() as conn:
-            sealed = seals.seal(conn, seals.contents(memo, predictions), amend=amend)
-    except seals.SealedRecordError as exc:
+            sealed = seals.seal(conn, seals.contents(memo, predictions), amend, signer)
+    except (seals.SealedRecordError, SigningKeyError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     return predictions["cycle_key"].map(sealed)
 

@@ -140,6 +140,7 @@ def site(
 
     with warehouse.connect() as conn:
         seals = sealed_record.chain(conn)
+        public_keys = sealed_record.public_keys(conn)
         memos = (
             dict(conn.execute("select cycle_key, body from memo").fetchall())
             if table_exists(conn, "memo")
@@ -153,6 +154,7 @@ def site(
         scores=prediction_scores,
         seals=seals,
         memos=memos,
+        public_keys=public_keys,
     )
     built = build_site(data, publisher.site_dir)
     board = (
