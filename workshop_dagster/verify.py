@@ -60,20 +60,7 @@ def verify_site(site: Path, public_key: str | None = None) -> list[str]:
     if not record.exists():
         return [f"{record} is missing: the site publishes no record"]
     rows = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    log = pd.DataFrame(
-        rows,
-        columns=[
-            "seq",
-            "cycle_key",
-            "kind",
-            "content_hash",
-            "prev_seal",
-            "seal",
-            "content_json",
-            "signature",
-            "key_id",
-        ],
-    )
+    log = pd.DataFrame(rows, columns=[*seals.CHAIN_COLUMNS, *seals.SIGNATURE_COLUMNS])
     problem = seals.verify_chain(log)
     if problem:
         return [problem]

@@ -47,6 +47,8 @@ create table if not exists record_seals (
     content_json varchar not null
 )
 """
+# A chain row's fields, in order; the seal covers all but the content (through its hash).
+CHAIN_COLUMNS = ("seq", "cycle_key", "kind", "content_hash", "prev_seal", "seal", "content_json")
 # Optional signatures (predictions/signing.py): a row's signature of its seal and the id of the
 # key that made it; the public keys beside the chain. Added to a chain made before them.
 SIGNATURE_COLUMNS = {"signature": "VARCHAR", "key_id": "VARCHAR"}
@@ -178,18 +180,7 @@ def seal(
         rows.append((seq, key, kind, content_hash, prev, sealed, by_cycle[key]))
         prev, seq = sealed, seq + 1
     if rows:
-        frame = pd.DataFrame(
-            rows,
-            columns=[
-                "seq",
-                "cycle_key",
-                "kind",
-                "content_hash",
-                "prev_seal",
-                "seal",
-                "content_json",
-            ],
-        )
+        frame = pd.DataFrame(rows, columns=list(CHAIN_COLUMNS))
         frame["signature"], frame["key_id"] = None, None
         if signer is not None:
             pem = signer.public_pem()
