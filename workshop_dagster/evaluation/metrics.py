@@ -62,24 +62,6 @@ def outcome_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["cycle_ts", "source"], kind="stable").reset_index(drop=True)
 
 
-def reliability_bins(frame: pd.DataFrame, bins: int = BINS) -> pd.DataFrame:
-    """Per probability bin of the outcomes: n, mean probability, realized hit rate."""
-    scored = outcome_rows(frame)
-    conf = scored["confidence"].astype(float)
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    grouped = (
-        scored.assign(bin=which / bins, hit_value=scored["hit"].astype(float))
-        .groupby("bin")
-        .agg(
-            n=("hit_value", "size"),
-            confidence=("confidence", "mean"),
-            hit_rate=("hit_value", "mean"),
-        )
-        .reset_index()
-    )
-    return grouped
-
-
 def summarize(frame: pd.DataFrame) -> dict:
     """n outcomes (and the calls they hold), hit rate, Brier, Brier skill against the base
     rate b known at each cycle (1 − Brier / mean r(1 − r), r = max(b, 0.5), the Brier score of

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from .metrics import reliability_bins
-
 COLUMNS = ["n", "n_calls", "hit_rate", "brier", "brier_skill", "ece", "abstention_rate"]
 HEADERS = {
     "n": "outcomes",
@@ -92,31 +90,19 @@ def write_json(figures: dict, path: Path) -> None:
 
 
 def reliability_diagram(periods: dict[str, pd.DataFrame], sources: list[str], path: Path) -> None:
-    """Probability against the realized hit rate of outcomes, one panel per period, a line per
-    source."""
-    import matplotlib
+    """The probability each call was scored at against the realized hit rate of the outcomes,
+    with 95% Wilson intervals (as on the site's calibration report), one panel per period, a
+    line per source."""
+    from ..predictions import calibration_report
+    from ..publish.charts import draw_reliability, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(periods), figsize=(5.5 * len(periods), 5), squeeze=False)
     for ax, (period, frame) in zip(axes[0], periods.items(), strict=True):
-        ax.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=1, label="perfect")
-        for source in sources:
-            bins = reliability_bins(frame[frame["source"] == source])
-            if bins.empty:
-                continue
-            ax.plot(bins["confidence"], bins["hit_rate"], marker="o", label=source)
-            if source == "synthesis":
-                for row in bins.itertuples():
-                    ax.annotate(str(row.n), (row.confidence, row.hit_rate), fontsize=7)
-        ax.set_title(period)
-        ax.set_xlabel("probability the call was scored at")
-        ax.set_ylabel("realized hit rate")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
+        outcomes = calibration_report.outcomes(frame[frame["source"].isin(sources)])
+        by_source = {s: calibration_report.reliability(g) for s, g in outcomes.groupby("source")}
+        draw_reliability(ax, by_source, period)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -9,7 +9,8 @@ import pandas as pd
 from ..mind_registry import colour
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the file-only backend (imported when a chart is drawn)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,11 +19,10 @@ def _pyplot():
     return plt
 
 
-def reliability_diagram(by_source: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
+def draw_reliability(ax, by_source: dict[str, pd.DataFrame], title: str) -> None:
     """The probability each call was scored at against the realized hit rate, per bin and
-    source (`calibration_report.reliability` frames: outcomes, with 95% Wilson intervals)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100)
+    source (`calibration_report.reliability` frames: outcomes, with 95% Wilson intervals), on
+    one matplotlib axis."""
     ax.plot([0, 1], [0, 1], ls="--", color="#999999", lw=1, label="perfectly calibrated")
     for source, rows in sorted(by_source.items()):
         if rows.empty:
@@ -51,6 +51,13 @@ def reliability_diagram(by_source: dict[str, pd.DataFrame], path: Path, title: s
     ax.set_ylabel("realized hit rate of outcomes (95% Wilson interval)")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
+
+
+def reliability_diagram(by_source: dict[str, pd.DataFrame], path: Path, title: str) -> Path:
+    """`draw_reliability` as a PNG."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=100)
+    draw_reliability(ax, by_source, title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -59,7 +66,7 @@ def reliability_diagram(by_source: dict[str, pd.DataFrame], path: Path, title: s
 
 def rolling_scores(scores: pd.DataFrame, path: Path, window: int = 20) -> Path:
     """Each source's mean score over its last `window` scored calls, by the time they were known."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     for source, rows in scores.sort_values("known_at").groupby("source"):
         rolling = rows["score"].rolling(window, min_periods=min(5, window)).mean()
