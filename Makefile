@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo test lint format ui validate evaluate verify bench clean
+.PHONY: install instance demo test lint format ui validate evaluate compare verify bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: install
 # figures per half and per source, baselines, leak audit; see docs/evaluation.md.
 evaluate: install
 	$(BIN)/python -m workshop_dagster.evaluation $(EVALUATE_ARGS)
+
+# Two mind variants' walks side by side (run each first: make evaluate EVALUATE_ARGS="--variant
+# NAME"): paired differences with intervals and a Diebold-Mariano test (evaluation/compare.py).
+A ?= baseline
+B ?= no_feedback
+compare: install
+	$(BIN)/python -m workshop_dagster.evaluation.compare $(A) $(B) $(COMPARE_ARGS)
 
 # Recompute the sealed record from the warehouse and the published site; names the first cycle
 # that differs (predictions/seals.py).

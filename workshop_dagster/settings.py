@@ -90,6 +90,9 @@ class Settings:
     # An Ed25519 private key file (PEM) that signs each seal of the record; "": unsigned.
     # Only its path is kept here: the key is read when a run seals (predictions/signing.py).
     signing_key: str = ""
+    # The mind variant this code location runs (variants.yaml): what of the record the minds
+    # are shown.
+    variant: str = "baseline"
 
     @property
     def market_cache_dir(self) -> Path:
@@ -151,7 +154,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         intraday=_flag(env, "WORKSHOP_INTRADAY", True),
         news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
+        variant=_variant(env.get("WORKSHOP_VARIANT", "")),
     )
+
+
+def _variant(text: str) -> str:
+    """WORKSHOP_VARIANT: a variant of variants.yaml (default baseline), checked now."""
+    from .variants import VariantsFileError, load_variants
+
+    name = text.strip() or "baseline"
+    try:
+        variants = load_variants()
+    except VariantsFileError as exc:
+        raise SettingsError(f"WORKSHOP_VARIANT: {exc}") from None
+    if name not in variants:
+        raise SettingsError(
+            f"WORKSHOP_VARIANT={name!r} is not a variant: use one of {', '.join(variants)}"
+        )
+    return name
 
 
 def _signing_key(text: str) -> str:

@@ -8,6 +8,7 @@ import sys
 import duckdb
 import pytest
 
+from tests.conftest import SHARED_MARKET, shared_path
 from tests.e2e.processes import env_with, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared_data]
@@ -24,10 +25,19 @@ def _daily(market, out) -> tuple[int, str]:
     return _evaluate(market, out, "--end", "2018-03-29")
 
 
-def test_walk_forward_is_leak_free_and_reproducible(shared_market, tmp_path):
-    first, second = tmp_path / "first", tmp_path / "second"
-    code, out = _daily(shared_market, first)
+@pytest.fixture(scope="module")
+def first_walk(tmp_path_factory):
+    """Both walks to 2018-03-29, as `make evaluate` runs them (the intraday one has no cycle
+    this early): the daily one's folder and the run's output, shared by the module's tests."""
+    market = shared_path(SHARED_MARKET)
+    first = tmp_path_factory.mktemp("evaluation") / "first"
+    code, out = _daily(market, first)
     assert code == 0, out[-3000:]
+    return first, out
+
+
+def test_walk_forward_is_leak_free_and_reproducible(shared_market, first_walk, tmp_path):
+    (first, out), second = first_walk, tmp_path / "second"
     assert "intraday walk-forward: no cycle by 2018-03-29 (it starts 2024-01-02); skipped" in out
     assert "61 evening cycles, 2018-01-02-19:15 .. 2018-03-29-19:15" in out
     assert "leak audit:" in out and ", 0 violations" in out
@@ -104,3 +114,41 @@ def test_intraday_walk_scores_calls_at_the_minute_against_baselines_in_the_same_
     whole = json.loads((tmp_path / "figures.json").read_text())["whole period"]
     assert whole["always_up"]["n"] == whole["momentum"]["n"] == whole["synthesis"]["n"] > 0
     assert "(intraday)" in (tmp_path / "report.md").read_text()
+
+
+def test_a_walk_without_feedback_shows_no_record_and_compares_with_the_loop(
+    shared_market, first_walk
+):
+    """`make evaluate EVALUATE_ARGS="--variant no_feedback"` and `make compare`, on 2018's
+    first quarter: no context of the variant holds any record line (read back the way the leak
+    audit reads them), and the comparison pairs the two walks cycle by cycle."""
+    from workshop_dagster.minds.cycle_context import full_document
+
+    root = first_walk[0]  # the baseline's walk; the variant's goes where `make evaluate` puts it
+    folder = root / "variants" / "no_feedback"
+    code, out = _evaluate(
+        shared_market, folder, "--walk", "daily", "--end", "2018-03-29", "--variant", "no_feedback"
+    )
+    assert code == 0, out[-3000:]
+    assert "variant no_feedback" in (folder / "report.md").read_text()
+    assert "variant baseline" in (root / "report.md").read_text()
+    db = root / "variants" / "no_feedback" / "evaluation.duckdb"
+    with duckdb.connect(str(db), read_only=True) as conn:
+        contexts = conn.execute("select context_json from mind_context").fetchall()
+        records = dict(
+            conn.execute("select record_id, record_json from context_records").fetchall()
+        )
+    assert len(contexts) == 61
+    for (context_json,) in contexts:
+        doc = full_document(context_json, records, {})
+        assert doc["track_record"] == doc["lessons"] == doc["rules"] == doc["calibration"] == []
+    code, out = run(
+        [sys.executable, "-m", "workshop_dagster.evaluation.compare", "baseline", "no_feedback"]
+        + ["--root", str(root)],
+        env_with({}),
+        timeout=300,
+    )
+    assert code == 0, out
+    table = (root / "compare-baseline-vs-no_feedback-daily.md").read_text()
+    assert "| all cycles | brier | 61 |" in table
+    assert re.search(r"\| calls both made \| hit_rate \| \d+ \|", table)

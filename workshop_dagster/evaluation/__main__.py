@@ -118,9 +118,32 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="last cycle date, YYYY-MM-DD (default: the end of the walk's data)",
     )
     parser.add_argument(
-        "--out", default=str(PROJECT_ROOT / "data" / "evaluation"), help="folder for the results"
+        "--variant",
+        default="baseline",
+        help="the mind variant to walk (variants.yaml; default baseline)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="folder for the results (default data/evaluation, a variant's "
+        "data/evaluation/variants/<name>)",
+    )
+    args = parser.parse_args(argv)
+    from ..variants import load_variants
+
+    variants = load_variants()
+    if args.variant not in variants:
+        parser.error(f"--variant {args.variant!r}: use one of {', '.join(variants)}")
+    if args.out is None:
+        args.out = str(variant_folder(args.variant))
+    return args
+
+
+def variant_folder(variant: str, root: Path | None = None) -> Path:
+    """Where a variant's walks write by default (the daily walk there, the intraday one in its
+    `intraday/`), under `root` (default data/evaluation)."""
+    base = Path(root) if root is not None else PROJECT_ROOT / "data" / "evaluation"
+    return base if variant == "baseline" else base / "variants" / variant
 
 
 def _both(args: argparse.Namespace) -> int:
@@ -136,7 +159,7 @@ def _both(args: argparse.Namespace) -> int:
             continue
         out = Path(args.out) / walk.folder
         command = [sys.executable, "-m", "workshop_dagster.evaluation", "--walk", walk.name]
-        command += ["--market", args.market, "--out", str(out)]
+        command += ["--market", args.market, "--out", str(out), "--variant", args.variant]
         for flag in ("start", "end"):
             if getattr(args, flag):
                 command += [f"--{flag}", getattr(args, flag)]
@@ -170,6 +193,7 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
                 "WORKSHOP_DB": str(db),
                 "WORKSHOP_DATA_DIR": str(out / "data"),
                 "WORKSHOP_LLM": "offline",
+                "WORKSHOP_VARIANT": args.variant,
                 # The daily walk: every quote the last close (the folder's intraday bars cover
                 # 2024 on only); the intraday walk: the quote of the cycle's minute.
                 "WORKSHOP_INTRADAY": "true" if walk.intraday else "false",
@@ -315,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n\n".join(
         [
             f"# Walk-forward evaluation ({walk.name})\n\n{len(keys)} {walk.cycles}, "
-            f"{keys[0]} .. {keys[-1]}, market {settings.market}, offline minds.",
+            f"{keys[0]} .. {keys[-1]}, market {settings.market}, offline minds, variant "
+            f"{settings.variant}.",
             table(figures),
             "## Verdicts\n\nWhole period: the source's Brier score minus the baseline's (below 0 "
             "is better), with a 95% moving-block bootstrap interval over days.\n\n"

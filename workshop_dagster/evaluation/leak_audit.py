@@ -64,10 +64,14 @@ def _check_windows(
     return checks, violations
 
 
-def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **group) -> int:
+def _known_counts(
+    scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, outcomes: bool = False, **group
+) -> int:
     """The calls of `status` (and `group`) made before the cycle's record point and known by
-    it."""
+    it; with `outcomes`, the distinct outcomes they make (calls with the same subject,
+    direction, entry and exit count once, as the record counts them)."""
     from ..minds.context import record_point
+    from ..predictions.calibration_report import OUTCOME_KEY
 
     point = record_point(cycle_ts)
     if point is None:
@@ -77,7 +81,12 @@ def _known_counts(scores: pd.DataFrame, cycle_ts: pd.Timestamp, status: str, **g
     )
     for col, value in group.items():
         mask &= scores[col] == value
-    return int(mask.sum())
+    if not outcomes or not set(OUTCOME_KEY) <= set(scores.columns):
+        return int(mask.sum())
+    known = scores[mask]
+    return len(
+        known.assign(relative_to=known["relative_to"].fillna("")).drop_duplicates(OUTCOME_KEY)
+    )
 
 
 def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
@@ -147,7 +156,10 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
             if rec["subject_kind"] != "all":
                 continue
             group = by_source.get(rec["source"], scores.iloc[0:0])
-            for status, seen in (("scored", rec["n"]), ("abstained", rec["n_abstained"])):
+            # Calls, not outcomes: every call known by the point, each once (a record written
+            # before outcomes were counted apart has no n_calls: its n counted calls).
+            calls = rec.get("n_calls", rec["n"])
+            for status, seen in (("scored", calls), ("abstained", rec["n_abstained"])):
                 checks += 1
                 truth = _known_counts(group, ts, status)
                 if int(seen or 0) != truth:
@@ -166,6 +178,7 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
                 group,
                 ts,
                 "scored",
+                outcomes=True,
                 timeframe_bucket=rule["timeframe_bucket"],
                 subject_kind=rule["subject_kind"],
             )
@@ -174,7 +187,7 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
                     Violation(
                         key,
                         "rule",
-                        f"{rule['rule_id']}: rests on {rule['n']} calls, {truth} knowable",
+                        f"{rule['rule_id']}: rests on {rule['n']} outcomes, {truth} knowable",
                     )
                 )
     return checks, violations

@@ -100,7 +100,7 @@ def summarize(frame: pd.DataFrame) -> dict:
     }
     days, block = _days(scored)
     if days is not None:
-        draws = _block_draws(days.max() + 1, block)
+        draws = block_draws(days.max() + 1, block)
         n = _per_day(days, np.ones_like(hit), draws)
         rate = _per_day(days, hit, draws) / np.maximum(n, 1)
         skill = 1 - _per_day(days, brier, draws) / np.maximum(
@@ -126,7 +126,7 @@ def brier_difference(a: pd.DataFrame, b: pd.DataFrame) -> dict:
     out["difference"] = float(brier[side == 0].mean() - brier[side == 1].mean())
     if days is None:
         return out
-    draws = _block_draws(days.max() + 1, block)
+    draws = block_draws(days.max() + 1, block)
     means = []
     for s in (0, 1):
         mask = side == s
@@ -161,7 +161,7 @@ def _days(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
     return index, min(block, len(uniq))
 
 
-def _block_draws(n_days: int, block: int) -> np.ndarray:
+def block_draws(n_days: int, block: int) -> np.ndarray:
     """(reps × n_days) how often each day is drawn: ceil(n_days / block) blocks of `block`
     consecutive days, starts uniform, the series cut to n_days (seeded: figures reproduce)."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)

@@ -196,6 +196,7 @@ RECORD_ROWS = {
         "timeframe_bucket",
         "subject_kind",
         "n",
+        "n_calls",
         "n_abstained",
         "hits",
         "hit_rate",
@@ -269,8 +270,10 @@ def build_context(
     rates: pd.DataFrame,
     news: pd.DataFrame,
     history: CycleHistory,
+    feedback: Feedback | None = None,
 ) -> CycleContext:
-    """What the minds are shown at one cycle."""
+    """What the minds are shown at one cycle (the record as `feedback` shows it)."""
+    feedback = feedback or Feedback()
     tickers = {
         row["ticker"]: {
             "last": round(float(row["last"]), 2),
@@ -301,22 +304,7 @@ def build_context(
         else None,
     )
     history.advance_to(cycle_ts)
-    record = history.record_rows(cycle_ts)
-    recent = history.recent_scored(cycle_ts, 40)
-    # Lessons from the same regime first, the most recent last (stable sort keeps time order).
-    relevant = sorted(recent, key=lambda r: r["regime"] == regime["label"])
-    lessons = [
-        Lesson(
-            cycle_key=r["cycle_key"],
-            source=r["source"],
-            known_at=r["known_at"].strftime("%Y-%m-%d %H:%M"),
-            hit=bool(r["hit"]),
-            score=float(r["score"]),
-            text=lesson_for(r),
-        )
-        for r in relevant[-LESSONS_SHOWN:]
-    ]
-    known_through = history.known_through(cycle_ts)
+    record, lessons, known_through = feedback.shown(history, cycle_ts, regime["label"])
     return CycleContext(
         cycle_key=cycle_key,
         cycle_ts=cycle_ts.strftime("%Y-%m-%d %H:%M"),
@@ -332,6 +320,59 @@ def build_context(
         rules=record["rules"],
         known_through=known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
     )
+
+
+def _lessons(history: CycleHistory, at: pd.Timestamp, regime: str, n: int) -> list[Lesson]:
+    """The last `n` lessons known at `at`, the regime's first (stable: time order kept)."""
+    relevant = sorted(history.recent_scored(at, 40), key=lambda r: r["regime"] == regime)
+    return [
+        Lesson(
+            cycle_key=r["cycle_key"],
+            source=r["source"],
+            known_at=r["known_at"].strftime("%Y-%m-%d %H:%M"),
+            hit=bool(r["hit"]),
+            score=float(r["score"]),
+            text=lesson_for(r),
+        )
+        for r in (relevant[-n:] if n else [])
+    ]
+
+
+NO_RECORD = {name: [] for name in RECORD_ROWS}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What of the loop's own record a cycle's minds and synthesis are shown (a variant's
+    `feedback`, variants.py): `on`, the record known at the cycle; `off`, nothing (no record,
+    lessons, rules or calibration: every call at 0.5); `placebo`, real lines of the same length
+    that are not the cycle's own record: the lessons and the record known `offset_days`
+    earlier, as many lessons as the cycle would have been shown."""
+
+    mode: str = "on"
+    offset_days: int = 182
+
+    def shown(
+        self, history: CycleHistory, cycle_ts: pd.Timestamp, regime: str
+    ) -> tuple[dict[str, list[dict]], list[Lesson], pd.Timestamp | None]:
+        """(record rows, lessons, known through) the cycle is shown."""
+        if self.mode == "off":
+            return NO_RECORD, [], None
+        if self.mode == "on":
+            return (
+                history.record_rows(cycle_ts),
+                _lessons(history, cycle_ts, regime, LESSONS_SHOWN),
+                history.known_through(cycle_ts),
+            )
+        n = min(LESSONS_SHOWN, len(history.recent_scored(cycle_ts, LESSONS_SHOWN)))
+        earlier = cycle_ts - pd.Timedelta(days=self.offset_days)
+        if record_point(earlier) is None or not history.known_by(earlier):
+            return NO_RECORD, [], None
+        return (
+            history.record_rows(earlier),
+            _lessons(history, earlier, regime, n),
+            history.known_through(earlier),
+        )
 
 
 def mind_record(context: CycleContext, source: str, regime: str | None = None) -> tuple[int, int]:

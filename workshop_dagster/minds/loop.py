@@ -21,7 +21,7 @@ from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..progress import Progress
 from .calibration import call_probability
-from .context import CycleHistory, build_context, subject_kind, waves
+from .context import CycleHistory, Feedback, build_context, subject_kind, waves
 from .cycle_context import CycleContext, record_document
 from .debate import debate_row
 from .engine import MindsEngine
@@ -38,6 +38,7 @@ def cycle_context(
     inputs: tuple[CycleRows, CycleRows, CycleRows, CycleRows],
     history: CycleHistory,
     ordinal: Callable[[str], int],
+    feedback: Feedback | None = None,
 ) -> dict:
     """What the minds read at one cycle: its features, regime, rates and news, and the record
     known at its time."""
@@ -57,6 +58,7 @@ def cycle_context(
         macro_rates[cycle_ts],
         news_items[cycle_ts],
         history,
+        feedback,
     )
 
 
@@ -169,13 +171,15 @@ def deliberate(
     ordinal: Callable[[str], int],
     previous: Callable[[pd.Timestamp], pd.Timestamp | None] = lambda cycle: None,
     report: Callable[[str], None] | None = None,
+    feedback: Feedback | None = None,
 ) -> tuple[dict[str, list], float]:
     """The cycles in time order: each one's context (the record known at its time), the minds,
     the debate and the memo. `inputs` are the range's cycle_features, regime_labels,
     macro_rates and news_items; `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
     holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
     time (a cycle with nothing new since it gets `nothing_new.quiet_memo`), `report` receives a
-    progress line every 5% of the cycles (`progress.Progress`). Returns the rows of each table
+    progress line every 5% of the cycles (`progress.Progress`), `feedback` what of the record
+    the minds are shown (a variant's, `context.Feedback`; default: all of it). Returns the rows of each table
     (records; the predictions a list of records per cycle; `context_records` the records the
     contexts name, id -> JSON) and the seconds spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
@@ -196,7 +200,7 @@ def deliberate(
     started = time.perf_counter()
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
-        contexts = [cycle_context(c, inputs, history, ordinal) for c in wave]
+        contexts = [cycle_context(c, inputs, history, ordinal, feedback) for c in wave]
         quoted = [_quoted(features[c]) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
         quiet = [

@@ -98,6 +98,16 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
 
 
+def _feedback():
+    """What of the record the minds are shown: the code location's variant's (variants.py)."""
+    from ...minds.context import Feedback
+    from ...settings import active
+    from ...variants import load_variants
+
+    variant = load_variants()[active().variant]
+    return Feedback(variant.feedback, variant.placebo_offset_days)
+
+
 def _sealed(context: dg.AssetExecutionContext, warehouse: WarehouseResource, memo, predictions):
     """Each call's cycle seal (the record's latest row for its cycle)."""
     from pathlib import Path
@@ -194,6 +204,7 @@ def deliberation(
             lambda key: cycle_ordinal(key, PARTITIONS),
             previous_cycle_time,
             report=lambda line: (context.log.info(line), to_terminal(line)),
+            feedback=_feedback(),
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(

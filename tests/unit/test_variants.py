@@ -1,0 +1,154 @@
+"""Mind variants: the file, what each feedback setting shows the minds, and the comparison of
+two variants on the same cycles."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workshop_dagster.evaluation.compare import compare, diebold_mariano
+from workshop_dagster.minds.context import LESSONS_SHOWN, Feedback
+from workshop_dagster.settings import SettingsError, load_settings
+from workshop_dagster.variants import VariantsFileError, load_variants
+
+T = pd.Timestamp
+
+
+def test_the_built_in_variants_and_a_bad_file_named_by_its_fault(tmp_path):
+    variants = load_variants()
+    assert {"baseline", "no_feedback", "placebo"} <= set(variants)
+    assert variants["no_feedback"].feedback == "off"
+    assert variants["placebo"].feedback == "placebo"
+    cases = {
+        "variants:\n  baseline: {feedback: sometimes}\n": "feedback 'sometimes' is not one of",
+        "variants:\n  other: {feedback: 'off'}\n": "the `baseline` variant",
+        "variants:\n  baseline: {}\n  p: {feedback: placebo, placebo_offset_days: 2}\n": (
+            "placebo_offset_days 2"
+        ),
+        "variants:\n  baseline: {colour: red}\n": "unknown field(s) ['colour']",
+        "nothing: here\n": "no `variants:` mapping",
+    }
+    for text, says in cases.items():
+        path = tmp_path / "variants.yaml"
+        path.write_text(text)
+        with pytest.raises(VariantsFileError, match=None) as raised:
+            load_variants(path)
+        assert says in str(raised.value), text
+    with pytest.raises(SettingsError, match="WORKSHOP_VARIANT='bogus' is not a variant"):
+        load_settings({"WORKSHOP_VARIANT": "bogus", "WORKSHOP_NEWS_FEEDS": "none"})
+    assert load_settings({"WORKSHOP_NEWS_FEEDS": "none"}).variant == "baseline"
+
+
+class History:
+    """What `Feedback` asks of the loop's history, with each point's record told apart."""
+
+    def __init__(self, lessons_at: dict):
+        self.lessons_at = lessons_at  # time -> scored rows known then
+        self.asked = []
+
+    def _rows(self, at):
+        known = [t for t in self.lessons_at if t <= at]
+        return self.lessons_at[max(known)] if known else []
+
+    def record_rows(self, at):
+        self.asked.append(at)
+        return {"track_record": [{"as_of": str(at)}], "calibration": [], "rules": []}
+
+    def recent_scored(self, at, n):
+        return self._rows(at)[-n:]
+
+    def known_by(self, at):
+        return self._rows(at)
+
+    def known_through(self, at):
+        rows = self._rows(at)
+        return max((r["known_at"] for r in rows), default=None)
+
+
+def _scored(day: str, i: int) -> dict:
+    return {
+        "cycle_key": f"{day}-19:15",
+        "source": "flow",
+        "regime": "risk_on",
+        "known_at": T(f"{day} 16:15"),
+        "hit": i % 2 == 0,
+        "score": 0.85 if i % 2 == 0 else 0.0,
+        "direction": "up",
+        "subject": "SPY",
+        "ticker": "SPY",
+        "relative_to": None,
+        "timeframe_hours": 24.0,
+        "subject_kind": "index",
+        "horizon_sessions": 1,
+        "timeframe": "24h",
+        "confidence": 0.6,
+        "realized_return_pct": 0.4,
+    }
+
+
+def test_no_feedback_shows_nothing_and_the_placebo_shows_as_many_lines_from_earlier():
+    cycle = T("2025-09-01 19:15")
+    history = History(
+        {
+            T("2025-01-02 17:00"): [_scored("2025-01-02", i) for i in range(8)],
+            T("2025-08-29 17:00"): [_scored("2025-08-29", i) for i in range(3)],
+        }
+    )
+    record, lessons, through = Feedback("off").shown(history, cycle, "risk_on")
+    assert all(rows == [] for rows in record.values()) and lessons == [] and through is None
+
+    record, lessons, _ = Feedback("on").shown(history, cycle, "risk_on")
+    assert len(lessons) == 3 and {lesson.cycle_key for lesson in lessons} == {"2025-08-29-19:15"}
+
+    record, lessons, through = Feedback("placebo", 182).shown(history, cycle, "risk_on")
+    # As many lines as the cycle's own record would show (3), none of them its own record:
+    # lessons known half a year before, the record as of then.
+    assert len(lessons) == 3 and {lesson.cycle_key for lesson in lessons} == {"2025-01-02-19:15"}
+    assert history.asked[-1] == cycle - pd.Timedelta(days=182)
+    assert through == T("2025-01-02 16:15")
+    assert len(lessons) <= LESSONS_SHOWN
+    # Before any earlier record exists, the placebo shows nothing (never the cycle's own).
+    early = Feedback("placebo", 182).shown(history, T("2025-03-03 19:15"), "risk_on")
+    assert early[1] == [] and all(rows == [] for rows in early[0].values())
+
+
+def _synthesis(n_days: int, right, confidence=0.6, seed=5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_days * 2):
+        ts = T("2026-01-05 09:45") + pd.Timedelta(days=i // 2, hours=3 * (i % 2))
+        hit = right(i, rng)
+        rows.append(
+            {
+                "cycle_key": f"{ts:%Y-%m-%d-%H:%M}",
+                "cycle_ts": ts,
+                "source": "synthesis",
+                "status": "abstained" if i % 7 == 3 else "scored",
+                "confidence": confidence,
+                "hit": hit,
+                "score": 0.85 if hit else 0.0,
+                "horizon_sessions": 1,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_a_variant_against_itself_is_zero_and_an_always_right_one_wins_beyond_chance():
+    baseline = _synthesis(60, lambda i, rng: bool(rng.random() < 0.52))
+    for row in compare(baseline, baseline):
+        assert row.difference == 0 and row.low <= 0 <= row.high, row
+        assert row.verdict("a", "b") == "no difference beyond chance"
+    oracle = baseline.assign(hit=True, score=0.85, confidence=0.9)
+    rows = {(r.scope, r.measure): r for r in compare(oracle, baseline)}
+    hit = rows["calls both made", "hit_rate"]
+    assert hit.low > 0 and hit.verdict("oracle", "baseline") == "oracle better"
+    brier = rows["all cycles", "brier"]
+    assert brier.high < 0 and brier.p_value < 0.01
+    assert brier.verdict("oracle", "baseline") == "oracle better"
+    # Abstentions are counted over all cycles, not among the calls both made.
+    assert rows["all cycles", "brier"].n_cycles > rows["calls both made", "brier"].n_cycles
+
+
+def test_diebold_mariano_on_no_difference_and_on_a_constant_one():
+    assert diebold_mariano(np.zeros(30), 2) == (0.0, 1.0)
+    stat, p = diebold_mariano(np.r_[np.full(20, 0.1), np.full(20, 0.12)], 1)
+    assert stat > 0 and p < 0.001

@@ -1,0 +1,218 @@
+"""Two variants on identical history: is A better than B, by more than chance?
+
+Paired by cycle on the synthesis's calls: over the cycles where both made a scored call, and
+over every cycle both decided (an abstention counted as a coin: probability 0.5, so Brier 0.25
+and log score ln 0.5, half a hit, and the rubric's mean of a right and a wrong call, 0.425).
+For each measure (Brier, log score, hit rate, mean score): A's mean, B's, the difference A − B
+with a 95% moving-block bootstrap interval over days (blocks as long as the longest horizon),
+and a Diebold-Mariano test on the daily differences with a Newey-West variance of the same lag.
+A difference of a variant with itself is exactly 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .metrics import block_draws
+
+CLIP = 0.01  # log score: probabilities kept in [0.01, 0.99]
+ABSTENTION = {"probability": 0.5, "hit": 0.5, "score": 0.425}
+# Lower is better for Brier; higher for the others.
+MEASURES = {"brier": "lower", "log_score": "higher", "hit_rate": "higher", "mean_score": "higher"}
+
+
+@dataclass(frozen=True)
+class Row:
+    scope: str  # "calls both made" | "all cycles"
+    measure: str
+    n_cycles: int
+    a: float
+    b: float
+    difference: float
+    low: float
+    high: float
+    dm: float
+    p_value: float
+
+    def verdict(self, a_name: str, b_name: str) -> str:
+        if self.n_cycles == 0 or math.isnan(self.low):
+            return "too few cycles"
+        better_low = MEASURES[self.measure] == "lower"
+        if self.low > 0 or self.high < 0:
+            a_wins = (self.high < 0) if better_low else (self.low > 0)
+            return f"{a_name if a_wins else b_name} better"
+        return "no difference beyond chance"
+
+
+def _losses(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per synthesis row: probability, hit (abstentions as a coin) and each measure."""
+    abstained = rows["status"] == "abstained"
+    p = np.where(abstained, ABSTENTION["probability"], rows["confidence"].astype(float))
+    hit = np.where(abstained, ABSTENTION["hit"], rows["hit"].astype(float))
+    score = np.where(abstained, ABSTENTION["score"], rows["score"].astype(float))
+    clipped = np.clip(p, CLIP, 1 - CLIP)
+    return pd.DataFrame(
+        {
+            "cycle_key": rows["cycle_key"].to_numpy(),
+            "cycle_ts": pd.to_datetime(rows["cycle_ts"]).to_numpy(),
+            "scored": ~abstained.to_numpy(),
+            "horizon_sessions": pd.to_numeric(rows.get("horizon_sessions"), errors="coerce"),
+            "brier": (p - hit) ** 2,
+            "log_score": hit * np.log(clipped) + (1 - hit) * np.log(1 - clipped),
+            "hit_rate": hit,
+            "mean_score": score,
+        }
+    )
+
+
+def paired(a_scores: pd.DataFrame, b_scores: pd.DataFrame) -> pd.DataFrame:
+    """The synthesis's decided cycles both variants have, side by side (suffixes _a, _b)."""
+
+    def decided(scores: pd.DataFrame) -> pd.DataFrame:
+        rows = scores[
+            (scores["source"] == "synthesis") & scores["status"].isin(["scored", "abstained"])
+        ]
+        return _losses(rows.reset_index(drop=True))
+
+    both = decided(a_scores).merge(
+        decided(b_scores), on=["cycle_key", "cycle_ts"], suffixes=("_a", "_b")
+    )
+    return both.sort_values("cycle_ts").reset_index(drop=True)
+
+
+def compare(a_scores: pd.DataFrame, b_scores: pd.DataFrame) -> list[Row]:
+    """Every measure, over the calls both made and over all cycles both decided."""
+    both = paired(a_scores, b_scores)
+    rows = []
+    scopes = {
+        "calls both made": both[both["scored_a"] & both["scored_b"]],
+        "all cycles": both,
+    }
+    for scope, frame in scopes.items():
+        for measure in MEASURES:
+            rows.append(_row(scope, measure, frame))
+    return rows
+
+
+def _row(scope: str, measure: str, frame: pd.DataFrame) -> Row:
+    n = len(frame)
+    nan = float("nan")
+    if n == 0:
+        return Row(scope, measure, 0, nan, nan, nan, nan, nan, nan, nan)
+    a = frame[f"{measure}_a"].to_numpy(dtype=float)
+    b = frame[f"{measure}_b"].to_numpy(dtype=float)
+    d = a - b
+    day = pd.to_datetime(frame["cycle_ts"]).dt.normalize()
+    days = np.unique(day.to_numpy(), return_inverse=True)[1]
+    horizon = pd.concat([frame["horizon_sessions_a"], frame["horizon_sessions_b"]]).max()
+    block = int(min(21, max(1, 1 if pd.isna(horizon) else horizon)))
+    n_days = int(days.max()) + 1
+    low = high = dm = p = nan
+    if n_days >= 2:
+        draws = block_draws(n_days, min(block, n_days))
+        counts = draws @ np.bincount(days, minlength=n_days)
+        sums = draws @ np.bincount(days, weights=d, minlength=n_days)
+        samples = sums / np.maximum(counts, 1)
+        low, high = (float(v) for v in np.percentile(samples, [2.5, 97.5]))
+        daily = np.bincount(days, weights=d) / np.bincount(days)
+        dm, p = diebold_mariano(daily, block - 1)
+    return Row(
+        scope, measure, n, float(a.mean()), float(b.mean()), float(d.mean()), low, high, dm, p
+    )
+
+
+def diebold_mariano(differences: np.ndarray, lag: int) -> tuple[float, float]:
+    """(statistic, two-sided p-value) of the mean of a loss-difference series being 0, with a
+    Newey-West (Bartlett) long-run variance of `lag` lags; (0, 1) for a series that is all 0."""
+    d = np.asarray(differences, dtype=float)
+    t = len(d)
+    centred = d - d.mean()
+    variance = float(centred @ centred) / t
+    for k in range(1, min(lag, t - 1) + 1):
+        gamma = float(centred[k:] @ centred[:-k]) / t
+        variance += 2 * (1 - k / (lag + 1)) * gamma
+    if variance <= 0:
+        return (0.0, 1.0) if d.mean() == 0 else (math.copysign(math.inf, d.mean()), 0.0)
+    stat = d.mean() / math.sqrt(variance / t)
+    return float(stat), float(math.erfc(abs(stat) / math.sqrt(2)))
+
+
+def table(rows: list[Row], a_name: str, b_name: str) -> str:
+    """The comparison as a Markdown table, a verdict per row."""
+    lines = [
+        f"| scope | measure | cycles | {a_name} | {b_name} | difference [95%] | DM (p) | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        interval = (
+            "—" if math.isnan(r.low) else f"{r.difference:+.4f} [{r.low:+.4f}, {r.high:+.4f}]"
+        )
+        dm = "—" if math.isnan(r.dm) else f"{r.dm:+.2f} ({r.p_value:.3f})"
+        a = "—" if math.isnan(r.a) else f"{r.a:.4f}"
+        b = "—" if math.isnan(r.b) else f"{r.b:.4f}"
+        lines.append(
+            f"| {r.scope} | {r.measure} | {r.n_cycles} | {a} | {b} | {interval} | {dm} | "
+            f"{r.verdict(a_name, b_name)} |"
+        )
+    return "\n".join(lines)
+
+
+def _scores(folder: Path, variant: str) -> pd.DataFrame:
+    import duckdb
+
+    db = folder / "evaluation.duckdb"
+    if not db.exists():
+        raise SystemExit(
+            f"no walk of variant {variant} in {folder}: run `make evaluate "
+            f'EVALUATE_ARGS="--variant {variant}"` first'
+        )
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute("select * from prediction_scores").fetchdf()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make compare A=baseline B=no_feedback`: the two variants' walks side by side."""
+    import argparse
+
+    from ..variants import load_variants
+    from .__main__ import variant_folder
+
+    parser = argparse.ArgumentParser(prog="python -m workshop_dagster.evaluation.compare")
+    parser.add_argument("a", help="a variant whose walk ran (variants.yaml)")
+    parser.add_argument("b", help="the variant to compare it with")
+    parser.add_argument("--walk", choices=["daily", "intraday"], default="daily")
+    parser.add_argument(
+        "--root", default=None, help="the evaluations' folder (default data/evaluation)"
+    )
+    args = parser.parse_args(argv)
+    variants = load_variants()
+    for name in (args.a, args.b):
+        if name not in variants:
+            parser.error(f"{name!r} is not a variant: use one of {', '.join(variants)}")
+    sub = "intraday" if args.walk == "intraday" else ""
+    a = _scores(variant_folder(args.a, args.root) / sub, args.a)
+    b = _scores(variant_folder(args.b, args.root) / sub, args.b)
+    text = (
+        f"# {args.a} against {args.b} ({args.walk} walk)\n\n"
+        "Paired by cycle on the synthesis's calls; an abstention counts as a coin over all "
+        "cycles. Difference = first − second; 95% moving-block bootstrap interval over days; "
+        "Diebold-Mariano statistic and two-sided p-value (Newey-West).\n\n"
+        + table(compare(a, b), args.a, args.b)
+        + "\n"
+    )
+    out = variant_folder("baseline", args.root) / f"compare-{args.a}-vs-{args.b}-{args.walk}.md"
+    out.write_text(text)
+    print(text)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Mind variants: named configurations of the minds and the synthesis, declared in one file
+(`variants.yaml`), so two configurations can be compared on identical history.
+
+This module is domain code: it reads and checks the file and says what a variant shows the
+minds. How the record is shown (or withheld, or replaced by a placebo) is `minds/context.py`'s
+`Feedback`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_FILE = Path(__file__).with_name("variants.yaml")
+FEEDBACK = ("on", "off", "placebo")
+
+
+class VariantsFileError(ValueError):
+    """The variants file is missing, unreadable or names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    feedback: str = "on"
+    placebo_offset_days: int = 182
+    description: str = ""
+
+
+def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
+    """The variants of `path`, checked: a clear error names the variant and the field."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise VariantsFileError(f"{path}: {exc}") from None
+    entries = (doc or {}).get("variants") if isinstance(doc, dict) else None
+    if not isinstance(entries, dict) or not entries:
+        raise VariantsFileError(f"{path}: no `variants:` mapping")
+    out = {}
+    for name, fields in entries.items():
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise VariantsFileError(f"{path}: variant name {name!r}: use letters, digits and _")
+        fields = fields or {}
+        unknown = set(fields) - {"feedback", "placebo_offset_days", "description"}
+        if unknown:
+            raise VariantsFileError(f"{path}: variant {name}: unknown field(s) {sorted(unknown)}")
+        feedback = str(fields.get("feedback", "on"))
+        if feedback not in FEEDBACK:
+            raise VariantsFileError(
+                f"{path}: variant {name}: feedback {feedback!r} is not one of {', '.join(FEEDBACK)}"
+            )
+        offset = fields.get("placebo_offset_days", 182)
+        if not isinstance(offset, int) or not 30 <= offset <= 3650:
+            raise VariantsFileError(
+                f"{path}: variant {name}: placebo_offset_days {offset!r} is not a whole number of "
+                "days from 30 to 3650"
+            )
+        out[name] = Variant(name, feedback, offset, str(fields.get("description", "")))
+    if "baseline" not in out:
+        raise VariantsFileError(f"{path}: the `baseline` variant (the loop as it runs) is missing")
+    return out
