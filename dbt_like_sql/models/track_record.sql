@@ -3,7 +3,10 @@
 with scored_calls as (
     select
         source, regime, timeframe_bucket, subject_kind, ticker, relative_to, direction,
-        entry_ts, exit_ts, hit, score, brier
+        entry_ts, exit_ts, hit, score,
+        -- On the probability the call is scored at, never under 0.5 (a row recorded before
+        -- session 12 may hold a mind's stated number there).
+        power(greatest(confidence, 0.5) - case when hit then 1.0 else 0.0 end, 2) as brier
     from {{ ref('prediction_scores') }}
     where status = 'scored'
 ),

@@ -170,3 +170,46 @@ def test_a_comparison_of_a_source_with_itself_is_zero_and_an_always_right_one_wi
     right = a.assign(source="oracle", hit=True, confidence=0.95)
     better = brier_difference(right, a)
     assert better["high"] < 0
+
+
+def test_a_published_confidence_under_a_coin_is_refused_by_the_memo_check():
+    from tests.unit.test_synthesis import _call as opinion
+    from workshop_dagster.minds.synthesis import call_problem
+    from workshop_dagster.predictions.tags import parse_tag
+
+    # Flow's up calls at 0.3-0.4 were right 30 of 40 times: its 0.35 is worth more than it said.
+    context = _context(
+        track_record=[_record("flow", 40, 30)], calibration=[_bin("flow", "up", 0.3, 40, 0.75)]
+    )
+    call = opinion("flow", "SPY", "up", 0.35)
+    good = call_problem(
+        parse_tag(
+            f"[DIRECTION: up (SPY)] [TIMEFRAME: 1w] [CONFIDENCE: "
+            f"{call_probability(context, 'flow', 0.35, 'up'):.2f}]",
+            T(context.cycle_ts),
+        ),
+        context,
+        [call],
+    )
+    assert good is None
+    # The mind's own number, under 0.5, is not a probability the synthesis may publish.
+    low = call_problem(
+        parse_tag("[DIRECTION: up (SPY)] [TIMEFRAME: 1w] [CONFIDENCE: 0.35]", T(context.cycle_ts)),
+        context,
+        [call],
+    )
+    assert low is not None and "under 0.5" in low
+
+
+def test_a_warehouse_row_recorded_under_a_coin_is_scored_at_a_coin_everywhere():
+    # Before session 12 a mind's row held its stated number (0.21) as its confidence.
+    rows = [
+        {**_call("macro", i, False, 0.21, day=i, confidence=0.21), "conviction": None}
+        for i in range(15)
+    ]
+    rows += [_call("synthesis", i, i < 7, 0.62, ticker="QQQ", day=i) for i in range(10)]
+    macro = _overall(_record_models(rows)["track_record"], "macro")
+    assert macro["brier"] == pytest.approx(0.25) and macro["brier_skill"] <= 0
+    outcomes = report.outcomes(pd.DataFrame(rows))
+    assert outcomes[outcomes["source"] == "macro"]["probability"].eq(0.5).all()
+    assert summarize(pd.DataFrame(rows[:15]).assign(reference=0.6))["brier"] == pytest.approx(0.25)

@@ -30,8 +30,10 @@ def test_rubric_bands_and_flat():
 
 
 def test_brier():
-    assert brier(0.45, True) == pytest.approx(0.3025)
-    assert brier(0.45, False) == pytest.approx(0.2025)
+    assert brier(0.7, True) == pytest.approx(0.09)
+    assert brier(0.7, False) == pytest.approx(0.49)
+    # A probability under a coin (seed 004 published 0.45) counts at 0.5: never the opposite call.
+    assert brier(0.45, True) == brier(0.45, False) == pytest.approx(0.25)
 
 
 def _expected_relative(market, a: str, b: str, entry: str, exit_: str) -> float:
@@ -56,7 +58,8 @@ def test_seed_004_scores_from_real_prices(seeds_dir, shared_market):
     # IWM +4.30% vs META +8.16%: IWM did underperform, by more than the noise band.
     assert expected < -flat_band(2)
     assert bool(row["hit"]) is True and row["score"] == pytest.approx(0.85)
-    assert row["brier"] == pytest.approx((0.45 - 1) ** 2)
+    # Its stated 0.45 is scored at 0.5 (docs/scoring.md, "What CONFIDENCE means").
+    assert row["brier"] == pytest.approx((0.5 - 1) ** 2)
     assert row["entry_ts"] == pd.Timestamp("2026-03-30 16:00")
     assert row["exit_ts"] == pd.Timestamp("2026-04-01 16:00")
     assert row["known_at"] == pd.Timestamp("2026-04-01 16:00")

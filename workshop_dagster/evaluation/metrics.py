@@ -42,9 +42,12 @@ def outcome_rows(frame: pd.DataFrame) -> pd.DataFrame:
     without the outcome's columns are each their own outcome."""
     scored = frame[frame["status"] == "scored"]
     if not set(OUTCOME_KEY) <= set(scored.columns) or scored.empty:
-        return scored.assign(n_calls=1)
+        return scored.assign(
+            n_calls=1, confidence=scored["confidence"].astype(float).clip(lower=0.5)
+        )
     keyed = scored.assign(
-        relative_to=scored["relative_to"].fillna(""), confidence=scored["confidence"].astype(float)
+        relative_to=scored["relative_to"].fillna(""),
+        confidence=scored["confidence"].astype(float).clip(lower=0.5),
     )
     agg = {
         "hit": ("hit", "all"),

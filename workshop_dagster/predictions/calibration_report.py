@@ -42,11 +42,13 @@ def outcomes(scores: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             columns=[*OUTCOME_KEY, "cycle_ts", "n_calls", "hit", "probability", "brier"]
         )
+    # The probability each call is scored at, never under 0.5 (docs/scoring.md).
+    probability = scored["confidence"].astype(float).clip(lower=0.5)
     frame = scored.assign(
         relative_to=scored["relative_to"].fillna("") if "relative_to" in scored else "",
         hit=scored["hit"].astype(bool),
-        probability=scored["confidence"].astype(float),
-        brier=(scored["confidence"].astype(float) - scored["hit"].astype(float)) ** 2,
+        probability=probability,
+        brier=(probability - scored["hit"].astype(float)) ** 2,
     )
     grouped = frame.groupby(OUTCOME_KEY, dropna=False, sort=False).agg(
         cycle_ts=("cycle_ts", "min"),

@@ -61,8 +61,13 @@ def score_move(
     return False, 0.2 if -signed <= noise else 0.0
 
 
+COIN = 0.5  # a call's probability is never under a coin flip (docs/scoring.md)
+
+
 def brier(confidence: float, hit: bool) -> float:
-    return float((confidence - (1.0 if hit else 0.0)) ** 2)
+    """(probability − hit)² on the call's probability, never under 0.5: a number recorded under
+    it (a mind's stated number, before session 12) is scored at 0.5, not as the opposite call."""
+    return float((max(confidence, COIN) - (1.0 if hit else 0.0)) ** 2)
 
 
 def _price_at(
@@ -282,7 +287,7 @@ def score_calls(
         _floats(calls, "band_high_pct"),
     )
     conf = _floats(calls, "confidence")
-    brier_values = (conf - hit.astype(float)) ** 2
+    brier_values = (np.maximum(conf, COIN) - hit.astype(float)) ** 2
     exit_known = exit_t[0]
     if len(exit_t) > 1:
         exit_known = np.where(np.isnat(exit_t[1]), exit_t[0], np.maximum(exit_t[0], exit_t[1]))

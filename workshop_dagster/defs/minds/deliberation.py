@@ -98,6 +98,12 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
 
 
+def _variant_name() -> str:
+    from ...settings import active
+
+    return active().variant
+
+
 def _feedback():
     """What of the record the minds are shown: the code location's variant's (variants.py)."""
     from ...minds.context import Feedback
@@ -264,6 +270,8 @@ def deliberation(
                 "cycles": len(cycles),
                 "rules_at_last_cycle": out["mind_context"][-1]["n_rules"],
                 "records_stored": new_records,
+                # What of the record the minds were shown (variants.yaml).
+                "variant": _variant_name(),
             },
         ),
     )
