@@ -178,6 +178,22 @@ def test_the_audit_finds_each_kind_of_leak(tables, what):
     assert what in {v.what for v in violations}
 
 
+def test_the_audit_checks_what_each_variant_shows():
+    from workshop_dagster.minds.context import Feedback
+
+    # no_feedback: the one record line and lesson the cycle was shown are violations.
+    _, violations = audit(_tables(), Feedback("off"))
+    assert "feedback (off)" in {v.what for v in violations}
+    # placebo, 2 days back: the lesson known 2024-01-03 16:00 and a record counting the call
+    # known then are more than was knowable two days before 2024-01-04 19:15: they are the
+    # cycle's own record, not the placebo's.
+    _, violations = audit(_tables(), Feedback("placebo", 2))
+    assert {"lesson", "track_record (leak)"} <= {v.what for v in violations}
+    # A lesson known by then is one the placebo may show.
+    _, violations = audit(_tables(lesson_known_at="2024-01-02 16:00"), Feedback("placebo", 2))
+    assert "lesson" not in {v.what for v in violations}
+
+
 def test_baselines_score_a_call_made_at_the_minute_in_the_intraday_series():
     from workshop_dagster.evaluation.baselines import baseline_scores
     from workshop_dagster.predictions.tags import parse_tag

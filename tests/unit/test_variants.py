@@ -144,8 +144,14 @@ def test_a_variant_against_itself_is_zero_and_an_always_right_one_wins_beyond_ch
     brier = rows["all cycles", "brier"]
     assert brier.high < 0 and brier.p_value < 0.01
     assert brier.verdict("oracle", "baseline") == "oracle better"
-    # Abstentions are counted over all cycles, not among the calls both made.
+    # Abstentions are counted over all cycles, as a coin (Brier 0.25), not among the calls both
+    # made.
     assert rows["all cycles", "brier"].n_cycles > rows["calls both made", "brier"].n_cycles
+    abstains = baseline.assign(status="abstained")
+    coin = {(r.scope, r.measure): r for r in compare(abstains, baseline)}
+    assert coin["all cycles", "brier"].a == pytest.approx(0.25)
+    assert coin["all cycles", "log_score"].a == pytest.approx(np.log(0.5))
+    assert coin["calls both made", "brier"].n_cycles == 0
 
 
 def test_diebold_mariano_on_no_difference_and_on_a_constant_one():

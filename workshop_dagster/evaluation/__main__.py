@@ -231,6 +231,15 @@ def _cycle_keys(walk: Walk, end: str | None) -> list[str]:
     return chosen
 
 
+def _feedback(variant: str):
+    """What the walked variant showed the minds, for the leak audit to check against."""
+    from ..minds.context import Feedback
+    from ..variants import load_variants
+
+    chosen = load_variants()[variant]
+    return Feedback(chosen.feedback, chosen.placebo_offset_days)
+
+
 def run_loop(keys: list[str]) -> float:
     """The loop's assets over the cycles in one single run, on a throwaway instance with the
     project's event log (the evaluation needs the tables, not a run history; Dagster's in-memory
@@ -329,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = run_loop(keys)
     print(f"loop: {seconds:.0f} s ({len(keys) / seconds:.1f} cycles/s)", flush=True)
     tables = _tables()
-    checks, violations = audit(tables)
+    checks, violations = audit(tables, _feedback(settings.variant))
     figures, periods = evaluate(tables, keys)
     write_json(figures, out / "figures.json")
     reliability_diagram(

@@ -21,6 +21,8 @@ import pandas as pd
 from .metrics import block_draws
 
 CLIP = 0.01  # log score: probabilities kept in [0.01, 0.99]
+# An abstention counted as a coin flip's expectation: Brier 0.25, log score ln 0.5, half a hit,
+# and the mean of the rubric's score for a right and a wrong call beyond the noise.
 ABSTENTION = {"probability": 0.5, "hit": 0.5, "score": 0.425}
 # Lower is better for Brier; higher for the others.
 MEASURES = {"brier": "lower", "log_score": "higher", "hit_rate": "higher", "mean_score": "higher"}
@@ -62,7 +64,8 @@ def _losses(rows: pd.DataFrame) -> pd.DataFrame:
             "cycle_ts": pd.to_datetime(rows["cycle_ts"]).to_numpy(),
             "scored": ~abstained.to_numpy(),
             "horizon_sessions": pd.to_numeric(rows.get("horizon_sessions"), errors="coerce"),
-            "brier": (p - hit) ** 2,
+            # A coin's expected Brier score, 0.25, for an abstention ((0.5 - 0.5)² would be 0).
+            "brier": np.where(abstained, 0.25, (p - hit) ** 2),
             "log_score": hit * np.log(clipped) + (1 - hit) * np.log(1 - clipped),
             "hit_rate": hit,
             "mean_score": score,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..minds.context import Feedback
 from ..minds.cycle_context import full_document
 
 
@@ -89,8 +90,15 @@ def _known_counts(
     )
 
 
-def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
-    """(number of checks made, violations). `tables` holds the loop's stored tables."""
+def audit(
+    tables: dict[str, pd.DataFrame], feedback: Feedback | None = None
+) -> tuple[int, list[Violation]]:
+    """(number of checks made, violations). `tables` holds the loop's stored tables, made by
+    a variant showing the record as `feedback` does (default: all of it, as of each cycle):
+    with `off`, any line of the record in a context is a violation; with `placebo`, the record
+    and the lessons a cycle saw are checked against what was knowable `offset_days` before it
+    (so none of them can be the cycle's own record)."""
+    feedback = feedback or Feedback()
     violations: list[Violation] = []
     checks = 0
     for name, col in (
@@ -125,17 +133,31 @@ def audit(tables: dict[str, pd.DataFrame]) -> tuple[int, list[Violation]]:
     archive = tables.get("news_archive")
     news = {r["item_id"]: r for r in archive.to_dict("records")} if archive is not None else None
     for row in tables["mind_context"].to_dict("records"):
-        key, ts = row["cycle_key"], pd.Timestamp(row["cycle_ts"])
+        key, cycle_ts = row["cycle_key"], pd.Timestamp(row["cycle_ts"])
         ctx = full_document(row["context_json"], records, news)
+        if feedback.mode == "off":
+            shown = sum(len(ctx[part]) for part in ("track_record", "lessons", "rules"))
+            shown += len(ctx["calibration"])
+            checks += 1
+            if shown:
+                violations.append(
+                    Violation(key, "feedback (off)", f"{shown} lines of the record shown")
+                )
+        # The time the record shown is as of: the cycle's, or the placebo's earlier one.
+        ts = (
+            cycle_ts - pd.Timedelta(days=feedback.offset_days)
+            if feedback.mode == "placebo"
+            else cycle_ts
+        )
         for item in ctx.get("news", []):
             checks += 1
-            if pd.Timestamp(item["visible_from"]) > ts:
+            if pd.Timestamp(item["visible_from"]) > cycle_ts:
                 violations.append(
                     Violation(
                         key,
                         "news",
                         f"{item['cite']} {item['title'][:60]!r}: visible from "
-                        f"{item['visible_from']}, shown at {ts}",
+                        f"{item['visible_from']}, shown at {cycle_ts}",
                     )
                 )
         for lesson in ctx["lessons"]:
