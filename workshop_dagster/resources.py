@@ -17,6 +17,7 @@ from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
 from .settings import PROJECT_ROOT, LLMSettings, Settings, active
+from .variants import variant_personas
 
 if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code location's load
     import duckdb
@@ -100,6 +101,8 @@ class _LLMResource(dg.ConfigurableResource):
 
     provider: str = "offline"
     replay_database: str = ""
+    # A variant's persona folder (variants.yaml): prompt files that replace the project's.
+    personas: str = ""
 
     def llm_settings(self) -> LLMSettings:
         return LLMSettings(**{f.name: getattr(self, f.name) for f in fields(LLMSettings)})
@@ -118,6 +121,7 @@ class _LLMResource(dg.ConfigurableResource):
                 self.llm_settings(),
                 WarehouseReplay(self.replay_database),
                 spend=WarehouseSpend(self.replay_database),
+                personas=Path(self.personas) if self.personas else None,
             )
         raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
 
@@ -202,7 +206,10 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(
-            provider=settings.llm, replay_database=database, **asdict(settings.llm_settings)
+            provider=settings.llm,
+            replay_database=database,
+            personas=variant_personas(settings.variant),
+            **asdict(settings.llm_settings),
         ),
         "data_quality": DataQualityResource(runtime_dir=str(settings.runtime_dir)),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),

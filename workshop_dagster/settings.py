@@ -154,12 +154,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         intraday=_flag(env, "WORKSHOP_INTRADAY", True),
         news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
-        variant=_variant(env.get("WORKSHOP_VARIANT", "")),
+        variant=_variant(env.get("WORKSHOP_VARIANT", ""), llm),
     )
 
 
-def _variant(text: str) -> str:
-    """WORKSHOP_VARIANT: a variant of variants.yaml (default baseline), checked now."""
+def _variant(text: str, llm: str) -> str:
+    """WORKSHOP_VARIANT: a variant of variants.yaml (default baseline), checked now, with the
+    engine it needs."""
     from .variants import VariantsFileError, load_variants
 
     name = text.strip() or "baseline"
@@ -170,6 +171,12 @@ def _variant(text: str) -> str:
     if name not in variants:
         raise SettingsError(
             f"WORKSHOP_VARIANT={name!r} is not a variant: use one of {', '.join(variants)}"
+        )
+    needs = variants[name].engine
+    if needs and needs != llm:
+        raise SettingsError(
+            f"WORKSHOP_VARIANT={name} runs the {needs} minds: set WORKSHOP_LLM={needs}"
+            + (" (and ANTHROPIC_API_KEY)" if needs == "anthropic" else "")
         )
     return name
 

@@ -19,12 +19,25 @@ class VariantsFileError(ValueError):
     """The variants file is missing, unreadable or names something that does not exist."""
 
 
+ENGINES = ("offline", "anthropic")
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
     feedback: str = "on"
     placebo_offset_days: int = 182
     description: str = ""
+    # The minds' engine the variant needs ("": whichever WORKSHOP_LLM says).
+    engine: str = ""
+    # A folder of prompt files (house.md, synthesis.md, a mind's) replacing the project's for
+    # the Claude minds: another persona on the same history; "" for none.
+    personas: str = ""
+
+
+def variant_personas(name: str, path: Path = DEFAULT_FILE) -> str:
+    """The persona folder of variant `name`, as a path ("" for none)."""
+    return load_variants(path)[name].personas
 
 
 def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
@@ -43,7 +56,13 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
         if not isinstance(name, str) or not name.replace("_", "").isalnum():
             raise VariantsFileError(f"{path}: variant name {name!r}: use letters, digits and _")
         fields = fields or {}
-        unknown = set(fields) - {"feedback", "placebo_offset_days", "description"}
+        unknown = set(fields) - {
+            "feedback",
+            "placebo_offset_days",
+            "description",
+            "engine",
+            "personas",
+        }
         if unknown:
             raise VariantsFileError(f"{path}: variant {name}: unknown field(s) {sorted(unknown)}")
         feedback = str(fields.get("feedback", "on"))
@@ -57,7 +76,23 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
                 f"{path}: variant {name}: placebo_offset_days {offset!r} is not a whole number of "
                 "days from 30 to 3650"
             )
-        out[name] = Variant(name, feedback, offset, str(fields.get("description", "")))
+        engine = str(fields.get("engine", ""))
+        if engine and engine not in ENGINES:
+            raise VariantsFileError(
+                f"{path}: variant {name}: engine {engine!r} is not one of {', '.join(ENGINES)}"
+            )
+        personas = ""
+        if fields.get("personas"):
+            folder = (Path(path).parent / str(fields["personas"])).resolve()
+            if not folder.is_dir() or not any(folder.glob("*.md")):
+                raise VariantsFileError(
+                    f"{path}: variant {name}: personas {fields['personas']!r} is not a folder "
+                    "of prompt files (.md)"
+                )
+            personas = str(folder)
+        out[name] = Variant(
+            name, feedback, offset, str(fields.get("description", "")), engine, personas
+        )
     if "baseline" not in out:
         raise VariantsFileError(f"{path}: the `baseline` variant (the loop as it runs) is missing")
     return out

@@ -377,3 +377,20 @@ def test_a_cycle_with_nothing_new_costs_no_call(api):
     quiet = query("select title, model from memo where cycle_key = ?", [keys[1]])
     assert quiet["title"][0] == "Nothing New Since the Last Cycle"
     assert query("select count(*) n from llm_calls where cycle_key = ?", [keys[1]])["n"][0] == 0
+
+
+def test_a_persona_variant_changes_only_its_prompts(api):
+    from workshop_dagster.variants import load_variants
+
+    skeptic = load_variants()["skeptic_claude"].personas
+    assert run(CYCLE, claude(personas=skeptic)).success
+    synthesis = api.calls("synthesis")
+    assert len(synthesis) == 1
+    assert "You are the synthesis, and a skeptic." in synthesis[0]["body"]["messages"][0]["content"]
+    # The minds keep the project's personas (the variant's folder has no file for them).
+    macro = api.calls("macro")[0]["body"]["messages"][0]["content"]
+    assert macro.startswith("You are the Macro mind")
+    # Its replies are stored by the prompt's hash like any other (a re-run replays them at $0:
+    # test_a_second_backfill_makes_zero_calls).
+    stored = query("select source from llm_replay order by source")["source"].tolist()
+    assert stored == ["contrarian", "flow", "macro", "synthesis"]

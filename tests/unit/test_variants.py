@@ -1,6 +1,8 @@
 """Mind variants: the file, what each feedback setting shows the minds, and the comparison of
 two variants on the same cycles."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,3 +160,19 @@ def test_diebold_mariano_on_no_difference_and_on_a_constant_one():
     assert diebold_mariano(np.zeros(30), 2) == (0.0, 1.0)
     stat, p = diebold_mariano(np.r_[np.full(20, 0.1), np.full(20, 0.12)], 1)
     assert stat > 0 and p < 0.001
+
+
+def test_a_claude_variant_names_its_engine_and_a_persona_folder_that_exists(tmp_path):
+    skeptic = load_variants()["skeptic_claude"]
+    assert skeptic.engine == "anthropic"
+    assert (
+        (Path(skeptic.personas) / "synthesis.md")
+        .read_text()
+        .startswith("You are the synthesis, and a skeptic.")
+    )
+    with pytest.raises(SettingsError, match="runs the anthropic minds: set WORKSHOP_LLM"):
+        load_settings({"WORKSHOP_VARIANT": "skeptic_claude", "WORKSHOP_NEWS_FEEDS": "none"})
+    path = tmp_path / "variants.yaml"
+    path.write_text("variants:\n  baseline: {}\n  x: {engine: anthropic, personas: nowhere}\n")
+    with pytest.raises(VariantsFileError, match="personas 'nowhere' is not a folder"):
+        load_variants(path)

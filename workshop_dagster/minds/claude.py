@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from ..mind_registry import mind_names
 from ..settings import LLMSettings
@@ -84,8 +85,11 @@ class ClaudeEngine(CallBooks, BatchCalls):
         client=None,
         sleep: Callable[[float], None] = time.sleep,
         spend=None,
+        personas: Path | None = None,
     ):
         self.config = config
+        # A variant's persona files (variants.yaml `personas`), replacing the project's.
+        self.personas = personas
         self.prices = price_table(config.prices_json)
         self._client = client
         self._sleep = sleep  # paces the batch polls
@@ -236,7 +240,9 @@ class ClaudeEngine(CallBooks, BatchCalls):
         all but the first sent once the first one's reply has begun (its prefix is cached)."""
         cfg = self.config
         names = mind_names()
-        requests = [mind_request(m, context, cfg.mind_model, cfg.max_tokens) for m in names]
+        requests = [
+            mind_request(m, context, cfg.mind_model, cfg.max_tokens, self.personas) for m in names
+        ]
         cached = self._replayed(list(zip(names, requests, strict=True)))
         missed = [i for i, reply in enumerate(cached) if reply is None]
         if missed:
@@ -260,7 +266,11 @@ class ClaudeEngine(CallBooks, BatchCalls):
     def opinions_batch(self, contexts: list[CycleContext]) -> list[list[Opinion]]:
         cfg = self.config
         calls = [
-            (ctx.cycle_key, mind, mind_request(mind, ctx, cfg.mind_model, cfg.max_tokens))
+            (
+                ctx.cycle_key,
+                mind,
+                mind_request(mind, ctx, cfg.mind_model, cfg.max_tokens, self.personas),
+            )
             for ctx in contexts
             for mind in mind_names()
         ]
@@ -312,7 +322,7 @@ class ClaudeEngine(CallBooks, BatchCalls):
     def _synthesis_request(self, context, opinions, debate) -> dict:
         cfg = self.config
         return synthesis_request(
-            context, opinions, debate, cfg.synthesis_model, cfg.synthesis_max_tokens
+            context, opinions, debate, cfg.synthesis_model, cfg.synthesis_max_tokens, self.personas
         )
 
     def synthesize(self, context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:

@@ -46,9 +46,12 @@ OPINION_TOOL = {
 }
 
 
-@lru_cache(maxsize=8)
-def prompt(name: str) -> str:
-    """A mind's persona (its registered prompt file), or the synthesis's, or the house rules."""
+@lru_cache(maxsize=32)
+def prompt(name: str, personas: Path | None = None) -> str:
+    """A mind's persona (its registered prompt file), or the synthesis's, or the house rules;
+    a variant's `personas` folder (variants.yaml) replaces any of them it holds a file for."""
+    if personas is not None and (personas / f"{name}.md").is_file():
+        return (personas / f"{name}.md").read_text(encoding="utf-8").strip()
     mind = find(name)
     path = mind.prompt_path if mind else PROMPTS / f"{name}.md"
     return path.read_text(encoding="utf-8").strip()
@@ -89,21 +92,23 @@ def cycle_data(context: CycleContext) -> str:
     )
 
 
-def _system(context: CycleContext) -> list[dict]:
+def _system(context: CycleContext, personas: Path | None = None) -> list[dict]:
     return [
-        {"type": "text", "text": prompt("house"), "cache_control": CACHE},
+        {"type": "text", "text": prompt("house", personas), "cache_control": CACHE},
         {"type": "text", "text": cycle_data(context), "cache_control": CACHE},
     ]
 
 
-def mind_request(mind: str, context: CycleContext, model: str, max_tokens: int) -> dict:
+def mind_request(
+    mind: str, context: CycleContext, model: str, max_tokens: int, personas: Path | None = None
+) -> dict:
     return {
         "model": model,
         "max_tokens": max_tokens,
         "tools": [OPINION_TOOL],
         "tool_choice": {"type": "tool", "name": "submit_opinion"},
-        "system": _system(context),
-        "messages": [{"role": "user", "content": prompt(mind)}],
+        "system": _system(context, personas),
+        "messages": [{"role": "user", "content": prompt(mind, personas)}],
     }
 
 
@@ -113,6 +118,7 @@ def synthesis_request(
     debate: str,
     model: str,
     max_tokens: int,
+    personas: Path | None = None,
 ) -> dict:
     minds = []
     for o in opinions:
@@ -126,7 +132,7 @@ def synthesis_request(
                 f"at {o.confidence:.2f}.\n{fence(o.narrative)}"
             )
     user = (
-        prompt("synthesis")
+        prompt("synthesis", personas)
         + f"\n\nDebate label: {debate}.\n\n"
         + record_facts(context, opinions)
         + '\n\n<untrusted_data kind="minds">\n'
@@ -137,7 +143,7 @@ def synthesis_request(
         "model": model,
         "max_tokens": max_tokens,
         "tools": [OPINION_TOOL],
-        "system": _system(context),
+        "system": _system(context, personas),
         "messages": [{"role": "user", "content": user}],
     }
 
