@@ -111,16 +111,20 @@ def _calibration_page(env, staging: Path, scores: pd.DataFrame) -> list[str]:
     calls, hit rate, Brier and its decomposition, ECE. Returns the images written."""
     outcomes = report.outcomes(scores)
     images = []
+    by_source = {s: report.reliability(g) for s, g in outcomes.groupby("source")}
     if len(outcomes):
-        by_source = {s: report.reliability(g) for s, g in outcomes.groupby("source")}
         reliability_diagram(by_source, staging / "img" / "reliability.png", "Reliability")
         images.append("img/reliability.png")
     table = report.monthly(outcomes)
     sources = []
     for source, rows in table.groupby("source", sort=True):
+        image = f"img/reliability-{re.sub(r'[^A-Za-z0-9_-]', '_', source)}.png"
+        reliability_diagram({source: by_source[source]}, staging / image, f"Reliability: {source}")
+        images.append(image)
         sources.append(
             {
                 "source": source,
+                "image": image,
                 "months": [
                     {
                         "month": r["month"],
