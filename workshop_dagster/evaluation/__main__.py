@@ -134,6 +134,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     variants = load_variants()
     if args.variant not in variants:
         parser.error(f"--variant {args.variant!r}: use one of {', '.join(variants)}")
+    if variants[args.variant].engine == "anthropic":
+        parser.error(
+            f"--variant {args.variant} runs the Claude minds; the walk-forward replays the "
+            "offline minds (a Claude variant runs as a code location: WORKSHOP_VARIANT)"
+        )
     if args.out is None:
         args.out = str(variant_folder(args.variant))
     return args
