@@ -62,7 +62,8 @@ def test_posts_with_news_show_their_headlines_under_the_post(built_site):
 
 def test_every_link_resolves_and_every_image_exists(built_site):
     pages = list(built_site.rglob("*.html"))
-    assert len(pages) == 24 + 3  # the posts, the index, the scoreboard, the calibration report
+    # The posts, the index, the scoreboard, the calibration report, the variants page.
+    assert len(pages) == 24 + 4
     for page in pages:
         html = page.read_text()
         for target in re.findall(r'(?:href|src)="([^"#]+)"', html):

@@ -176,3 +176,28 @@ def test_a_claude_variant_names_its_engine_and_a_persona_folder_that_exists(tmp_
     path.write_text("variants:\n  baseline: {}\n  x: {engine: anthropic, personas: nowhere}\n")
     with pytest.raises(VariantsFileError, match="personas 'nowhere' is not a folder"):
         load_variants(path)
+
+
+def test_the_variants_page_shows_each_comparison_with_its_chart_and_escapes_names(tmp_path):
+    from workshop_dagster.evaluation.compare import as_json, cumulative
+    from workshop_dagster.publish.site import SiteData, build_site
+
+    baseline = _synthesis(30, lambda i, rng: bool(rng.random() < 0.55))
+    other = _synthesis(30, lambda i, rng: bool(rng.random() < 0.5), seed=9)
+    doc = as_json(
+        "baseline", "<b>x</b>", "daily", compare(baseline, other), cumulative(baseline, other)
+    )
+    assert len(doc["cumulative"]["cycle_ts"]) == 60 and len(doc["rows"]) == 8
+    posts = pd.DataFrame(columns=["cycle_key", "cycle_ts", "slug", "title", "markdown"])
+    empty = pd.DataFrame()
+    built = build_site(
+        SiteData(posts, empty, empty, empty, empty, comparisons=[doc]), tmp_path / "site"
+    )
+    html = (tmp_path / "site" / "variants.html").read_text()
+    assert "img/variants-0.png" in built["images"]
+    assert (tmp_path / "site" / "img" / "variants-0.png").stat().st_size > 5_000
+    assert "baseline against &lt;b&gt;x&lt;/b&gt; (daily walk)" in html and "<b>x" not in html
+    assert html.count("<tr><td>") == 8
+    # No comparison yet: the page says how to make one.
+    build_site(SiteData(posts, empty, empty, empty, empty), tmp_path / "empty")
+    assert "make compare A=baseline" in (tmp_path / "empty" / "variants.html").read_text()

@@ -129,6 +129,46 @@ def _row(scope: str, measure: str, frame: pd.DataFrame) -> Row:
     )
 
 
+def cumulative(a_scores: pd.DataFrame, b_scores: pd.DataFrame) -> pd.DataFrame:
+    """Over every cycle both decided, in time order: the running sum of A's Brier minus B's
+    (below 0: A ahead) and of A's score minus B's (above 0: A ahead)."""
+    both = paired(a_scores, b_scores)
+    return pd.DataFrame(
+        {
+            "cycle_ts": both["cycle_ts"],
+            "brier": (both["brier_a"] - both["brier_b"]).cumsum(),
+            "score": (both["mean_score_a"] - both["mean_score_b"]).cumsum(),
+        }
+    )
+
+
+def as_json(a_name: str, b_name: str, walk: str, rows: list[Row], running: pd.DataFrame) -> dict:
+    """The comparison as the site's Variants page reads it (comparisons/<a>-vs-<b>-<walk>.json):
+    the table, and the cumulative differences at most 400 points long."""
+    from dataclasses import asdict
+
+    step = max(1, len(running) // 400)
+    points = running.iloc[::step]
+    return {
+        "a": a_name,
+        "b": b_name,
+        "walk": walk,
+        "rows": [
+            {
+                k: (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in asdict(r).items()
+            }
+            | {"verdict": r.verdict(a_name, b_name)}
+            for r in rows
+        ],
+        "cumulative": {
+            "cycle_ts": [f"{t:%Y-%m-%d %H:%M}" for t in pd.to_datetime(points["cycle_ts"])],
+            "brier": [round(float(v), 6) for v in points["brier"]],
+            "score": [round(float(v), 6) for v in points["score"]],
+        },
+    }
+
+
 def diebold_mariano(differences: np.ndarray, lag: int) -> tuple[float, float]:
     """(statistic, two-sided p-value) of the mean of a loss-difference series being 0, with a
     Newey-West (Bartlett) long-run variance of `lag` lags; (0, 1) for a series that is all 0."""
@@ -200,18 +240,27 @@ def main(argv: list[str] | None = None) -> int:
     sub = "intraday" if args.walk == "intraday" else ""
     a = _scores(variant_folder(args.a, args.root) / sub, args.a)
     b = _scores(variant_folder(args.b, args.root) / sub, args.b)
+    rows = compare(a, b)
     text = (
         f"# {args.a} against {args.b} ({args.walk} walk)\n\n"
         "Paired by cycle on the synthesis's calls; an abstention counts as a coin over all "
         "cycles. Difference = first − second; 95% moving-block bootstrap interval over days; "
         "Diebold-Mariano statistic and two-sided p-value (Newey-West).\n\n"
-        + table(compare(a, b), args.a, args.b)
+        + table(rows, args.a, args.b)
         + "\n"
     )
-    out = variant_folder("baseline", args.root) / f"compare-{args.a}-vs-{args.b}-{args.walk}.md"
+    root = variant_folder("baseline", args.root)
+    out = root / f"compare-{args.a}-vs-{args.b}-{args.walk}.md"
     out.write_text(text)
+    # For the site's Variants page (publish/site.py): the table and the running differences.
+    import json
+
+    folder = root / "comparisons"
+    folder.mkdir(exist_ok=True)
+    doc = as_json(args.a, args.b, args.walk, rows, cumulative(a, b))
+    (folder / f"{args.a}-vs-{args.b}-{args.walk}.json").write_text(json.dumps(doc, indent=1))
     print(text)
-    print(f"wrote {out}")
+    print(f"wrote {out} and {folder / f'{args.a}-vs-{args.b}-{args.walk}.json'}")
     return 0
 
 

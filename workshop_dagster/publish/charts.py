@@ -80,3 +80,23 @@ def rolling_scores(scores: pd.DataFrame, path: Path, window: int = 20) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def cumulative_difference(doc: dict, path: Path) -> Path:
+    """Two variants' running differences over the cycles both decided (a comparison document
+    of `evaluation/compare.as_json`): score A − B above 0 and Brier A − B below 0 mean A ahead."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    points = doc["cumulative"]
+    times = pd.to_datetime(pd.Series(points["cycle_ts"]))
+    ax.plot(times, points["score"], lw=1.4, label=f"score, {doc['a']} − {doc['b']}")
+    ax.plot(times, points["brier"], lw=1.4, label=f"Brier, {doc['a']} − {doc['b']}")
+    ax.axhline(0, color="#999999", lw=1, ls="--")
+    ax.set_ylabel("cumulative difference")
+    ax.set_title(f"{doc['a']} against {doc['b']} ({doc['walk']} walk)")
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -35,6 +35,8 @@ class SiteData:
     memos: dict[str, str] | None = None
     # The public keys that signed seals (key id -> PEM), published beside the record.
     public_keys: dict[str, str] | None = None
+    # Variant comparisons `make compare` wrote (evaluation/compare.as_json), for the Variants page.
+    comparisons: list[dict] | None = None
 
 
 def _env():
@@ -103,6 +105,23 @@ def _table_rows(frame: pd.DataFrame) -> list[dict]:
             }
         )
     return rows
+
+
+def _variants_page(env, staging: Path, comparisons: list[dict]) -> list[str]:
+    """`variants.html`: each comparison of two mind variants (`make compare`) with its table
+    and a chart of the running differences. Returns the images written."""
+    from .charts import cumulative_difference
+
+    images, shown = [], []
+    for i, doc in enumerate(sorted(comparisons, key=lambda d: (d["walk"], d["a"], d["b"]))):
+        image = f"img/variants-{i}.png"
+        cumulative_difference(doc, staging / image)
+        images.append(image)
+        shown.append({**doc, "image": image})
+    (staging / "variants.html").write_text(
+        env.get_template("variants.html").render(comparisons=shown), encoding="utf-8"
+    )
+    return images
 
 
 def _calibration_page(env, staging: Path, scores: pd.DataFrame) -> list[str]:
@@ -202,6 +221,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     images = []
     scored = data.scores[data.scores["status"] == "scored"] if len(data.scores) else data.scores
     images += _calibration_page(env, staging, data.scores)
+    images += _variants_page(env, staging, data.comparisons or [])
     if len(scored):
         rolling_scores(scored, staging / "img" / "rolling.png")
         images.append("img/rolling.png")

@@ -109,6 +109,26 @@ def posts(
     )
 
 
+def _comparisons() -> list[dict]:
+    """The variant comparisons `make compare` wrote (data/evaluation/comparisons/*.json); a
+    file that does not parse is skipped with a warning, not published."""
+    import json
+
+    from ...evaluation.__main__ import variant_folder
+
+    out = []
+    for path in sorted((variant_folder("baseline") / "comparisons").glob("*.json")):
+        try:
+            doc = json.loads(path.read_text())
+            if {"a", "b", "walk", "rows", "cumulative"} <= set(doc):
+                out.append(doc)
+                continue
+        except (OSError, ValueError):
+            pass
+        dg.get_dagster_logger().warning(f"{path} is not a comparison `make compare` wrote; skipped")
+    return out
+
+
 @dg.asset(
     group_name="publish",
     ins={
@@ -155,6 +175,7 @@ def site(
         seals=seals,
         memos=memos,
         public_keys=public_keys,
+        comparisons=_comparisons(),
     )
     built = build_site(data, publisher.site_dir)
     board = (
