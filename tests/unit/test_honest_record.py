@@ -86,13 +86,24 @@ def test_a_source_always_wrong_at_low_stated_confidence_shows_no_skill_and_the_b
 
 
 def test_whatever_the_record_a_wrong_call_costs_at_least_a_coin_so_skill_stays_at_or_below_zero():
+    # Fifty always-wrong sources at random probabilities, with a base rate above 0.5 (many right
+    # synthesis calls) and below it (few).
     rng = np.random.default_rng(3)
-    for _ in range(50):
-        conviction = rng.uniform(0.05, 0.95, size=12)
-        rows = [_call("flow", i, False, float(c), day=i) for i, c in enumerate(conviction)]
-        rows += [_call("synthesis", i, bool(rng.integers(2)), 0.7, "QQQ", day=i) for i in range(8)]
-        flow = _overall(_record_models(rows)["track_record"], "flow")
-        assert flow["brier_skill"] <= 0
+    wrong = [
+        _call(f"mind_{k}", i, False, float(c), day=i)
+        for k in range(50)
+        for i, c in enumerate(rng.uniform(0.05, 0.95, size=12))
+    ]
+    for right_calls in (1500, 40):
+        rows = wrong + [
+            _call("synthesis", i, True, 0.7, "QQQ", day=i % 300)
+            | {"exit_ts": T(2027, 1, 1) + pd.Timedelta(minutes=i)}
+            for i in range(right_calls)
+        ]
+        record = _record_models(rows)["track_record"]
+        minds = [_overall(record, f"mind_{k}") for k in range(50)]
+        assert {m["n"] for m in minds} == {12}
+        assert all(m["brier_skill"] <= 0 for m in minds), (right_calls, minds[0]["base_rate"])
 
 
 def test_a_minds_probability_is_what_its_record_gives_its_number_never_under_a_coin():
