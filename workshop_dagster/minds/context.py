@@ -84,7 +84,9 @@ class CycleHistory:
     known: list[dict] = field(default_factory=list)
     _record_cache: tuple[int, dict] | None = None
     _db: duckdb.DuckDBPyConnection | None = None
-    _known_by: tuple[tuple, list[dict], dict] | None = None
+    # The known scores as of a record point, with what is derived from them, for the last two
+    # points asked (a placebo asks for two each cycle: its own and an earlier one).
+    _views: dict[tuple, tuple[list[dict], dict]] = field(default_factory=dict)
     _point: pd.Timestamp | None = None
     _book: PriceBook | None = None
 
@@ -132,19 +134,26 @@ class CycleHistory:
         self._db.execute(f"insert into known_scores select {casts} from new_scores")
         self._db.unregister("new_scores")
 
-    def known_by(self, cycle_ts: pd.Timestamp) -> list[dict]:
-        """The scores known at `cycle_ts` (one pass per record point, shared by its cycles)."""
+    def _view(self, cycle_ts: pd.Timestamp) -> tuple[list[dict], dict]:
+        """(the scores known at `cycle_ts`, a cache of what is derived from them): one pass per
+        record point, shared by its cycles."""
         key = (record_point(cycle_ts), len(self.known))
-        if self._known_by is None or self._known_by[0] != key:
+        view = self._views.get(key)
+        if view is None:
             point = key[0]
             rows = [r for r in self.known if point is not None and r["known_at"] <= point]
-            self._known_by = (key, rows, {})
-        return self._known_by[1]
+            view = self._views[key] = (rows, {})
+            while len(self._views) > 2:
+                self._views.pop(next(iter(self._views)))
+        return view
+
+    def known_by(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """The scores known at `cycle_ts`."""
+        return self._view(cycle_ts)[0]
 
     def recent_scored(self, cycle_ts: pd.Timestamp, n: int) -> list[dict]:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
-        rows = self.known_by(cycle_ts)
-        recent = self._known_by[2]
+        rows, recent = self._view(cycle_ts)
         if ("recent", n) not in recent:
             scored = [r for r in rows if r["status"] == "scored"]
             recent["recent", n] = sorted(
@@ -153,8 +162,7 @@ class CycleHistory:
         return recent["recent", n]
 
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
-        rows = self.known_by(cycle_ts)
-        cache = self._known_by[2]
+        rows, cache = self._view(cycle_ts)
         if "through" not in cache:
             cache["through"] = max((r["known_at"] for r in rows), default=None)
         return cache["through"]
@@ -180,7 +188,7 @@ class CycleHistory:
     def record_rows(self, cycle_ts: pd.Timestamp) -> dict[str, list[dict]]:
         """`record` as the context's rows (shared, read-only, by the cycles of a point)."""
         record = self.record(cycle_ts)
-        cache = self._known_by[2]
+        cache = self._view(cycle_ts)[1]
         if "rows" not in cache:
             cache["rows"] = {
                 name: _records(record[name], columns) for name, columns in RECORD_ROWS.items()
