@@ -201,3 +201,17 @@ def test_the_variants_page_shows_each_comparison_with_its_chart_and_escapes_name
     # No comparison yet: the page says how to make one.
     build_site(SiteData(posts, empty, empty, empty, empty), tmp_path / "empty")
     assert "make compare A=baseline" in (tmp_path / "empty" / "variants.html").read_text()
+
+
+def test_a_past_record_point_never_holds_a_call_made_at_the_point_itself():
+    from workshop_dagster.minds.context import CycleHistory, record_point
+
+    # 2024-11-29 was a half day (close 13:00): its 13:15 cycle sits on its own record point.
+    half_day = T("2024-11-29 13:15")
+    assert record_point(half_day) == half_day
+    history = CycleHistory(closes=pd.DataFrame(columns=["ticker", "bar_ts", "close"]))
+    history.known = [
+        {"cycle_ts": half_day, "known_at": half_day, "status": "abstained", "source": "flow"}
+    ]
+    assert history.known_by(half_day) == []  # counted from the next point, as the loop does
+    assert len(history.known_by(T("2024-12-02 19:15"))) == 1

@@ -141,7 +141,14 @@ class CycleHistory:
         view = self._views.get(key)
         if view is None:
             point = key[0]
-            rows = [r for r in self.known if point is not None and r["known_at"] <= point]
+            # Made before the point and known by it: a call made at the point itself (a half
+            # day's 13:15 cycle) counts from the next one, as `advance_to` scores it; a placebo
+            # asking for a past point must not see it either.
+            rows = [
+                r
+                for r in self.known
+                if point is not None and r["known_at"] <= point and r["cycle_ts"] < point
+            ]
             view = self._views[key] = (rows, {})
             while len(self._views) > 2:
                 self._views.pop(next(iter(self._views)))
@@ -176,9 +183,10 @@ class CycleHistory:
         if count == 0:
             result = {name: pd.DataFrame() for name in RECORD_MODELS}
         else:
+            point = f"timestamp '{record_point(cycle_ts):%Y-%m-%d %H:%M:%S}'"
             self._db.execute(
                 "create or replace temp view prediction_scores as select * from known_scores "
-                f"where known_at <= timestamp '{record_point(cycle_ts):%Y-%m-%d %H:%M:%S}'"
+                f"where known_at <= {point} and cycle_ts < {point}"
             )
             models = models_by_name()
             result = run_models(self._db, [models[m] for m in RECORD_MODELS])
