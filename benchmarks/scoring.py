@@ -71,6 +71,7 @@ def synthetic_calls(n: int, closes: pd.DataFrame, rng: np.random.Generator) -> p
     ticker = rng.choice(TICKERS, n)
     other = rng.choice(TICKERS, n)
     pair = (rng.random(n) < 0.3) & (other != ticker)
+    stated = rng.choice([0.35, 0.45, 0.55, 0.65, 0.75], n)
     return pd.DataFrame(
         {
             "cycle_key": pd.Series(cycle_ts).dt.strftime("%Y-%m-%d-%H:%M"),
@@ -83,7 +84,10 @@ def synthetic_calls(n: int, closes: pd.DataFrame, rng: np.random.Generator) -> p
             "direction": rng.choice(["up", "down"], n),
             "horizon_sessions": k,
             "horizon_end": session_close[i + k],
-            "confidence": rng.choice([0.35, 0.45, 0.55, 0.65, 0.75], n),
+            # The number a source stated, and the probability the call is scored at (never
+            # under 0.5: docs/scoring.md), as the loop records them.
+            "conviction": stated,
+            "confidence": np.maximum(stated, 0.5),
             "band_low_pct": np.nan,
             "band_high_pct": np.nan,
             "subject_kind": np.where(pair, "pair", "index"),

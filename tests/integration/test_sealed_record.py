@@ -33,16 +33,39 @@ class ChangedPrompt(dg.ConfigurableResource):
 
 
 def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_edits(
-    workshop_env, capsys
+    workshop_env, tmp_path, monkeypatch, capsys
 ):
+    from dataclasses import replace
+
+    from tests.unit.test_seals import _key_file
+    from workshop_dagster import settings as settings_module
+    from workshop_dagster.predictions.signing import Signer
     from workshop_dagster.settings import load_settings
 
-    for key in CYCLES:
-        assert materialize(key, selection=LOOP).success
+    # The first cycle sealed unsigned; then a signing key is configured (WORKSHOP_SIGNING_KEY)
+    # and every seal from the second on is signed.
+    assert materialize(CYCLES[0], selection=LOOP).success
+    key, private_pem = _key_file(tmp_path)
+    signed = replace(settings_module.active(), signing_key=str(key))
+    monkeypatch.setattr(settings_module, "_active", signed)
+    result = materialize(CYCLES[1], selection=LOOP)
+    assert result.success, failure_text(result)
     assert materialize(None, selection=SITE).success
     settings = load_settings()
     assert verify_warehouse(settings.database) == []
     assert verify_site(settings.data_dir / "site") == []
+    signatures = query("select signature from record_seals order by seq")["signature"]
+    assert signatures.isna().tolist() == [True, False]
+    site = settings.data_dir / "site"
+    assert "BEGIN PUBLIC KEY" in (site / "record" / "public_keys.json").read_text()
+    public = tmp_path / "public.pem"
+    public.write_text(Signer(key).public_pem())
+    assert verify(["--public-key", str(public)]) == 0
+    assert capsys.readouterr().out.count(": verified") == 2
+    # Nothing of the private key in the run's events, a table or the site.
+    logs = "".join(str(e) for e in dg.DagsterInstance.get().all_logs(result.run_id))
+    assert private_pem.splitlines()[1] not in logs
+    assert not any(private_pem.splitlines()[1] in p.read_text() for p in site.rglob("*.json*"))
     page = (settings.data_dir / "site" / "posts" / "2026-03-31-0915.html").read_text()
     last = query("select seq, seal from record_seals order by seq desc limit 1")
     assert f"row {last['seq'][0]} of the record, seal <code>{last['seal'][0]}</code>" in page
@@ -66,6 +89,13 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert log["kind"].tolist()[:2] == ["seal"] * 2  # the old seal stays
     assert verify_warehouse(settings.database) == []
     assert verify([]) == 0 and "warehouse: verified" in capsys.readouterr().out
+    # The amendment is signed too; a key that did not sign is named.
+    assert query("select signature from record_seals order by seq")["signature"].iloc[-1]
+    other, _ = _key_file(tmp_path, "other.pem")
+    other_public = tmp_path / "other_public.pem"
+    other_public.write_text(Signer(other).public_pem())
+    assert verify(["--no-site", "--public-key", str(other_public)]) == 1
+    assert "not the one given" in capsys.readouterr().out
 
     # Hand edits after the fact: each named by its cycle.
     site = settings.data_dir / "site"
@@ -87,38 +117,3 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert verify_site(site) == [
         "cycle 2026-03-31-09:15: its published memo differs from what was sealed"
     ]
-
-
-def test_with_a_signing_key_every_seal_is_signed_published_and_verified(
-    workshop_env, tmp_path, monkeypatch, capsys
-):
-    from dataclasses import replace
-
-    from tests.unit.test_seals import _key_file
-    from workshop_dagster import settings as settings_module
-    from workshop_dagster.predictions.signing import Signer
-
-    path, private_pem = _key_file(tmp_path)
-    signed = replace(settings_module.active(), signing_key=str(path))
-    monkeypatch.setattr(settings_module, "_active", signed)
-    result = materialize(CYCLES[0], selection=LOOP)
-    assert result.success, failure_text(result)
-    assert materialize(None, selection=SITE).success
-    seals = query("select cycle_key, signature, key_id from record_seals")
-    assert len(seals) == 1 and seals["signature"].notna().all()
-    site = settings_module.load_settings().data_dir / "site"
-    assert "BEGIN PUBLIC KEY" in (site / "record" / "public_keys.json").read_text()
-    public = tmp_path / "public.pem"
-    public.write_text(Signer(path).public_pem())
-    assert verify(["--site", str(site), "--public-key", str(public)]) == 0
-    assert capsys.readouterr().out.count(": verified") == 2
-    # Nothing of the private key in the run's events either.
-    instance = dg.DagsterInstance.get()
-    logs = "".join(str(e) for e in instance.all_logs(result.run_id))
-    assert private_pem.splitlines()[1] not in logs
-    # A key that did not sign is named.
-    other, _ = _key_file(tmp_path, "other.pem")
-    other_public = tmp_path / "other_public.pem"
-    other_public.write_text(Signer(other).public_pem())
-    assert verify(["--no-site", "--public-key", str(other_public)]) == 1
-    assert "not the one given" in capsys.readouterr().out

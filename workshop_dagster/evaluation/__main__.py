@@ -20,6 +20,7 @@ diagram `reliability.png`. Exit status 1 if an audit finds a leak.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -199,6 +200,9 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
                 "WORKSHOP_DATA_DIR": str(out / "data"),
                 "WORKSHOP_LLM": "offline",
                 "WORKSHOP_VARIANT": args.variant,
+                # Where the warm great_expectations worker lives: the shell's, so a walk uses
+                # the one the user's runs (or a test session) already started.
+                "WORKSHOP_RUNTIME_DIR": os.environ.get("WORKSHOP_RUNTIME_DIR", ""),
                 # The daily walk: every quote the last close (the folder's intraday bars cover
                 # 2024 on only); the intraday walk: the quote of the cycle's minute.
                 "WORKSHOP_INTRADAY": "true" if walk.intraday else "false",

@@ -3,9 +3,13 @@ rebuilds them and the site, and the sensor that runs it when new scores (or post
 
 import dagster as dg
 
-from ...cycle_assets import PARTITIONS
+from ...cycle_assets import PARTITIONS, SETTINGS
 from ...sql_models import load_sql_assets
 from ..predictions.scoring_sensor import ACTIVE
+
+# The rollups look for new scores as often as the scoring sensor looks for matured calls, at
+# most every 30 s (a check of two timestamps: cheap).
+ROLLUPS_INTERVAL_S = min(30, SETTINGS.scoring_interval_s)
 
 track_record_models = load_sql_assets(PARTITIONS, group="track_record")
 
@@ -29,7 +33,7 @@ def _latest(instance: dg.DagsterInstance, asset: str) -> float | None:
 @dg.sensor(
     name="rollups_sensor",
     job=rollups_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=ROLLUPS_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Runs the rollups job (track record, calibration, rules, site) when scores or "
     "posts landed after the rollups were last built.",
