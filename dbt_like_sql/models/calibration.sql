@@ -11,7 +11,11 @@ with scored_calls as (
 outcomes as (
     -- One outcome per source, subject, direction, entry and exit (as in track_record), in the
     -- bin of its calls' mean stated number.
-    select source, direction, avg(stated) as stated, bool_and(hit) as hit
+    -- Exact decimals: the same figures whatever order DuckDB's threads sum them in.
+    select
+        source, direction,
+        cast(sum(cast(stated as decimal(18, 6))) / count(*) as decimal(18, 9)) as stated,
+        bool_and(hit) as hit
     from scored_calls
     group by source, ticker, coalesce(relative_to, ''), direction, entry_ts, exit_ts
 ),
@@ -20,7 +24,7 @@ binned as (
     select
         source,
         direction,
-        least(floor(stated * 10), 9) / 10.0 as bin_low,
+        least(floor(cast(stated as double) * 10), 9) / 10.0 as bin_low,
         stated,
         case when hit then 1.0 else 0.0 end as hit_value
     from outcomes
@@ -32,7 +36,7 @@ select
     bin_low,
     bin_low + 0.1 as bin_high,
     count(*) as n,
-    round(avg(stated), 4) as mean_stated,
+    round(cast(sum(stated) / count(*) as double), 4) as mean_stated,
     round(avg(hit_value), 4) as hit_rate
 from binned
 group by grouping sets ((source, bin_low), (source, direction, bin_low))

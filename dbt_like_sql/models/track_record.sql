@@ -3,10 +3,16 @@
 with scored_calls as (
     select
         source, regime, timeframe_bucket, subject_kind, ticker, relative_to, direction,
-        entry_ts, exit_ts, hit, score,
+        entry_ts, exit_ts, hit,
+        -- Exact decimals: DuckDB sums doubles in whatever order its threads finish, and a
+        -- re-run must give the same figures to the last digit.
+        cast(score as decimal(18, 6)) as score,
         -- On the probability the call is scored at, never under 0.5 (a row recorded before
         -- session 12 may hold a mind's stated number there).
-        power(greatest(confidence, 0.5) - case when hit then 1.0 else 0.0 end, 2) as brier
+        cast(
+            power(greatest(confidence, 0.5) - case when hit then 1.0 else 0.0 end, 2)
+            as decimal(18, 6)
+        ) as brier
     from {{ ref('prediction_scores') }}
     where status = 'scored'
 ),
@@ -22,8 +28,8 @@ outcomes as (
         min(subject_kind) as subject_kind,
         count(*) as n_calls,
         bool_and(hit) as hit,
-        avg(score) as score,
-        avg(brier) as brier
+        cast(sum(score) / count(*) as decimal(18, 9)) as score,
+        cast(sum(brier) / count(*) as decimal(18, 9)) as brier
     from scored_calls
     group by source, ticker, coalesce(relative_to, ''), direction, entry_ts, exit_ts
 ),
@@ -39,7 +45,8 @@ decisions as (
         score, brier
     from outcomes
     union all
-    select source, regime, timeframe_bucket, subject_kind, 'abstained', 1, null, null, null
+    select source, regime, timeframe_bucket, subject_kind, 'abstained', 1, null,
+        null::decimal(18, 9), null::decimal(18, 9)
     from abstentions
 ),
 
@@ -61,8 +68,10 @@ grouped as (
         coalesce(sum(n_calls) filter (where status = 'scored'), 0) as n_calls,
         count(*) filter (where status = 'abstained') as n_abstained,
         count(*) filter (where status = 'scored' and hit) as hits,
-        avg(score) filter (where status = 'scored') as mean_score,
-        avg(brier) filter (where status = 'scored') as brier
+        sum(score) filter (where status = 'scored')
+            / nullif(count(*) filter (where status = 'scored'), 0) as mean_score,
+        sum(brier) filter (where status = 'scored')
+            / nullif(count(*) filter (where status = 'scored'), 0) as brier
     from decisions
     group by grouping sets (
         (source),
@@ -82,8 +91,8 @@ select
     grouped.n_abstained,
     grouped.hits,
     case when grouped.n > 0 then round(grouped.hits::double / grouped.n, 4) end as hit_rate,
-    round(grouped.mean_score, 4) as mean_score,
-    round(grouped.brier, 4) as brier,
+    round(cast(grouped.mean_score as double), 4) as mean_score,
+    round(cast(grouped.brier as double), 4) as brier,
     round(base_rate.base_rate, 4) as base_rate,
     -- Against the forecaster who states the base rate on every call, never under 0.5 like
     -- every call (r = greatest(b, 0.5)), whose Brier score is r(1 - r) <= 0.25: every call is
@@ -91,7 +100,7 @@ select
     -- that is always wrong can never show positive skill.
     case
         when grouped.n > 0 and base_rate.base_rate < 1
-            then round(1 - grouped.brier / (
+            then round(1 - cast(grouped.brier as double) / (
                 greatest(base_rate.base_rate, 0.5) * (1 - greatest(base_rate.base_rate, 0.5))
             ), 4)
     end as brier_skill,
