@@ -34,12 +34,14 @@ demo: install instance
 	$(BIN)/python -m workshop_dagster.demo
 
 # Three workers on two cores: the end-to-end files spend most of their time waiting on daemons,
-# servers and subprocesses (5.5 min instead of 6.6 with two).
+# servers and subprocesses (5.5 min instead of 6.6 with two). Files go to the workers in
+# collection order, the slowest first (tests/conftest.py): xdist's default reorder puts the
+# files with the most tests first, which left the few long end-to-end ones for the tail.
 test: install
 	$(BIN)/ruff check workshop_dagster tests benchmarks
 	$(BIN)/ruff format --check workshop_dagster tests benchmarks
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 # Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):
 # figures per half and per source, baselines, leak audit; see docs/evaluation.md.

@@ -23,6 +23,30 @@ SHARED_MARKET = SHARED_DATA / "market"
 SEEDS = SHARED / "seeds"
 
 
+# The files whose tests take longest (most of it waiting on daemons, servers and subprocesses),
+# run first: `make test` hands files to its workers in collection order (`--dist loadfile
+# --no-loadscope-reorder`), and one of these started last would be the suite's tail.
+SLOWEST_FIRST = (
+    "tests/e2e/test_dagster_dev.py",
+    "tests/e2e/test_postgres_instance.py",
+    "tests/integration/test_claude.py",
+    "tests/e2e/test_warehouse_safety.py",
+    "tests/e2e/test_evaluation.py",
+    "tests/e2e/test_benchmark_backfills.py",
+    "tests/e2e/test_benchmarks.py",
+    "tests/unit/test_quality_worker.py",
+    "tests/e2e/test_cli.py",
+    "tests/e2e/test_site.py",
+    "tests/integration/test_loop.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest files first (SLOWEST_FIRST), the others after them in their own order."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 def shared_path(path: Path) -> Path:
     """A path under ../shared, or skip the test: a clone outside this workplace has none."""
     if not path.exists():

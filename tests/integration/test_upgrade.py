@@ -26,6 +26,15 @@ def test_new_columns_are_added_to_an_earlier_warehouse_and_earlier_rows_kept(wor
     sources = query("select cycle_key, quote_source from cycle_features")
     assert sources[sources["cycle_key"] == second]["quote_source"].notna().all()
 
+    # Scores an earlier release wrote have no `conviction`: the rollups still build (the
+    # calibration bins the stated number, which for such rows is their confidence).
+    with duckdb.connect(str(load_settings().database)) as conn:
+        conn.execute("alter table prediction_scores drop column conviction")
+    result = materialize(None, selection=dg.AssetSelection.groups("track_record"))
+    assert result.success, failure_text(result)
+    assert query("select count(*) n from track_record")["n"][0] > 0
+    assert "conviction" in query("describe prediction_scores")["column_name"].tolist()
+
 
 def test_a_removed_model_column_is_still_refused_naming_the_table(workshop_env):
     key = "2026-03-30-19:15"
@@ -35,17 +44,3 @@ def test_a_removed_model_column_is_still_refused_naming_the_table(workshop_env):
     result = materialize(key, selection=LOOP, raise_on_error=False)
     assert not result.success
     assert "drop table main.cycle_features" in failure_text(result)
-
-
-def test_the_rollups_read_a_warehouse_written_before_calls_kept_their_stated_number(workshop_env):
-    key = "2026-03-30-19:15"
-    assert materialize(key, selection=LOOP).success
-    # Scores an earlier release wrote: no `conviction`; the rollups must still build (the
-    # calibration bins the stated number, which for such rows is their confidence).
-    with duckdb.connect(str(load_settings().database)) as conn:
-        conn.execute("alter table prediction_scores drop column conviction")
-    result = materialize(None, selection=dg.AssetSelection.groups("track_record"))
-    assert result.success, failure_text(result)
-    assert query("select count(*) n from track_record")["n"][0] > 0
-    columns = query("describe prediction_scores")["column_name"].tolist()
-    assert "conviction" in columns
