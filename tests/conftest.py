@@ -27,13 +27,16 @@ SEEDS = SHARED / "seeds"
 # run first: `make test` hands files to its workers in collection order (`--dist loadfile
 # --no-loadscope-reorder`), and one of these started last would be the suite's tail.
 SLOWEST_FIRST = (
+    # Waiting on daemons and servers, then busy with processes, alternately: the waits of one
+    # overlap the work of the next.
     "tests/e2e/test_dagster_dev.py",
-    "tests/e2e/test_postgres_instance.py",
-    "tests/integration/test_claude.py",
     "tests/e2e/test_warehouse_safety.py",
-    "tests/e2e/test_evaluation.py",
+    "tests/e2e/test_postgres_instance.py",
     "tests/e2e/test_benchmark_backfills.py",
+    "tests/integration/test_claude.py",
+    "tests/e2e/test_evaluation.py",
     "tests/e2e/test_benchmarks.py",
+    "tests/e2e/test_dead_runs.py",
     "tests/unit/test_quality_worker.py",
     "tests/e2e/test_cli.py",
     "tests/e2e/test_site.py",

@@ -15,9 +15,10 @@ pytestmark = pytest.mark.e2e
 MATERIALIZE = MATERIALIZE_MARKET
 
 
-def test_eight_runs_of_different_cycles_at_once(workshop_env):
+def test_five_runs_of_different_cycles_at_once(workshop_env):
+    """Five CLI runs at once on one warehouse file (each queues its writes on pool `duckdb`)."""
     env = env_with(workshop_env)
-    keys = [f"2026-03-{day:02d}-19:15" for day in (2, 3, 4, 5, 6, 9, 10, 11)]
+    keys = [f"2026-03-{day:02d}-19:15" for day in (2, 3, 4, 5, 6)]
     procs = [start([*MATERIALIZE, "--partition", key], env) for key in keys]
     for code, out in [finish(p, timeout=600) for p in procs]:
         assert code == 0, out[-3000:]
@@ -26,7 +27,7 @@ def test_eight_runs_of_different_cycles_at_once(workshop_env):
             conn.execute("select cycle_key, count(*) from market_bars group by 1").fetchall()
         )
         labels = conn.execute("select count(*) from regime_labels").fetchone()[0]
-    assert counts == {k: 17 for k in keys} and labels == 8
+    assert counts == {k: 17 for k in keys} and labels == len(keys)
 
 
 def _cycle_rows(db: str) -> dict[str, int]:
