@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo test lint format ui validate evaluate compare verify bench clean
+.PHONY: install instance demo test bench-check lint format ui validate evaluate compare verify bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,13 @@ test: install
 	$(BIN)/ruff check workshop_dagster tests benchmarks
 	$(BIN)/ruff format --check workshop_dagster tests benchmarks
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"
+
+# Each benchmark script at a tiny size, ending with its result line (proves the scripts run;
+# timings are never asserted). Apart from `make test`: they are not the three layers of tests,
+# and they would take a sixth of its six minutes. CI runs both.
+bench-check: install
+	$(BIN)/python -m pytest -q -n 2 -m bench
 
 # Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):
 # figures per half and per source, baselines, leak audit; see docs/evaluation.md.

@@ -5,7 +5,7 @@ import pytest
 
 from tests.e2e.test_benchmarks import runs_on_a_tiny_size
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.bench]
 
 
 @pytest.mark.parametrize("name", ["backfill", "loop_backfill", "pool_wait"])

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import PROJECT
 from tests.e2e.processes import env_with, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.bench]
 RESULT = re.compile(r"^(\w+): \S+ .+\((.+)\)$")
 
 
