@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_FILE = Path(__file__).with_name("variants.yaml")
+# Where `make evaluate` writes each variant's walks and `make compare` its comparisons.
+EVALUATIONS = Path(__file__).resolve().parent.parent / "data" / "evaluation"
 FEEDBACK = ("on", "off", "placebo")
 
 
@@ -33,6 +35,13 @@ class Variant:
     # A folder of prompt files (house.md, synthesis.md, a mind's) replacing the project's for
     # the Claude minds: another persona on the same history; "" for none.
     personas: str = ""
+
+
+def evaluation_folder(variant: str, root: Path | None = None) -> Path:
+    """Where a variant's walks write by default (the daily walk there, the intraday one in its
+    `intraday/`), under `root` (default data/evaluation)."""
+    base = Path(root) if root is not None else EVALUATIONS
+    return base if variant == "baseline" else base / "variants" / variant
 
 
 def variant_personas(name: str, path: Path = DEFAULT_FILE) -> str:

@@ -39,6 +39,7 @@ from ..settings import (
     load_settings,
     use,
 )
+from ..variants import evaluation_folder
 
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"
 EVENING_CRON = "15 19 * * 1-5"
@@ -145,11 +146,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def variant_folder(variant: str, root: Path | None = None) -> Path:
-    """Where a variant's walks write by default (the daily walk there, the intraday one in its
-    `intraday/`), under `root` (default data/evaluation)."""
-    base = Path(root) if root is not None else PROJECT_ROOT / "data" / "evaluation"
-    return base if variant == "baseline" else base / "variants" / variant
+variant_folder = evaluation_folder  # where a variant's walks go (variants.py)
 
 
 def _both(args: argparse.Namespace) -> int:

@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     """`make compare A=baseline B=no_feedback`: the two variants' walks side by side."""
     import argparse
 
+    from ..variants import evaluation_folder as variant_folder
     from ..variants import load_variants
-    from .__main__ import variant_folder
 
     parser = argparse.ArgumentParser(prog="python -m workshop_dagster.evaluation.compare")
     parser.add_argument("a", help="a variant whose walk ran (variants.yaml)")

@@ -74,6 +74,11 @@ def rolling_scores(scores: pd.DataFrame, path: Path, window: int = 20) -> Path:
     ax.set_ylim(0, 1)
     ax.set_ylabel(f"mean score, last {window} calls")
     ax.set_title("Rolling score per mind")
+    return _saved(plt, fig, ax, path)
+
+
+def _saved(plt, fig, ax, path: Path) -> Path:
+    """A chart over time, finished (legend, dates, layout) and written to `path`."""
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -94,9 +99,4 @@ def cumulative_difference(doc: dict, path: Path) -> Path:
     ax.axhline(0, color="#999999", lw=1, ls="--")
     ax.set_ylabel("cumulative difference")
     ax.set_title(f"{doc['a']} against {doc['b']} ({doc['walk']} walk)")
-    ax.legend(fontsize=8)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _saved(plt, fig, ax, path)

@@ -114,10 +114,10 @@ def _comparisons() -> list[dict]:
     file that does not parse is skipped with a warning, not published."""
     import json
 
-    from ...evaluation.__main__ import variant_folder
+    from ...variants import evaluation_folder
 
     out = []
-    for path in sorted((variant_folder("baseline") / "comparisons").glob("*.json")):
+    for path in sorted((evaluation_folder("baseline") / "comparisons").glob("*.json")):
         try:
             doc = json.loads(path.read_text())
             if {"a", "b", "walk", "rows", "cumulative"} <= set(doc):
