@@ -96,9 +96,8 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
     """Always-up and momentum on the synthesis's scored calls of the demo's cycles (the same
     subject, horizon and price series: evaluation/baselines.py), as track-record rows."""
     from .evaluation.baselines import baseline_scores, scoring_closes
-    from .evaluation.metrics import outcome_rows
     from .market.calendar import now_ny
-    from .predictions.calibration_report import reference_brier
+    from .predictions.calibration_report import outcomes, reference_brier, summary
 
     scores = conn.execute(
         "select * from prediction_scores where cycle_key between ? and ?", [chosen[0], chosen[-1]]
@@ -113,25 +112,24 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
     ).fetchdf()
     closes = scoring_closes(synthesis, settings.market, settings.intraday, base_dir=PROJECT_ROOT)
     rows = baseline_scores(synthesis, features, closes, scores, now_ny())
+    reference = reference_brier(base_rate) if base_rate not in (None, 1) else None
     out = []
     for name in BASELINE_NAMES:
-        outcomes = outcome_rows(rows[rows["source"] == name])
-        n = len(outcomes)
-        hit = outcomes["hit"].astype(float) if n else pd.Series(dtype=float)
-        brier = ((outcomes["confidence"].astype(float) - hit) ** 2).mean() if n else None
-        reference = reference_brier(base_rate) if base_rate not in (None, 1) else None
+        called = outcomes(rows[rows["source"] == name], {"score": "mean"})
+        figures = summary(called)
+        n = figures["n_outcomes"]
         out.append(
             {
                 "source": BASELINE_NAMES[name],
                 "regime": "all",
                 "n": n,
-                "n_calls": int(outcomes["n_calls"].sum()) if n else 0,
+                "n_calls": figures["n_calls"],
                 "n_abstained": 0,
-                "hit_rate": hit.mean() if n else None,
+                "hit_rate": figures["hit_rate"] if n else None,
                 "base_rate": base_rate,
-                "mean_score": outcomes["score"].astype(float).mean() if n else None,
-                "brier": brier,
-                "brier_skill": 1 - brier / reference if n and reference else None,
+                "mean_score": called["score"].astype(float).mean() if n else None,
+                "brier": figures["brier"] if n else None,
+                "brier_skill": 1 - figures["brier"] / reference if n and reference else None,
                 "small_sample": n < 5,
             }
         )

@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .variants import ENGINES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Workshop's cadence (docs/architecture.md): a pre-market cycle at 09:15, every 30 minutes
@@ -105,7 +107,7 @@ class SettingsError(ValueError):
 
 
 MARKET_SPECS = "sim, csv:PATH (a folder holding daily/ and rates/) or yfinance"
-LLM_ENGINES = ("offline", "anthropic")
+LLM_ENGINES = ENGINES  # the minds' engines (variants.py: a variant may require one)
 CALENDAR_FIRST_DAY = "2000-01-03"  # the NYSE calendar the partitions are built from starts here
 
 

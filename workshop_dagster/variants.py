@@ -21,7 +21,7 @@ class VariantsFileError(ValueError):
     """The variants file is missing, unreadable or names something that does not exist."""
 
 
-ENGINES = ("offline", "anthropic")
+ENGINES = ("offline", "anthropic")  # the minds' engines: WORKSHOP_LLM's values too (settings.py)
 
 
 @dataclass(frozen=True)

@@ -142,11 +142,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
             "offline minds (a Claude variant runs as a code location: WORKSHOP_VARIANT)"
         )
     if args.out is None:
-        args.out = str(variant_folder(args.variant))
+        args.out = str(evaluation_folder(args.variant))
     return args
-
-
-variant_folder = evaluation_folder  # where a variant's walks go (variants.py)
 
 
 def _both(args: argparse.Namespace) -> int:
@@ -235,15 +232,6 @@ def _cycle_keys(walk: Walk, end: str | None) -> list[str]:
     if not chosen:
         raise SystemExit(f"{walk.name} walk: no cycle between {active().start} and {end}")
     return chosen
-
-
-def _feedback(variant: str):
-    """What the walked variant showed the minds, for the leak audit to check against."""
-    from ..minds.context import Feedback
-    from ..variants import load_variants
-
-    chosen = load_variants()[variant]
-    return Feedback(chosen.feedback, chosen.placebo_offset_days)
 
 
 def run_loop(keys: list[str]) -> float:
@@ -336,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         return _both(args)
     walk = WALKS[args.walk]
     out, settings = _configure(args, walk)
+    from ..minds.context import Feedback
     from .leak_audit import audit
     from .report import reliability_diagram, table, verdicts, write_json
 
@@ -344,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = run_loop(keys)
     print(f"loop: {seconds:.0f} s ({len(keys) / seconds:.1f} cycles/s)", flush=True)
     tables = _tables()
-    checks, violations = audit(tables, _feedback(settings.variant))
+    checks, violations = audit(tables, Feedback.of_variant(settings.variant))
     figures, periods = evaluate(tables, keys)
     write_json(figures, out / "figures.json")
     reliability_diagram(

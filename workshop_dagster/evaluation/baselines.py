@@ -20,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..predictions.scoring import brier, score_calls
+from ..predictions.scoring import COIN, brier, score_calls
 
 PRIOR_N = 10
-COIN = 0.5  # a call is scored at a probability of 0.5 or more (docs/scoring.md)
 BASELINES = ("always_up", "momentum", "base_rate")
 
 

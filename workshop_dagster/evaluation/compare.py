@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import block_draws
+from .metrics import block_draws, day_blocks, interval, resampled_mean
 
 CLIP = 0.01  # log score: probabilities kept in [0.01, 0.99]
 # An abstention counted as a coin flip's expectation: Brier 0.25, log score ln 0.5, half a hit,
@@ -110,18 +110,11 @@ def _row(scope: str, measure: str, frame: pd.DataFrame) -> Row:
     a = frame[f"{measure}_a"].to_numpy(dtype=float)
     b = frame[f"{measure}_b"].to_numpy(dtype=float)
     d = a - b
-    day = pd.to_datetime(frame["cycle_ts"]).dt.normalize()
-    days = np.unique(day.to_numpy(), return_inverse=True)[1]
-    horizon = pd.concat([frame["horizon_sessions_a"], frame["horizon_sessions_b"]]).max()
-    block = int(min(21, max(1, 1 if pd.isna(horizon) else horizon)))
-    n_days = int(days.max()) + 1
+    longest = frame[["horizon_sessions_a", "horizon_sessions_b"]].max(axis=1)
+    days, block = day_blocks(frame.assign(horizon_sessions=longest))
     low = high = dm = p = nan
-    if n_days >= 2:
-        draws = block_draws(n_days, min(block, n_days))
-        counts = draws @ np.bincount(days, minlength=n_days)
-        sums = draws @ np.bincount(days, weights=d, minlength=n_days)
-        samples = sums / np.maximum(counts, 1)
-        low, high = (float(v) for v in np.percentile(samples, [2.5, 97.5]))
+    if days is not None:
+        low, high = interval(resampled_mean(days, d, block_draws(days.max() + 1, block)))
         daily = np.bincount(days, weights=d) / np.bincount(days)
         dm, p = diebold_mariano(daily, block - 1)
     return Row(

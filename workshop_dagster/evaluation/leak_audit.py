@@ -73,6 +73,7 @@ def _known_counts(
     direction, entry and exit count once, as the record counts them)."""
     from ..minds.context import record_point
     from ..predictions.calibration_report import OUTCOME_KEY
+    from ..predictions.calibration_report import outcomes as outcomes_of
 
     point = record_point(cycle_ts)
     if point is None:
@@ -84,10 +85,7 @@ def _known_counts(
         mask &= scores[col] == value
     if not outcomes or not set(OUTCOME_KEY) <= set(scores.columns):
         return int(mask.sum())
-    known = scores[mask]
-    return len(
-        known.assign(relative_to=known["relative_to"].fillna("")).drop_duplicates(OUTCOME_KEY)
-    )
+    return len(outcomes_of(scores[mask]))
 
 
 def audit(

@@ -14,55 +14,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..predictions.calibration_report import OUTCOME_KEY
+from ..predictions.calibration_report import (
+    OUTCOME_KEY,
+    expected_calibration_error,
+    outcomes,
+    reference_brier,
+)
+from ..predictions.scoring import COIN
 
-BINS = 10
 BOOTSTRAP_REPS = 1000
 BOOTSTRAP_SEED = 20260101
 MAX_BLOCK_DAYS = 21
 
 
-def expected_calibration_error(confidence: np.ndarray, hit: np.ndarray, bins: int = BINS) -> float:
-    """Σ_b (n_b / N) |mean confidence_b − hit rate_b| over tenth-wide confidence bins."""
-    confidence = np.asarray(confidence, dtype=float)
-    hit = np.asarray(hit, dtype=float)
-    if len(confidence) == 0:
-        return float("nan")
-    which = np.minimum((confidence * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in np.unique(which):
-        mask = which == b
-        total += mask.sum() * abs(confidence[mask].mean() - hit[mask].mean())
-    return float(total / len(confidence))
-
-
 def outcome_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """The scored rows of `frame` as outcomes: one row per source, subject, direction, entry and
-    exit (the first call's cycle, reference and horizon; hit; mean confidence; n_calls). Rows
-    without the outcome's columns are each their own outcome."""
+    """The scored rows of `frame` as outcomes (`calibration_report.outcomes`, the probability
+    as `confidence`), with the first call's reference and horizon and the calls' mean score.
+    Rows without the outcome's columns are each their own outcome."""
     scored = frame[frame["status"] == "scored"]
     if not set(OUTCOME_KEY) <= set(scored.columns) or scored.empty:
         return scored.assign(
-            n_calls=1, confidence=scored["confidence"].astype(float).clip(lower=0.5)
+            n_calls=1, confidence=scored["confidence"].astype(float).clip(lower=COIN)
         )
-    keyed = scored.assign(
-        relative_to=scored["relative_to"].fillna(""),
-        confidence=scored["confidence"].astype(float).clip(lower=0.5),
-    )
-    agg = {
-        "hit": ("hit", "all"),
-        "confidence": ("confidence", "mean"),
-        "n_calls": ("hit", "size"),
-        "cycle_ts": ("cycle_ts", "min"),
-    }
-    for col in ("reference", "horizon_sessions"):
-        if col in keyed:
-            agg[col] = (col, "first")
-    for col in ("score",):
-        if col in keyed:
-            agg[col] = (col, "mean")
-    out = keyed.groupby(OUTCOME_KEY, dropna=False, sort=False).agg(**agg).reset_index()
-    return out.sort_values(["cycle_ts", "source"], kind="stable").reset_index(drop=True)
+    carry = {"reference": "first", "horizon_sessions": "first", "score": "mean"}
+    grouped = outcomes(scored, carry).drop(columns=["brier"])
+    return grouped.rename(columns={"probability": "confidence"}).reset_index(drop=True)
 
 
 def summarize(frame: pd.DataFrame) -> dict:
@@ -93,24 +69,22 @@ def summarize(frame: pd.DataFrame) -> dict:
     conf = scored["confidence"].astype(float).to_numpy()
     ref = scored["reference"].astype(float).to_numpy()
     brier = (conf - hit) ** 2
-    stated = np.maximum(ref, 0.5)  # the base rate as a call's probability: 0.5 or more
-    uncertainty = stated * (1 - stated)
+    uncertainty = reference_brier(ref)  # the base rate stated as a call's probability
     out |= {
         "hit_rate": float(hit.mean()),
         "brier": float(brier.mean()),
         "brier_skill": _skill(brier.sum(), uncertainty.sum()),
         "ece": expected_calibration_error(conf, hit),
     }
-    days, block = _days(scored)
+    days, block = day_blocks(scored)
     if days is not None:
         draws = block_draws(days.max() + 1, block)
-        n = _per_day(days, np.ones_like(hit), draws)
-        rate = _per_day(days, hit, draws) / np.maximum(n, 1)
+        rate = resampled_mean(days, hit, draws)
         skill = 1 - _per_day(days, brier, draws) / np.maximum(
             _per_day(days, uncertainty, draws), 1e-12
         )
-        out |= dict(zip(("hit_rate_low", "hit_rate_high"), _interval(rate), strict=True))
-        out |= dict(zip(("brier_skill_low", "brier_skill_high"), _interval(skill), strict=True))
+        out |= dict(zip(("hit_rate_low", "hit_rate_high"), interval(rate), strict=True))
+        out |= dict(zip(("brier_skill_low", "brier_skill_high"), interval(skill), strict=True))
     return out
 
 
@@ -123,21 +97,15 @@ def brier_difference(a: pd.DataFrame, b: pd.DataFrame) -> dict:
     if oa.empty or ob.empty:
         return out
     both = pd.concat([oa.assign(_side=0), ob.assign(_side=1)], ignore_index=True)
-    days, block = _days(both)
+    days, block = day_blocks(both)
     brier = (both["confidence"].astype(float) - both["hit"].astype(float)).to_numpy() ** 2
     side = both["_side"].to_numpy()
     out["difference"] = float(brier[side == 0].mean() - brier[side == 1].mean())
     if days is None:
         return out
     draws = block_draws(days.max() + 1, block)
-    means = []
-    for s in (0, 1):
-        mask = side == s
-        means.append(
-            _per_day(days[mask], brier[mask], draws)
-            / np.maximum(_per_day(days[mask], np.ones(mask.sum()), draws), 1)
-        )
-    out["low"], out["high"] = _interval(means[0] - means[1])
+    means = [resampled_mean(days[side == s], brier[side == s], draws) for s in (0, 1)]
+    out["low"], out["high"] = interval(means[0] - means[1])
     return out
 
 
@@ -145,9 +113,10 @@ def _skill(brier_sum: float, uncertainty_sum: float) -> float:
     return 1 - brier_sum / uncertainty_sum if uncertainty_sum > 0 else float("nan")
 
 
-def _days(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
-    """Each outcome's day index (0 = the first day) and the block length in days: as long as
-    the longest horizon in sessions, at least one day, at most `MAX_BLOCK_DAYS`."""
+def day_blocks(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
+    """Each outcome's day index (0 = the first day; None under two days) and the block length
+    in days: as long as the longest horizon in sessions, at least one day, at most
+    `MAX_BLOCK_DAYS` (`block_draws` shortens it to the days there are)."""
     if "cycle_ts" not in outcomes:
         return None, 1
     day = pd.to_datetime(outcomes["cycle_ts"]).dt.normalize()
@@ -160,13 +129,14 @@ def _days(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
         if "horizon_sessions" in outcomes
         else np.nan
     )
-    block = int(min(MAX_BLOCK_DAYS, max(1, 1 if pd.isna(longest) else longest)))
-    return index, min(block, len(uniq))
+    return index, int(min(MAX_BLOCK_DAYS, max(1, 1 if pd.isna(longest) else longest)))
 
 
 def block_draws(n_days: int, block: int) -> np.ndarray:
     """(reps × n_days) how often each day is drawn: ceil(n_days / block) blocks of `block`
-    consecutive days, starts uniform, the series cut to n_days (seeded: figures reproduce)."""
+    consecutive days (at most n_days), starts uniform, the series cut to n_days (seeded:
+    figures reproduce)."""
+    block = min(block, n_days)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     n_blocks = -(-n_days // block)
     starts = rng.integers(0, n_days - block + 1, size=(BOOTSTRAP_REPS, n_blocks))
@@ -183,7 +153,15 @@ def _per_day(days: np.ndarray, values: np.ndarray, draws: np.ndarray) -> np.ndar
     return draws @ sums
 
 
-def _interval(samples: np.ndarray) -> tuple[float, float]:
+def resampled_mean(days: np.ndarray, values: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """The mean of `values` over the drawn days, per replicate."""
+    return _per_day(days, values, draws) / np.maximum(
+        _per_day(days, np.ones(len(values)), draws), 1
+    )
+
+
+def interval(samples: np.ndarray) -> tuple[float, float]:
+    """The 95% interval of a bootstrap's finite samples."""
     finite = samples[np.isfinite(samples)]
     if len(finite) == 0:
         return float("nan"), float("nan")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..predictions.scoring import COIN
 from .context import mind_record
 from .cycle_context import CycleContext
 
@@ -30,9 +31,6 @@ REGIME_PRIOR = 20
 RELIABLE_N = 30  # scored calls in a regime before a mind's record there can earn trust
 RELIABLE_MARGIN = 0.03  # shrunk hit rate above the base rate that makes a mind reliable
 FLOOR, CEILING = 0.05, 0.95
-# A call is a claim that its direction is the likelier one: the probability it is scored at is
-# never under a coin flip (docs/scoring.md, "What CONFIDENCE means").
-COIN = 0.5
 
 
 @dataclass(frozen=True)

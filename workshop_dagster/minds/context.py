@@ -368,6 +368,14 @@ class Feedback:
     mode: str = "on"
     offset_days: int = 182
 
+    @classmethod
+    def of_variant(cls, name: str) -> Feedback:
+        """What variant `name` of variants.yaml shows the minds."""
+        from ..variants import load_variants
+
+        variant = load_variants()[name]
+        return cls(variant.feedback, variant.placebo_offset_days)
+
     def shown(
         self, history: CycleHistory, cycle_ts: pd.Timestamp, regime: str
     ) -> tuple[dict[str, list[dict]], list[Lesson], pd.Timestamp | None]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..mind_registry import mind_names
 from ..mind_registry import title as mind_title
+from ..predictions.scoring import COIN
 from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
@@ -23,7 +24,7 @@ from .offline import cited, move, pick
 from .repeats import synthesis_rule
 from .types import Memo, Opinion
 
-MIN_PROBABILITY = 0.5  # a call the record rates below a coin flip is not made
+MIN_PROBABILITY = COIN  # a call the record rates below a coin flip is not made
 ABSTAIN_TAG = "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0.00]"
 CONFIDENCE_ROUNDING = 0.005  # the tag states two decimals
 

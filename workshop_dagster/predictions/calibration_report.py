@@ -17,6 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .scoring import COIN
+
 BINS = 10
 OUTCOME_KEY = ["source", "ticker", "relative_to", "direction", "entry_ts", "exit_ts"]
 
@@ -32,18 +34,19 @@ def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def outcomes(scores: pd.DataFrame) -> pd.DataFrame:
+def outcomes(scores: pd.DataFrame, carry: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per outcome of the scored calls in `scores` (prediction_scores rows): source,
     subject, direction, entry and exit, the first call's cycle time, `n_calls`, `hit`, the mean
-    `probability` its calls were scored at and their mean `brier`. The same grouping as the
-    track record's SQL (`track_record.sql`)."""
+    `probability` its calls were scored at (never under 0.5) and their mean `brier`, and each
+    column of `carry` that `scores` has, aggregated as it says ("first", "mean"). The same
+    grouping as the track record's SQL (`track_record.sql`)."""
+    carry = {c: how for c, how in (carry or {}).items() if c in scores}
     scored = scores[scores["status"] == "scored"] if "status" in scores else scores.iloc[0:0]
     if scored.empty:
         return pd.DataFrame(
-            columns=[*OUTCOME_KEY, "cycle_ts", "n_calls", "hit", "probability", "brier"]
+            columns=[*OUTCOME_KEY, "cycle_ts", "n_calls", "hit", "probability", "brier", *carry]
         )
-    # The probability each call is scored at, never under 0.5 (docs/scoring.md).
-    probability = scored["confidence"].astype(float).clip(lower=0.5)
+    probability = scored["confidence"].astype(float).clip(lower=COIN)
     frame = scored.assign(
         relative_to=scored["relative_to"].fillna("") if "relative_to" in scored else "",
         hit=scored["hit"].astype(bool),
@@ -56,8 +59,23 @@ def outcomes(scores: pd.DataFrame) -> pd.DataFrame:
         hit=("hit", "all"),
         probability=("probability", "mean"),
         brier=("brier", "mean"),
+        **{c: (c, how) for c, how in carry.items()},
     )
     return grouped.reset_index().sort_values(["cycle_ts", "source"], kind="stable")
+
+
+def expected_calibration_error(probability: np.ndarray, hit: np.ndarray) -> float:
+    """Σ_b (n_b / N) |mean probability_b − hit rate_b| over tenth-wide probability bins."""
+    p = np.asarray(probability, dtype=float)
+    o = np.asarray(hit, dtype=float)
+    if len(p) == 0:
+        return float("nan")
+    which = _bin(p)
+    total = 0.0
+    for b in np.unique(which):
+        mask = which == b
+        total += mask.sum() * abs(p[mask].mean() - o[mask].mean())
+    return float(total / len(p))
 
 
 def _bin(probability: np.ndarray) -> np.ndarray:
@@ -105,17 +123,16 @@ def summary(frame: pd.DataFrame) -> dict:
     o = frame["hit"].to_numpy(dtype=float)
     base = o.mean()
     which = _bin(p)
-    rel = res = ece = 0.0
+    rel = res = 0.0
     for b in np.unique(which):
         mask = which == b
         weight = mask.sum() / n
         rel += weight * (p[mask].mean() - o[mask].mean()) ** 2
         res += weight * (o[mask].mean() - base) ** 2
-        ece += weight * abs(p[mask].mean() - o[mask].mean())
     return out | {
         "hit_rate": float(base),
         "brier": float(np.mean((p - o) ** 2)),
-        "ece": float(ece),
+        "ece": expected_calibration_error(p, o),
         "reliability": float(rel),
         "resolution": float(res),
         "uncertainty": float(base * (1 - base)),
@@ -136,11 +153,12 @@ def monthly(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def reference_brier(base_rate: float) -> float:
+def reference_brier(base_rate):
     """The Brier score of the forecaster who states the base rate on every call, never under
     0.5 like every call: r(1 - r) with r = max(b, 0.5), at most 0.25, what the Brier skill
-    score is measured against (a wrong call at 0.5 or more costs 0.25 or more)."""
-    r = max(float(base_rate), 0.5)
+    score is measured against (a wrong call at 0.5 or more costs 0.25 or more). A number, or
+    an array of base rates."""
+    r = np.maximum(base_rate, COIN)
     return r * (1 - r)
 
 

@@ -61,7 +61,9 @@ def score_move(
     return False, 0.2 if -signed <= noise else 0.0
 
 
-COIN = 0.5  # a call's probability is never under a coin flip (docs/scoring.md)
+# A call is a claim that its direction is the likelier one: the probability it is scored at is
+# never under a coin flip (docs/scoring.md, "What CONFIDENCE means").
+COIN = 0.5
 
 
 def brier(confidence: float, hit: bool) -> float:

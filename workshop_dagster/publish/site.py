@@ -124,11 +124,11 @@ def _variants_page(env, staging: Path, comparisons: list[dict]) -> list[str]:
     return images
 
 
-def _calibration_page(env, staging: Path, scores: pd.DataFrame) -> list[str]:
+def _calibration_page(env, staging: Path, outcomes: pd.DataFrame) -> list[str]:
     """`calibration.html`: per source, the reliability of the probabilities its calls were
     scored at (a diagram over all months, with intervals) and a row per month: n outcomes and
-    calls, hit rate, Brier and its decomposition, ECE. Returns the images written."""
-    outcomes = report.outcomes(scores)
+    calls, hit rate, Brier and its decomposition, ECE (`outcomes`: `report.outcomes` rows).
+    Returns the images written."""
     images = []
     by_source = {s: report.reliability(g) for s, g in outcomes.groupby("source")}
     if len(outcomes):
@@ -166,9 +166,7 @@ def _calibration_page(env, staging: Path, scores: pd.DataFrame) -> list[str]:
                         "hit_rate": _fmt(b["hit_rate"], pct=True),
                         "interval": f"{100 * b['low']:.0f}–{100 * b['high']:.0f}%",
                     }
-                    for b in report.reliability(outcomes[outcomes["source"] == source]).to_dict(
-                        "records"
-                    )
+                    for b in by_source[source].to_dict("records")
                 ],
             }
         )
@@ -220,7 +218,8 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     per_regime = overall[overall["regime"] != "all"] if len(overall) else overall
     images = []
     scored = data.scores[data.scores["status"] == "scored"] if len(data.scores) else data.scores
-    images += _calibration_page(env, staging, data.scores)
+    outcomes = report.outcomes(data.scores)
+    images += _calibration_page(env, staging, outcomes)
     images += _variants_page(env, staging, data.comparisons or [])
     if len(scored):
         rolling_scores(scored, staging / "img" / "rolling.png")
@@ -248,7 +247,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
             base_rate=_fmt(base, pct=True),
             small_n=SMALL_N,
             n_scored=len(scored),
-            n_outcomes=len(report.outcomes(scored)) if len(scored) else 0,
+            n_outcomes=len(outcomes),
         ),
         encoding="utf-8",
     )

@@ -107,11 +107,8 @@ def _variant_name() -> str:
 def _feedback():
     """What of the record the minds are shown: the code location's variant's (variants.py)."""
     from ...minds.context import Feedback
-    from ...settings import active
-    from ...variants import load_variants
 
-    variant = load_variants()[active().variant]
-    return Feedback(variant.feedback, variant.placebo_offset_days)
+    return Feedback.of_variant(_variant_name())
 
 
 def _sealed(context: dg.AssetExecutionContext, warehouse: WarehouseResource, memo, predictions):
