@@ -107,7 +107,9 @@ class _LLMResource(dg.ConfigurableResource):
     def llm_settings(self) -> LLMSettings:
         return LLMSettings(**{f.name: getattr(self, f.name) for f in fields(LLMSettings)})
 
-    def engine(self):
+    def engine(self, personas: str | None = None):
+        """The minds' engine; `personas` (a variant's folder) replaces the resource's."""
+        personas = self.personas if personas is None else personas
         if self.provider == "offline":
             from .minds.engine import OfflineEngine
 
@@ -121,7 +123,7 @@ class _LLMResource(dg.ConfigurableResource):
                 self.llm_settings(),
                 WarehouseReplay(self.replay_database),
                 spend=WarehouseSpend(self.replay_database),
-                personas=Path(self.personas) if self.personas else None,
+                personas=Path(personas) if personas else None,
             )
         raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
 

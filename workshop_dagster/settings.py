@@ -95,6 +95,9 @@ class Settings:
     # The mind variant this code location runs (variants.yaml): what of the record the minds
     # are shown.
     variant: str = "baseline"
+    # The other variants run side by side in the same warehouse and UI (WORKSHOP_VARIANTS):
+    # each has its own assets (key prefix and DuckDB schema = its name) over the shared market.
+    side_variants: tuple[str, ...] = ()
 
     @property
     def market_cache_dir(self) -> Path:
@@ -157,6 +160,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
         variant=_variant(env.get("WORKSHOP_VARIANT", ""), llm),
+        side_variants=_side_variants(
+            env.get("WORKSHOP_VARIANTS", ""), _variant(env.get("WORKSHOP_VARIANT", ""), llm), llm
+        ),
     )
 
 
@@ -181,6 +187,42 @@ def _variant(text: str, llm: str) -> str:
             + (" (and ANTHROPIC_API_KEY)" if needs == "anthropic" else "")
         )
     return name
+
+
+def _side_variants(text: str, main: str, llm: str) -> tuple[str, ...]:
+    """WORKSHOP_VARIANTS: the variants run beside the code location's own, comma-separated, or
+    `none`; unset, every variant of variants.yaml whose minds this install runs (its engine is
+    WORKSHOP_LLM's, or it names none)."""
+    from .variants import load_variants
+
+    variants = load_variants()  # already checked by _variant
+    text = text.strip()
+    if not text:
+        return tuple(n for n, v in variants.items() if n != main and v.engine in ("", llm))
+    if text == "none":
+        return ()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if name not in variants:
+            raise SettingsError(
+                f"WORKSHOP_VARIANTS: {name!r} is not a variant: use some of "
+                f"{', '.join(variants)} (comma-separated), or none"
+            )
+        if name == main:
+            raise SettingsError(
+                f"WORKSHOP_VARIANTS: {name} is the code location's own variant "
+                "(WORKSHOP_VARIANT): list only the others"
+            )
+        needs = variants[name].engine
+        if needs and needs != llm:
+            raise SettingsError(
+                f"WORKSHOP_VARIANTS: {name} runs the {needs} minds: set WORKSHOP_LLM={needs}"
+                + (" (and ANTHROPIC_API_KEY)" if needs == "anthropic" else "")
+                + f", or leave {name} out"
+            )
+    if len(set(names)) != len(names):
+        raise SettingsError(f"WORKSHOP_VARIANTS: a variant is listed twice in {text!r}")
+    return tuple(names)
 
 
 def _signing_key(text: str) -> str:

@@ -14,6 +14,7 @@ from . import warehouse
 from .metadata import PREVIEW_ROWS, preview, table_metadata
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
+from .variants import variant_group
 
 if TYPE_CHECKING:  # imported by the runs, not by the code location's load
     import pandas as pd
@@ -31,15 +32,22 @@ def _naive_window(context: dg.AssetExecutionContext) -> "tuple[pd.Timestamp, pd.
 LATER_COLUMNS = {"prediction_scores": {"conviction": "DOUBLE"}}
 
 
-def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | None):
+def build_sql_asset(
+    model: SqlModel, partitions_def: dg.PartitionsDefinition | None, variant: str | None = None
+):
+    """The model as an asset; for a side `variant`, keyed under its name, written to its DuckDB
+    schema, its refs read from that schema (a variant's record is built from its own scores)."""
     check_name = f"{model.name}_tests"
     partitioned = model.partitioned and partitions_def is not None
+    prefix = [variant] if variant else []
+    schema = variant or "main"
+    key = dg.AssetKey([*prefix, model.name])
 
     @dg.asset(
-        name=model.name,
-        group_name=model.group,
-        description=model.description,
-        deps=[dg.AssetKey(r) for r in model.refs],
+        key=key,
+        group_name=variant_group(variant) if variant else model.group,
+        description=model.description + (f" (variant {variant})" if variant else ""),
+        deps=[dg.AssetKey([*prefix, r]) for r in model.refs],
         partitions_def=partitions_def if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata={
@@ -50,9 +58,7 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
         else {"sql_path": str(model.path.relative_to(PROJECT_ROOT))},
         kinds={"duckdb", "sql"},
         check_specs=[
-            dg.AssetCheckSpec(
-                check_name, asset=model.name, blocking=True, description="schema.yml tests"
-            )
+            dg.AssetCheckSpec(check_name, asset=key, blocking=True, description="schema.yml tests")
         ]
         if model.tests
         else None,
@@ -61,12 +67,12 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
     )
     def _sql_asset(context: dg.AssetExecutionContext):
         window = _naive_window(context) if partitioned else None
-        select = model.render(window)
-        table = f"main.{model.name}"
+        select = model.render(window, schema=schema)
+        table = f"{schema}.{model.name}"
         with context.resources.warehouse.connect() as conn:
             for ref in model.refs:
-                if ref in LATER_COLUMNS and warehouse.table_exists(conn, ref):
-                    warehouse.add_new_columns(conn, f"main.{ref}", LATER_COLUMNS[ref])
+                if ref in LATER_COLUMNS and warehouse.table_exists(conn, ref, schema):
+                    warehouse.add_new_columns(conn, f"{schema}.{ref}", LATER_COLUMNS[ref])
             if window is None:
                 conn.execute(f"create or replace table {table} as {select}")
                 relation = table
@@ -101,9 +107,7 @@ def build_sql_asset(model: SqlModel, partitions_def: dg.PartitionsDefinition | N
         keys = list(context.partition_keys) if partitioned else []
         heavy = {"preview": preview(head), "sql": dg.MetadataValue.md(f"```sql\n{select}\n```")}
         last_key = context.partition_key_range.end if len(keys) > 1 else None
-        light = table_metadata(
-            context.add_asset_metadata, keys, last_key, model.name, int(rows), heavy
-        )
+        light = table_metadata(context.add_asset_metadata, keys, last_key, key, int(rows), heavy)
         yield dg.MaterializeResult(metadata=light)
         if model.tests:
             failed = {k: int(v) for k, v in failures.items() if v}
@@ -134,11 +138,14 @@ def _check_columns(conn, table: str, select: str, name: str) -> None:
 
 
 def load_sql_assets(
-    partitions_def: dg.PartitionsDefinition, group: str | None = None, sql_dir: Path = SQL_DIR
+    partitions_def: dg.PartitionsDefinition,
+    group: str | None = None,
+    sql_dir: Path = SQL_DIR,
+    variant: str | None = None,
 ) -> list:
-    """The models of `dbt_like_sql/` as assets (those of one group, or all)."""
+    """The models of `dbt_like_sql/` as assets (those of one group, or all; a side variant's)."""
     return [
-        build_sql_asset(m, partitions_def)
+        build_sql_asset(m, partitions_def, variant)
         for m in discover_models(sql_dir)
         if group is None or m.group == group
     ]

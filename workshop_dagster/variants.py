@@ -21,6 +21,11 @@ class VariantsFileError(ValueError):
     """The variants file is missing, unreadable or names something that does not exist."""
 
 
+# Names a variant cannot take: DuckDB's own schemas, and the asset groups of the loop.
+RESERVED = frozenset(
+    {"main", "temp", "information_schema", "pg_catalog", "system"}
+    | {"market", "minds", "predictions", "track_record", "publish", "variants"}
+)
 ENGINES = ("offline", "anthropic")  # the minds' engines: WORKSHOP_LLM's values too (settings.py)
 
 
@@ -44,6 +49,11 @@ def evaluation_folder(variant: str, root: Path | None = None) -> Path:
     return base if variant == "baseline" else base / "variants" / variant
 
 
+def variant_group(variant: str) -> str:
+    """The asset group of a side variant's assets (its minds, calls, scores and record)."""
+    return f"variant_{variant}"
+
+
 def variant_personas(name: str, path: Path = DEFAULT_FILE) -> str:
     """The persona folder of variant `name`, as a path ("" for none)."""
     return load_variants(path)[name].personas
@@ -62,8 +72,21 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
         raise VariantsFileError(f"{path}: no `variants:` mapping")
     out = {}
     for name, fields in entries.items():
-        if not isinstance(name, str) or not name.replace("_", "").isalnum():
-            raise VariantsFileError(f"{path}: variant name {name!r}: use letters, digits and _")
+        if (
+            not isinstance(name, str)
+            or not name.replace("_", "").isalnum()
+            or not name.isascii()
+            or not name[0].isalpha()
+            or name != name.lower()
+        ):
+            raise VariantsFileError(
+                f"{path}: variant name {name!r}: use lower-case letters, digits and _, "
+                "starting with a letter (it names the variant's assets and DuckDB schema)"
+            )
+        if name in RESERVED:
+            raise VariantsFileError(
+                f"{path}: variant name {name!r} is taken by the warehouse or the asset graph"
+            )
         fields = fields or {}
         unknown = set(fields) - {
             "feedback",

@@ -37,7 +37,7 @@ CALL_FIELDS = (
     "band_high_pct",
 )
 DDL = """
-create table if not exists record_seals (
+create table if not exists {schema}.record_seals (
     seq bigint primary key,
     cycle_key varchar not null,
     kind varchar not null,
@@ -53,25 +53,28 @@ CHAIN_COLUMNS = ("seq", "cycle_key", "kind", "content_hash", "prev_seal", "seal"
 # key that made it; the public keys beside the chain. Added to a chain made before them.
 SIGNATURE_COLUMNS = {"signature": "VARCHAR", "key_id": "VARCHAR"}
 KEYS_DDL = """
-create table if not exists record_signing_keys (
+create table if not exists {schema}.record_signing_keys (
     key_id varchar primary key,
     public_pem varchar not null
 )
 """
 
 
-def _ensure(conn: duckdb.DuckDBPyConnection) -> None:
+def _ensure(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
     from ..warehouse import add_new_columns
 
-    conn.execute(DDL).fetchall()
-    conn.execute(KEYS_DDL).fetchall()
-    add_new_columns(conn, "main.record_seals", SIGNATURE_COLUMNS)
+    conn.execute(f"create schema if not exists {schema}").fetchall()
+    conn.execute(DDL.format(schema=schema)).fetchall()
+    conn.execute(KEYS_DDL.format(schema=schema)).fetchall()
+    add_new_columns(conn, f"{schema}.record_seals", SIGNATURE_COLUMNS)
 
 
-def public_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """key id -> public key PEM of every key that signed a seal."""
-    _ensure(conn)
-    return dict(conn.execute("select key_id, public_pem from record_signing_keys").fetchall())
+def public_keys(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, str]:
+    """key id -> public key PEM of every key that signed a seal (of the variant in `schema`)."""
+    _ensure(conn, schema)
+    return dict(
+        conn.execute(f"select key_id, public_pem from {schema}.record_signing_keys").fetchall()
+    )
 
 
 class SealedRecordError(RuntimeError):
@@ -126,9 +129,10 @@ def contents(memo: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def chain(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    _ensure(conn)
-    return conn.execute("select * from record_seals order by seq").fetchdf()
+def chain(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> pd.DataFrame:
+    """The chain of a variant (each variant's record is sealed in its own schema)."""
+    _ensure(conn, schema)
+    return conn.execute(f"select * from {schema}.record_seals order by seq").fetchdf()
 
 
 def seal(
@@ -136,18 +140,20 @@ def seal(
     by_cycle: Mapping[str, str],
     amend: bool = False,
     signer: Signer | None = None,
+    schema: str = "main",
 ) -> pd.Series:
     """Seal each cycle's content (in cycle order); returns cycle_key -> seal of its latest row
     (reading only those cycles' latest rows and the chain's last: a run costs the same however
     long the record).
     Refuses, naming the first such cycle, to change a sealed cycle's content unless `amend`.
-    With a `signer`, each new row is signed and its public key recorded."""
-    _ensure(conn)
+    With a `signer`, each new row is signed and its public key recorded. `schema`: the
+    variant's, whose chain this is."""
+    _ensure(conn, schema)
     conn.register("cycles_to_seal", pd.DataFrame({"cycle_key": sorted(by_cycle)}))
     try:  # only the latest row of each cycle of the run, and the chain's last row
         latest = (
             conn.execute(
-                "select s.* from record_seals s join cycles_to_seal using (cycle_key) "
+                f"select s.* from {schema}.record_seals s join cycles_to_seal using (cycle_key) "
                 "qualify row_number() over (partition by s.cycle_key order by s.seq desc) = 1"
             )
             .fetchdf()
@@ -155,7 +161,9 @@ def seal(
         )
     finally:
         conn.unregister("cycles_to_seal")
-    tail = conn.execute("select seq, seal from record_seals order by seq desc limit 1").fetchall()
+    tail = conn.execute(
+        f"select seq, seal from {schema}.record_seals order by seq desc limit 1"
+    ).fetchall()
     changed = [
         k
         for k in sorted(by_cycle)
@@ -187,12 +195,14 @@ def seal(
             frame["signature"] = signer.sign(frame["seal"].tolist())
             frame["key_id"] = key_id(pem)
             conn.execute(
-                "insert into record_signing_keys values (?, ?) on conflict do nothing",
+                f"insert into {schema}.record_signing_keys values (?, ?) on conflict do nothing",
                 [key_id(pem), pem],
             ).fetchall()
         conn.register("new_seals", frame)
         try:
-            conn.execute("insert into record_seals by name select * from new_seals").fetchall()
+            conn.execute(
+                f"insert into {schema}.record_seals by name select * from new_seals"
+            ).fetchall()
         finally:
             conn.unregister("new_seals")
     sealed = latest["seal"].to_dict()

@@ -16,6 +16,7 @@ from ...cycle_assets import (
     CYCLE_TABLE,
     PARTITIONS,
     PER_CYCLE,
+    SETTINGS,
     cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_time,
@@ -25,6 +26,7 @@ from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
+from ...variants import variant_group
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,14 +66,18 @@ LOOP_OUTPUTS = {
 }
 
 
-def _prior_predictions(wh: WarehouseResource, before: "pd.Timestamp") -> "pd.DataFrame":
+def _prior_predictions(
+    wh: WarehouseResource, before: "pd.Timestamp", schema: str
+) -> "pd.DataFrame":
+    """The variant's own calls before `before` (its schema's `predictions`): never another's."""
     import pandas as pd
 
     with wh.connect() as conn:
-        if not warehouse.table_exists(conn, "predictions"):
+        if not warehouse.table_exists(conn, "predictions", schema):
             return pd.DataFrame()
         return conn.execute(
-            "select * from predictions where cycle_ts < ? order by cycle_ts, source", [before]
+            f"select * from {schema}.predictions where cycle_ts < ? order by cycle_ts, source",
+            [before],
         ).fetchdf()
 
 
@@ -98,21 +104,14 @@ def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed,
     return both.drop_duplicates(["ticker", "bar_ts", "series"], keep="last")
 
 
-def _variant_name() -> str:
-    from ...settings import active
-
-    return active().variant
-
-
-def _feedback():
-    """What of the record the minds are shown: the code location's variant's (variants.py)."""
-    from ...minds.context import Feedback
-
-    return Feedback.of_variant(_variant_name())
-
-
-def _sealed(context: dg.AssetExecutionContext, warehouse: WarehouseResource, memo, predictions):
-    """Each call's cycle seal (the record's latest row for its cycle)."""
+def _sealed(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    memo,
+    predictions,
+    schema: str,
+):
+    """Each call's cycle seal (the latest row for its cycle of the variant's own chain)."""
     from pathlib import Path
 
     from ...predictions import seals
@@ -124,7 +123,9 @@ def _sealed(context: dg.AssetExecutionContext, warehouse: WarehouseResource, mem
     signer = Signer(Path(key)) if key else None
     try:
         with warehouse.connect() as conn:
-            sealed = seals.seal(conn, seals.contents(memo, predictions), amend, signer)
+            sealed = seals.seal(
+                conn, seals.contents(memo, predictions), amend, signer, schema=schema
+            )
     except (seals.SealedRecordError, SigningKeyError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     return predictions["cycle_key"].map(sealed)
@@ -150,51 +151,103 @@ def _news_read(warehouse: WarehouseResource, news_items):
     return news_items[["cycle_key", "cycle_ts", "item_id"]].merge(rows, on="item_id")
 
 
-@dg.multi_asset(
-    outs={
-        name: dg.AssetOut(
-            group_name=group,
-            description=desc,
-            metadata={**CYCLE_TABLE, "allow_empty": name == "llm_calls"},
+def _missing_market(cycles, cycle_features) -> list:
+    """The run's cycles with no market features stored (a variant reads the shared ones)."""
+    have = set(cycle_features["cycle_ts"]) if len(cycle_features) else set()
+    return [c for c in cycles if c not in have]
+
+
+def build_deliberation(variant: str, side: bool = False) -> dg.AssetsDefinition:
+    """The deliberation of `variant`: the code location's own (unprefixed, schema `main`), or a
+    side variant's (`side`: keys prefixed and a DuckDB schema named for it, group
+    `variant_<name>`), which reads the one set of market and feature assets every variant
+    shares and writes its own calls, record and seals."""
+    schema = variant if side else "main"
+    prefix = [variant] if side else []
+
+    def out(name: str, group: str, desc: str) -> dg.AssetOut:
+        metadata = {**CYCLE_TABLE, "allow_empty": name == "llm_calls"}
+        if side:
+            metadata["schema"] = schema
+        return dg.AssetOut(
+            key=dg.AssetKey([*prefix, name]),
+            group_name=variant_group(variant) if side else group,
+            description=desc if not side else f"{desc} (variant {variant})",
+            metadata=metadata,
             kinds={"duckdb", "pandas"},
         )
-        for name, (group, desc) in LOOP_OUTPUTS.items()
-    },
-    ins={
-        "cycle_features": dg.AssetIn(),
-        "regime_labels": dg.AssetIn(),
-        "macro_rates": dg.AssetIn(),
-        "news_items": dg.AssetIn(),
-    },
-    **PER_CYCLE,
-    # The step that calls the model sits in its own pool ("llm"); its writes go through the
-    # warehouse lock like every other write.
-    pool="llm",
-    can_subset=False,
-)
-def deliberation(
-    context: dg.AssetExecutionContext,
-    # DataFrames (the IO manager's default load type): unannotated, so the code location's load
-    # does not import pandas (docs/performance.md); the same for the domain modules below.
-    cycle_features,
-    regime_labels,
-    macro_rates,
-    news_items,
-    market: MarketResource,
-    llm: LLMResource,
-    warehouse: WarehouseResource,
-):
+
+    @dg.multi_asset(
+        name=f"{variant}_deliberation" if side else "deliberation",
+        outs={name: out(name, group, desc) for name, (group, desc) in LOOP_OUTPUTS.items()},
+        ins={
+            "cycle_features": dg.AssetIn(),
+            "regime_labels": dg.AssetIn(),
+            "macro_rates": dg.AssetIn(),
+            "news_items": dg.AssetIn(),
+        },
+        **PER_CYCLE,
+        # The step that calls the model sits in its own pool ("llm"); its writes go through the
+        # warehouse lock like every other write.
+        pool="llm",
+        can_subset=False,
+    )
+    def deliberation(
+        context: dg.AssetExecutionContext,
+        # DataFrames (the IO manager's default load type): unannotated, so the code location's
+        # load does not import pandas (docs/performance.md); the same for the domain modules.
+        cycle_features,
+        regime_labels,
+        macro_rates,
+        news_items,
+        market: MarketResource,
+        llm: LLMResource,
+        warehouse: WarehouseResource,
+    ):
+        yield from _deliberate(
+            context,
+            variant,
+            side,
+            (cycle_features, regime_labels, macro_rates, news_items),
+            market,
+            llm,
+            warehouse,
+        )
+
+    return deliberation
+
+
+def _deliberate(context, variant, side, inputs, market, llm, warehouse):
+    """The body of a variant's deliberation (build_deliberation)."""
+    cycle_features, regime_labels, macro_rates, news_items = inputs
+    schema = variant if side else "main"
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([variant, name] if side else [name])
+
     import pandas as pd
 
     from ...minds import context_records
+    from ...minds.context import Feedback
     from ...minds.loop import TIME_COLUMNS, deliberate, resume_advice
     from ...minds.spend import LEDGER_FIELDS
+    from ...variants import variant_personas
 
     cycles = sorted(cycle_times(context))
+    missing = _missing_market(cycles, cycle_features)
+    if missing:
+        raise dg.Failure(
+            description=f"{len(missing)} cycle(s) of this run have no market features, first "
+            f"{missing[0]:%Y-%m-%d %H:%M}: the minds read the market and feature assets every "
+            "variant shares; materialize them first (the `cycle` job, or the `market` group "
+            "for these cycles), then run the variant again.",
+            allow_retries=False,
+        )
     news = _news_read(warehouse, news_items)
-    engine = llm.engine()
+    # A side variant's own persona folder (variants.yaml); the code location's is the resource's.
+    engine = llm.engine(personas=variant_personas(variant)) if side else llm.engine()
     try:
-        prior = _prior_predictions(warehouse, cycles[0])
+        prior = _prior_predictions(warehouse, cycles[0], schema)
         first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
         with permanent_errors_fail_fast():
             prices = _scoring_prices(market, prior, first_needed, cycles)
@@ -207,7 +260,7 @@ def deliberation(
             lambda key: cycle_ordinal(key, PARTITIONS),
             previous_cycle_time,
             report=lambda line: (context.log.info(line), to_terminal(line)),
-            feedback=_feedback(),
+            feedback=Feedback.of_variant(variant),
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(
@@ -241,7 +294,7 @@ def deliberation(
         predictions[col] = pd.to_datetime(predictions[col]).astype("datetime64[ns]")
     # Sealed before anything of the cycles is stored, and before any outcome is known
     # (predictions/seals.py): a rewrite of a sealed cycle is refused unless the run asks to amend.
-    predictions["seal"] = _sealed(context, warehouse, frames["memo"], predictions)
+    predictions["seal"] = _sealed(context, warehouse, frames["memo"], predictions, schema)
     frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]
@@ -262,13 +315,13 @@ def deliberation(
         "mind_context",
         metadata=for_run(
             context,
-            "mind_context",
+            key("mind_context"),
             {
                 "cycles": len(cycles),
                 "rules_at_last_cycle": out["mind_context"][-1]["n_rules"],
                 "records_stored": new_records,
                 # What of the record the minds were shown (variants.yaml).
-                "variant": _variant_name(),
+                "variant": variant,
             },
         ),
     )
@@ -277,7 +330,7 @@ def deliberation(
         "mind_opinions",
         metadata=for_run(
             context,
-            "mind_opinions",
+            key("mind_opinions"),
             {"abstentions": int(frames["mind_opinions"]["abstained"].sum())},
         ),
     )
@@ -286,7 +339,7 @@ def deliberation(
         "debate",
         metadata=for_run(
             context,
-            "debate",
+            key("debate"),
             {"labels": dg.MetadataValue.json(frames["debate"]["label"].value_counts().to_dict())},
         ),
     )
@@ -295,7 +348,7 @@ def deliberation(
         "memo",
         metadata=for_run(
             context,
-            "memo",
+            key("memo"),
             {
                 "latest_memo": dg.MetadataValue.md(last["body"]),
                 "latest_made_from": dg.MetadataValue.md(provenance),
@@ -310,13 +363,17 @@ def deliberation(
             },
         ),
     )
-    yield dg.Output(calls, "llm_calls", metadata=for_run(context, "llm_calls", usage))
+    yield dg.Output(calls, "llm_calls", metadata=for_run(context, key("llm_calls"), usage))
     yield dg.Output(
         frames["predictions"],
         "predictions",
         metadata=for_run(
             context,
-            "predictions",
+            key("predictions"),
             {"parse_errors": int((frames["predictions"]["parse_status"] == "error").sum())},
         ),
     )
+
+
+# The code location's own variant (WORKSHOP_VARIANT); the others beside it: defs/variants/.
+deliberation = build_deliberation(SETTINGS.variant)

@@ -2,23 +2,57 @@
 
 import dagster as dg
 
-from ...cycle_assets import PARTITIONS
+from ...cycle_assets import PARTITIONS, SETTINGS
 from ...resources import DataQualityResource, WarehouseResource
 
 
-@dg.asset_check(
-    asset="predictions",
-    blocking=True,
-    partitions_def=PARTITIONS,
-    description="great_expectations suites: calls parse, direction in up/down/flat, confidence "
-    "in [0, 1], a timeframe that resolves to a horizon, subjects in the universe, one synthesis "
-    "row per cycle. A failure stops scoring for the cycle.",
-)
-def predictions_are_valid(
-    context: dg.AssetCheckExecutionContext,
-    predictions,  # a DataFrame, unannotated: the load imports no pandas (docs/performance.md)
-    data_quality: DataQualityResource,
-) -> dg.AssetCheckResult:
+def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinition]:
+    """The checks on what `variant`'s loop wrote: the code location's own, or a side
+    variant's (on its prefixed `predictions` and `memo`)."""
+    prefix = [variant] if side else []
+
+    def key(name: str) -> dg.AssetKey:
+        return dg.AssetKey([*prefix, name])
+
+    @dg.asset_check(
+        asset=key("predictions"),
+        name="predictions_are_valid",
+        blocking=True,
+        partitions_def=PARTITIONS,
+        description="great_expectations suites: calls parse, direction in up/down/flat, "
+        "confidence in [0.5, 1], a timeframe that resolves to a horizon, subjects in the "
+        "universe, one synthesis row per cycle. A failure stops scoring for the cycle.",
+    )
+    def predictions_are_valid(
+        context: dg.AssetCheckExecutionContext,
+        predictions,  # a DataFrame, unannotated: the load imports no pandas
+        data_quality: DataQualityResource,
+    ) -> dg.AssetCheckResult:
+        return _valid(context, predictions, data_quality)
+
+    @dg.asset_check(
+        asset=key("memo"),
+        name="memo_figures_match_data",
+        blocking=False,
+        partitions_def=PARTITIONS,
+        additional_ins={
+            "mind_opinions": dg.AssetIn(key=key("mind_opinions")),
+            "cycle_features": dg.AssetIn(),
+            "mind_context": dg.AssetIn(key=key("mind_context")),
+        },
+        description="Every figure quoted for a ticker or a series in the memo and the opinions "
+        "must match the cycle's data within rounding, and every headline cited ('[N2] “...”') "
+        "must be one the cycle was shown, in its own words; what fails is listed.",
+    )
+    def memo_figures_match_data(
+        memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        return _figures(memo, mind_opinions, cycle_features, mind_context, warehouse)
+
+    return [predictions_are_valid, memo_figures_match_data]
+
+
+def _valid(context, predictions, data_quality: DataQualityResource) -> dg.AssetCheckResult:
     n_cycles = (
         len(context.partition_keys)
         if context.has_partition_key_range or context.has_partition_key
@@ -41,20 +75,7 @@ def predictions_are_valid(
     )
 
 
-@dg.asset_check(
-    asset="memo",
-    blocking=False,
-    partitions_def=PARTITIONS,
-    additional_ins={
-        "mind_opinions": dg.AssetIn(),
-        "cycle_features": dg.AssetIn(),
-        "mind_context": dg.AssetIn(),
-    },
-    description="Every figure quoted for a ticker or a series in the memo and the opinions must "
-    "match the cycle's data within rounding, and every headline cited ('[N2] “...”') must be "
-    "one the cycle was shown, in its own words; what fails is listed.",
-)
-def memo_figures_match_data(
+def _figures(
     memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     from ...predictions.factcheck import check_citations, check_figures, cycle_facts
@@ -116,3 +137,7 @@ def _headlines(warehouse: WarehouseResource, mind_context) -> dict[str, dict[str
         key: {r["cite"]: titles.get(r["item_id"], "") for r in rows if "cite" in r}
         for key, rows in refs.items()
     }
+
+
+# The code location's own variant's; the side variants' are built in defs/variants/.
+predictions_are_valid, memo_figures_match_data = build_checks(SETTINGS.variant)

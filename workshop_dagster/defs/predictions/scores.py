@@ -2,31 +2,79 @@
 
 import dagster as dg
 
-from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, permanent_errors_fail_fast
+from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, SETTINGS, permanent_errors_fail_fast
 from ...market import calendar
 from ...metadata import for_run
 from ...resources import MarketResource
+from ...variants import variant_group
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
 # location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
 
 
-@dg.asset(
-    group_name="predictions",
-    **PER_CYCLE,
-    metadata=CYCLE_TABLE,
-    kinds={"duckdb", "pandas"},
-    pool="duckdb",
-    description="Each call scored from prices once its horizon has ended, inside one series "
+SCORES_DESCRIPTION = (
+    "Each call scored from prices once its horizon has ended, inside one series "
     "(`scored_on`): a call whose cycle saw a quote of its minute from the intraday bars (entry: "
     "the price the cycle saw; exit: the last bar ended by the horizon), else from daily closes "
     "(entry: last close at the cycle; exit: last close at the horizon end); pairs score the "
     "relative return. Calls not yet due are `pending`; abstentions are recorded apart. Rubric: "
-    "docs/scoring.md.",
+    "docs/scoring.md."
 )
-def prediction_scores(
-    context: dg.AssetExecutionContext, predictions, market: MarketResource
-) -> dg.Output:
+LESSONS_DESCRIPTION = (
+    "A short reflection per scored call, in the seeds' voice, stamped with the time its "
+    "outcome became known (known_at)."
+)
+
+
+def build_scoring(variant: str, side: bool = False) -> list[dg.AssetsDefinition]:
+    """`prediction_scores` and `lessons` of `variant`: the code location's own, or a side
+    variant's (keys prefixed with its name, its own DuckDB schema and asset group)."""
+    prefix = [variant] if side else []
+    group = variant_group(variant) if side else "predictions"
+    schema = {"schema": variant} if side else {}
+    suffix = f" (variant {variant})" if side else ""
+    scores_key = dg.AssetKey([*prefix, "prediction_scores"])
+    lessons_key = dg.AssetKey([*prefix, "lessons"])
+
+    @dg.asset(
+        key=scores_key,
+        ins={"predictions": dg.AssetIn(key=dg.AssetKey([*prefix, "predictions"]))},
+        group_name=group,
+        **PER_CYCLE,
+        metadata={**CYCLE_TABLE, **schema},
+        kinds={"duckdb", "pandas"},
+        pool="duckdb",
+        description=SCORES_DESCRIPTION + suffix,
+    )
+    def prediction_scores(
+        context: dg.AssetExecutionContext, predictions, market: MarketResource
+    ) -> dg.Output:
+        return _scores(context, predictions, market, scores_key)
+
+    @dg.asset(
+        key=lessons_key,
+        ins={"prediction_scores": dg.AssetIn(key=scores_key)},
+        group_name=group,
+        **PER_CYCLE,
+        metadata={**CYCLE_TABLE, "allow_empty": True, **schema},
+        kinds={"duckdb", "pandas"},
+        pool="duckdb",
+        description=LESSONS_DESCRIPTION + suffix,
+    )
+    def lessons(context: dg.AssetExecutionContext, prediction_scores) -> dg.Output:
+        import pandas as pd
+
+        from ...predictions.lessons import lessons_frame
+
+        frame = lessons_frame(prediction_scores)
+        frame["known_at"] = pd.to_datetime(frame["known_at"]).astype("datetime64[ns]")
+        frame["cycle_ts"] = pd.to_datetime(frame["cycle_ts"]).astype("datetime64[ns]")
+        return dg.Output(frame, metadata=for_run(context, lessons_key, {"lessons": len(frame)}))
+
+    return [prediction_scores, lessons]
+
+
+def _scores(context, predictions, market: MarketResource, key: dg.AssetKey) -> dg.Output:
     import pandas as pd
 
     from ...predictions.scoring import minute_legs, score_calls
@@ -52,7 +100,7 @@ def prediction_scores(
         scores,
         metadata=for_run(
             context,
-            "prediction_scores",
+            key,
             {
                 "status_counts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
                 "hit_rate": float(scored["hit"].mean()) if len(scored) else None,
@@ -62,21 +110,5 @@ def prediction_scores(
     )
 
 
-@dg.asset(
-    group_name="predictions",
-    **PER_CYCLE,
-    metadata={**CYCLE_TABLE, "allow_empty": True},
-    kinds={"duckdb", "pandas"},
-    pool="duckdb",
-    description="A short reflection per scored call, in the seeds' voice, stamped with the time "
-    "its outcome became known (known_at).",
-)
-def lessons(context: dg.AssetExecutionContext, prediction_scores) -> dg.Output:
-    import pandas as pd
-
-    from ...predictions.lessons import lessons_frame
-
-    frame = lessons_frame(prediction_scores)
-    frame["known_at"] = pd.to_datetime(frame["known_at"]).astype("datetime64[ns]")
-    frame["cycle_ts"] = pd.to_datetime(frame["cycle_ts"]).astype("datetime64[ns]")
-    return dg.Output(frame, metadata=for_run(context, "lessons", {"lessons": len(frame)}))
+# The code location's own variant's; the side variants' are built in defs/variants/.
+prediction_scores, lessons = build_scoring(SETTINGS.variant)

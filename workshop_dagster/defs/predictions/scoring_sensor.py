@@ -17,16 +17,17 @@ from ... import warehouse
 from ...cycle_assets import SETTINGS
 from ...market import calendar
 from ...resources import WarehouseResource
+from ..variants.side import SCORE_JOBS
 
 if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load
     import pandas as pd
 
 DUE_SQL = """
 with scored as (
-    select cycle_key, source, status from prediction_scores
+    select cycle_key, source, status from {schema}.prediction_scores
 )
 select p.cycle_key, max(p.horizon_end) as latest_due
-from predictions p
+from {schema}.predictions p
 left join scored s on s.cycle_key = p.cycle_key and s.source = p.source
 where p.parse_status = 'parsed'
   and p.horizon_end <= ?
@@ -36,24 +37,29 @@ order by p.cycle_key
 """
 DUE_WITHOUT_SCORES_SQL = """
 select cycle_key, max(horizon_end) as latest_due
-from predictions
+from {schema}.predictions
 where parse_status = 'parsed' and horizon_end <= ?
 group by cycle_key
 order by cycle_key
 """
 
 
-def due_cycles(database: str, now: "pd.Timestamp") -> "list[tuple[str, pd.Timestamp]]":
-    """(cycle_key, latest matured horizon) for cycles with matured, unscored calls."""
+def due_cycles(
+    database: str, now: "pd.Timestamp", schema: str = "main"
+) -> "list[tuple[str, pd.Timestamp]]":
+    """(cycle_key, latest matured horizon) for cycles with matured, unscored calls (of the
+    variant whose tables are in `schema`)."""
     import pandas as pd
 
     with warehouse.connect(database, transaction=False, timeout=30) as conn:
-        if not warehouse.table_exists(conn, "predictions"):
+        if not warehouse.table_exists(conn, "predictions", schema):
             return []
         sql = (
-            DUE_SQL if warehouse.table_exists(conn, "prediction_scores") else DUE_WITHOUT_SCORES_SQL
+            DUE_SQL
+            if warehouse.table_exists(conn, "prediction_scores", schema)
+            else DUE_WITHOUT_SCORES_SQL
         )
-        rows = conn.execute(sql, [now]).fetchall()
+        rows = conn.execute(sql.format(schema=schema), [now]).fetchall()
     return [(key, pd.Timestamp(due)) for key, due in rows]
 
 
@@ -79,34 +85,44 @@ def cycles_in_flight(instance: dg.DagsterInstance) -> tuple[set[str], list[tuple
     return keys, ranges
 
 
-def build_scoring_sensor(job, interval_s: int = 300) -> dg.SensorDefinition:
+def build_scoring_sensor(
+    job, interval_s: int = 300, side_jobs: dict | None = None
+) -> dg.SensorDefinition:
+    """The sensor that scores the code location's variant with `job` and each side variant
+    (`side_jobs`: variant -> its score job) with its own."""
+    side_jobs = side_jobs or {}
+
     @dg.sensor(
         name="scoring_sensor",
-        job=job,
+        jobs=[job, *side_jobs.values()],
         minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests a scoring run for every cycle whose calls' horizons have ended.",
+        description="Requests a scoring run for every cycle whose calls' horizons have ended "
+        "(of the loop and of each side variant).",
     )
     def scoring_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         now = calendar.now_ny()
         requested = json.loads(context.cursor) if context.cursor else {}
         keys, ranges = cycles_in_flight(context.instance)
         requests = []
-        for cycle_key, due in due_cycles(warehouse.database, now):
-            if cycle_key in keys or any(a <= cycle_key <= b for a, b in ranges):
-                continue  # a run that will score it is already on its way
-            entry = requested.get(cycle_key, {})
-            attempts = entry.get("attempts", 0) if entry.get("due") == due.isoformat() else 0
-            if attempts >= MAX_ATTEMPTS:
-                continue  # scoring keeps failing: the failed runs say why
-            requested[cycle_key] = {"due": due.isoformat(), "attempts": attempts + 1}
-            requests.append(
-                dg.RunRequest(
-                    partition_key=cycle_key,
-                    run_key=f"score:{cycle_key}:{due.isoformat()}:{attempts + 1}",
-                    tags={"workshop/reason": f"horizon ended {due:%Y-%m-%d %H:%M}"},
+        targets = [("main", job.name, ""), *((v, j.name, f"{v}:") for v, j in side_jobs.items())]
+        for schema, job_name, mark in targets:
+            for cycle_key, due in due_cycles(warehouse.database, now, schema):
+                if cycle_key in keys or any(a <= cycle_key <= b for a, b in ranges):
+                    continue  # a run that will score it is already on its way
+                entry = requested.get(mark + cycle_key, {})
+                attempts = entry.get("attempts", 0) if entry.get("due") == due.isoformat() else 0
+                if attempts >= MAX_ATTEMPTS:
+                    continue  # scoring keeps failing: the failed runs say why
+                requested[mark + cycle_key] = {"due": due.isoformat(), "attempts": attempts + 1}
+                requests.append(
+                    dg.RunRequest(
+                        job_name=job_name,
+                        partition_key=cycle_key,
+                        run_key=f"score:{mark}{cycle_key}:{due.isoformat()}:{attempts + 1}",
+                        tags={"workshop/reason": f"horizon ended {due:%Y-%m-%d %H:%M}"},
+                    )
                 )
-            )
         if not requests:
             return dg.SkipReason("no call has matured unscored since the last tick")
         context.update_cursor(json.dumps(requested, sort_keys=True))
@@ -121,4 +137,4 @@ score_job = dg.define_asset_job(
     description="Score a cycle's calls whose horizons have ended, write their lessons, and "
     "append the outcome to the cycle's post (what the scoring sensor requests).",
 )
-scoring_sensor = build_scoring_sensor(score_job, SETTINGS.scoring_interval_s)
+scoring_sensor = build_scoring_sensor(score_job, SETTINGS.scoring_interval_s, SCORE_JOBS)

@@ -129,6 +129,19 @@ def _comparisons() -> list[dict]:
     return out
 
 
+def _warehouse_comparisons(conn) -> list[dict]:
+    """The side variants' comparisons on this warehouse's cycles (`variant_comparison`, once
+    it has been built)."""
+    import json
+
+    from ...warehouse import table_exists
+
+    if not table_exists(conn, "variant_comparison"):
+        return []
+    docs = conn.execute("select distinct b, doc from variant_comparison order by b").fetchall()
+    return [json.loads(doc) for _, doc in docs]
+
+
 @dg.asset(
     group_name="publish",
     ins={
@@ -138,6 +151,8 @@ def _comparisons() -> list[dict]:
         "calibration": dg.AssetIn(),
         "rules": dg.AssetIn(),
     },
+    # Read when it exists (a loop without side variants never builds it).
+    deps=["variant_comparison"],
     kinds={"html"},
     description="A static HTML site (no server needed): posts newest first with calls and "
     "outcomes, a scoreboard with per-mind and per-regime tables (outcomes and calls, each "
@@ -166,6 +181,7 @@ def site(
             if table_exists(conn, "memo")
             else {}
         )
+        warehouse_comparisons = _warehouse_comparisons(conn)
     data = SiteData(
         posts=posts,
         track_record=track_record,
@@ -175,7 +191,7 @@ def site(
         seals=seals,
         memos=memos,
         public_keys=public_keys,
-        comparisons=_comparisons(),
+        comparisons=_comparisons() + warehouse_comparisons,
     )
     built = build_site(data, publisher.site_dir)
     board = (
