@@ -67,7 +67,7 @@ verify: install
 	$(BIN)/python -m workshop_dagster.verify $(VERIFY_ARGS)
 
 # Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
-BENCHMARKS := load cycle backfill loop_backfill scoring claude_path pool_wait
+BENCHMARKS := load cycle backfill loop_backfill variant_backfill scoring claude_path pool_wait
 # Each benchmark says which of how many it is and how long the last took (the loop backfill
 # also draws the demo's progress bar on the terminal).
 bench: install

@@ -2,7 +2,7 @@
 first cycle whose memo or calls differ from what was sealed, or are missing.
 
 From the warehouse: the `record_seals` chain, and each cycle's content recomputed from `memo`
-and `predictions`. From the published site (`--site`, default the data folder's): its
+and `predictions`; and the same for each side variant's record, in its own schema. From the published site (`--site`, default the data folder's): its
 `record/record.jsonl` chain, and each cycle's memo as published (`record/memos/<cycle>.md`)
 against the memo hash its seal covers. Where the seals are signed (`WORKSHOP_SIGNING_KEY`),
 every signature from the first signed seal on is checked against the public keys the record
@@ -32,22 +32,43 @@ def _signatures(log: pd.DataFrame, keys: dict[str, str], required: str | None) -
     return [problem] if problem else []
 
 
-def verify_warehouse(database: Path, public_key: str | None = None) -> list[str]:
+def variant_records(database: Path) -> list[str]:
+    """The side variants whose sealed records the warehouse holds (their schemas)."""
+    from . import warehouse
+
+    if not Path(database).exists():
+        return []
+    with warehouse.connect(database, transaction=False) as conn:
+        rows = conn.execute(
+            "select distinct table_schema from information_schema.tables "
+            "where table_name = 'record_seals' and table_schema <> 'main' order by 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def verify_warehouse(
+    database: Path, public_key: str | None = None, schema: str = "main"
+) -> list[str]:
+    """The problems of one record: the loop's (`main`) or a side variant's (its schema)."""
     from . import warehouse
 
     if not Path(database).exists():
         return [f"no warehouse at {database}"]
     with warehouse.connect(database, transaction=False) as conn:
-        if not warehouse.table_exists(conn, "record_seals"):
+        if not warehouse.table_exists(conn, "record_seals", schema):
             return ["the warehouse holds no sealed record (no cycle has been deliberated)"]
-        log = conn.execute("select * from record_seals order by seq").fetchdf()
+        log = conn.execute(f"select * from {schema}.record_seals order by seq").fetchdf()
         keys = (
-            dict(conn.execute("select key_id, public_pem from record_signing_keys").fetchall())
-            if warehouse.table_exists(conn, "record_signing_keys")
+            dict(
+                conn.execute(
+                    f"select key_id, public_pem from {schema}.record_signing_keys"
+                ).fetchall()
+            )
+            if warehouse.table_exists(conn, "record_signing_keys", schema)
             else {}
         )
-        memo = conn.execute("select cycle_key, body from memo").fetchdf()
-        predictions = conn.execute("select * from predictions").fetchdf()
+        memo = conn.execute(f"select cycle_key, body from {schema}.memo").fetchdf()
+        predictions = conn.execute(f"select * from {schema}.predictions").fetchdf()
     problems = [p for p in (seals.verify_chain(log),) if p]
     problem = seals.verify_contents(log, seals.contents(memo, predictions))
     return problems + ([problem] if problem else []) + _signatures(log, keys, public_key)
@@ -101,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--public-key {args.public_key}: {exc.strerror}")
     found = verify_warehouse(settings.database, public_key)
     where = [("warehouse", found)]
+    # Each side variant's record, sealed in its own schema (defs/variants/).
+    for variant in variant_records(settings.database):
+        where.append(
+            (
+                f"warehouse, variant {variant}",
+                verify_warehouse(settings.database, public_key, variant),
+            )
+        )
     if not args.no_site:
         where.append(("site", verify_site(Path(args.site), public_key)))
     ok = True

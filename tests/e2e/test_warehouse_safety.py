@@ -1,5 +1,7 @@
-"""One DuckDB file under pressure: eight concurrent runs, and a run killed mid-write."""
+"""One DuckDB file under pressure: concurrent runs (of cycles, then of two variants), and a run
+killed mid-write."""
 
+import json
 import os
 import signal
 import time
@@ -8,17 +10,21 @@ import duckdb
 import pytest
 from filelock import FileLock, Timeout
 
-from tests.e2e.processes import MATERIALIZE_MARKET, env_with, finish, start
+from tests.e2e.processes import BIN, MATERIALIZE_MARKET, env_with, finish, start
 from workshop_dagster.market.session_bars import WINDOW_BARS
 
 pytestmark = pytest.mark.e2e
 MATERIALIZE = MATERIALIZE_MARKET
+JOB = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions", "-j"]
 
 
-def test_five_runs_of_different_cycles_at_once(workshop_env):
-    """Five CLI runs at once on one warehouse file (each queues its writes on pool `duckdb`)."""
+def test_five_runs_of_different_cycles_at_once_then_two_variant_backfills_at_once(workshop_env):
+    """Five CLI runs at once on one warehouse file (each queues its writes on pool `duckdb`);
+    then two side variants' backfills over those cycles at once, each its own run."""
     env = env_with(workshop_env)
-    keys = [f"2026-03-{day:02d}-19:15" for day in (2, 3, 4, 5, 6)]
+    # Five consecutive cycles of the tests' cadence (09:15, 12:15, 19:15).
+    keys = ["2026-03-02-19:15", "2026-03-03-09:15", "2026-03-03-12:15", "2026-03-03-19:15"]
+    keys.append("2026-03-04-09:15")
     procs = [start([*MATERIALIZE, "--partition", key], env) for key in keys]
     for code, out in [finish(p, timeout=600) for p in procs]:
         assert code == 0, out[-3000:]
@@ -28,6 +34,31 @@ def test_five_runs_of_different_cycles_at_once(workshop_env):
         )
         labels = conn.execute("select count(*) from regime_labels").fetchone()[0]
     assert counts == {k: 17 for k in keys} and labels == len(keys)
+
+    # Two variant backfills launched at once: both succeed, each writes its own schema once.
+    span = json.dumps(
+        {
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+        }
+    )
+    variants = ("no_feedback", "placebo")
+    procs = [start([*JOB, f"{v}_cycle", "--tags", span], env) for v in variants]
+    for code, out in [finish(p, timeout=600) for p in procs]:
+        assert code == 0, out[-3000:]
+    with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
+        for v in variants:
+            memos = conn.execute(f"select count(*), count(distinct cycle_key) from {v}.memo")
+            assert memos.fetchone() == (len(keys), len(keys)), v
+            twice = conn.execute(
+                f"select count(*) from (select cycle_key, source from {v}.predictions "
+                "group by all having count(*) > 1)"
+            ).fetchone()[0]
+            assert twice == 0, v
+            assert conn.execute(f"select count(*) from {v}.record_seals").fetchone()[0] == 5
+        # The market was not recomputed by the variants' runs.
+        again = conn.execute("select count(*) from market_bars").fetchone()[0]
+    assert again == 17 * len(keys)
 
 
 def _cycle_rows(db: str) -> dict[str, int]:

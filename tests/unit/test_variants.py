@@ -28,6 +28,10 @@ def test_the_built_in_variants_and_a_bad_file_named_by_its_fault(tmp_path):
         ),
         "variants:\n  baseline: {colour: red}\n": "unknown field(s) ['colour']",
         "nothing: here\n": "no `variants:` mapping",
+        # A name becomes a DuckDB schema and an asset key prefix.
+        "variants:\n  baseline: {}\n  main: {}\n": "'main' is taken",
+        "variants:\n  baseline: {}\n  2fast: {}\n": "starting with a letter",
+        "variants:\n  baseline: {}\n  Loud: {}\n": "lower-case",
     }
     for text, says in cases.items():
         path = tmp_path / "variants.yaml"
@@ -38,6 +42,28 @@ def test_the_built_in_variants_and_a_bad_file_named_by_its_fault(tmp_path):
     with pytest.raises(SettingsError, match="WORKSHOP_VARIANT='bogus' is not a variant"):
         load_settings({"WORKSHOP_VARIANT": "bogus", "WORKSHOP_NEWS_FEEDS": "none"})
     assert load_settings({"WORKSHOP_NEWS_FEEDS": "none"}).variant == "baseline"
+
+
+def test_the_side_variants_default_to_those_this_install_runs_and_bad_lists_are_named():
+    env = {"WORKSHOP_NEWS_FEEDS": "none"}
+    # Offline: every variant but the Claude one (it needs WORKSHOP_LLM=anthropic).
+    assert load_settings(env).side_variants == ("no_feedback", "placebo")
+    assert load_settings({**env, "WORKSHOP_VARIANTS": "none"}).side_variants == ()
+    assert load_settings({**env, "WORKSHOP_VARIANTS": " placebo "}).side_variants == ("placebo",)
+    own = load_settings({**env, "WORKSHOP_VARIANT": "placebo"})
+    assert own.side_variants == ("baseline", "no_feedback")
+    claude = {**env, "WORKSHOP_LLM": "anthropic", "ANTHROPIC_API_KEY": "sk-test"}
+    assert "skeptic_claude" in load_settings(claude).side_variants
+    cases = {
+        "bogus": "'bogus' is not a variant",
+        "baseline": "baseline is the code location's own variant",
+        "placebo,placebo": "listed twice",
+        "skeptic_claude": "runs the anthropic minds: set WORKSHOP_LLM=anthropic",
+    }
+    for text, says in cases.items():
+        with pytest.raises(SettingsError, match="WORKSHOP_VARIANTS") as raised:
+            load_settings({**env, "WORKSHOP_VARIANTS": text})
+        assert says in str(raised.value), text
 
 
 class History:
