@@ -132,3 +132,25 @@ def test_a_signing_key_that_cannot_sign_is_refused_when_the_settings_load(tmp_pa
     good, _ = _key_file(tmp_path)
     settings = load_settings({"WORKSHOP_SIGNING_KEY": str(good), "WORKSHOP_NEWS_FEEDS": "none"})
     assert settings.signing_key == str(good)
+
+
+def test_a_record_takes_the_calls_of_one_variant_only(conn):
+    seals.claim_variant(conn, "main", "placebo")
+    seals.seal(conn, _contents())
+    seals.claim_variant(conn, "main", "placebo")  # the same variant again: fine
+    with pytest.raises(seals.SealedRecordError, match="holds the calls of variant 'placebo'"):
+        seals.claim_variant(conn, "main", "baseline")
+    # A side variant's record lives in its own schema, bound to it.
+    seals.claim_variant(conn, "no_feedback", "no_feedback")
+    seals.seal(conn, _contents(memo="I abstain."), schema="no_feedback")
+    assert len(seals.chain(conn, "no_feedback")) == 2 and len(seals.chain(conn)) == 2
+
+
+def test_a_record_sealed_before_variants_were_stamped_is_the_loops_own():
+    with duckdb.connect(":memory:") as conn:
+        seals.seal(conn, _contents())
+        seals.claim_variant(conn, "main", "baseline")
+    with duckdb.connect(":memory:") as conn:
+        seals.seal(conn, _contents())
+        with pytest.raises(seals.SealedRecordError, match="WORKSHOP_VARIANTS=placebo"):
+            seals.claim_variant(conn, "main", "placebo")

@@ -78,7 +78,33 @@ def public_keys(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[s
 
 
 class SealedRecordError(RuntimeError):
-    """A sealed cycle would be rewritten without the explicit amend flag."""
+    """A sealed cycle would be rewritten without the explicit amend flag, or a record would
+    take the calls of another variant than its own."""
+
+
+def claim_variant(conn: duckdb.DuckDBPyConnection, schema: str, variant: str) -> None:
+    """Bind the record in `schema` to one variant, or refuse another's calls: two variants in
+    one record would make one track record, calibration and rules of two configurations. A
+    record sealed before variants were stamped is the loop's own (`baseline`)."""
+    _ensure(conn, schema)
+    conn.execute(
+        f"create table if not exists {schema}.record_variant (variant varchar not null)"
+    ).fetchall()
+    row = conn.execute(f"select variant from {schema}.record_variant").fetchone()
+    if row is None:
+        sealed = conn.execute(f"select count(*) from {schema}.record_seals").fetchone()[0]
+        held = "baseline" if sealed else variant
+        conn.execute(f"insert into {schema}.record_variant values (?)", [held]).fetchall()
+    else:
+        held = row[0]
+    if held != variant:
+        where = "the loop's record (schema main)" if schema == "main" else f"schema {schema}"
+        raise SealedRecordError(
+            f"{where} holds the calls of variant {held!r}; a run of variant {variant!r} would "
+            "mix two configurations in one record, calibration and rules. Run it beside the "
+            f"loop (WORKSHOP_VARIANTS={variant}, keeping WORKSHOP_VARIANT={held}), or give it "
+            "its own folder (WORKSHOP_DATA_DIR)"
+        )
 
 
 def _sha(text: str) -> str:

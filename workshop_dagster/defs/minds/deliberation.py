@@ -109,6 +109,7 @@ def _sealed(
     warehouse: WarehouseResource,
     memo,
     predictions,
+    variant: str,
     schema: str,
 ):
     """Each call's cycle seal (the latest row for its cycle of the variant's own chain)."""
@@ -123,6 +124,7 @@ def _sealed(
     signer = Signer(Path(key)) if key else None
     try:
         with warehouse.connect() as conn:
+            seals.claim_variant(conn, schema, variant)
             sealed = seals.seal(
                 conn, seals.contents(memo, predictions), amend, signer, schema=schema
             )
@@ -294,7 +296,7 @@ def _deliberate(context, variant, side, inputs, market, llm, warehouse):
         predictions[col] = pd.to_datetime(predictions[col]).astype("datetime64[ns]")
     # Sealed before anything of the cycles is stored, and before any outcome is known
     # (predictions/seals.py): a rewrite of a sealed cycle is refused unless the run asks to amend.
-    predictions["seal"] = _sealed(context, warehouse, frames["memo"], predictions, schema)
+    predictions["seal"] = _sealed(context, warehouse, frames["memo"], predictions, variant, schema)
     frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]
