@@ -71,7 +71,18 @@ def build_sql_asset(
         table = f"{schema}.{model.name}"
         with context.resources.warehouse.connect() as conn:
             for ref in model.refs:
-                if ref in LATER_COLUMNS and warehouse.table_exists(conn, ref, schema):
+                if not warehouse.table_exists(conn, ref, schema):
+                    raise dg.Failure(
+                        description=f"SQL model {key.to_user_string()} reads {schema}.{ref}, "
+                        "which does not exist yet: materialize "
+                        + (
+                            f"variant {variant}'s cycles first (its `{variant}_cycle` job)"
+                            if variant
+                            else f"`{ref}` for some cycles first"
+                        ),
+                        allow_retries=False,
+                    )
+                if ref in LATER_COLUMNS:
                     warehouse.add_new_columns(conn, f"{schema}.{ref}", LATER_COLUMNS[ref])
             if window is None:
                 conn.execute(f"create or replace table {table} as {select}")

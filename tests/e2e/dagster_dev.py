@@ -98,6 +98,17 @@ class DagsterDev:
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         return launched["backfillId"]
 
+    def launch_asset_backfill(self, asset_keys: list[list[str]], cycle_keys: list[str]) -> str:
+        """A backfill of some assets over some cycles, as the UI's *Materialize* of a selection
+        over a range launches it (the daemon runs it)."""
+        params = {
+            "assetSelection": [{"path": path} for path in asset_keys],
+            "partitionNames": cycle_keys,
+        }
+        launched = self.query(BACKFILL_MUTATION, {"params": params})["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        return launched["backfillId"]
+
     def wait_for_backfill(self, backfill_id: str, timeout: float = 300) -> str:
         def finished():
             status = self.query(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"][

@@ -54,6 +54,20 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
     assert status in ("COMPLETED", "COMPLETED_SUCCESS")
     assert {CYCLE, *BACKFILL} <= _memo_keys(dev.env["WORKSHOP_DB"])
 
+    # 2b. A side variant backfilled over two of those cycles from the UI's selection: one run
+    # (a range is a single run), its own rows, the market untouched.
+    from workshop_dagster.defs.variants.side import PER_CYCLE_ASSETS
+
+    span = [CYCLE, BACKFILL[0]]
+    status = dev.wait_for_backfill(
+        dev.launch_asset_backfill([["placebo", a] for a in PER_CYCLE_ASSETS], span)
+    )
+    assert status in ("COMPLETED", "COMPLETED_SUCCESS")
+    with warehouse.connect(dev.env["WORKSHOP_DB"], transaction=False) as conn:
+        variant = {k for (k,) in conn.execute("select cycle_key from placebo.memo").fetchall()}
+        bars = conn.execute("select count(*) from market_bars").fetchone()[0]
+    assert variant == set(span) and bars == 17 * len({CYCLE, *BACKFILL})
+
     # 3. Scores go missing for a cycle whose calls have matured: the sensor notices and scores.
     with warehouse.connect(dev.env["WORKSHOP_DB"]) as conn:
         conn.execute("delete from prediction_scores where cycle_key = ?", [CYCLE])

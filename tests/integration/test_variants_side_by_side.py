@@ -152,3 +152,15 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
         )
     ).run_requests
     assert {r.job_name for r in asked} == {"placebo_rollups"}, asked
+
+
+@pytest.mark.usefixtures("workshop_env")
+def test_a_variants_record_before_its_cycles_ran_names_the_job_to_run():
+    result = materialize(
+        None,
+        selection=dg.AssetSelection.assets(dg.AssetKey(["placebo", "track_record"])),
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert "placebo.prediction_scores, which does not exist yet" in failure_text(result)
+    assert "`placebo_cycle` job" in failure_text(result)
