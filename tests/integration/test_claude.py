@@ -394,3 +394,26 @@ def test_a_persona_variant_changes_only_its_prompts(api):
     # test_a_second_backfill_makes_zero_calls).
     stored = query("select source from llm_replay order by source")["source"].tolist()
     assert stored == ["contrarian", "flow", "macro", "synthesis"]
+
+
+def test_a_side_variant_runs_the_claude_minds_with_its_own_personas(api):
+    """A side variant on the Claude minds: its own persona folder (placebo: the project's),
+    never the code location's variant's; a second run replays at $0."""
+    from workshop_dagster.defs.variants.side import PER_CYCLE_ASSETS, keys
+    from workshop_dagster.variants import load_variants
+
+    skeptic = load_variants()["skeptic_claude"].personas
+    assert run(CYCLE, claude(personas=skeptic)).success
+    before = len(api.requests)
+    side = dg.AssetSelection.assets(*keys("placebo", PER_CYCLE_ASSETS))
+    result = materialize(CYCLE, selection=side, llm=claude(personas=skeptic), raise_on_error=False)
+    assert result.success, failure_text(result)
+    synthesis = api.calls("synthesis")[-1]["body"]["messages"][0]["content"]
+    assert len(api.requests) > before and "and a skeptic" not in synthesis
+    # The replay cache is shared: the minds' prompts are the loop's own at this first cycle
+    # (no record yet, in either), so only the synthesis (another persona) is asked anew.
+    outcomes = query("select outcome, count(*) n from placebo.llm_calls group by 1")
+    assert dict(zip(outcomes["outcome"], outcomes["n"], strict=True)) == {"ok": 1, "replayed": 3}
+    again = len(api.requests)
+    assert materialize(CYCLE, selection=side, llm=claude(personas=skeptic)).success
+    assert len(api.requests) == again, "the re-run replays every reply: $0"
