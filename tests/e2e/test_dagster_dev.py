@@ -56,7 +56,7 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
 
     # 2b. A side variant backfilled over two of those cycles from the UI's selection: one run
     # (a range is a single run), its own rows, the market untouched.
-    from workshop_dagster.defs.variants.side import PER_CYCLE_ASSETS
+    from workshop_dagster.defs.cycle.variant_jobs import PER_CYCLE_ASSETS
 
     span = [CYCLE, BACKFILL[0]]
     status = dev.wait_for_backfill(

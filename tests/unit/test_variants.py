@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workshop_dagster.evaluation.compare import compare, diebold_mariano
 from workshop_dagster.minds.context import LESSONS_SHOWN, Feedback
+from workshop_dagster.predictions.comparison import compare, diebold_mariano
 from workshop_dagster.settings import SettingsError, load_settings
 from workshop_dagster.variants import VariantsFileError, load_variants
 
@@ -205,7 +205,7 @@ def test_a_claude_variant_names_its_engine_and_a_persona_folder_that_exists(tmp_
 
 
 def test_the_variants_page_shows_each_comparison_with_its_chart_and_escapes_names(tmp_path):
-    from workshop_dagster.evaluation.compare import as_json, cumulative
+    from workshop_dagster.predictions.comparison import as_json, cumulative
     from workshop_dagster.publish.site import SiteData, build_site
 
     baseline = _synthesis(30, lambda i, rng: bool(rng.random() < 0.55))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..predictions.bootstrap import block_draws, day_blocks, interval, per_day, resampled_mean
 from ..predictions.calibration_report import (
     OUTCOME_KEY,
     expected_calibration_error,
@@ -22,9 +23,8 @@ from ..predictions.calibration_report import (
 )
 from ..predictions.scoring import COIN
 
-BOOTSTRAP_REPS = 1000
-BOOTSTRAP_SEED = 20260101
-MAX_BLOCK_DAYS = 21
+# The bootstrap (predictions/bootstrap.py) is re-exported: the evaluation's figures use it.
+__all__ = ["block_draws", "day_blocks", "interval", "resampled_mean"]
 
 
 def outcome_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,8 +80,8 @@ def summarize(frame: pd.DataFrame) -> dict:
     if days is not None:
         draws = block_draws(days.max() + 1, block)
         rate = resampled_mean(days, hit, draws)
-        skill = 1 - _per_day(days, brier, draws) / np.maximum(
-            _per_day(days, uncertainty, draws), 1e-12
+        skill = 1 - per_day(days, brier, draws) / np.maximum(
+            per_day(days, uncertainty, draws), 1e-12
         )
         out |= dict(zip(("hit_rate_low", "hit_rate_high"), interval(rate), strict=True))
         out |= dict(zip(("brier_skill_low", "brier_skill_high"), interval(skill), strict=True))
@@ -111,59 +111,3 @@ def brier_difference(a: pd.DataFrame, b: pd.DataFrame) -> dict:
 
 def _skill(brier_sum: float, uncertainty_sum: float) -> float:
     return 1 - brier_sum / uncertainty_sum if uncertainty_sum > 0 else float("nan")
-
-
-def day_blocks(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
-    """Each outcome's day index (0 = the first day; None under two days) and the block length
-    in days: as long as the longest horizon in sessions, at least one day, at most
-    `MAX_BLOCK_DAYS` (`block_draws` shortens it to the days there are)."""
-    if "cycle_ts" not in outcomes:
-        return None, 1
-    day = pd.to_datetime(outcomes["cycle_ts"]).dt.normalize()
-    uniq = np.sort(day.unique())
-    if len(uniq) < 2:
-        return None, 1
-    index = np.searchsorted(uniq, day.to_numpy())
-    longest = (
-        pd.to_numeric(outcomes["horizon_sessions"], errors="coerce").max()
-        if "horizon_sessions" in outcomes
-        else np.nan
-    )
-    return index, int(min(MAX_BLOCK_DAYS, max(1, 1 if pd.isna(longest) else longest)))
-
-
-def block_draws(n_days: int, block: int) -> np.ndarray:
-    """(reps × n_days) how often each day is drawn: ceil(n_days / block) blocks of `block`
-    consecutive days (at most n_days), starts uniform, the series cut to n_days (seeded:
-    figures reproduce)."""
-    block = min(block, n_days)
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    n_blocks = -(-n_days // block)
-    starts = rng.integers(0, n_days - block + 1, size=(BOOTSTRAP_REPS, n_blocks))
-    picked = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(BOOTSTRAP_REPS, -1)
-    picked = picked[:, :n_days]
-    counts = np.zeros((BOOTSTRAP_REPS, n_days))
-    np.add.at(counts, (np.arange(BOOTSTRAP_REPS)[:, None], picked), 1)
-    return counts
-
-
-def _per_day(days: np.ndarray, values: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """Σ over the drawn days of `values` (per replicate)."""
-    sums = np.bincount(days, weights=values, minlength=draws.shape[1])
-    return draws @ sums
-
-
-def resampled_mean(days: np.ndarray, values: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """The mean of `values` over the drawn days, per replicate."""
-    return _per_day(days, values, draws) / np.maximum(
-        _per_day(days, np.ones(len(values)), draws), 1
-    )
-
-
-def interval(samples: np.ndarray) -> tuple[float, float]:
-    """The 95% interval of a bootstrap's finite samples."""
-    finite = samples[np.isfinite(samples)]
-    if len(finite) == 0:
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(finite, [2.5, 97.5])
-    return float(lo), float(hi)

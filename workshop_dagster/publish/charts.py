@@ -89,7 +89,7 @@ def _saved(plt, fig, ax, path: Path) -> Path:
 
 def cumulative_difference(doc: dict, path: Path) -> Path:
     """Two variants' running differences over the cycles both decided (a comparison document
-    of `evaluation/compare.as_json`): score A − B above 0 and Brier A − B below 0 mean A ahead."""
+    of `predictions/comparison.as_json`): score A − B above 0 and Brier A − B below 0 mean A ahead."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
     points = doc["cumulative"]

@@ -35,7 +35,7 @@ class SiteData:
     memos: dict[str, str] | None = None
     # The public keys that signed seals (key id -> PEM), published beside the record.
     public_keys: dict[str, str] | None = None
-    # Variant comparisons `make compare` wrote (evaluation/compare.as_json), for the Variants page.
+    # Variant comparisons `make compare` wrote (predictions/comparison.as_json), for the Variants page.
     comparisons: list[dict] | None = None
 
 

@@ -17,7 +17,7 @@ from ... import warehouse
 from ...cycle_assets import SETTINGS
 from ...market import calendar
 from ...resources import WarehouseResource
-from ..variants.side import SCORE_JOBS
+from ..cycle.variant_jobs import SCORE_JOBS
 
 if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load
     import pandas as pd

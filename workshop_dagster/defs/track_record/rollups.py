@@ -5,8 +5,8 @@ import dagster as dg
 
 from ...cycle_assets import PARTITIONS, SETTINGS
 from ...sql_models import load_sql_assets
+from ..cycle.variant_jobs import ROLLUPS_JOBS
 from ..predictions.scoring_sensor import ACTIVE
-from ..variants.side import ROLLUPS_JOBS
 
 # The rollups look for new scores as often as the scoring sensor looks for matured calls, at
 # most every 30 s (a check of two timestamps: cheap).

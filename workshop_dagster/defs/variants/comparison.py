@@ -1,5 +1,5 @@
 """`variant_comparison`: every side variant against the code location's own, on the cycles both
-ran in this warehouse (evaluation/compare.py: paired by cycle, block bootstrap intervals,
+ran in this warehouse (predictions/comparison.py: paired by cycle, block bootstrap intervals,
 Diebold-Mariano), as a table, in the UI's metadata and on the site's Variants page."""
 
 import dagster as dg
@@ -22,7 +22,7 @@ COLUMNS = {
     "dm": "float64",
     "p_value": "float64",
     "verdict": "string",
-    # The site's document of the pair (evaluation/compare.as_json), on each of its rows.
+    # The site's document of the pair (predictions/comparison.as_json), on each of its rows.
     "doc": "string",
 }
 
@@ -52,7 +52,7 @@ def _synthesis_scores(conn, schema: str):
     "variant, on the cycles both ran: the difference in Brier, log score, hit rate and mean "
     "score over the calls both made and over all cycles (an abstention as a coin), with a "
     "95% moving-block bootstrap interval over days and a Diebold-Mariano test "
-    "(evaluation/compare.py). Shown on the site's Variants page.",
+    "(predictions/comparison.py). Shown on the site's Variants page.",
 )
 def variant_comparison(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -62,7 +62,7 @@ def variant_comparison(
 
     import pandas as pd
 
-    from ...evaluation.compare import as_json, compare, cumulative, table
+    from ...predictions.comparison import as_json, compare, cumulative, table
 
     main = SETTINGS.variant
     rows, tables = [], []
