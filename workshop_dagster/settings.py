@@ -161,7 +161,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
         variant=_variant(env.get("WORKSHOP_VARIANT", ""), llm),
         side_variants=_side_variants(
-            env.get("WORKSHOP_VARIANTS", ""), _variant(env.get("WORKSHOP_VARIANT", ""), llm), llm
+            env.get("WORKSHOP_VARIANTS", ""),
+            _variant(env.get("WORKSHOP_VARIANT", ""), llm),
+            llm,
+            database.stem,
         ),
     )
 
@@ -189,20 +192,28 @@ def _variant(text: str, llm: str) -> str:
     return name
 
 
-def _side_variants(text: str, main: str, llm: str) -> tuple[str, ...]:
+def _side_variants(text: str, main: str, llm: str, catalog: str) -> tuple[str, ...]:
     """WORKSHOP_VARIANTS: the variants run beside the code location's own, comma-separated, or
     `none`; unset, every variant of variants.yaml whose minds this install runs (its engine is
-    WORKSHOP_LLM's, or it names none)."""
+    WORKSHOP_LLM's, or it names none). A variant's schema may not share the name of the
+    warehouse file (`catalog`, its stem): DuckDB could not tell `name.table` apart."""
     from .variants import load_variants
 
     variants = load_variants()  # already checked by _variant
     text = text.strip()
     if not text:
-        return tuple(n for n, v in variants.items() if n != main and v.engine in ("", llm))
-    if text == "none":
+        names = [n for n, v in variants.items() if n != main and v.engine in ("", llm)]
+    elif text == "none":
         return ()
-    names = [n.strip() for n in text.split(",") if n.strip()]
+    else:
+        names = [n.strip() for n in text.split(",") if n.strip()]
     for name in names:
+        if name == catalog.lower():
+            raise SettingsError(
+                f"WORKSHOP_VARIANTS: variant {name} has the name of the warehouse file "
+                f"({catalog}.duckdb), so DuckDB could not tell its schema from the file: rename "
+                "the variant in variants.yaml, or the file (WORKSHOP_DB)"
+            )
         if name not in variants:
             raise SettingsError(
                 f"WORKSHOP_VARIANTS: {name!r} is not a variant: use some of "
@@ -220,7 +231,7 @@ def _side_variants(text: str, main: str, llm: str) -> tuple[str, ...]:
                 + (" (and ANTHROPIC_API_KEY)" if needs == "anthropic" else "")
                 + f", or leave {name} out"
             )
-    if len(set(names)) != len(names):
+    if text and len(set(names)) != len(names):
         raise SettingsError(f"WORKSHOP_VARIANTS: a variant is listed twice in {text!r}")
     return tuple(names)
 

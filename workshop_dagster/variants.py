@@ -23,7 +23,7 @@ class VariantsFileError(ValueError):
 
 # Names a variant cannot take: DuckDB's own schemas, and the asset groups of the loop.
 RESERVED = frozenset(
-    {"main", "temp", "information_schema", "pg_catalog", "system"}
+    {"main", "temp", "memory", "information_schema", "pg_catalog", "system"}
     | {"market", "minds", "predictions", "track_record", "publish", "variants"}
 )
 ENGINES = ("offline", "anthropic")  # the minds' engines: WORKSHOP_LLM's values too (settings.py)

@@ -64,6 +64,9 @@ def test_the_side_variants_default_to_those_this_install_runs_and_bad_lists_are_
         with pytest.raises(SettingsError, match="WORKSHOP_VARIANTS") as raised:
             load_settings({**env, "WORKSHOP_VARIANTS": text})
         assert says in str(raised.value), text
+    # A schema named like the warehouse file would be ambiguous in DuckDB (`placebo.memo`).
+    with pytest.raises(SettingsError, match="name of the warehouse file"):
+        load_settings({**env, "WORKSHOP_DB": "/tmp/x/placebo.duckdb"})
 
 
 class History:

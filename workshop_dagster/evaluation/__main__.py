@@ -194,6 +194,8 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
                 "WORKSHOP_DATA_DIR": str(out / "data"),
                 "WORKSHOP_LLM": "offline",
                 "WORKSHOP_VARIANT": args.variant,
+                # A walk replays one variant in its own warehouse (`make compare` pairs them).
+                "WORKSHOP_VARIANTS": "none",
                 # Where the warm great_expectations worker lives: the shell's, so a walk uses
                 # the one the user's runs (or a test session) already started.
                 "WORKSHOP_RUNTIME_DIR": os.environ.get("WORKSHOP_RUNTIME_DIR", ""),
