@@ -281,15 +281,20 @@ def build_context(
     cycle_key: str,
     cycle_ts: pd.Timestamp,
     ordinal: int,
-    features: pd.DataFrame,
+    features: pd.DataFrame | list[dict],
     regime: dict,
-    rates: pd.DataFrame,
+    rates: pd.DataFrame | list[dict],
     news: pd.DataFrame,
     history: CycleHistory,
     feedback: Feedback | None = None,
 ) -> CycleContext:
-    """What the minds are shown at one cycle (the record as `feedback` shows it)."""
+    """What the minds are shown at one cycle (the record as `feedback` shows it). `features` and
+    `rates` are the cycle's rows, as a frame or as records."""
     feedback = feedback or Feedback()
+    if isinstance(features, pd.DataFrame):
+        features = features.to_dict("records")
+    if isinstance(rates, pd.DataFrame):
+        rates = rates.to_dict("records")
     tickers = {
         row["ticker"]: {
             "last": round(float(row["last"]), 2),
@@ -298,10 +303,12 @@ def build_context(
             "rel_strength_5d": round(float(row["rel_strength_5d"]), 2),
             **_intraday_fields(row),
         }
-        for row in features.to_dict("records")
+        for row in features
     }
-    first = features.iloc[0]
-    ust10 = rates[rates["series"] == "ust_10y"].sort_values("as_of")["value"]
+    first = features[0]
+    ust10 = [
+        r["value"] for r in sorted(rates, key=lambda r: r["as_of"]) if r["series"] == "ust_10y"
+    ]
     market = MarketView(
         tickers=tickers,
         breadth=round(float(first["breadth"]), 4),
@@ -315,7 +322,7 @@ def build_context(
         ust_2y=float(first["ust_2y"]),
         spread_10y_2y=float(first["spread_10y_2y"]),
         fed_funds=float(first["fed_funds"]),
-        ust_10y_change_5obs_bp=round(100 * float(ust10.iloc[-1] - ust10.iloc[-6]), 1)
+        ust_10y_change_5obs_bp=round(100 * float(ust10[-1] - ust10[-6]), 1)
         if len(ust10) >= 6
         else None,
     )

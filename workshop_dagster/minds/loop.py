@@ -44,8 +44,8 @@ def cycle_context(
     known at its time."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
     key = cycle_ts.strftime(CYCLE_KEY_FORMAT)
-    feats, regime = cycle_features[cycle_ts], regime_labels[cycle_ts]
-    if feats.empty or regime.empty:
+    feats, regime = cycle_features.records(cycle_ts), regime_labels.records(cycle_ts)
+    if not feats or not regime:
         raise ValueError(
             f"cycle {key} has no features or regime label: materialize the market group for it first"
         )
@@ -54,8 +54,8 @@ def cycle_context(
         cycle_ts,
         ordinal(key),
         feats,
-        regime.iloc[0].to_dict(),
-        macro_rates[cycle_ts],
+        regime[0],
+        macro_rates.records(cycle_ts),
         news_items[cycle_ts],
         history,
         feedback,
@@ -155,11 +155,22 @@ class CycleRows:
     filtered for each of them is quadratic in the range)."""
 
     def __init__(self, frame: pd.DataFrame):
+        self._frame = frame
         self._empty = frame.iloc[0:0]
         self._groups = {ts: rows for ts, rows in frame.groupby("cycle_ts", sort=False)}
+        self._records: dict | None = None
 
     def __getitem__(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
         return self._groups.get(cycle_ts, self._empty)
+
+    def records(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """The cycle's rows as dicts, converted once for the whole range (one `to_dict` a cycle
+        cost a year's loop seconds)."""
+        if self._records is None:
+            self._records = {}
+            for row in self._frame.to_dict("records"):
+                self._records.setdefault(row["cycle_ts"], []).append(row)
+        return self._records.get(cycle_ts, [])
 
 
 def deliberate(
