@@ -244,17 +244,33 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return json.loads(out.to_json(orient="records"))
 
 
+NEWS_FIELDS = ["item_id", "published_at", "visible_from", "source", "title", "summary", "tickers"]
+
+
 def _news_rows(news: pd.DataFrame) -> list[dict]:
     """The cycle's headlines, newest first, each with the handle the minds and the memo cite
     it by ("N1" the newest) and its archive id."""
     if news is None or news.empty:
         return []
     ordered = news.sort_values(["visible_from", "item_id"], ascending=[False, True])
-    rows = _records(
-        ordered,
-        ["item_id", "published_at", "visible_from", "source", "title", "summary", "tickers"],
-    )
+    rows = _records(ordered, NEWS_FIELDS)
     return [{"cite": f"N{i}", **row} for i, row in enumerate(rows, start=1)]
+
+
+def news_rows_by_cycle(news: pd.DataFrame) -> dict[pd.Timestamp, list[dict]]:
+    """`_news_rows` of every cycle of a range's `news_items`, converted in one pass (once a
+    cycle, the conversion cost a year's loop seconds)."""
+    if news is None or news.empty:
+        return {}
+    ordered = news.sort_values(
+        ["cycle_ts", "visible_from", "item_id"], ascending=[True, False, True], kind="stable"
+    )
+    rows = _records(ordered, NEWS_FIELDS)
+    out: dict[pd.Timestamp, list[dict]] = {}
+    for cycle_ts, row in zip(ordered["cycle_ts"], rows, strict=True):
+        mine = out.setdefault(cycle_ts, [])
+        mine.append({"cite": f"N{len(mine) + 1}", **row})
+    return out
 
 
 def _rounded(value, digits: int = 2):
@@ -284,12 +300,13 @@ def build_context(
     features: pd.DataFrame | list[dict],
     regime: dict,
     rates: pd.DataFrame | list[dict],
-    news: pd.DataFrame,
+    news: pd.DataFrame | list[dict],
     history: CycleHistory,
     feedback: Feedback | None = None,
 ) -> CycleContext:
     """What the minds are shown at one cycle (the record as `feedback` shows it). `features` and
-    `rates` are the cycle's rows, as a frame or as records."""
+    `rates` are the cycle's rows, as a frame or as records; `news` its items, or their rows as
+    `news_rows_by_cycle` made them."""
     feedback = feedback or Feedback()
     if isinstance(features, pd.DataFrame):
         features = features.to_dict("records")
@@ -336,7 +353,7 @@ def build_context(
             label=regime["label"], score=float(regime["score"]), drivers=regime["drivers"]
         ),
         market=market,
-        news=_news_rows(news),
+        news=news if isinstance(news, list) else _news_rows(news),
         track_record=record["track_record"],
         lessons=lessons,
         calibration=record["calibration"],

@@ -21,7 +21,14 @@ from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..progress import Progress
 from .calibration import call_probability
-from .context import CycleHistory, Feedback, build_context, subject_kind, waves
+from .context import (
+    CycleHistory,
+    Feedback,
+    build_context,
+    news_rows_by_cycle,
+    subject_kind,
+    waves,
+)
 from .cycle_context import CycleContext, record_document
 from .debate import debate_row
 from .engine import MindsEngine
@@ -56,7 +63,7 @@ def cycle_context(
         feats,
         regime[0],
         macro_rates.records(cycle_ts),
-        news_items[cycle_ts],
+        news_items.news_rows(cycle_ts),
         history,
         feedback,
     )
@@ -159,9 +166,17 @@ class CycleRows:
         self._empty = frame.iloc[0:0]
         self._groups = {ts: rows for ts, rows in frame.groupby("cycle_ts", sort=False)}
         self._records: dict | None = None
+        self._news: dict | None = None
 
     def __getitem__(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
         return self._groups.get(cycle_ts, self._empty)
+
+    def news_rows(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """The cycle's headlines as the context shows them (`context.news_rows_by_cycle`),
+        converted once for the whole range."""
+        if self._news is None:
+            self._news = news_rows_by_cycle(self._frame)
+        return self._news.get(cycle_ts, [])
 
     def records(self, cycle_ts: pd.Timestamp) -> list[dict]:
         """The cycle's rows as dicts, converted once for the whole range (one `to_dict` a cycle
