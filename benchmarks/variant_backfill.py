@@ -15,8 +15,31 @@ from _common import BIN, arguments, report, run, workspace
 LOOP = "group:market or group:minds or group:predictions"
 
 
+REPEATS = 3  # fresh workspaces: the ratio is their median (this VM's runs vary by ±20%)
+
+
 def main() -> None:
     args = arguments(__doc__)
+    results = [_once(args.tiny) for _ in range(1 if args.tiny else REPEATS)]
+    for n, first, seconds in results:
+        print(
+            f"{n} cycles: the loop {first:.1f} s; then over the same cycles placebo "
+            f"{seconds['placebo']:.1f} s ({seconds['placebo'] / first:.2f}x), no_feedback "
+            f"{seconds['no_feedback']:.1f} s ({seconds['no_feedback'] / first:.2f}x)"
+        )
+    n, first, seconds = sorted(results, key=lambda r: r[2]["placebo"] / r[1])[len(results) // 2]
+    report(
+        "variant_backfill",
+        seconds["placebo"],
+        f"s for {n} cycles (median of {len(results)})",
+        seconds["placebo"] / first,
+        "the first backfill, market included; target <= 0.7",
+    )
+
+
+def _once(tiny: bool) -> tuple[int, float, dict[str, float]]:
+    """The loop's backfill, then each variant's, in a fresh workspace: (cycles, seconds of the
+    loop's, seconds of each variant's)."""
     with workspace(WORKSHOP_START="2025-01-02") as (env, _tmp):
         from workshop_dagster.partitions import build_cycle_partitions
         from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
@@ -25,7 +48,7 @@ def main() -> None:
             "2025-01-02", DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP
         )
         span = [k for k in keys.get_partition_keys() if "2025-01" <= k < "2025-04"]
-        if args.tiny:
+        if tiny:
             span = span[:6]
         dagster = str(BIN / "dagster")
         module = ["-m", "workshop_dagster.definitions"]
@@ -44,18 +67,7 @@ def main() -> None:
             v: run([dagster, "job", "execute", *module, "-j", f"{v}_cycle", "--tags", tags], env)
             for v in ("placebo", "no_feedback")
         }
-    print(
-        f"{len(span)} cycles ({span[0]} .. {span[-1]}): the loop {first:.1f} s; then over the "
-        f"same cycles placebo {seconds['placebo']:.1f} s ({seconds['placebo'] / first:.2f}x), "
-        f"no_feedback {seconds['no_feedback']:.1f} s ({seconds['no_feedback'] / first:.2f}x)"
-    )
-    report(
-        "variant_backfill",
-        seconds["placebo"],
-        f"s for {len(span)} cycles",
-        seconds["placebo"] / first,
-        "the first backfill, market included; target <= 0.7",
-    )
+    return len(span), first, seconds
 
 
 if __name__ == "__main__":
