@@ -107,3 +107,51 @@ def test_a_call_made_at_the_record_point_itself_counts_from_the_next_point():
     )
     assert _known_counts(scores, T("2024-11-29 13:45"), "abstained") == 0
     assert _known_counts(scores, T("2024-12-02 19:15"), "abstained") == 1
+
+
+def test_a_cycles_calls_get_the_types_a_dataframe_round_trip_would_give():
+    """`table_types` replaces a frame a cycle (pd.DataFrame(rows).to_dict): the same values and
+    types, column by column, for every mix of present and missing values."""
+    import math
+
+    import pandas as pd
+
+    from workshop_dagster.minds.loop import TIME_COLUMNS, table_types
+
+    def round_trip(rows):
+        frame = pd.DataFrame(rows)
+        for col in TIME_COLUMNS:
+            frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
+        return frame.to_dict("records")
+
+    def same(a, b):
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+            return True
+        if a is pd.NaT or b is pd.NaT:
+            return a is pd.NaT and b is pd.NaT
+        return type(a) is type(b) and a == b
+
+    ts = pd.Timestamp("2026-03-31 16:00")
+    choices = {
+        "count": [3, None],
+        "share": [0.62, None, 1],
+        "flag": [True, None],
+        "word": ["up", None],
+        "stamp": [ts, None],
+        "horizon_end": [ts, None],
+        "quote_ts": [ts.as_unit("us"), None],
+        "relative_quote_ts": [None],
+    }
+    import random
+
+    pick = random.Random(1)
+    cases = 0
+    for _ in range(400):
+        rows = [{k: pick.choice(v) for k, v in choices.items()} for _ in range(3)]
+        mine, theirs = table_types(rows), round_trip(rows)
+        for a, b in zip(mine, theirs, strict=True):
+            assert a.keys() == b.keys()
+            for k in a:
+                assert same(a[k], b[k]), (k, [r[k] for r in rows], a[k], b[k])
+        cases += 1
+    assert cases == 400

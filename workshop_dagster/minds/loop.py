@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..market.calendar import CYCLE_KEY_FORMAT
@@ -130,12 +131,46 @@ def prediction_records(
     return rows
 
 
-def prediction_rows(*args, **kwargs) -> pd.DataFrame:
-    """`prediction_records` as the predictions table's rows (its time columns as timestamps)."""
-    frame = pd.DataFrame(prediction_records(*args, **kwargs))
-    for col in TIME_COLUMNS:
-        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
-    return frame
+def prediction_rows(*args, **kwargs) -> list[dict]:
+    """`prediction_records` with the predictions table's types (`table_types`)."""
+    return table_types(prediction_records(*args, **kwargs))
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def table_types(rows: list[dict]) -> list[dict]:
+    """The rows as a round trip through a DataFrame would type them, without building one (a
+    frame a cycle cost a year's loop seconds): the time columns as timestamps (NaT for none); a
+    column of numbers with a value missing, or of ints and floats, as floats (NaN for none); any
+    other column as it is (an all-missing column stays None). Tested against the round trip."""
+    out = [dict(r) for r in rows]
+    for col in dict.fromkeys(k for r in rows for k in r):
+        values = [r.get(col) for r in rows]
+        if col in TIME_COLUMNS:
+            for row, v in zip(out, values, strict=True):
+                row[col] = pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v).as_unit("ns")
+            continue
+        present = [v for v in values if v is not None]
+        if (
+            present
+            and len(present) < len(values)
+            and all(isinstance(v, pd.Timestamp) for v in present)
+        ):
+            for row, v in zip(out, values, strict=True):
+                row[col] = pd.NaT if v is None else v.as_unit("ns")
+            continue
+        if not present or not all(_number(v) for v in present):
+            continue
+        ints = all(isinstance(v, int | np.integer) for v in present)
+        if ints and len(present) == len(values):
+            continue
+        for row, v in zip(out, values, strict=True):
+            row[col] = float("nan") if v is None else float(v)
+    return out
 
 
 def with_probabilities(rows: list[dict], context: CycleContext) -> list[dict]:
@@ -227,10 +262,10 @@ def deliberate(
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
         contexts = [cycle_context(c, inputs, history, ordinal, feedback) for c in wave]
-        quoted = [_quoted(features[c]) for c in wave]
+        quoted = [_quoted(features.records(c)) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
         quiet = [
-            None if is_new(features[c], ctx, previous(c)) else previous(c)
+            None if is_new(features.records(c), ctx, previous(c)) else previous(c)
             for c, ctx in zip(wave, contexts, strict=True)
         ]
         asked = [ctx for ctx, q in zip(contexts, quiet, strict=True) if q is None]
@@ -271,12 +306,9 @@ def deliberate(
                 ctx.cycle_key,
                 ctx.regime.label,
             )
-            # Through a frame once: the records then have the table's types (NaN, NaT).
+            # With the table's types (NaN, NaT), as the stored rows will have them.
             preds = with_probabilities(
-                prediction_rows(key, cycle_ts, regime, memo.body, opinions, quotes).to_dict(
-                    "records"
-                ),
-                ctx,
+                prediction_rows(key, cycle_ts, regime, memo.body, opinions, quotes), ctx
             )
             history.add_predictions(preds)
             repeats.record(preds)
@@ -327,13 +359,16 @@ def deliberate(
     return out, time.perf_counter() - started
 
 
-def _quoted(features: pd.DataFrame) -> dict[str, pd.Timestamp]:
+def _quoted(features: list[dict]) -> dict[str, pd.Timestamp]:
     """The tickers quoted at the cycle's minute (their calls are scored from intraday bars),
-    each with its quote's time."""
-    if "quote_source" not in features:
+    each with its quote's time. `features`: the cycle's rows as records."""
+    if not features or "quote_source" not in features[0]:
         return {}
-    minute = features[features["quote_source"].ne("daily close") & features["quote_ts"].notna()]
-    return dict(zip(minute["ticker"], minute["quote_ts"], strict=True))
+    return {
+        r["ticker"]: r["quote_ts"]
+        for r in features
+        if r["quote_source"] != "daily close" and not pd.isna(r["quote_ts"])
+    }
 
 
 def resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine: MindsEngine) -> str:

@@ -148,7 +148,9 @@ def seal_of(seq: int, cycle_key: str, kind: str, content_hash: str, prev_seal: s
 
 def contents(memo: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, str]:
     """cycle_key -> canonical content, for the cycles of `memo`."""
-    calls = {k: g.to_dict("records") for k, g in predictions.groupby("cycle_key")}
+    calls: dict[str, list[dict]] = {}
+    for row in predictions.to_dict("records"):  # once: a group's `to_dict` a cycle is slow
+        calls.setdefault(row["cycle_key"], []).append(row)
     return {
         key: cycle_content(key, body, calls.get(key, []))
         for key, body in zip(memo["cycle_key"], memo["body"], strict=True)

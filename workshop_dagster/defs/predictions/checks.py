@@ -91,8 +91,11 @@ def _figures(
         mind_opinions["cycle_key"], mind_opinions["mind"], mind_opinions["narrative"], strict=True
     ):
         texts_of.setdefault(cycle_key, []).append((mind, narrative))
-    for cycle_key, feats in cycle_features.groupby("cycle_key"):
-        facts = cycle_facts(feats.to_dict("records"))
+    rows_of: dict[str, list[dict]] = {}
+    for row in cycle_features.to_dict("records"):  # once, not a group's `to_dict` a cycle
+        rows_of.setdefault(row["cycle_key"], []).append(row)
+    for cycle_key in sorted(rows_of):
+        facts = cycle_facts(rows_of[cycle_key])
         for where, text in texts_of.get(cycle_key, []):
             for problem in check_citations(text, headlines.get(cycle_key, {})):
                 checked += 1
