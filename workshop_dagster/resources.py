@@ -17,7 +17,6 @@ from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
 from .settings import PROJECT_ROOT, LLMSettings, Settings, active
-from .variants import variant_personas
 
 if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code location's load
     import duckdb
@@ -104,12 +103,19 @@ class _LLMResource(dg.ConfigurableResource):
     # A variant's persona folder (variants.yaml): prompt files that replace the project's.
     personas: str = ""
 
+    def for_variant(self, variant: str):
+        """This resource as `variant` runs it: its persona folder and models (variants.yaml)."""
+        from .variants import load_variants
+
+        # A new resource, not `model_copy`: Dagster configures a run's resource from the
+        # arguments it was constructed with, which a copy would not change.
+        current = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**(current | load_variants()[variant].llm_overrides()))
+
     def llm_settings(self) -> LLMSettings:
         return LLMSettings(**{f.name: getattr(self, f.name) for f in fields(LLMSettings)})
 
-    def engine(self, personas: str | None = None):
-        """The minds' engine; `personas` (a variant's folder) replaces the resource's."""
-        personas = self.personas if personas is None else personas
+    def engine(self):
         if self.provider == "offline":
             from .minds.engine import OfflineEngine
 
@@ -123,7 +129,7 @@ class _LLMResource(dg.ConfigurableResource):
                 self.llm_settings(),
                 WarehouseReplay(self.replay_database),
                 spend=WarehouseSpend(self.replay_database),
-                personas=Path(personas) if personas else None,
+                personas=Path(self.personas) if self.personas else None,
             )
         raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
 
@@ -208,11 +214,8 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(
-            provider=settings.llm,
-            replay_database=database,
-            personas=variant_personas(settings.variant),
-            **asdict(settings.llm_settings),
-        ),
+            provider=settings.llm, replay_database=database, **asdict(settings.llm_settings)
+        ).for_variant(settings.variant),
         "data_quality": DataQualityResource(runtime_dir=str(settings.runtime_dir)),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
         "io_manager": WarehouseIOManager(database=database, schema="main"),

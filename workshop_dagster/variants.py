@@ -40,6 +40,20 @@ class Variant:
     # A folder of prompt files (house.md, synthesis.md, a mind's) replacing the project's for
     # the Claude minds: another persona on the same history; "" for none.
     personas: str = ""
+    # The Claude models of the minds and of the synthesis ("": WORKSHOP_LLM_MODEL's and
+    # WORKSHOP_LLM_SYNTHESIS_MODEL's); a variant naming one runs the Claude minds.
+    mind_model: str = ""
+    synthesis_model: str = ""
+
+    def llm_overrides(self) -> dict[str, str]:
+        """What the variant changes of the LLM resource: its personas and models."""
+        out = {"personas": self.personas}
+        out |= {
+            k: v
+            for k, v in (("mind_model", self.mind_model), ("synthesis_model", self.synthesis_model))
+            if v
+        }
+        return out
 
 
 def evaluation_folder(variant: str, root: Path | None = None) -> Path:
@@ -52,11 +66,6 @@ def evaluation_folder(variant: str, root: Path | None = None) -> Path:
 def variant_group(variant: str) -> str:
     """The asset group of a side variant's assets (its minds, calls, scores and record)."""
     return f"variant_{variant}"
-
-
-def variant_personas(name: str, path: Path = DEFAULT_FILE) -> str:
-    """The persona folder of variant `name`, as a path ("" for none)."""
-    return load_variants(path)[name].personas
 
 
 def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
@@ -94,6 +103,8 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             "description",
             "engine",
             "personas",
+            "mind_model",
+            "synthesis_model",
         }
         if unknown:
             raise VariantsFileError(f"{path}: variant {name}: unknown field(s) {sorted(unknown)}")
@@ -122,8 +133,23 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
                     "of prompt files (.md)"
                 )
             personas = str(folder)
+        models = {}
+        for key in ("mind_model", "synthesis_model"):
+            value = fields.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip() or len(value) > 100:
+                raise VariantsFileError(
+                    f"{path}: variant {name}: {key} {value!r} is not a model name"
+                )
+            models[key] = value.strip()
+        if models and engine != "anthropic":
+            raise VariantsFileError(
+                f"{path}: variant {name}: {', '.join(models)} names a Claude model; add "
+                "`engine: anthropic` (the offline minds have no model)"
+            )
         out[name] = Variant(
-            name, feedback, offset, str(fields.get("description", "")), engine, personas
+            name, feedback, offset, str(fields.get("description", "")), engine, personas, **models
         )
     if "baseline" not in out:
         raise VariantsFileError(f"{path}: the `baseline` variant (the loop as it runs) is missing")

@@ -417,3 +417,13 @@ def test_a_side_variant_runs_the_claude_minds_with_its_own_personas(api):
     again = len(api.requests)
     assert materialize(CYCLE, selection=side, llm=claude(personas=skeptic)).success
     assert len(api.requests) == again, "the re-run replays every reply: $0"
+
+
+def test_a_variant_of_another_model_asks_the_api_for_that_model(api):
+    """`sonnet_minds` (variants.yaml): the minds' requests name its model, the synthesis's the
+    loop's; the replies are replayed under their own prompts and models."""
+    llm = claude().for_variant("sonnet_minds")
+    assert run(CYCLE, llm).success
+    models = {c["body"]["model"] for m in ("macro", "flow", "contrarian") for c in api.calls(m)}
+    assert models == {"claude-sonnet-5-5"}
+    assert api.calls("synthesis")[-1]["body"]["model"] == claude().synthesis_model

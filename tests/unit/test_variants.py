@@ -32,6 +32,12 @@ def test_the_built_in_variants_and_a_bad_file_named_by_its_fault(tmp_path):
         "variants:\n  baseline: {}\n  main: {}\n": "'main' is taken",
         "variants:\n  baseline: {}\n  2fast: {}\n": "starting with a letter",
         "variants:\n  baseline: {}\n  Loud: {}\n": "lower-case",
+        "variants:\n  baseline: {}\n  big: {mind_model: claude-sonnet-5-5}\n": (
+            "add `engine: anthropic`"
+        ),
+        "variants:\n  baseline: {}\n  big: {engine: anthropic, mind_model: 7}\n": (
+            "mind_model 7 is not a model name"
+        ),
     }
     for text, says in cases.items():
         path = tmp_path / "variants.yaml"
@@ -42,6 +48,22 @@ def test_the_built_in_variants_and_a_bad_file_named_by_its_fault(tmp_path):
     with pytest.raises(SettingsError, match="WORKSHOP_VARIANT='bogus' is not a variant"):
         load_settings({"WORKSHOP_VARIANT": "bogus", "WORKSHOP_NEWS_FEEDS": "none"})
     assert load_settings({"WORKSHOP_NEWS_FEEDS": "none"}).variant == "baseline"
+    # A variant of another model: what it changes of the LLM resource, and only that.
+    from workshop_dagster.resources import LLMResource
+
+    sonnet = variants["sonnet_minds"]
+    assert (sonnet.engine, sonnet.mind_model, sonnet.synthesis_model) == (
+        "anthropic",
+        "claude-sonnet-5-5",
+        "",
+    )
+    llm = LLMResource(provider="anthropic", synthesis_model="s", personas="/p")
+    as_sonnet = llm.for_variant("sonnet_minds")
+    assert (as_sonnet.mind_model, as_sonnet.synthesis_model, as_sonnet.personas) == (
+        "claude-sonnet-5-5",
+        "s",
+        "",
+    )
 
 
 def test_the_side_variants_default_to_those_this_install_runs_and_bad_lists_are_named():

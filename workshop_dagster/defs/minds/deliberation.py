@@ -233,7 +233,6 @@ def _deliberate(context, variant, side, inputs, market, llm, warehouse):
     from ...minds.context import Feedback
     from ...minds.loop import TIME_COLUMNS, deliberate, resume_advice
     from ...minds.spend import LEDGER_FIELDS
-    from ...variants import variant_personas
 
     cycles = sorted(cycle_times(context))
     missing = _missing_market(cycles, cycle_features)
@@ -246,8 +245,9 @@ def _deliberate(context, variant, side, inputs, market, llm, warehouse):
             allow_retries=False,
         )
     news = _news_read(warehouse, news_items)
-    # A side variant's own persona folder (variants.yaml); the code location's is the resource's.
-    engine = llm.engine(personas=variant_personas(variant)) if side else llm.engine()
+    # A side variant's own personas and models (variants.yaml); the code location's variant's
+    # are the resource's already (resources.build_resources).
+    engine = (llm.for_variant(variant) if side else llm).engine()
     try:
         prior = _prior_predictions(warehouse, cycles[0], schema)
         first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
