@@ -44,6 +44,13 @@ class Variant:
     # WORKSHOP_LLM_SYNTHESIS_MODEL's); a variant naming one runs the Claude minds.
     mind_model: str = ""
     synthesis_model: str = ""
+    # The calibration's pseudo-calls (minds/calibration.py: base, direction, bin, regime) the
+    # variant changes; empty: the loop's.
+    calibration: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def priors(self) -> dict[str, int] | None:
+        return dict(self.calibration) or None
 
     def llm_overrides(self) -> dict[str, str]:
         """What the variant changes of the LLM resource: its personas and models."""
@@ -66,6 +73,33 @@ def evaluation_folder(variant: str, root: Path | None = None) -> Path:
 def variant_group(variant: str) -> str:
     """The asset group of a side variant's assets (its minds, calls, scores and record)."""
     return f"variant_{variant}"
+
+
+CALIBRATION_PRIORS = ("base", "direction", "bin", "regime")
+
+
+def _calibration(fields, where: str) -> tuple[tuple[str, int], ...]:
+    """A variant's `calibration`: pseudo-calls by step, whole numbers from 0 to 10,000."""
+    if fields is None:
+        return ()
+    if not isinstance(fields, dict) or not fields:
+        raise VariantsFileError(
+            f"{where}: calibration must map some of {', '.join(CALIBRATION_PRIORS)} to a "
+            "number of pseudo-calls"
+        )
+    out = []
+    for key, value in fields.items():
+        if key not in CALIBRATION_PRIORS:
+            raise VariantsFileError(
+                f"{where}: calibration {key!r} is not one of {', '.join(CALIBRATION_PRIORS)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
+            raise VariantsFileError(
+                f"{where}: calibration {key} {value!r} is not a whole number of pseudo-calls "
+                "from 0 to 10000"
+            )
+        out.append((key, value))
+    return tuple(sorted(out))
 
 
 def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
@@ -105,6 +139,7 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             "personas",
             "mind_model",
             "synthesis_model",
+            "calibration",
         }
         if unknown:
             raise VariantsFileError(f"{path}: variant {name}: unknown field(s) {sorted(unknown)}")
@@ -149,7 +184,14 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
                 "`engine: anthropic` (the offline minds have no model)"
             )
         out[name] = Variant(
-            name, feedback, offset, str(fields.get("description", "")), engine, personas, **models
+            name,
+            feedback,
+            offset,
+            str(fields.get("description", "")),
+            engine,
+            personas,
+            **models,
+            calibration=_calibration(fields.get("calibration"), f"{path}: variant {name}"),
         )
     if "baseline" not in out:
         raise VariantsFileError(f"{path}: the `baseline` variant (the loop as it runs) is missing")

@@ -266,3 +266,36 @@ def test_a_past_record_point_never_holds_a_call_made_at_the_point_itself():
     ]
     assert history.known_by(half_day) == []  # counted from the next point, as the loop does
     assert len(history.known_by(T("2024-12-02 19:15"))) == 1
+
+
+def test_a_variants_calibration_priors_change_its_probabilities_and_nothing_of_the_loops(tmp_path):
+    """`calibration` in variants.yaml: fewer pseudo-calls trust the record sooner. The loop's
+    own contexts carry no priors, so its prompts and stored documents are unchanged."""
+    from dataclasses import replace
+
+    from tests.unit.test_synthesis import _bin, _context, _record
+    from workshop_dagster.minds.calibration import call_probability
+
+    path = tmp_path / "variants.yaml"
+    path.write_text("variants:\n  baseline: {}\n  eager: {calibration: {bin: 5, direction: 5}}\n")
+    eager = load_variants(path)["eager"]
+    assert eager.priors == {"bin": 5, "direction": 5}
+    loop = _context(
+        track_record=[_record("flow", 40, 36)],
+        calibration=[_bin("flow", "up", 0.3, 40, 0.9)],
+    )
+    sooner = replace(loop, priors=eager.priors)
+    assert call_probability(sooner, "flow", 0.35, "up") > call_probability(loop, "flow", 0.35, "up")
+    assert "priors" not in loop.as_dict() and "priors" not in loop.stored()[0]
+    assert sooner.as_dict()["priors"] == {"bin": 5, "direction": 5}
+    bad = {
+        "{calibration: {bins: 5}}": "calibration 'bins' is not one of",
+        "{calibration: {bin: -1}}": "calibration bin -1 is not a whole number",
+        "{calibration: {bin: 2.5}}": "calibration bin 2.5 is not a whole number",
+        "{calibration: []}": "calibration must map",
+    }
+    for fields, says in bad.items():
+        path.write_text(f"variants:\n  baseline: {{}}\n  eager: {fields}\n")
+        with pytest.raises(VariantsFileError) as raised:
+            load_variants(path)
+        assert says in str(raised.value), fields

@@ -31,6 +31,18 @@ REGIME_PRIOR = 20
 RELIABLE_N = 30  # scored calls in a regime before a mind's record there can earn trust
 RELIABLE_MARGIN = 0.03  # shrunk hit rate above the base rate that makes a mind reliable
 FLOOR, CEILING = 0.05, 0.95
+# The pseudo-calls of each step, by the name a variant's `calibration` gives them.
+PRIORS = {
+    "base": BASE_PRIOR,
+    "direction": DIRECTION_PRIOR,
+    "bin": BIN_PRIOR,
+    "regime": REGIME_PRIOR,
+}
+
+
+def _prior(context: CycleContext, name: str) -> int:
+    """The pseudo-calls of step `name`: the variant's (the context's `priors`) or the loop's."""
+    return (context.priors or {}).get(name, PRIORS[name])
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,8 @@ def base_rate(context: CycleContext) -> float:
                 rate = float(row["base_rate"])
     if rate is None or n == 0:
         return 0.5
-    return (rate * n + 0.5 * BASE_PRIOR) / (n + BASE_PRIOR)
+    k = _prior(context, "base")
+    return (rate * n + 0.5 * k) / (n + k)
 
 
 def _calibration(context: CycleContext, source: str, direction: str) -> tuple[dict, int, int]:
@@ -93,17 +106,19 @@ def regime_rate(context: CycleContext, source: str) -> tuple[float, int, int]:
     """A source's hit rate in the current regime shrunk toward the base rate, with (n, hits)."""
     b = base_rate(context)
     n, hits = mind_record(context, source, context.regime.label)
-    return (hits + REGIME_PRIOR * b) / (n + REGIME_PRIOR), n, hits
+    k = _prior(context, "regime")
+    return (hits + k * b) / (n + k), n, hits
 
 
 def calibrate(context: CycleContext, source: str, confidence: float, direction: str) -> Calibrated:
     """The probability that a call in `direction` stated at `confidence` by `source` is right."""
     b = base_rate(context)
     bins, n, hits = _calibration(context, source, direction)
-    r = (hits + DIRECTION_PRIOR * b) / (n + DIRECTION_PRIOR)
+    k1, k2 = _prior(context, "direction"), _prior(context, "bin")
+    r = (hits + k1 * b) / (n + k1)
     low = min(int(confidence * 10), 9) / 10
     bin_n, bin_hits = bins.get(low, (0, 0))
-    p = (bin_hits + BIN_PRIOR * r) / (bin_n + BIN_PRIOR)
+    p = (bin_hits + k2 * r) / (bin_n + k2)
     return Calibrated(
         stated=round(float(confidence), 2),
         direction=direction,

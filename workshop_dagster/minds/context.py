@@ -359,6 +359,7 @@ def build_context(
         calibration=record["calibration"],
         rules=record["rules"],
         known_through=known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
+        priors=dict(feedback.priors) or None,
     )
 
 
@@ -391,14 +392,16 @@ class Feedback:
 
     mode: str = "on"
     offset_days: int = 182
+    # The calibration's pseudo-calls the variant sets (minds/calibration.py); None: the loop's.
+    priors: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def of_variant(cls, name: str) -> Feedback:
-        """What variant `name` of variants.yaml shows the minds."""
+        """What variant `name` of variants.yaml shows the minds, and how it calibrates."""
         from ..variants import load_variants
 
         variant = load_variants()[name]
-        return cls(variant.feedback, variant.placebo_offset_days)
+        return cls(variant.feedback, variant.placebo_offset_days, variant.calibration)
 
     def shown(
         self, history: CycleHistory, cycle_ts: pd.Timestamp, regime: str

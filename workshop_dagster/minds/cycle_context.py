@@ -82,9 +82,16 @@ class CycleContext:
     calibration: list[Row] = field(default_factory=list)
     rules: list[Row] = field(default_factory=list)  # active rules as of the cycle
     known_through: str | None = None  # the latest outcome known at the cycle
+    # A variant's calibration priors (variants.yaml `calibration`: base, direction, bin,
+    # regime pseudo-calls); None: the loop's own (minds/calibration.py). Left out of every
+    # document when None, so the loop's prompts and stored contexts are what they were.
+    priors: dict[str, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        if doc["priors"] is None:
+            del doc["priors"]
+        return doc
 
     def to_json(self) -> str:
         """The whole document of what the cycle saw (keys sorted); stored in two parts, see
@@ -95,7 +102,7 @@ class CycleContext:
         """(the cycle's document with `record_id` in place of the record, the record's id, the
         record's document). `record`: the record's (id, document), when already made for the
         same rows."""
-        doc = asdict(replace(self, **dict.fromkeys(RECORD_PARTS, [])))
+        doc = replace(self, **dict.fromkeys(RECORD_PARTS, [])).as_dict()
         for part in RECORD_PARTS:
             del doc[part]
         record_id, record_json = record or record_document(self)
