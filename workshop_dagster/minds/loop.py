@@ -193,34 +193,55 @@ TIME_COLUMNS = ("horizon_end", "quote_ts", "relative_quote_ts")
 
 
 class CycleRows:
-    """The rows of a range's frames for each cycle, split once (a frame of a year of cycles
-    filtered for each of them is quadratic in the range)."""
+    """A range's frame, a cycle's rows at a time, converted in chunks of `CHUNK` cycles as the
+    loop walks forward: one conversion a cycle cost a year's loop seconds, and the whole range
+    converted at once held a year's rows as dicts (~100 MB a frame). A cycle's rows keep the
+    frame's order."""
+
+    CHUNK = 256
 
     def __init__(self, frame: pd.DataFrame):
-        self._frame = frame
-        self._empty = frame.iloc[0:0]
-        self._groups = {ts: rows for ts, rows in frame.groupby("cycle_ts", sort=False)}
-        self._records: dict | None = None
-        self._news: dict | None = None
+        self._frame = frame.sort_values("cycle_ts", kind="stable").reset_index(drop=True)
+        times = self._frame["cycle_ts"].to_numpy()
+        self._cycles, self._starts = np.unique(times, return_index=True)
+        self._chunk: tuple[int, dict, dict] | None = None  # (index, records, news rows)
 
-    def __getitem__(self, cycle_ts: pd.Timestamp) -> pd.DataFrame:
-        return self._groups.get(cycle_ts, self._empty)
-
-    def news_rows(self, cycle_ts: pd.Timestamp) -> list[dict]:
-        """The cycle's headlines as the context shows them (`context.news_rows_by_cycle`),
-        converted once for the whole range."""
-        if self._news is None:
-            self._news = news_rows_by_cycle(self._frame)
-        return self._news.get(cycle_ts, [])
+    def _load(self, cycle_ts: pd.Timestamp) -> tuple[dict, dict] | None:
+        at = int(np.searchsorted(self._cycles, np.datetime64(cycle_ts)))
+        if at >= len(self._cycles) or self._cycles[at] != np.datetime64(cycle_ts):
+            return None
+        index = at // self.CHUNK
+        if self._chunk is None or self._chunk[0] != index:
+            first = index * self.CHUNK
+            last = first + self.CHUNK
+            start = int(self._starts[first])
+            end = int(self._starts[last]) if last < len(self._starts) else len(self._frame)
+            rows = self._frame.iloc[start:end]
+            self._chunk = (index, rows, {})
+        return self._chunk[1], self._chunk[2]
 
     def records(self, cycle_ts: pd.Timestamp) -> list[dict]:
-        """The cycle's rows as dicts, converted once for the whole range (one `to_dict` a cycle
-        cost a year's loop seconds)."""
-        if self._records is None:
-            self._records = {}
-            for row in self._frame.to_dict("records"):
-                self._records.setdefault(row["cycle_ts"], []).append(row)
-        return self._records.get(cycle_ts, [])
+        """The cycle's rows as dicts."""
+        loaded = self._load(cycle_ts)
+        if loaded is None:
+            return []
+        rows, cache = loaded
+        if "records" not in cache:
+            grouped: dict = {}
+            for row in rows.to_dict("records"):
+                grouped.setdefault(row["cycle_ts"], []).append(row)
+            cache["records"] = grouped
+        return cache["records"].get(cycle_ts, [])
+
+    def news_rows(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """The cycle's headlines as the context shows them (`context.news_rows_by_cycle`)."""
+        loaded = self._load(cycle_ts)
+        if loaded is None:
+            return []
+        rows, cache = loaded
+        if "news" not in cache:
+            cache["news"] = news_rows_by_cycle(rows)
+        return cache["news"].get(cycle_ts, [])
 
 
 def deliberate(
