@@ -18,8 +18,8 @@ rollups_job = dg.define_asset_job(
     "rollups",
     selection=dg.AssetSelection.groups("track_record")
     | dg.AssetSelection.assets("variant_comparison", "site"),
-    description="Track record, calibration and rules, rebuilt from every score so far, and the "
-    "scoreboard site built from them.",
+    description="Track record, calibration and rules, rebuilt from every score so far, the side "
+    "variants' comparison with the loop, and the scoreboard site built from them.",
 )
 
 INPUTS = ("prediction_scores", "posts")  # what the rollups and the site are built from
