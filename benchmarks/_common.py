@@ -18,11 +18,13 @@ SHARED_MARKET = PROJECT.parent / "shared" / "data" / "market"
 sys.path.insert(0, str(PROJECT))
 
 
-def arguments(description: str, postgres: bool = False) -> argparse.Namespace:
+def arguments(description: str, postgres: bool = False, year: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--tiny", action="store_true", help="a tiny size: proves the script runs (the test suite)"
     )
+    if year:
+        parser.add_argument("--year", action="store_true", help="a whole year, once")
     if postgres:
         parser.add_argument(
             "--postgres",
