@@ -265,7 +265,10 @@ def deliberate(
     (records; the predictions a list of records per cycle; `context_records` the records the
     contexts name, id -> JSON) and the seconds spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
-    inputs = tuple(CycleRows(frame) for frame in inputs)
+    features_in, regimes_in, rates_in, news_in = inputs
+    # Of the rates, the context reads the 10-year yield's recent observations only.
+    ust10 = rates_in[rates_in["series"] == "ust_10y"][["cycle_ts", "series", "as_of", "value"]]
+    inputs = tuple(CycleRows(frame) for frame in (features_in, regimes_in, ust10, news_in))
     features = inputs[0]
     repeats = RepeatGuard()
     if len(prior):
