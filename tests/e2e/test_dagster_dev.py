@@ -21,6 +21,12 @@ GROUPS = {
     "track_record": ["track_record", "calibration", "rules"],
     "publish": ["posts", "site"],
 }
+VARIANT_GROUPS = {
+    "variant_placebo": [f"placebo / {a}" for a in ("mind_context", "memo", "predictions")]
+    + ["placebo / track_record"],
+    "variant_no_feedback": ["no_feedback / predictions"],
+    "variants": ["variant_comparison"],
+}
 SENSOR_RUNS = """query {
   runsOrError(filter: {tags: [{key: "dagster/sensor_name", value: "scoring_sensor"}]}) {
     ... on Runs { results { runId status endTime tags { key value } } } } }"""
@@ -55,18 +61,12 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
     assert {CYCLE, *BACKFILL} <= _memo_keys(dev.env["WORKSHOP_DB"])
 
     # 2b. A side variant backfilled over two of those cycles from the UI's selection: one run
-    # (a range is a single run), its own rows, the market untouched.
+    # (a range is a single run), its own rows, the market untouched. Launched now, checked at
+    # the end: the daemon's backfill ticks overlap the sensors' steps below.
     from workshop_dagster.defs.cycle.variant_jobs import PER_CYCLE_ASSETS
 
     span = [CYCLE, BACKFILL[0]]
-    status = dev.wait_for_backfill(
-        dev.launch_asset_backfill([["placebo", a] for a in PER_CYCLE_ASSETS], span)
-    )
-    assert status in ("COMPLETED", "COMPLETED_SUCCESS")
-    with warehouse.connect(dev.env["WORKSHOP_DB"], transaction=False) as conn:
-        variant = {k for (k,) in conn.execute("select cycle_key from placebo.memo").fetchall()}
-        bars = conn.execute("select count(*) from market_bars").fetchone()[0]
-    assert variant == set(span) and bars == 17 * len({CYCLE, *BACKFILL})
+    variant_backfill = dev.launch_asset_backfill([["placebo", a] for a in PER_CYCLE_ASSETS], span)
 
     # 3. Scores go missing for a cycle whose calls have matured: the sensor notices and scores.
     with warehouse.connect(dev.env["WORKSHOP_DB"]) as conn:
@@ -107,6 +107,13 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
         )
         assert tags.get("dagster/sensor_name") == "rollups_sensor", tags
 
+    # 2b, checked.
+    assert dev.wait_for_backfill(variant_backfill) in ("COMPLETED", "COMPLETED_SUCCESS")
+    with warehouse.connect(dev.env["WORKSHOP_DB"], transaction=False) as conn:
+        variant = {k for (k,) in conn.execute("select cycle_key from placebo.memo").fetchall()}
+        bars = conn.execute("select count(*) from market_bars").fetchone()[0]
+    assert variant == set(span) and bars == 17 * len({CYCLE, *BACKFILL})
+
 
 def _skip_community_dialog(page) -> None:
     """The first visit of a fresh instance asks to join the community; a user presses Skip."""
@@ -120,23 +127,24 @@ def _skip_community_dialog(page) -> None:
 
 def test_the_ui_shows_every_group_and_materializes_a_cycle(dev):
     with browser_page(width=1600, height=1200) as page:
-        # The global lineage, every group expanded (the graph's own "Expand all groups", ⌥E).
+        # The global lineage: every group, the side variants' included (the graph of all their
+        # assets expanded no longer fits a screen, and the graph draws only what is on it).
         page.goto(f"{dev.url}/asset-groups", wait_until="networkidle")
         _skip_community_dialog(page)
-        graph_group = page.get_by_text("market", exact=True).last
-        graph_group.wait_for(state="visible", timeout=30000)
-        graph_group.hover()
-        page.keyboard.press("Alt+e")
-        for group, assets in GROUPS.items():
-            for asset in assets:
-                node = page.get_by_text(asset, exact=True)
-                wait_for(
-                    lambda node=node: any(node.nth(i).is_visible() for i in range(node.count())),
-                    20,
-                    f"asset {asset} of group {group} in the lineage graph",
-                    every=0.5,
-                )
+        for group in [*GROUPS, *VARIANT_GROUPS]:
+            node = page.get_by_text(group, exact=True)
+            wait_for(
+                lambda node=node: any(node.nth(i).is_visible() for i in range(node.count())),
+                20,
+                f"group {group} in the lineage graph",
+                every=0.5,
+            )
         screenshot(page, "dagster-ui-lineage.png")
+        # Each group's assets, in its list (a side variant's under its name: "placebo / memo").
+        for group, assets in {**GROUPS, **VARIANT_GROUPS}.items():
+            page.goto(f"{dev.url}/locations/workshop/asset-groups/{group}/list")
+            for asset in assets:
+                page.get_by_text(asset, exact=True).first.wait_for(state="visible", timeout=30000)
 
         # One cycle materialized from the job page, as a user would: Materialize all, pick
         # the cycle among all partitions, launch, open the run and watch it succeed.
