@@ -220,28 +220,30 @@ class CycleRows:
             self._chunk = (index, rows, {})
         return self._chunk[1], self._chunk[2]
 
-    def records(self, cycle_ts: pd.Timestamp) -> list[dict]:
-        """The cycle's rows as dicts."""
+    def _of_chunk(self, cycle_ts: pd.Timestamp, kind: str, convert) -> list[dict]:
+        """The cycle's rows as `convert` made them for its whole chunk (once a chunk)."""
         loaded = self._load(cycle_ts)
         if loaded is None:
             return []
         rows, cache = loaded
-        if "records" not in cache:
-            grouped: dict = {}
-            for row in rows.to_dict("records"):
-                grouped.setdefault(row["cycle_ts"], []).append(row)
-            cache["records"] = grouped
-        return cache["records"].get(cycle_ts, [])
+        if kind not in cache:
+            cache[kind] = convert(rows)
+        return cache[kind].get(cycle_ts, [])
+
+    def records(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """The cycle's rows as dicts."""
+        return self._of_chunk(cycle_ts, "records", _records_by_cycle)
 
     def news_rows(self, cycle_ts: pd.Timestamp) -> list[dict]:
         """The cycle's headlines as the context shows them (`context.news_rows_by_cycle`)."""
-        loaded = self._load(cycle_ts)
-        if loaded is None:
-            return []
-        rows, cache = loaded
-        if "news" not in cache:
-            cache["news"] = news_rows_by_cycle(rows)
-        return cache["news"].get(cycle_ts, [])
+        return self._of_chunk(cycle_ts, "news", news_rows_by_cycle)
+
+
+def _records_by_cycle(rows: pd.DataFrame) -> dict:
+    grouped: dict = {}
+    for row in rows.to_dict("records"):
+        grouped.setdefault(row["cycle_ts"], []).append(row)
+    return grouped
 
 
 def deliberate(
