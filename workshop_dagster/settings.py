@@ -142,6 +142,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     cron_text = env.get("WORKSHOP_CYCLE_CRON", "").strip()
     cycle_cron = _cron(cron_text or DEFAULT_CYCLE_CRON)
     cycle_skip = _skip(env.get("WORKSHOP_CYCLE_SKIP", ""), cycle_cron)
+    variant = _variant(env.get("WORKSHOP_VARIANT", ""), llm)
     return Settings(
         market=market,
         seed=_number(env, "WORKSHOP_SEED", int, 7, 0, 2**32 - 1),
@@ -159,13 +160,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         intraday=_flag(env, "WORKSHOP_INTRADAY", True),
         news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
-        variant=_variant(env.get("WORKSHOP_VARIANT", ""), llm),
-        side_variants=_side_variants(
-            env.get("WORKSHOP_VARIANTS", ""),
-            _variant(env.get("WORKSHOP_VARIANT", ""), llm),
-            llm,
-            database.stem,
-        ),
+        variant=variant,
+        side_variants=_side_variants(env.get("WORKSHOP_VARIANTS", ""), variant, llm, database.stem),
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..predictions.scoring import COIN
+from ..variants import CALIBRATION_PRIORS
 from .context import mind_record
 from .cycle_context import CycleContext
 
@@ -32,12 +33,9 @@ RELIABLE_N = 30  # scored calls in a regime before a mind's record there can ear
 RELIABLE_MARGIN = 0.03  # shrunk hit rate above the base rate that makes a mind reliable
 FLOOR, CEILING = 0.05, 0.95
 # The pseudo-calls of each step, by the name a variant's `calibration` gives them.
-PRIORS = {
-    "base": BASE_PRIOR,
-    "direction": DIRECTION_PRIOR,
-    "bin": BIN_PRIOR,
-    "regime": REGIME_PRIOR,
-}
+PRIORS = dict(
+    zip(CALIBRATION_PRIORS, (BASE_PRIOR, DIRECTION_PRIOR, BIN_PRIOR, REGIME_PRIOR), strict=True)
+)
 
 
 def _prior(context: CycleContext, name: str) -> int:

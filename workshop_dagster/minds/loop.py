@@ -204,9 +204,10 @@ class CycleRows:
         self._frame = frame.sort_values("cycle_ts", kind="stable").reset_index(drop=True)
         times = self._frame["cycle_ts"].to_numpy()
         self._cycles, self._starts = np.unique(times, return_index=True)
-        self._chunk: tuple[int, dict, dict] | None = None  # (index, records, news rows)
+        # The chunk in hand: (its index, its rows, what they were converted to, by kind).
+        self._chunk: tuple[int, pd.DataFrame, dict] | None = None
 
-    def _load(self, cycle_ts: pd.Timestamp) -> tuple[dict, dict] | None:
+    def _load(self, cycle_ts: pd.Timestamp) -> tuple[pd.DataFrame, dict] | None:
         at = int(np.searchsorted(self._cycles, np.datetime64(cycle_ts)))
         if at >= len(self._cycles) or self._cycles[at] != np.datetime64(cycle_ts):
             return None
