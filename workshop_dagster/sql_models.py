@@ -14,7 +14,7 @@ from . import warehouse
 from .metadata import PREVIEW_ROWS, preview, table_metadata
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
-from .variants import variant_group
+from .variant_place import VariantPlace
 
 if TYPE_CHECKING:  # imported by the runs, not by the code location's load
     import pandas as pd
@@ -39,15 +39,14 @@ def build_sql_asset(
     schema, its refs read from that schema (a variant's record is built from its own scores)."""
     check_name = f"{model.name}_tests"
     partitioned = model.partitioned and partitions_def is not None
-    prefix = [variant] if variant else []
-    schema = variant or "main"
-    key = dg.AssetKey([*prefix, model.name])
+    place = VariantPlace(variant or "", side=variant is not None)
+    schema, key = place.schema, place.key(model.name)
 
     @dg.asset(
         key=key,
-        group_name=variant_group(variant) if variant else model.group,
-        description=model.description + (f" (variant {variant})" if variant else ""),
-        deps=[dg.AssetKey([*prefix, r]) for r in model.refs],
+        group_name=place.group(model.group),
+        description=place.described(model.description),
+        deps=[place.key(r) for r in model.refs],
         partitions_def=partitions_def if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         metadata={

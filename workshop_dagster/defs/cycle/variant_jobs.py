@@ -8,6 +8,7 @@ variants' asset code."""
 import dagster as dg
 
 from ...cycle_assets import SETTINGS
+from ...variant_place import VariantPlace
 from ..minds.deliberation import LOOP_OUTPUTS
 
 PER_CYCLE_ASSETS = (*LOOP_OUTPUTS, "prediction_scores", "lessons")
@@ -16,7 +17,7 @@ RECORD_ASSETS = ("track_record", "calibration", "rules")
 
 def keys(variant: str, names) -> list[dg.AssetKey]:
     """The keys of a side variant's assets of these names (`placebo/predictions`)."""
-    return [dg.AssetKey([variant, n]) for n in names]
+    return [VariantPlace(variant, side=True).key(n) for n in names]
 
 
 def _jobs(variant: str) -> dict:

@@ -26,7 +26,7 @@ from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
-from ...variants import variant_group
+from ...variant_place import VariantPlace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,22 +160,17 @@ def _missing_market(cycles, cycle_features) -> list:
 
 
 def build_deliberation(variant: str, side: bool = False) -> dg.AssetsDefinition:
-    """The deliberation of `variant`: the code location's own (unprefixed, schema `main`), or a
-    side variant's (`side`: keys prefixed and a DuckDB schema named for it, group
-    `variant_<name>`), which reads the one set of market and feature assets every variant
-    shares and writes its own calls, record and seals."""
-    schema = variant if side else "main"
-    prefix = [variant] if side else []
+    """The deliberation of `variant`: the code location's own, or a side variant's (`side`:
+    placed by `VariantPlace`), which reads the one set of market and feature assets every
+    variant shares and writes its own calls, record and seals."""
+    place = VariantPlace(variant, side)
 
     def out(name: str, group: str, desc: str) -> dg.AssetOut:
-        metadata = {**CYCLE_TABLE, "allow_empty": name == "llm_calls"}
-        if side:
-            metadata["schema"] = schema
         return dg.AssetOut(
-            key=dg.AssetKey([*prefix, name]),
-            group_name=variant_group(variant) if side else group,
-            description=desc if not side else f"{desc} (variant {variant})",
-            metadata=metadata,
+            key=place.key(name),
+            group_name=place.group(group),
+            description=place.described(desc),
+            metadata={**CYCLE_TABLE, "allow_empty": name == "llm_calls", **place.metadata},
             kinds={"duckdb", "pandas"},
         )
 
@@ -208,8 +203,7 @@ def build_deliberation(variant: str, side: bool = False) -> dg.AssetsDefinition:
     ):
         yield from _deliberate(
             context,
-            variant,
-            side,
+            place,
             (cycle_features, regime_labels, macro_rates, news_items),
             market,
             llm,
@@ -219,13 +213,10 @@ def build_deliberation(variant: str, side: bool = False) -> dg.AssetsDefinition:
     return deliberation
 
 
-def _deliberate(context, variant, side, inputs, market, llm, warehouse):
+def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
     """The body of a variant's deliberation (build_deliberation)."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
-    schema = variant if side else "main"
-
-    def key(name: str) -> dg.AssetKey:
-        return dg.AssetKey([variant, name] if side else [name])
+    variant, schema, key = place.variant, place.schema, place.key
 
     import pandas as pd
 
@@ -247,7 +238,7 @@ def _deliberate(context, variant, side, inputs, market, llm, warehouse):
     news = _news_read(warehouse, news_items)
     # A side variant's own personas and models (variants.yaml); the code location's variant's
     # are the resource's already (resources.build_resources).
-    engine = (llm.for_variant(variant) if side else llm).engine()
+    engine = (llm.for_variant(variant) if place.side else llm).engine()
     try:
         prior = _prior_predictions(warehouse, cycles[0], schema)
         first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]

@@ -4,15 +4,13 @@ import dagster as dg
 
 from ...cycle_assets import PARTITIONS, SETTINGS
 from ...resources import DataQualityResource, WarehouseResource
+from ...variant_place import VariantPlace
 
 
 def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinition]:
     """The checks on what `variant`'s loop wrote: the code location's own, or a side
     variant's (on its prefixed `predictions` and `memo`)."""
-    prefix = [variant] if side else []
-
-    def key(name: str) -> dg.AssetKey:
-        return dg.AssetKey([*prefix, name])
+    key = VariantPlace(variant, side).key
 
     @dg.asset_check(
         asset=key("predictions"),

@@ -6,7 +6,7 @@ from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, SETTINGS, permanent_errors_f
 from ...market import calendar
 from ...metadata import for_run
 from ...resources import MarketResource
-from ...variants import variant_group
+from ...variant_place import VariantPlace
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
 # location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
@@ -29,22 +29,18 @@ LESSONS_DESCRIPTION = (
 def build_scoring(variant: str, side: bool = False) -> list[dg.AssetsDefinition]:
     """`prediction_scores` and `lessons` of `variant`: the code location's own, or a side
     variant's (keys prefixed with its name, its own DuckDB schema and asset group)."""
-    prefix = [variant] if side else []
-    group = variant_group(variant) if side else "predictions"
-    schema = {"schema": variant} if side else {}
-    suffix = f" (variant {variant})" if side else ""
-    scores_key = dg.AssetKey([*prefix, "prediction_scores"])
-    lessons_key = dg.AssetKey([*prefix, "lessons"])
+    place = VariantPlace(variant, side)
+    scores_key, lessons_key = place.key("prediction_scores"), place.key("lessons")
 
     @dg.asset(
         key=scores_key,
-        ins={"predictions": dg.AssetIn(key=dg.AssetKey([*prefix, "predictions"]))},
-        group_name=group,
+        ins={"predictions": dg.AssetIn(key=place.key("predictions"))},
+        group_name=place.group("predictions"),
         **PER_CYCLE,
-        metadata={**CYCLE_TABLE, **schema},
+        metadata={**CYCLE_TABLE, **place.metadata},
         kinds={"duckdb", "pandas"},
         pool="duckdb",
-        description=SCORES_DESCRIPTION + suffix,
+        description=place.described(SCORES_DESCRIPTION),
     )
     def prediction_scores(
         context: dg.AssetExecutionContext, predictions, market: MarketResource
@@ -54,12 +50,12 @@ def build_scoring(variant: str, side: bool = False) -> list[dg.AssetsDefinition]
     @dg.asset(
         key=lessons_key,
         ins={"prediction_scores": dg.AssetIn(key=scores_key)},
-        group_name=group,
+        group_name=place.group("predictions"),
         **PER_CYCLE,
-        metadata={**CYCLE_TABLE, "allow_empty": True, **schema},
+        metadata={**CYCLE_TABLE, "allow_empty": True, **place.metadata},
         kinds={"duckdb", "pandas"},
         pool="duckdb",
-        description=LESSONS_DESCRIPTION + suffix,
+        description=place.described(LESSONS_DESCRIPTION),
     )
     def lessons(context: dg.AssetExecutionContext, prediction_scores) -> dg.Output:
         import pandas as pd
