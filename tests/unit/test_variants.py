@@ -104,8 +104,8 @@ class History:
     def recent_scored(self, at, n):
         return self._rows(at)[-n:]
 
-    def known_by(self, at):
-        return self._rows(at)
+    def count_known(self, at):
+        return len(self._rows(at))
 
     def known_through(self, at):
         rows = self._rows(at)

@@ -17,6 +17,7 @@ they differed), and the record's SQL runs once a session, not sixteen times.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 
@@ -67,6 +68,13 @@ RECORD_COLUMNS = {
 }
 
 
+def _pending_time(call: dict) -> tuple[pd.Timestamp | None, pd.Timestamp]:
+    """(from when a pending call's outcome can be known: None for at once, an unparsed call's;
+    the time it was made)."""
+    due_from = None if call["parse_status"] != "parsed" else pd.Timestamp(call["horizon_end"])
+    return due_from, pd.Timestamp(call["cycle_ts"])
+
+
 def record_point(cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
     """The time the record a cycle sees is as of: the last session close plus SETTLE_GRACE at
     or before the cycle (naive New York time); None before the calendar's first close. The
@@ -84,14 +92,25 @@ class CycleHistory:
     known: list[dict] = field(default_factory=list)
     _record_cache: tuple[int, dict] | None = None
     _db: duckdb.DuckDBPyConnection | None = None
-    # The known scores as of a record point, with what is derived from them, for the last two
-    # points asked (a placebo asks for two each cycle: its own and an earlier one).
-    _views: dict[tuple, tuple[list[dict], dict]] = field(default_factory=dict)
+    # The pending calls' times, parsed once: (due from, made at) per call of `pending`.
+    _pending_times: list[tuple] = field(default_factory=list)
+    # `known` in (known_at, cycle_key, source) order, kept in step as it grows (`_ordered`):
+    # what a record point sees is a prefix of it, found by bisection, not a pass over `known`
+    # at every point (quadratic over a year, twice a cycle for a placebo).
+    _order: tuple | None = None
+    # What is derived from the scores known at the last few record points asked.
+    _views: dict[tuple, dict] = field(default_factory=dict)
     _point: pd.Timestamp | None = None
     _book: PriceBook | None = None
 
     def add_predictions(self, rows: list[dict]) -> None:
+        self._sync_pending()
         self.pending.extend(rows)
+        self._pending_times.extend(_pending_time(call) for call in rows)
+
+    def _sync_pending(self) -> None:
+        if len(self._pending_times) != len(self.pending):  # `pending` set from outside
+            self._pending_times = [_pending_time(call) for call in self.pending]
 
     def advance_to(self, cycle_ts: pd.Timestamp) -> None:
         """Score every pending call whose outcome is known by the cycle's record point (once per
@@ -100,17 +119,19 @@ class CycleHistory:
         if point is None or point == self._point:
             return
         self._point = point
-        ready, waiting = [], []
-        for call in self.pending:
-            due = call["parse_status"] != "parsed" or pd.Timestamp(call["horizon_end"]) <= point
-            if due and pd.Timestamp(call["cycle_ts"]) >= point:
-                # Made at or after the point (an evening cycle; on a half day, the cycle at the
-                # point itself): known at the next one, as its wave (`waves`) requires.
-                due = False
-            (ready if due else waiting).append(call)
+        self._sync_pending()
+        ready, waiting, waiting_times = [], [], []
+        for call, (due_from, made) in zip(self.pending, self._pending_times, strict=True):
+            # Made at or after the point (an evening cycle; on a half day, the cycle at the
+            # point itself): known at the next one, as its wave (`waves`) requires.
+            if (due_from is None or due_from <= point) and made < point:
+                ready.append(call)
+            else:
+                waiting.append(call)
+                waiting_times.append((due_from, made))
         if not ready:
             return
-        self.pending = waiting
+        self.pending, self._pending_times = waiting, waiting_times
         # One canonical order, so sums in the record are the same whichever run scored them.
         ready.sort(key=lambda c: (pd.Timestamp(c["cycle_ts"]), c["source"]))
         if self._book is None:  # indexed once; scoring as of each point uses only its prices
@@ -134,50 +155,88 @@ class CycleHistory:
         self._db.execute(f"insert into known_scores select {casts} from new_scores")
         self._db.unregister("new_scores")
 
-    def _view(self, cycle_ts: pd.Timestamp) -> tuple[list[dict], dict]:
-        """(the scores known at `cycle_ts`, a cache of what is derived from them): one pass per
-        record point, shared by its cycles."""
-        key = (record_point(cycle_ts), len(self.known))
+    def _ordered(self) -> tuple[list, list[pd.Timestamp], list[dict]]:
+        """(sort keys, known_at, rows) of `known` in (known_at, cycle_key, source) order; rows
+        with equal keys in the order they became known (a stable sort's). A row with no time
+        it became known is never known at any point, and left out."""
+        if self._order is None or self._order[0] is not self.known:  # first, or set from outside
+            self._order = (self.known, [0], [], [], [])
+        _, indexed, keys, ats, rows = self._order
+        for row in self.known[indexed[0] :]:
+            at_time = row["known_at"]
+            if pd.isna(at_time):
+                continue
+            if at_time < row["cycle_ts"]:
+                raise ValueError(
+                    f"a score of {row['source']} known at {at_time}, before its call was made "
+                    f"at {row['cycle_ts']}: an outcome cannot precede its call"
+                )
+            key = (at_time, row.get("cycle_key", ""), row["source"])
+            at = bisect.bisect_right(keys, key)
+            keys.insert(at, key)
+            ats.insert(at, at_time)
+            rows.insert(at, row)
+        indexed[0] = len(self.known)
+        return keys, ats, rows
+
+    def _view(self, cycle_ts: pd.Timestamp) -> tuple[pd.Timestamp | None, int, set[int], dict]:
+        """(record point, end of its prefix of `_ordered`, the positions in that prefix that are
+        not known there, a cache of what is derived from it): the scores known at `cycle_ts`
+        are the prefix's rows made before the point, counted from the next point when made
+        at the point itself (a half day's 13:15 cycle), as `advance_to` scores them; a
+        placebo asking for a past point must not see them either."""
+        point = record_point(cycle_ts)
+        key = (point, len(self.known), id(self.known))
         view = self._views.get(key)
         if view is None:
-            point = key[0]
-            # Made before the point and known by it: a call made at the point itself (a half
-            # day's 13:15 cycle) counts from the next one, as `advance_to` scores it; a placebo
-            # asking for a past point must not see it either.
-            rows = [
-                r
-                for r in self.known
-                if point is not None and r["known_at"] <= point and r["cycle_ts"] < point
-            ]
-            view = self._views[key] = (rows, {})
-            while len(self._views) > 2:
+            _, ats, rows = self._ordered()
+            end = 0 if point is None else bisect.bisect_right(ats, point)
+            # A call made at or after the point and known by it was known at the point itself
+            # (an outcome never precedes its call: `_ordered`): only the prefix's tail.
+            start = end if point is None else bisect.bisect_left(ats, point)
+            hidden = {i for i in range(start, end) if rows[i]["cycle_ts"] >= point}
+            view = self._views[key] = (point, end, hidden, {})
+            while len(self._views) > 4:
                 self._views.pop(next(iter(self._views)))
         return view
 
     def known_by(self, cycle_ts: pd.Timestamp) -> list[dict]:
-        """The scores known at `cycle_ts`."""
-        return self._view(cycle_ts)[0]
+        """The scores known at `cycle_ts`, in the order they became known."""
+        _, end, hidden, _ = self._view(cycle_ts)
+        rows = self._ordered()[2]
+        return [rows[i] for i in range(end) if i not in hidden]
+
+    def count_known(self, cycle_ts: pd.Timestamp) -> int:
+        """How many scores are known at `cycle_ts`."""
+        _, end, hidden, _ = self._view(cycle_ts)
+        return end - len(hidden)
 
     def recent_scored(self, cycle_ts: pd.Timestamp, n: int) -> list[dict]:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
-        rows, recent = self._view(cycle_ts)
-        if ("recent", n) not in recent:
-            scored = [r for r in rows if r["status"] == "scored"]
-            recent["recent", n] = sorted(
-                scored, key=lambda r: (r["known_at"], r["cycle_key"], r["source"])
-            )[-n:]
-        return recent["recent", n]
+        _, end, hidden, cache = self._view(cycle_ts)
+        if ("recent", n) not in cache:
+            rows = self._ordered()[2]
+            recent = []
+            for i in range(end - 1, -1, -1):
+                if len(recent) == n:
+                    break
+                if rows[i]["status"] == "scored" and i not in hidden:
+                    recent.append(rows[i])
+            cache["recent", n] = recent[::-1]
+        return cache["recent", n]
 
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
-        rows, cache = self._view(cycle_ts)
+        _, end, hidden, cache = self._view(cycle_ts)
         if "through" not in cache:
-            cache["through"] = max((r["known_at"] for r in rows), default=None)
+            ats = self._ordered()[1]
+            last = next((i for i in range(end - 1, -1, -1) if i not in hidden), None)
+            cache["through"] = None if last is None else ats[last]
         return cache["through"]
 
     def record(self, cycle_ts: pd.Timestamp) -> dict[str, pd.DataFrame]:
         """Track record, rules and calibration from the scores known at `cycle_ts`, by the SQL
         models that build the warehouse rollups, run on the in-memory table of known scores."""
-        count = len(self.known_by(cycle_ts))
+        count = self.count_known(cycle_ts)
         if self._record_cache and self._record_cache[0] == count:
             return self._record_cache[1]
         if count == 0:
@@ -196,7 +255,7 @@ class CycleHistory:
     def record_rows(self, cycle_ts: pd.Timestamp) -> dict[str, list[dict]]:
         """`record` as the context's rows (shared, read-only, by the cycles of a point)."""
         record = self.record(cycle_ts)
-        cache = self._view(cycle_ts)[1]
+        cache = self._view(cycle_ts)[3]
         if "rows" not in cache:
             cache["rows"] = {
                 name: _records(record[name], columns) for name, columns in RECORD_ROWS.items()
@@ -417,7 +476,7 @@ class Feedback:
             )
         n = min(LESSONS_SHOWN, len(history.recent_scored(cycle_ts, LESSONS_SHOWN)))
         earlier = cycle_ts - pd.Timedelta(days=self.offset_days)
-        if record_point(earlier) is None or not history.known_by(earlier):
+        if record_point(earlier) is None or not history.count_known(earlier):
             return NO_RECORD, [], None
         return (
             history.record_rows(earlier),

@@ -11,8 +11,10 @@ With Message Batches, each wave of cycles that no session close separates is ask
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -101,7 +103,7 @@ def prediction_records(
         sources.append((o.mind, tag))
     times = quoted_at_the_minute or {}
     for source, text in sources:
-        call = parse_tag(text, cycle_ts).as_row()
+        call = _parsed(text, cycle_ts)
         minute = (
             bool(call["ticker"])
             and {
@@ -129,6 +131,13 @@ def prediction_records(
             }
         )
     return rows
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, cycle_ts: pd.Timestamp) -> Mapping:
+    """A tag's call as a row, read-only: a cycle's minds' tags are parsed to check them for
+    repeats and again with the memo (each parse a calendar walk for the horizon's end)."""
+    return MappingProxyType(parse_tag(text, cycle_ts).as_row())
 
 
 def prediction_rows(*args, **kwargs) -> list[dict]:
