@@ -68,6 +68,11 @@ RECORD_COLUMNS = {
 }
 
 
+# What a known score keeps of its row: the record's columns and what its lesson says
+# (`predictions.lessons.lesson_for`).
+KNOWN_FIELDS = [*RECORD_COLUMNS, "realized_return_pct", "timeframe"]
+
+
 def _pending_time(call: dict) -> tuple[pd.Timestamp | None, pd.Timestamp]:
     """(from when a pending call's outcome can be known: None for at once, an unparsed call's;
     the time it was made)."""
@@ -138,19 +143,21 @@ class CycleHistory:
             self._book = PriceBook.of(self.closes)
         scored = score_calls(pd.DataFrame(ready), None, now=point, book=self._book)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
-        new = [r for r in scored.to_dict("records") if r["status"] in ("scored", "abstained")]
+        scored = scored[scored["status"].isin(("scored", "abstained"))]
+        if scored.empty:
+            return
+        new = scored.reindex(columns=KNOWN_FIELDS).to_dict("records")
         for row in new:
             row["known_at"] = pd.Timestamp(row["known_at"])
         self.known.extend(new)
-        if new:
-            self._store(new)
+        self._store(scored)
 
-    def _store(self, rows: list[dict]) -> None:
+    def _store(self, scored: pd.DataFrame) -> None:
         if self._db is None:
             self._db = duckdb.connect(":memory:", config={"threads": 1})
             ddl = ", ".join(f"{c} {t}" for c, t in RECORD_COLUMNS.items())
             self._db.execute(f"create table known_scores ({ddl})")
-        self._db.register("new_scores", pd.DataFrame(rows, columns=list(RECORD_COLUMNS)))
+        self._db.register("new_scores", scored.reindex(columns=list(RECORD_COLUMNS)))
         casts = ", ".join(f"cast({c} as {t}) as {c}" for c, t in RECORD_COLUMNS.items())
         self._db.execute(f"insert into known_scores select {casts} from new_scores")
         self._db.unregister("new_scores")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 Row = dict[str, Any]
@@ -88,7 +88,12 @@ class CycleContext:
     priors: dict[str, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
+        """The document as JSON-ready values: the views and lessons as dicts, the rows as they
+        are (shared, read-only; `asdict`'s deep copy of every row cost a year's loop seconds)."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["regime"] = _shallow(self.regime)
+        doc["market"] = _shallow(self.market)
+        doc["lessons"] = [_shallow(lesson) for lesson in self.lessons]
         if doc["priors"] is None:
             del doc["priors"]
         return doc
@@ -102,7 +107,7 @@ class CycleContext:
         """(the cycle's document with `record_id` in place of the record, the record's id, the
         record's document). `record`: the record's (id, document), when already made for the
         same rows."""
-        doc = replace(self, **dict.fromkeys(RECORD_PARTS, [])).as_dict()
+        doc = self.as_dict()
         for part in RECORD_PARTS:
             del doc[part]
         record_id, record_json = record or record_document(self)
@@ -120,6 +125,11 @@ class CycleContext:
                 "lessons": [Lesson(**lesson) for lesson in doc["lessons"]],
             }
         )
+
+
+def _shallow(view) -> dict[str, Any]:
+    """A flat dataclass's fields as a dict (its values shared)."""
+    return {f.name: getattr(view, f.name) for f in fields(view)}
 
 
 def record_document(context: CycleContext) -> tuple[str, str]:

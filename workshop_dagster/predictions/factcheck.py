@@ -123,6 +123,11 @@ def check_figures(text: str, data: dict[str, float]) -> list[Claim]:
     return claims
 
 
+# The cycle_features columns `cycle_facts` reads.
+MACRO_FACTS = ("spread_10y_2y", "fed_funds", "vix_level", "ust_10y", "ust_2y", "breadth")
+FACT_COLUMNS = ("ticker", "change_1d_pct", "change_5d_pct", "extended_move_pct", *MACRO_FACTS)
+
+
 def cycle_facts(features_rows: list[dict]) -> dict[str, float]:
     """The data a cycle's text may quote, keyed as claims are: from its cycle_features rows."""
     facts: dict[str, float] = {}
@@ -134,7 +139,7 @@ def cycle_facts(features_rows: list[dict]) -> dict[str, float]:
             facts[f"{row['ticker']}.extended_move_pct"] = float(extended)
     if features_rows:
         first = features_rows[0]
-        for key in ("spread_10y_2y", "fed_funds", "vix_level", "ust_10y", "ust_2y", "breadth"):
+        for key in MACRO_FACTS:
             facts[key] = float(first[key])
     return facts
 

@@ -76,7 +76,12 @@ def _valid(context, predictions, data_quality: DataQualityResource) -> dg.AssetC
 def _figures(
     memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    from ...predictions.factcheck import check_citations, check_figures, cycle_facts
+    from ...predictions.factcheck import (
+        FACT_COLUMNS,
+        check_citations,
+        check_figures,
+        cycle_facts,
+    )
 
     headlines = _headlines(warehouse, mind_context)
 
@@ -90,7 +95,9 @@ def _figures(
     ):
         texts_of.setdefault(cycle_key, []).append((mind, narrative))
     rows_of: dict[str, list[dict]] = {}
-    for row in cycle_features.to_dict("records"):  # once, not a group's `to_dict` a cycle
+    # Once, not a group's `to_dict` a cycle; only the columns the facts are read from.
+    columns = ["cycle_key", *(c for c in FACT_COLUMNS if c in cycle_features.columns)]
+    for row in cycle_features[columns].to_dict("records"):
         rows_of.setdefault(row["cycle_key"], []).append(row)
     for cycle_key in sorted(rows_of):
         facts = cycle_facts(rows_of[cycle_key])
