@@ -155,3 +155,60 @@ def test_a_cycles_calls_get_the_types_a_dataframe_round_trip_would_give():
                 assert same(a[k], b[k]), (k, [r[k] for r in rows], a[k], b[k])
         cases += 1
     assert cases == 400
+
+
+def _as_the_record_point_filter_gives_it(known: list[dict], at: pd.Timestamp, n: int):
+    """What a cycle at `at` is shown, by the definition: the scores known by its record point
+    and made before it, the last `n` scored by (known_at, cycle, source), a stable sort."""
+    point = record_point(at)
+    rows = [r for r in known if r["known_at"] <= point and r["cycle_ts"] < point]
+    scored = [r for r in rows if r["status"] == "scored"]
+    recent = sorted(scored, key=lambda r: (r["known_at"], r["cycle_key"], r["source"]))[-n:]
+    return len(rows), recent, max((r["known_at"] for r in rows), default=None)
+
+
+def test_the_bisected_record_is_the_record_point_filter_at_every_point():
+    """The known scores are kept in (known_at, cycle, source) order and a point's record found
+    by bisection: the same rows, counts and lessons as filtering them all at every point, ties
+    and calls made at a half day's point included, as the history grows and for past points (a
+    placebo's)."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    cycles = pd.date_range("2024-11-25 09:15", "2024-12-06 19:15", freq="30min")
+    cycles = [c for c in cycles if c.dayofweek < 5] + [T("2024-11-29 13:15")]
+    history = CycleHistory(closes=pd.DataFrame(columns=["ticker", "bar_ts", "close"]))
+    for step in range(12):
+        for _ in range(25):
+            made = cycles[rng.integers(len(cycles))]
+            # Known at once (an abstention), at a close, or exactly at a half day's point.
+            delay = [pd.Timedelta(0), pd.Timedelta(hours=int(rng.integers(1, 80)))][
+                int(rng.integers(2))
+            ]
+            history.known.append(
+                {
+                    "cycle_key": made.strftime("%Y-%m-%d-%H:%M"),
+                    "cycle_ts": made,
+                    "known_at": made + delay,
+                    "source": ["flow", "macro", "synthesis"][int(rng.integers(3))],
+                    "status": ["scored", "abstained"][int(rng.integers(2))],
+                }
+            )
+        for at in [*cycles[::7], T("2024-11-29 13:15"), T("2024-11-29 13:45")]:
+            if record_point(at) is None:
+                continue
+            count, recent, through = _as_the_record_point_filter_gives_it(history.known, at, 5)
+            assert history.count_known(at) == len(history.known_by(at)) == count, (step, at)
+            assert history.recent_scored(at, 5) == recent, (step, at)
+            assert history.known_through(at) == through, (step, at)
+
+
+def test_a_score_known_before_its_call_was_made_is_refused():
+    import pytest
+
+    history = CycleHistory(closes=pd.DataFrame(columns=["ticker", "bar_ts", "close"]))
+    history.known = [
+        {"cycle_ts": T("2026-03-30 12:15"), "known_at": T("2026-03-30 09:00"), "source": "flow"}
+    ]
+    with pytest.raises(ValueError, match="known at 2026-03-30 09:00:00, before its call"):
+        history.count_known(T("2026-03-31 19:15"))
