@@ -1,7 +1,7 @@
 """The document a cycle's context is stored and prompted as (minds/cycle_context.py)."""
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 
 from workshop_dagster.minds.cycle_context import (
     RECORD_PARTS,
@@ -14,20 +14,10 @@ from workshop_dagster.minds.cycle_context import (
 
 
 def _context(priors=None) -> CycleContext:
+    numbers = {f.name: 0.25 for f in fields(MarketView) if f.name != "tickers"}
     market = MarketView(
+        **numbers | {"ust_10y_change_5obs_bp": None},
         tickers={"SPY": {"last": 512.3, "change_1d_pct": -0.31, "quote": "12:10 (5m bars)"}},
-        breadth=0.41,
-        size_spread_1d=0.6,
-        size_spread_5d=-1.2,
-        mega_cap_1d=-0.4,
-        mega_cap_5d=0.8,
-        vix_level=17.2,
-        vix_change_1d=0.9,
-        ust_10y=4.21,
-        ust_2y=3.95,
-        spread_10y_2y=0.26,
-        fed_funds=4.33,
-        ust_10y_change_5obs_bp=None,
     )
     return CycleContext(
         cycle_key="2026-03-30-12:15",
