@@ -30,6 +30,9 @@ mutation($params: LaunchBackfillParams!) {
 BACKFILL_STATUS = """query($id: String!) {
   partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
 FINISHED_BACKFILL = ("COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAILED", "CANCELED")
+BACKFILL_RUNS = """query($id: String!) {
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+    ... on Runs { results { runId status } } } }"""
 
 
 def free_port() -> int:
@@ -117,6 +120,20 @@ class DagsterDev:
             return status if status in FINISHED_BACKFILL else None
 
         return wait_for(finished, timeout, f"backfill {backfill_id}", every=3)
+
+    def wait_for_backfill_runs(self, backfill_id: str, n: int, timeout: float = 300) -> list[str]:
+        """The ids of the `n` runs a backfill launched, once each has succeeded (a failed one
+        fails at once). The daemon marks the backfill itself completed at its next tick, up to
+        30 s later: a test goes on, and reads the backfill's status when it needs it."""
+
+        def succeeded():
+            runs = self.query(BACKFILL_RUNS, {"id": backfill_id})["runsOrError"]["results"]
+            failed = [r["runId"] for r in runs if r["status"] in ("FAILURE", "CANCELED")]
+            assert not failed, f"backfill {backfill_id}: runs {failed} did not succeed"
+            done = [r["runId"] for r in runs if r["status"] == "SUCCESS"]
+            return done if len(done) >= n else None
+
+        return wait_for(succeeded, timeout, f"the {n} runs of backfill {backfill_id}", every=2)
 
 
 @contextmanager
