@@ -3,7 +3,6 @@ scoring sensor firing on its own, and the UI driven by a headless Chromium."""
 
 import re
 
-import duckdb
 import pytest
 
 from tests.e2e.browser import browser_page, screenshot
@@ -83,7 +82,8 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
         ]
 
     wait_for(sensor_run_for_cycle, 240, f"the scoring sensor's run for {CYCLE}", every=3)
-    with duckdb.connect(dev.env["WORKSHOP_DB"], read_only=True) as conn:
+    # Through the warehouse's lock, as every writer: the variant's backfill may be writing.
+    with warehouse.connect(dev.env["WORKSHOP_DB"], transaction=False) as conn:
         n = conn.execute(
             "select count(*) from prediction_scores where cycle_key = ? and status = 'scored'",
             [CYCLE],
