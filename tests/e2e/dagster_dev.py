@@ -114,9 +114,10 @@ class DagsterDev:
 
     def wait_for_backfill(self, backfill_id: str, timeout: float = 300) -> str:
         def finished():
-            status = self.query(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"][
-                "status"
-            ]
+            # A loaded webserver may answer with an error type for a moment (its storage busy
+            # with the daemon's writes): asked again, until the timeout names the backfill.
+            found = self.query(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+            status = found.get("status")
             return status if status in FINISHED_BACKFILL else None
 
         return wait_for(finished, timeout, f"backfill {backfill_id}", every=3)
