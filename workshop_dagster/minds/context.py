@@ -73,11 +73,43 @@ RECORD_COLUMNS = {
 KNOWN_FIELDS = [*RECORD_COLUMNS, "realized_return_pct", "timeframe"]
 
 
-def _pending_time(call: dict) -> tuple[pd.Timestamp | None, pd.Timestamp]:
-    """(from when a pending call's outcome can be known: None for at once, an unparsed call's;
-    the time it was made)."""
+def _pending(call: dict) -> tuple[pd.Timestamp | None, pd.Timestamp, dict]:
+    """(from when a call's outcome can be known: None for at once, an unparsed call's; the time
+    it was made; the call), its times parsed once, not at every record point."""
     due_from = None if call["parse_status"] != "parsed" else pd.Timestamp(call["horizon_end"])
-    return due_from, pd.Timestamp(call["cycle_ts"])
+    return due_from, pd.Timestamp(call["cycle_ts"]), call
+
+
+@dataclass
+class _KnownOrder:
+    """A list of known scores (`of`) in (known_at, cycle_key, source) order, kept in step as it
+    grows: what a record point sees is a prefix of it, found by bisection, not a pass over every
+    score at every point (quadratic over a year, twice a cycle for a placebo). Rows with equal
+    keys keep the order they became known (a stable sort's); a row with no time it became known
+    is never known at any point, and left out."""
+
+    of: list[dict]
+    indexed: int = 0  # how many of `of` were put in order
+    keys: list[tuple] = field(default_factory=list)
+    ats: list[pd.Timestamp] = field(default_factory=list)  # each row's known_at
+    rows: list[dict] = field(default_factory=list)
+
+    def catch_up(self) -> None:
+        for row in self.of[self.indexed :]:
+            at_time = row["known_at"]
+            if pd.isna(at_time):
+                continue
+            if at_time < row["cycle_ts"]:
+                raise ValueError(
+                    f"a score of {row['source']} known at {at_time}, before its call was made "
+                    f"at {row['cycle_ts']}: an outcome cannot precede its call"
+                )
+            key = (at_time, row.get("cycle_key", ""), row["source"])
+            at = bisect.bisect_right(self.keys, key)
+            self.keys.insert(at, key)
+            self.ats.insert(at, at_time)
+            self.rows.insert(at, row)
+        self.indexed = len(self.of)
 
 
 def record_point(cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
@@ -93,29 +125,18 @@ class CycleHistory:
     """Scores, lessons and rules as they became known, advanced cycle by cycle."""
 
     closes: pd.DataFrame  # ticker, bar_ts, close: published closes (any range)
-    pending: list[dict] = field(default_factory=list)
+    pending: list[tuple] = field(default_factory=list)  # `_pending` of each call not yet known
     known: list[dict] = field(default_factory=list)
     _record_cache: tuple[int, dict] | None = None
     _db: duckdb.DuckDBPyConnection | None = None
-    # The pending calls' times, parsed once: (due from, made at) per call of `pending`.
-    _pending_times: list[tuple] = field(default_factory=list)
-    # `known` in (known_at, cycle_key, source) order, kept in step as it grows (`_ordered`):
-    # what a record point sees is a prefix of it, found by bisection, not a pass over `known`
-    # at every point (quadratic over a year, twice a cycle for a placebo).
-    _order: tuple | None = None
+    _order: _KnownOrder | None = None  # `known` in order (`_ordered`)
     # What is derived from the scores known at the last few record points asked.
-    _views: dict[tuple, dict] = field(default_factory=dict)
+    _views: dict[tuple, tuple] = field(default_factory=dict)
     _point: pd.Timestamp | None = None
     _book: PriceBook | None = None
 
     def add_predictions(self, rows: list[dict]) -> None:
-        self._sync_pending()
-        self.pending.extend(rows)
-        self._pending_times.extend(_pending_time(call) for call in rows)
-
-    def _sync_pending(self) -> None:
-        if len(self._pending_times) != len(self.pending):  # `pending` set from outside
-            self._pending_times = [_pending_time(call) for call in self.pending]
+        self.pending.extend(_pending(call) for call in rows)
 
     def advance_to(self, cycle_ts: pd.Timestamp) -> None:
         """Score every pending call whose outcome is known by the cycle's record point (once per
@@ -124,19 +145,18 @@ class CycleHistory:
         if point is None or point == self._point:
             return
         self._point = point
-        self._sync_pending()
-        ready, waiting, waiting_times = [], [], []
-        for call, (due_from, made) in zip(self.pending, self._pending_times, strict=True):
+        ready, waiting = [], []
+        for entry in self.pending:
+            due_from, made, call = entry
             # Made at or after the point (an evening cycle; on a half day, the cycle at the
             # point itself): known at the next one, as its wave (`waves`) requires.
             if (due_from is None or due_from <= point) and made < point:
                 ready.append(call)
             else:
-                waiting.append(call)
-                waiting_times.append((due_from, made))
+                waiting.append(entry)
         if not ready:
             return
-        self.pending, self._pending_times = waiting, waiting_times
+        self.pending = waiting
         # One canonical order, so sums in the record are the same whichever run scored them.
         ready.sort(key=lambda c: (pd.Timestamp(c["cycle_ts"]), c["source"]))
         if self._book is None:  # indexed once; scoring as of each point uses only its prices
@@ -162,29 +182,13 @@ class CycleHistory:
         self._db.execute(f"insert into known_scores select {casts} from new_scores")
         self._db.unregister("new_scores")
 
-    def _ordered(self) -> tuple[list, list[pd.Timestamp], list[dict]]:
-        """(sort keys, known_at, rows) of `known` in (known_at, cycle_key, source) order; rows
-        with equal keys in the order they became known (a stable sort's). A row with no time
-        it became known is never known at any point, and left out."""
-        if self._order is None or self._order[0] is not self.known:  # first, or set from outside
-            self._order = (self.known, [0], [], [], [])
-        _, indexed, keys, ats, rows = self._order
-        for row in self.known[indexed[0] :]:
-            at_time = row["known_at"]
-            if pd.isna(at_time):
-                continue
-            if at_time < row["cycle_ts"]:
-                raise ValueError(
-                    f"a score of {row['source']} known at {at_time}, before its call was made "
-                    f"at {row['cycle_ts']}: an outcome cannot precede its call"
-                )
-            key = (at_time, row.get("cycle_key", ""), row["source"])
-            at = bisect.bisect_right(keys, key)
-            keys.insert(at, key)
-            ats.insert(at, at_time)
-            rows.insert(at, row)
-        indexed[0] = len(self.known)
-        return keys, ats, rows
+    def _ordered(self) -> _KnownOrder:
+        """`known` in (known_at, cycle_key, source) order, up to date (made again when `known`
+        is set from outside)."""
+        if self._order is None or self._order.of is not self.known:
+            self._order = _KnownOrder(self.known)
+        self._order.catch_up()
+        return self._order
 
     def _view(self, cycle_ts: pd.Timestamp) -> tuple[pd.Timestamp | None, int, set[int], dict]:
         """(record point, end of its prefix of `_ordered`, the positions in that prefix that are
@@ -196,10 +200,11 @@ class CycleHistory:
         key = (point, len(self.known), id(self.known))
         view = self._views.get(key)
         if view is None:
-            _, ats, rows = self._ordered()
+            order = self._ordered()
+            ats, rows = order.ats, order.rows
             end = 0 if point is None else bisect.bisect_right(ats, point)
             # A call made at or after the point and known by it was known at the point itself
-            # (an outcome never precedes its call: `_ordered`): only the prefix's tail.
+            # (an outcome never precedes its call: `_KnownOrder`): only the prefix's tail.
             start = end if point is None else bisect.bisect_left(ats, point)
             hidden = {i for i in range(start, end) if rows[i]["cycle_ts"] >= point}
             view = self._views[key] = (point, end, hidden, {})
@@ -210,7 +215,7 @@ class CycleHistory:
     def known_by(self, cycle_ts: pd.Timestamp) -> list[dict]:
         """The scores known at `cycle_ts`, in the order they became known."""
         _, end, hidden, _ = self._view(cycle_ts)
-        rows = self._ordered()[2]
+        rows = self._ordered().rows
         return [rows[i] for i in range(end) if i not in hidden]
 
     def count_known(self, cycle_ts: pd.Timestamp) -> int:
@@ -222,7 +227,7 @@ class CycleHistory:
         """The last `n` scored calls known by `cycle_ts`, oldest first."""
         _, end, hidden, cache = self._view(cycle_ts)
         if ("recent", n) not in cache:
-            rows = self._ordered()[2]
+            rows = self._ordered().rows
             recent = []
             for i in range(end - 1, -1, -1):
                 if len(recent) == n:
@@ -235,7 +240,7 @@ class CycleHistory:
     def known_through(self, cycle_ts: pd.Timestamp) -> pd.Timestamp | None:
         _, end, hidden, cache = self._view(cycle_ts)
         if "through" not in cache:
-            ats = self._ordered()[1]
+            ats = self._ordered().ats
             last = next((i for i in range(end - 1, -1, -1) if i not in hidden), None)
             cache["through"] = None if last is None else ats[last]
         return cache["through"]
