@@ -46,7 +46,15 @@ def test_a_ranges_headlines_converted_at_once_are_each_cycles_own():
     and cite handles are exactly what converting that cycle alone gives."""
     import numpy as np
 
-    from workshop_dagster.minds.context import _news_rows, news_rows_by_cycle
+    from workshop_dagster.minds.context import NEWS_FIELDS, _records, news_rows_by_cycle
+
+    def one_cycle(news: pd.DataFrame) -> list[dict]:
+        """A cycle's headlines converted alone (what the loop did a cycle at a time)."""
+        ordered = news.sort_values(["visible_from", "item_id"], ascending=[False, True])
+        return [
+            {"cite": f"N{i}", **row}
+            for i, row in enumerate(_records(ordered, NEWS_FIELDS), start=1)
+        ]
 
     rng = np.random.default_rng(3)
     cycles = pd.to_datetime(["2026-03-30 09:15", "2026-03-30 12:15", "2026-03-30 19:15"])
@@ -70,5 +78,5 @@ def test_a_ranges_headlines_converted_at_once_are_each_cycles_own():
     frame = pd.DataFrame(rows).sample(frac=1, random_state=1)
     at_once = news_rows_by_cycle(frame)
     for cycle in cycles:
-        assert at_once[cycle] == _news_rows(frame[frame["cycle_ts"] == cycle]), cycle
+        assert at_once[cycle] == one_cycle(frame[frame["cycle_ts"] == cycle]), cycle
     assert news_rows_by_cycle(frame.iloc[0:0]) == {}

@@ -108,7 +108,7 @@ def test_a_headline_first_seen_since_the_previous_cycle_is_something_new():
     from workshop_dagster.minds.nothing_new import is_new
 
     previous = pd.Timestamp("2026-03-30 19:15")
-    quotes = pd.DataFrame({"quote_ts": [pd.Timestamp("2026-03-30 19:10")]})  # no bar since
+    quotes = [{"quote_ts": pd.Timestamp("2026-03-30 19:10")}]  # no bar since
     old_story = _headline("N1", "Fed holds its policy rate at 4.00%")
     assert not is_new(quotes, _context([old_story]), previous)  # visible at 16:15: not new
     # Published at 16:15 but first fetched at 19:20: new to the loop at the 19:45 cycle.

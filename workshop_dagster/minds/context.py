@@ -318,19 +318,10 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
 NEWS_FIELDS = ["item_id", "published_at", "visible_from", "source", "title", "summary", "tickers"]
 
 
-def _news_rows(news: pd.DataFrame) -> list[dict]:
-    """The cycle's headlines, newest first, each with the handle the minds and the memo cite
-    it by ("N1" the newest) and its archive id."""
-    if news is None or news.empty:
-        return []
-    ordered = news.sort_values(["visible_from", "item_id"], ascending=[False, True])
-    rows = _records(ordered, NEWS_FIELDS)
-    return [{"cite": f"N{i}", **row} for i, row in enumerate(rows, start=1)]
-
-
 def news_rows_by_cycle(news: pd.DataFrame) -> dict[pd.Timestamp, list[dict]]:
-    """`_news_rows` of every cycle of a range's `news_items`, converted in one pass (once a
-    cycle, the conversion cost a year's loop seconds)."""
+    """Each cycle's headlines of a range's `news_items`, newest first, each with the handle the
+    minds and the memo cite it by ("N1" the newest) and its archive id; converted in one pass
+    (once a cycle, the conversion cost a year's loop seconds)."""
     if news is None or news.empty:
         return {}
     ordered = news.sort_values(
@@ -368,21 +359,17 @@ def build_context(
     cycle_key: str,
     cycle_ts: pd.Timestamp,
     ordinal: int,
-    features: pd.DataFrame | list[dict],
+    features: list[dict],
     regime: dict,
-    rates: pd.DataFrame | list[dict],
-    news: pd.DataFrame | list[dict],
+    rates: list[dict],
+    news: list[dict],
     history: CycleHistory,
     feedback: Feedback | None = None,
 ) -> CycleContext:
     """What the minds are shown at one cycle (the record as `feedback` shows it). `features` and
-    `rates` are the cycle's rows, as a frame or as records; `news` its items, or their rows as
-    `news_rows_by_cycle` made them."""
+    `rates` are the cycle's rows as records; `news` its headlines' rows as `news_rows_by_cycle`
+    made them."""
     feedback = feedback or Feedback()
-    if isinstance(features, pd.DataFrame):
-        features = features.to_dict("records")
-    if isinstance(rates, pd.DataFrame):
-        rates = rates.to_dict("records")
     tickers = {
         row["ticker"]: {
             "last": round(float(row["last"]), 2),
@@ -424,7 +411,7 @@ def build_context(
             label=regime["label"], score=float(regime["score"]), drivers=regime["drivers"]
         ),
         market=market,
-        news=news if isinstance(news, list) else _news_rows(news),
+        news=news,
         track_record=record["track_record"],
         lessons=lessons,
         calibration=record["calibration"],

@@ -28,17 +28,14 @@ def latest_news(context: CycleContext) -> pd.Timestamp | None:
     return max(times) if times else None
 
 
-def is_new(
-    features: pd.DataFrame | list[dict], context: CycleContext, previous: pd.Timestamp | None
-) -> bool:
+def is_new(features: list[dict], context: CycleContext, previous: pd.Timestamp | None) -> bool:
     """Whether anything became known after the previous cycle: a quote (a bar's end or a daily
     close) or a headline. The first cycle, or one without a previous, is always new.
-    `features`: the cycle's rows, as a frame or as records."""
+    `features`: the cycle's rows as records."""
     if previous is None or pd.isna(previous):
         return True
-    rows = features.to_dict("records") if isinstance(features, pd.DataFrame) else features
-    column = "quote_ts" if rows and "quote_ts" in rows[0] else "last_bar_ts"
-    times = [pd.Timestamp(r[column]) for r in rows if not pd.isna(r.get(column))]
+    column = "quote_ts" if features and "quote_ts" in features[0] else "last_bar_ts"
+    times = [pd.Timestamp(r[column]) for r in features if not pd.isna(r.get(column))]
     latest = max(times) if times else None
     news = latest_news(context)
     return bool(
