@@ -45,9 +45,7 @@ def test_a_cycle_and_a_backfill_with_the_instance_in_postgres(tmp_path):
             run_id = dev.launch_cycle(CYCLE)
             assert dev.wait_for_run(run_id) == "SUCCESS"
             backfill_id = dev.launch_backfill(BACKFILL)
-            # The daemon read the backfill from PostgreSQL and launched its runs, which
-            # succeeded (its next tick, up to 30 s on, would mark the backfill completed).
-            assert len(dev.wait_for_backfill_runs(backfill_id, len(BACKFILL))) == len(BACKFILL)
+            assert dev.wait_for_backfill(backfill_id) in ("COMPLETED", "COMPLETED_SUCCESS")
             log = dev.log.read_text()
 
         # Runs and the backfill live in PostgreSQL, not in SQLite files under DAGSTER_HOME.
@@ -55,8 +53,7 @@ def test_a_cycle_and_a_backfill_with_the_instance_in_postgres(tmp_path):
         assert f"{run_id}|SUCCESS" in runs.splitlines()
         assert sum(line.endswith("|SUCCESS") for line in runs.splitlines()) >= 2
         backfills = pg.psql("dagster", "select key, status from bulk_actions").splitlines()
-        assert len(backfills) == 1 and backfills[0].split("|")[0] == backfill_id
-        assert backfills[0].split("|")[1] in ("REQUESTED", "COMPLETED", "COMPLETED_SUCCESS")
+        assert len(backfills) == 1 and backfills[0].startswith(f"{backfill_id}|COMPLETED")
         partitions = pg.psql(
             "dagster",
             "select distinct partition from event_logs where partition is not null order by 1",
