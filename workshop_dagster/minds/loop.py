@@ -23,6 +23,7 @@ from ..market.calendar import CYCLE_KEY_FORMAT
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.tags import format_tag, parse_tag
 from ..progress import Progress
+from ..records import records_by
 from .calibration import call_probability
 from .context import (
     CycleHistory,
@@ -242,18 +243,11 @@ class CycleRows:
 
     def records(self, cycle_ts: pd.Timestamp) -> list[dict]:
         """The cycle's rows as dicts."""
-        return self._of_chunk(cycle_ts, "records", _records_by_cycle)
+        return self._of_chunk(cycle_ts, "records", lambda rows: records_by(rows, "cycle_ts"))
 
     def news_rows(self, cycle_ts: pd.Timestamp) -> list[dict]:
         """The cycle's headlines as the context shows them (`context.news_rows_by_cycle`)."""
         return self._of_chunk(cycle_ts, "news", news_rows_by_cycle)
-
-
-def _records_by_cycle(rows: pd.DataFrame) -> dict:
-    grouped: dict = {}
-    for row in rows.to_dict("records"):
-        grouped.setdefault(row["cycle_ts"], []).append(row)
-    return grouped
 
 
 def deliberate(

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 import duckdb
 import pandas as pd
 
+from ..records import records_by
 from .signing import Signer, key_id
 
 GENESIS = "0" * 64
@@ -148,9 +149,7 @@ def seal_of(seq: int, cycle_key: str, kind: str, content_hash: str, prev_seal: s
 
 def contents(memo: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, str]:
     """cycle_key -> canonical content, for the cycles of `memo`."""
-    calls: dict[str, list[dict]] = {}
-    for row in predictions.to_dict("records"):  # once: a group's `to_dict` a cycle is slow
-        calls.setdefault(row["cycle_key"], []).append(row)
+    calls = records_by(predictions, "cycle_key")
     return {
         key: cycle_content(key, body, calls.get(key, []))
         for key, body in zip(memo["cycle_key"], memo["body"], strict=True)

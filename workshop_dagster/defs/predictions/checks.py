@@ -82,6 +82,7 @@ def _figures(
         check_figures,
         cycle_facts,
     )
+    from ...records import records_by
 
     headlines = _headlines(warehouse, mind_context)
 
@@ -94,11 +95,9 @@ def _figures(
         mind_opinions["cycle_key"], mind_opinions["mind"], mind_opinions["narrative"], strict=True
     ):
         texts_of.setdefault(cycle_key, []).append((mind, narrative))
-    rows_of: dict[str, list[dict]] = {}
-    # Once, not a group's `to_dict` a cycle; only the columns the facts are read from.
+    # Only the columns the facts are read from.
     columns = ["cycle_key", *(c for c in FACT_COLUMNS if c in cycle_features.columns)]
-    for row in cycle_features[columns].to_dict("records"):
-        rows_of.setdefault(row["cycle_key"], []).append(row)
+    rows_of = records_by(cycle_features[columns], "cycle_key")
     for cycle_key in sorted(rows_of):
         facts = cycle_facts(rows_of[cycle_key])
         for where, text in texts_of.get(cycle_key, []):
