@@ -55,28 +55,39 @@ def _gone(pid: int, within_s: float = 10) -> bool:
 
 @pytest.fixture
 def runtime_dir(tmp_path):
+    """A worker of the test's own (for the tests that stop, kill or orphan it)."""
     yield tmp_path / "run"
     quality_worker.stop()
     quality_worker.shutdown(tmp_path / "run")
 
 
-def test_the_worker_gives_the_in_process_verdict(runtime_dir):
+@pytest.fixture(scope="module")
+def serving_dir(tmp_path_factory):
+    """One worker for the tests that only ask it (each start imports great_expectations, ~10 s
+    of a CPU), as the runs of a session share one."""
+    folder = tmp_path_factory.mktemp("serving") / "run"
+    yield folder
+    quality_worker.stop()
+    quality_worker.shutdown(folder)
+
+
+def test_the_worker_gives_the_in_process_verdict(serving_dir):
     good, bad = _calls("up"), _calls("sideways")
-    assert quality_worker.validate(good, 1, runtime_dir) == validate_predictions(good, 1)
-    failures, evaluated = quality_worker.validate(bad, 1, runtime_dir)
+    assert quality_worker.validate(good, 1, serving_dir) == validate_predictions(good, 1)
+    failures, evaluated = quality_worker.validate(bad, 1, serving_dir)
     assert (failures, evaluated) == validate_predictions(bad, 1)
     assert [f.expectation for f in failures] == ["expect_column_values_to_be_in_set"]
     assert failures[0].column == "direction" and failures[0].unexpected_count == 4
 
 
-def test_runs_in_other_processes_share_one_worker(runtime_dir):
-    quality_worker.validate(_calls("up"), 1, runtime_dir)
-    pid = _worker_pid(runtime_dir)
+def test_runs_in_other_processes_share_one_worker(serving_dir):
+    quality_worker.validate(_calls("up"), 1, serving_dir)
+    pid = _worker_pid(serving_dir)
     script = (
         "import sys\n"
         "from tests.unit.test_quality_worker import _calls\n"
         "from workshop_dagster.platform import quality_worker\n"
-        f"failures, _ = quality_worker.validate(_calls('sideways'), 1, {str(runtime_dir)!r})\n"
+        f"failures, _ = quality_worker.validate(_calls('sideways'), 1, {str(serving_dir)!r})\n"
         "assert [f.column for f in failures] == ['direction'], failures\n"
         "print('great_expectations' in sys.modules)\n"
     )
@@ -85,17 +96,17 @@ def test_runs_in_other_processes_share_one_worker(runtime_dir):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"  # served by the worker: no import in that process
-    assert _worker_pid(runtime_dir) == pid  # the same worker
+    assert _worker_pid(serving_dir) == pid  # the same worker
 
 
-def test_the_address_is_private_and_the_key_is_required(runtime_dir):
-    quality_worker.validate(_calls("up"), 1, runtime_dir)
-    target = quality_worker.address_file(runtime_dir)
+def test_the_address_is_private_and_the_key_is_required(serving_dir):
+    quality_worker.validate(_calls("up"), 1, serving_dir)
+    target = quality_worker.address_file(serving_dir)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     port = json.loads(target.read_text())["port"]
     with pytest.raises(AuthenticationError):
         Client(("127.0.0.1", port), authkey=b"not the key")
-    assert quality_worker.validate(_calls("up"), 1, runtime_dir)[0] == []  # still serving
+    assert quality_worker.validate(_calls("up"), 1, serving_dir)[0] == []  # still serving
 
 
 def test_an_idle_worker_exits_and_removes_its_address(runtime_dir):
@@ -126,6 +137,6 @@ def test_a_dead_worker_falls_back_to_the_run_process(runtime_dir):
     assert _worker_pid(runtime_dir) != pid  # a new worker serves the next runs
 
 
-def test_an_error_in_the_worker_is_raised_in_the_run(runtime_dir):
+def test_an_error_in_the_worker_is_raised_in_the_run(serving_dir):
     with pytest.raises(KeyError, match="parse_status"):
-        quality_worker.validate(pd.DataFrame({"source": ["synthesis"]}), 1, runtime_dir)
+        quality_worker.validate(pd.DataFrame({"source": ["synthesis"]}), 1, serving_dir)
