@@ -362,3 +362,43 @@ def test_events_are_stored_compact_and_a_ranges_earlier_materializations_without
 
         assert entry.dagster_event.partition == partition
         assert entry.asset_materialization.tags["dagster/data_version"]
+
+
+def test_a_ranges_events_serialized_once_for_their_like_read_as_each_serialized_alone(
+    tmp_path, monkeypatch
+):
+    """`serialized` writes an event like the one before it from that one's text: the result is
+    `serialize_value`'s, to the byte, for a run's events, and for events that differ in anything
+    else (metadata, tags, an odd partition key, a key carrying the mark's own text)."""
+    from dagster._core.definitions.metadata import MetadataValue
+    from dagster._serdes import serialize_value
+
+    from workshop_dagster.platform.event_log import COMPACT, serialized
+
+    with instance_in(tmp_path / "project", "project", monkeypatch) as instance:
+        assert backfill(instance).success
+        run_id = instance.get_runs()[0].run_id
+        entries = [r.event_log_entry for r in instance.get_records_for_run(run_id).records]
+    ranged = [e for e in entries if e.dagster_event and e.dagster_event.partition]
+    assert len(ranged) >= 2 * N_DAYS
+
+    def changed(entry, **fields):
+        data = entry.dagster_event.event_specific_data
+        materialization = data.materialization._replace(**fields)
+        return entry._replace(
+            dagster_event=entry.dagster_event._replace(
+                event_specific_data=data._replace(materialization=materialization)
+            )
+        )
+
+    first = ranged[0].dagster_event.event_specific_data.materialization
+    odd = [
+        changed(ranged[3], metadata={**first.metadata, "x": MetadataValue.int(7)}),
+        changed(ranged[4], tags={**(first.tags or {}), "extra": "tag"}),
+        changed(ranged[5], partition='2025-01-06 "quoted" \\ \u00e9'),
+        changed(ranged[6], partition="workshop:time-of-this-row"),
+        changed(ranged[7], description="workshop:partition-of-this-row"),
+        ranged[8]._replace(timestamp=ranged[8].timestamp + 1e-6),
+    ]
+    events = entries + ranged[:3] + odd + ranged[9:]
+    assert serialized(events) == [serialize_value(e, **COMPACT) for e in events]
