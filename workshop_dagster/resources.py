@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code
     import duckdb
     import pandas as pd
 
+    from .market.asof import DailyView
     from .predictions.quality import Failure
 
 
@@ -64,18 +65,19 @@ class MarketResource(dg.ConfigurableResource):
             news_feeds=self.news_feeds,
         )
 
-    def snapshot(self, cycle_times: Sequence[pd.Timestamp]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from .market.asof import market_snapshot
+    def snapshot(self, cycle_times: Sequence[pd.Timestamp]) -> tuple[DailyView, pd.DataFrame]:
+        """The daily bars and the rates the cycles see (`asof.daily_view`)."""
+        from .market.asof import daily_view
 
-        return market_snapshot(self.open(), cycle_times)
+        return daily_view(self.open(), cycle_times)
 
     def quotes(
-        self, bars: pd.DataFrame, cycle_times: Sequence[pd.Timestamp], previous: Sequence
+        self, daily: DailyView, cycle_times: Sequence[pd.Timestamp], previous: Sequence
     ) -> pd.DataFrame:
-        """Each cycle's quote of each ticker (`market.quotes`), given its daily snapshot."""
+        """Each cycle's quote of each ticker (`market.quotes`), given the daily bars it sees."""
         from .market.asof import quotes_as_of
 
-        return quotes_as_of(self.open(), bars, cycle_times, previous, intraday=self.intraday)
+        return quotes_as_of(self.open(), daily, cycle_times, previous, intraday=self.intraday)
 
     def scoring_prices(self, start, end, **options) -> pd.DataFrame:
         """Daily closes and, where the source has them, intraday bars (`asof.scoring_prices`:

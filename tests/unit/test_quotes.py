@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workshop_dagster.market.asof import market_snapshot, quotes_as_of
+from workshop_dagster.market.asof import daily_view, quotes_as_of
 from workshop_dagster.market.csv_replay import intraday_bars
 from workshop_dagster.market.errors import MarketDataError
 from workshop_dagster.market.quotes import market_quotes
@@ -24,7 +24,7 @@ def real(request):
 
 
 def _quotes(source, root, cycles, previous, bars=None):
-    daily, _ = market_snapshot(source, cycles, TICKERS)
+    daily, _ = daily_view(source, cycles, TICKERS)
     if bars is None:
         bars = intraday_bars(root, TICKERS, "2024-01-01", max(cycles))
     return market_quotes(bars, daily, cycles, previous, TICKERS)
@@ -85,7 +85,7 @@ def test_a_ticker_without_intraday_bars_is_quoted_at_its_close_and_marked_stale(
     late = _quotes(source, root, [pd.Timestamp("2026-08-20 12:15")], [pd.NaT])
     assert (late["quote_source"] == "daily close").all() and late["stale"].all()
     # With intraday quotes off, every quote is a close, none of them stale.
-    daily, _ = market_snapshot(source, [cycle], TICKERS)
+    daily, _ = daily_view(source, [cycle], TICKERS)
     plain = quotes_as_of(source, daily, [cycle], [None], TICKERS, intraday=False)
     assert (plain["quote_source"] == "daily close").all() and not plain["stale"].any()
 

@@ -4,6 +4,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from workshop_dagster.market.asof import DailyView
 from workshop_dagster.market.errors import MarketDataError
 from workshop_dagster.market.session_bars import WINDOW_BARS, migrate, store
 
@@ -30,9 +31,23 @@ def _bars(cycle: str, sessions: list[pd.Timestamp], close=None, ticker: str = "S
     )
 
 
+def _view(bars: pd.DataFrame) -> DailyView:
+    """Cycles' visible bars (one row per cycle, ticker and session) as `asof.daily_view` hands
+    them over: each bar once, each cycle's window its first and last row."""
+    columns = ["ticker", "session_date", "bar_ts", "open", "high", "low", "close", "volume"]
+    unique = bars.drop_duplicates(columns).sort_values(["ticker", "bar_ts"], ignore_index=True)
+    rows = bars.merge(unique[columns].reset_index(), on=columns)
+    windows = (
+        rows.groupby(["cycle_ts", "ticker"], as_index=False)["index"]
+        .agg(start="min", stop="max")
+        .assign(stop=lambda w: w["stop"] + 1)
+    )
+    return DailyView(unique[[*columns, "source"]], windows)
+
+
 def _write(conn, bars: pd.DataFrame) -> int:
     """What market_snapshot does: store, then the IO manager replaces the cycles' windows."""
-    windows, added = store(conn, bars)
+    windows, added = store(conn, _view(bars))
     windows.insert(0, "cycle_key", windows["cycle_ts"].dt.strftime("%Y-%m-%d-%H:%M"))
     conn.execute("create table if not exists market_bars as select * from windows limit 0")
     conn.execute("delete from market_bars where cycle_ts in (select cycle_ts from windows)")
@@ -105,7 +120,7 @@ def test_two_different_bars_for_one_session_in_one_snapshot_are_refused(conn):
         ]
     )
     with pytest.raises(MarketDataError, match="two different bars for SPY on 2024-01-03"):
-        store(conn, bars)
+        store(conn, _view(bars))
 
 
 def test_a_warehouse_with_whole_windows_is_migrated_without_changing_what_cycles_saw(conn):

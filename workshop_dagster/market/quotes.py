@@ -27,11 +27,15 @@ the minds and the memo know the price is not of the minute. Nothing is mixed bet
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import calendar
+
+if TYPE_CHECKING:
+    from .asof import DailyView
 
 QUOTE_COLUMNS = [
     "cycle_ts",
@@ -170,26 +174,23 @@ def _no_quotes(n: int) -> pd.DataFrame:
 
 def market_quotes(
     intraday: pd.DataFrame,
-    daily_bars: pd.DataFrame,
+    daily: DailyView,
     cycles: Sequence,
     previous: Sequence,
     tickers: Sequence[str],
 ) -> pd.DataFrame:
     """One quote per cycle and ticker (columns `QUOTE_COLUMNS`).
 
-    intraday:   ticker, bar_start, bar_end, open, high, low, close, volume, resolution
-    daily_bars: the daily bars each cycle sees (asof snapshot: cycle_ts, ticker, session_date,
-                bar_ts, close), for the fallback and the daily leg of the five-session change
-    previous:   each cycle's previous cycle time (NaT for the first)
+    intraday: ticker, bar_start, bar_end, open, high, low, close, volume, resolution
+    daily:    the daily bars the cycles see (`asof.daily_view`), for the fallback and the daily
+              leg of the five-session change
+    previous: each cycle's previous cycle time (NaT for the first)
     """
     cycles = pd.DatetimeIndex([calendar.to_naive_ny(c) for c in cycles])
     prev = pd.DatetimeIndex([pd.NaT if pd.isna(p) else calendar.to_naive_ny(p) for p in previous])
     has_intraday = len(intraday) > 0
-    visible = daily_bars.sort_values("bar_ts").groupby(["cycle_ts", "ticker"]).tail(1)
-    visible = visible.set_index(["cycle_ts", "ticker"])
-    by_session = daily_bars.drop_duplicates(["ticker", "session_date"]).set_index(
-        ["ticker", "session_date"]
-    )["close"]
+    visible = daily.last_bars().set_index(["cycle_ts", "ticker"])
+    by_session = daily.bars.set_index(["ticker", "session_date"])["close"]
     # The session a quote of the minute belongs to: the latest whose first bar has ended.
     all_sessions = calendar.xnys().sessions
     expected = all_sessions[

@@ -17,12 +17,17 @@ window names, which are harmless.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
 import numpy as np
 import pandas as pd
 
 from .. import warehouse
 from .errors import MarketDataError
+
+if TYPE_CHECKING:
+    from .asof import DailyView
 
 BAR_COLUMNS = ["bar_ts", "open", "high", "low", "close", "volume"]
 KEY = ["source", "ticker", "session_date"]
@@ -80,9 +85,28 @@ where newest = 1 and present
 """
 
 
+def view_windows(view: DailyView) -> pd.DataFrame:
+    """Each cycle's window per ticker (`asof.daily_view`): cycle_ts, ticker, source,
+    first_session, last_session, last_bar_ts, sessions."""
+    w, bars = view.windows, view.bars
+    first, last = w["start"].to_numpy(), w["stop"].to_numpy() - 1
+    return pd.DataFrame(
+        {
+            "cycle_ts": w["cycle_ts"].to_numpy(),
+            "ticker": w["ticker"].to_numpy(),
+            "source": bars["source"].to_numpy()[last],
+            "first_session": bars["session_date"].to_numpy()[first],
+            "last_session": bars["session_date"].to_numpy()[last],
+            "last_bar_ts": bars["bar_ts"].to_numpy()[last],
+            "sessions": (last - first + 1).astype("int64"),
+        }
+    )
+
+
 def windows(bars: pd.DataFrame) -> pd.DataFrame:
-    """Each cycle's window per ticker from its visible bars (`asof.market_snapshot`):
-    cycle_ts, ticker, source, first_session, last_session, last_bar_ts, sessions."""
+    """Each cycle's window per ticker from bars repeated per cycle (`market_bars` as it was
+    kept before `session_bars`): cycle_ts, ticker, source, first_session, last_session,
+    last_bar_ts, sessions."""
     grouped = bars.groupby(["cycle_ts", "ticker", "source"], sort=True)
     out = grouped.agg(
         first_session=("session_date", "min"),
@@ -150,13 +174,13 @@ def _latest(conn: duckdb.DuckDBPyConnection, incoming: pd.DataFrame) -> pd.DataF
         conn.unregister("incoming_spans")
 
 
-def store(conn: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Store what is new in `bars` (a snapshot's visible bars, one row per cycle, ticker and
-    session) and return (each cycle's window, as `market_bars` keeps it; how many session rows
-    were added). One transaction: the caller's connection is one use of the warehouse."""
+def store(conn: duckdb.DuckDBPyConnection, view: DailyView) -> tuple[pd.DataFrame, int]:
+    """Store what is new in `view` (the bars a range of cycles sees, `asof.daily_view`) and
+    return (each cycle's window, as `market_bars` keeps it; how many session rows were added).
+    One transaction: the caller's connection is one use of the warehouse."""
     conn.execute(DDL).fetchall()
     migrate(conn)
-    incoming = bars.drop_duplicates(KEY + BAR_COLUMNS)[KEY + BAR_COLUMNS]
+    incoming = view.bars.drop_duplicates(KEY + BAR_COLUMNS)[KEY + BAR_COLUMNS]
     clash = incoming[incoming.duplicated(KEY, keep=False)]
     if len(clash):
         first = clash.iloc[0]
@@ -169,7 +193,7 @@ def store(conn: duckdb.DuckDBPyConnection, bars: pd.DataFrame) -> tuple[pd.DataF
     if len(added):
         revision += 1
         _insert(conn, added.assign(revision=revision))
-    out = windows(bars)
+    out = view_windows(view)
     out["revision"] = np.int64(revision)
     return out, len(added)
 

@@ -62,12 +62,11 @@ def market_snapshot(
 
     cycles = cycle_times(context)
     with permanent_errors_fail_fast():
-        bars, rates = market.snapshot(cycles)
-        quotes = market.quotes(bars, cycles, previous_cycle_times(context))
+        daily, rates = market.snapshot(cycles)
+        quotes = market.quotes(daily, cycles, previous_cycle_times(context))
     # Each session's bar stored once (append-only revisions); the cycles' rows name windows.
     with permanent_errors_fail_fast(), warehouse.connect() as conn:
-        windows, new_bars = session_bars.store(conn, bars)
-    last = bars.groupby("ticker")["session_date"].max()
+        windows, new_bars = session_bars.store(conn, daily)
     yield dg.Output(
         with_cycle_key(windows),
         output_name="market_bars",
@@ -77,7 +76,7 @@ def market_snapshot(
             {
                 "source": market.source,
                 "cycles": len(cycles),
-                "latest_session": str(last.max().date()),
+                "latest_session": str(windows["last_session"].max().date()),
                 "session_bars_added": new_bars,
             },
         ),
