@@ -32,6 +32,8 @@ SENSOR_RUNS = """query {
 LATEST_MATERIALIZATION = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) {
   ... on Asset { assetMaterializations(limit: 1) { timestamp runId } } } }"""
 RUN_TAGS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"""
+ALL_RUNS = """query { runsOrError { ... on Runs { results { jobName status startTime endTime
+  tags { key value } } } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +105,16 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
         return {t["key"]: t["value"] for t in run["tags"]}
 
     for asset in ("track_record", "site"):
-        tags = wait_for(
-            lambda asset=asset: rebuilt_after_scoring(asset), 180, f"{asset} rebuilt", every=3
-        )
+        try:
+            tags = wait_for(
+                lambda asset=asset: rebuilt_after_scoring(asset), 180, f"{asset} rebuilt", every=3
+            )
+        except AssertionError as missed:  # say what the runs were doing (a loaded machine?)
+            runs = dev.query(ALL_RUNS)["runsOrError"]["results"]
+            seen = [
+                (r["jobName"], r["status"], r["startTime"], r["endTime"], _sensor(r)) for r in runs
+            ]
+            raise AssertionError(f"{missed}; scoring ended {ended}; runs: {seen}") from None
         assert tags.get("dagster/sensor_name") == "rollups_sensor", tags
 
     # 2 and 2b, checked.
@@ -116,6 +125,10 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
         variant = {k for (k,) in conn.execute("select cycle_key from placebo.memo").fetchall()}
         bars = conn.execute("select count(*) from market_bars").fetchone()[0]
     assert variant == set(span) and bars == 17 * len({CYCLE, *BACKFILL})
+
+
+def _sensor(run: dict) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == "dagster/sensor_name"), None)
 
 
 def _skip_community_dialog(page) -> None:

@@ -11,8 +11,6 @@ not depend on which sessions were asked for, or in what order.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
@@ -26,65 +24,99 @@ EXTENDED_VOL = 0.25  # after hours and pre-market move a quarter of the day's vo
 THIN = 0.2  # share of extended-hours bars without a trade
 
 
-def _bridge(rng, start: float, end: float, n: int, vol: float) -> np.ndarray:
-    """n+1 log-prices from log(start) to log(end), a Brownian bridge of total variance vol^2."""
-    steps = rng.standard_normal(n) * vol / np.sqrt(n)
-    walk = np.concatenate([[0.0], np.cumsum(steps)])
+def _bridge(normals: np.ndarray, start: np.ndarray, end: np.ndarray, vol: np.ndarray) -> np.ndarray:
+    """Per row, n+1 log-prices from log(start) to log(end): a Brownian bridge of total variance
+    vol^2 from n standard normal draws (`normals`, one row a session)."""
+    n = normals.shape[1]
+    steps = normals * vol[:, None] / np.sqrt(n)
+    walk = np.concatenate([np.zeros((len(normals), 1)), np.cumsum(steps, axis=1)], axis=1)
     t = np.linspace(0.0, 1.0, n + 1)
-    return np.log(start) + walk - t * walk[-1] + t * (np.log(end) - np.log(start))
+    log_start = np.log(start)[:, None]
+    return log_start + walk - t * walk[:, -1:] + t * (np.log(end)[:, None] - log_start)
 
 
-def _inside(path: np.ndarray, low: float, high: float) -> np.ndarray:
-    """The bridge's deviations from its chord, scaled so the path stays within [low, high]."""
-    chord = np.linspace(path[0], path[-1], len(path))
+def _inside(path: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Per row, the bridge's deviations from its chord, scaled so the path stays within
+    [low, high]."""
+    chord = np.linspace(path[:, 0], path[:, -1], path.shape[1], axis=1)
     dev = path - chord
-    room_up = np.log(high) - chord
-    room_down = chord - np.log(low)
+    room_up = np.log(high)[:, None] - chord
+    room_down = chord - np.log(low)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         up = np.where(dev > 0, room_up / dev, np.inf)
         down = np.where(dev < 0, room_down / -dev, np.inf)
-    scale = min(1.0, float(np.min(up)), float(np.min(down)))
-    return chord + max(scale, 0.0) * dev
+    scale = np.minimum(np.minimum(up.min(axis=1), down.min(axis=1)), 1.0)
+    return chord + np.maximum(scale, 0.0)[:, None] * dev
 
 
 MINUTE_NS = 60 * 10**9
 DAY_NS = 86_400 * 10**9
-
-
-def _bars(day_ns: int, close_min: int, ohlcv: np.ndarray, prev_last: float, rng) -> tuple:
-    """One ticker's bars of one session: (start times in ns, open, high, low, close, volume).
-    `close_min`: the session's close in minutes after midnight."""
-    o, h, lo, c, v = (float(x) for x in ohlcv)
-    vol = max(np.log(h / lo), 1e-4)
-    bar_min, open_min, start_min, end_min = (
-        int(t / pd.Timedelta(minutes=1)) for t in (BAR, calendar.SESSION_OPEN, DAY_START, DAY_END)
+_MINUTES = {
+    name: int(t / pd.Timedelta(minutes=1))
+    for name, t in (
+        ("bar", BAR),
+        ("open", calendar.SESSION_OPEN),
+        ("start", DAY_START),
+        ("end", DAY_END),
     )
+}
+
+
+def _draws(seed: int, number: int, day_ns: int, prev: tuple, prev_ns: int, sizes: tuple) -> tuple:
+    """One session's random numbers, from generators seeded by (seed, ticker, session): the
+    overnight price the pre-market starts from, the normals (regular, pre-market, after-hours
+    steps, then the wicks) and the uniforms (which thin extended-hours bars trade)."""
+    prev_rng = np.random.default_rng([seed, number, prev_ns // DAY_NS])
+    spread = EXTENDED_VOL * np.log(prev[1] / prev[2])
+    prev_last = prev[3] * np.exp(prev_rng.standard_normal() * spread)
+    rng = np.random.default_rng([seed, number, day_ns // DAY_NS, 1])
+    normals, uniforms = sizes
+    return prev_last, rng.standard_normal(normals), rng.random(uniforms)
+
+
+def _bars(close_min: int, days_ns: np.ndarray, ohlcv: np.ndarray, draws: list[tuple]) -> list:
+    """The bars of sessions that close at the same minute (`close_min` after midnight), one
+    session a row: per session (start times in ns, open, high, low, close, volume)."""
+    o, h, lo, c, v = (ohlcv[:, k] for k in range(5))
+    vol = np.maximum(np.log(h / lo), 1e-4)
+    bar_min, open_min = _MINUTES["bar"], _MINUTES["open"]
+    start_min, end_min = _MINUTES["start"], _MINUTES["end"]
     n_reg = (close_min - open_min) // bar_min
     n_pre = (open_min - start_min) // bar_min
     n_post = (end_min - close_min) // bar_min
-    regular = np.exp(_inside(_bridge(rng, o, c, n_reg, vol), lo, h))
-    regular[0], regular[-1] = o, c  # exactly the daily open and close, not exp(log(.))
-    pre = np.exp(_bridge(rng, prev_last, o, n_pre, EXTENDED_VOL * vol))
-    post_steps = rng.standard_normal(n_post) * EXTENDED_VOL * vol / np.sqrt(n_post)
-    post = c * np.exp(np.concatenate([[0.0], np.cumsum(post_steps)]))
-    opens = np.concatenate([pre[:-1], regular[:-1], post[:-1]])
-    closes = np.concatenate([pre[1:], regular[1:], post[1:]])
-    wick = np.abs(rng.standard_normal((len(opens), 2))) * vol / np.sqrt(n_reg) / 3
-    highs = np.maximum(opens, closes) * np.exp(wick[:, 0])
-    lows = np.minimum(opens, closes) * np.exp(-wick[:, 1])
+    n_bars = n_pre + n_reg + n_post
+    prev_last = np.array([d[0] for d in draws])
+    normals = np.stack([d[1] for d in draws])
+    uniforms = np.stack([d[2] for d in draws])
+    cut = np.cumsum([n_reg, n_pre, n_post])
+    regular = np.exp(_inside(_bridge(normals[:, : cut[0]], o, c, vol), lo, h))
+    regular[:, 0], regular[:, -1] = o, c  # exactly the daily open and close, not exp(log(.))
+    pre = np.exp(_bridge(normals[:, cut[0] : cut[1]], prev_last, o, EXTENDED_VOL * vol))
+    post_steps = normals[:, cut[1] : cut[2]] * EXTENDED_VOL * vol[:, None] / np.sqrt(n_post)
+    post = c[:, None] * np.exp(
+        np.concatenate([np.zeros((len(o), 1)), np.cumsum(post_steps, axis=1)], axis=1)
+    )
+    opens = np.concatenate([pre[:, :-1], regular[:, :-1], post[:, :-1]], axis=1)
+    closes = np.concatenate([pre[:, 1:], regular[:, 1:], post[:, 1:]], axis=1)
+    wick = np.abs(normals[:, cut[2] :].reshape(len(o), n_bars, 2))
+    wick = wick * vol[:, None, None] / np.sqrt(n_reg) / 3
+    highs = np.maximum(opens, closes) * np.exp(wick[:, :, 0])
+    lows = np.minimum(opens, closes) * np.exp(-wick[:, :, 1])
     reg = slice(n_pre, n_pre + n_reg)
     # The regular session stays inside the day's range and touches its high and its low.
-    highs[reg] = np.minimum(highs[reg], h)
-    lows[reg] = np.maximum(lows[reg], lo)
-    highs[n_pre + int(np.argmax(highs[reg]))] = h
-    lows[n_pre + int(np.argmin(lows[reg]))] = lo
+    highs[:, reg] = np.minimum(highs[:, reg], h[:, None])
+    lows[:, reg] = np.maximum(lows[:, reg], lo[:, None])
+    rows = np.arange(len(o))
+    highs[rows, n_pre + np.argmax(highs[:, reg], axis=1)] = h
+    lows[rows, n_pre + np.argmin(lows[:, reg], axis=1)] = lo
     shape = 1.0 + 1.5 * np.abs(np.linspace(-1.0, 1.0, n_reg)) ** 2  # busy open and close
     volume = np.concatenate(
         [
-            np.full(n_pre, 0.002 * v / max(n_pre, 1)),
-            v * shape / shape.sum(),
-            np.full(n_post, 0.003 * v / max(n_post, 1)),
-        ]
+            np.repeat((0.002 * v / max(n_pre, 1))[:, None], n_pre, axis=1),
+            v[:, None] * shape / shape.sum(),
+            np.repeat((0.003 * v / max(n_post, 1))[:, None], n_post, axis=1),
+        ],
+        axis=1,
     )
     minutes = np.concatenate(
         [
@@ -93,27 +125,52 @@ def _bars(day_ns: int, close_min: int, ohlcv: np.ndarray, prev_last: float, rng)
             close_min + bar_min * np.arange(n_post),
         ]
     )
-    keep = np.ones(len(minutes), dtype=bool)
-    extended = np.ones(len(minutes), dtype=bool)
+    extended = np.ones(n_bars, dtype=bool)
     extended[reg] = False
-    keep[extended] = rng.random(int(extended.sum())) >= THIN
-    keep[n_pre - 1] = keep[-1] = True  # the last pre-market and after-hours trades
-    starts = day_ns + minutes[keep].astype(np.int64) * MINUTE_NS
-    return starts, opens[keep], highs[keep], lows[keep], closes[keep], np.round(volume[keep])
+    keep = np.ones((len(o), n_bars), dtype=bool)
+    keep[:, extended] = uniforms >= THIN
+    keep[:, n_pre - 1] = keep[:, -1] = True  # the last pre-market and after-hours trades
+    starts = days_ns[:, None] + minutes.astype(np.int64) * MINUTE_NS
+    columns = (starts, opens, highs, lows, closes, np.round(volume))
+    split = np.cumsum(keep.sum(axis=1))[:-1]
+    kept = [np.split(col[keep], split) for col in columns]
+    return [tuple(col[i] for col in kept) for i in range(len(o))]
 
 
-@lru_cache(maxsize=50_000)
-def _session_bars(
-    seed: int, number: int, day_ns: int, close_min: int, ohlcv: tuple, prev: tuple, prev_ns: int
-) -> tuple:
-    """One ticker's bars of one session (cached: a run asks for overlapping spans, for its
+def _sizes(close_min: int) -> tuple[int, int]:
+    """How many normals and uniforms a session closing at `close_min` draws."""
+    n_reg = (close_min - _MINUTES["open"]) // _MINUTES["bar"]
+    n_pre = (_MINUTES["open"] - _MINUTES["start"]) // _MINUTES["bar"]
+    n_post = (_MINUTES["end"] - close_min) // _MINUTES["bar"]
+    n_bars = n_pre + n_reg + n_post
+    return n_reg + n_pre + n_post + 2 * n_bars, n_pre + n_post
+
+
+_CACHE: dict[tuple, tuple] = {}
+_CACHE_SIZE = 50_000
+
+
+def _sessions(seed: int, number: int, wanted: list[tuple]) -> list[tuple]:
+    """One ticker's bars of each wanted session (day_ns, close_min, ohlcv, prev, prev_ns), drawn
+    together where they share a shape and cached (a run asks for overlapping spans, for its
     quotes and for scoring)."""
-    # The overnight price the pre-market starts from, drawn with its own generator.
-    prev_rng = np.random.default_rng([seed, number, prev_ns // DAY_NS])
-    spread = EXTENDED_VOL * np.log(prev[1] / prev[2])
-    prev_last = prev[3] * np.exp(prev_rng.standard_normal() * spread)
-    rng = np.random.default_rng([seed, number, day_ns // DAY_NS, 1])
-    return _bars(day_ns, close_min, np.asarray(ohlcv), prev_last, rng)
+    keys = [(seed, number, *w[:2], w[2], w[3], w[4]) for w in wanted]
+    missing: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key not in _CACHE:
+            missing.setdefault(wanted[i][1], []).append(i)
+    for close_min, rows in missing.items():
+        sizes = _sizes(close_min)
+        draws = [
+            _draws(seed, number, wanted[i][0], wanted[i][3], wanted[i][4], sizes) for i in rows
+        ]
+        days = np.array([wanted[i][0] for i in rows], dtype=np.int64)
+        ohlcv = np.array([wanted[i][2] for i in rows], dtype=float)
+        if len(_CACHE) + len(rows) > _CACHE_SIZE:
+            _CACHE.clear()
+        for i, bars in zip(rows, _bars(close_min, days, ohlcv, draws), strict=True):
+            _CACHE[keys[i]] = bars
+    return [_CACHE[key] for key in keys]
 
 
 def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.DataFrame:
@@ -138,14 +195,14 @@ def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.Dat
         values = [
             tuple(v) for v in rows[["open", "high", "low", "close", "volume"]].to_numpy(float)
         ]
+        wanted = []
         for day, minutes in zip(day_ns, close_min, strict=True):
             i = at.get(int(day))
             if i is None:
                 continue
             p = max(i - 1, 0)
-            bars = _session_bars(
-                seed, number, int(day), int(minutes), values[i], values[p], int(days[p])
-            )
+            wanted.append((int(day), int(minutes), values[i], values[p], int(days[p])))
+        for bars in _sessions(seed, number, wanted):
             pieces.append(bars)
             names.append(np.full(len(bars[0]), ticker, dtype=object))
     if not pieces:
