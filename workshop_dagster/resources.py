@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code
     import duckdb
     import pandas as pd
 
-    from .market.asof import DailyView
+    from .market.daily_view import DailyView
     from .predictions.quality import Failure
 
 

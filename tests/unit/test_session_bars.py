@@ -4,7 +4,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from workshop_dagster.market.asof import DailyView
+from workshop_dagster.market.daily_view import DailyView
 from workshop_dagster.market.errors import MarketDataError
 from workshop_dagster.market.session_bars import WINDOW_BARS, migrate, store
 

@@ -15,12 +15,12 @@ value into an earlier cycle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from . import calendar
+from .daily_view import DailyView
 from .errors import MarketDataError
 from .quality import gated
 from .universe import RATE_SERIES, TICKERS
@@ -80,60 +80,6 @@ def visible_as_of(
     if not pieces:
         return frame.iloc[0:0].assign(cycle_ts=pd.Series([], dtype="datetime64[ns]"))
     return pd.concat(pieces, ignore_index=True)
-
-
-@dataclass(frozen=True)
-class DailyView:
-    """The daily bars a range of cycles sees, each bar once.
-
-    `bars`: every bar some cycle sees (ticker, session_date, bar_ts, open, high, low, close,
-    volume, source), in ticker and publication order. `windows`: per cycle and ticker, the rows
-    of `bars` it sees, `start` to `stop` (the last 30 published by its time). A year of 16
-    cycles a day sees ~4,800 bars through 68,000 windows; repeated per cycle they were 2M rows
-    (`per_cycle` still gives that frame, for tests and audits)."""
-
-    bars: pd.DataFrame
-    windows: pd.DataFrame
-
-    def per_cycle(self, tickers: Sequence[str] | None = None) -> pd.DataFrame:
-        """One row per cycle, ticker (of `tickers`, default all) and visible session: cycle_ts,
-        ticker, session_date, bar_ts, open, high, low, close, volume, source."""
-        w = self.windows
-        if tickers is not None:
-            w = w[w["ticker"].isin(tickers)]
-        counts = (w["stop"] - w["start"]).to_numpy()
-        rows = np.repeat(w["stop"].to_numpy() - counts.cumsum(), counts) + np.arange(counts.sum())
-        out = self.bars.iloc[rows].reset_index(drop=True)
-        out.insert(0, "cycle_ts", np.repeat(w["cycle_ts"].to_numpy(), counts))
-        return out[BAR_COLUMNS].sort_values(["cycle_ts", "ticker", "bar_ts"], ignore_index=True)
-
-    def last_bars(self) -> pd.DataFrame:
-        """Per cycle and ticker, the last bar it sees: cycle_ts, ticker, session_date, bar_ts,
-        close."""
-        last = self.bars.iloc[self.windows["stop"].to_numpy() - 1]
-        return pd.DataFrame(
-            {
-                "cycle_ts": self.windows["cycle_ts"].to_numpy(),
-                "ticker": self.windows["ticker"].to_numpy(),
-                "session_date": last["session_date"].to_numpy(),
-                "bar_ts": last["bar_ts"].to_numpy(),
-                "close": last["close"].to_numpy(),
-            }
-        )
-
-
-BAR_COLUMNS = [
-    "cycle_ts",
-    "ticker",
-    "session_date",
-    "bar_ts",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "source",
-]
 
 
 def _daily_view(published: pd.DataFrame, cycles: pd.DatetimeIndex, lookback: int) -> DailyView:

@@ -35,7 +35,7 @@ import pandas as pd
 from . import calendar
 
 if TYPE_CHECKING:
-    from .asof import DailyView
+    from .daily_view import DailyView
 
 QUOTE_COLUMNS = [
     "cycle_ts",

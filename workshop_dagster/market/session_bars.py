@@ -27,7 +27,7 @@ from .. import warehouse
 from .errors import MarketDataError
 
 if TYPE_CHECKING:
-    from .asof import DailyView
+    from .daily_view import DailyView
 
 BAR_COLUMNS = ["bar_ts", "open", "high", "low", "close", "volume"]
 KEY = ["source", "ticker", "session_date"]
