@@ -42,10 +42,9 @@ def test_a_cycle_and_a_backfill_with_the_instance_in_postgres(tmp_path):
             },
         )
         with running_dagster_dev(env) as dev:
-            # Both launched at once (the backfill's runs wait for the daemon's tick meanwhile).
             run_id = dev.launch_cycle(CYCLE)
-            backfill_id = dev.launch_backfill(BACKFILL)
             assert dev.wait_for_run(run_id) == "SUCCESS"
+            backfill_id = dev.launch_backfill(BACKFILL)
             assert dev.wait_for_backfill(backfill_id) in ("COMPLETED", "COMPLETED_SUCCESS")
             log = dev.log.read_text()
 
