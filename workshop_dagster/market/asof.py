@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar
-from .daily_view import DailyView
+from .daily_view import DailyView, window_rows
 from .errors import MarketDataError
 from .quality import gated
 from .universe import RATE_SERIES, TICKERS
@@ -56,52 +56,59 @@ def publish_rates(rates: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def visible_as_of(
-    frame: pd.DataFrame, time_col: str, key_col: str, cycle_times: Sequence, lookback: int
-) -> pd.DataFrame:
-    """For each cycle, the last `lookback` rows per key whose `time_col` is at or before it.
-
-    Vectorized over cycles: one searchsorted per key, so a year of cycles costs milliseconds.
-    The result carries `cycle_ts` (naive New York time).
-    """
-    cycles = pd.DatetimeIndex([calendar.to_naive_ny(c) for c in cycle_times])
-    pieces = []
-    for _, group in frame.sort_values([key_col, time_col]).groupby(key_col, sort=True):
-        times = group[time_col].to_numpy(dtype="datetime64[ns]")
-        ends = np.searchsorted(times, cycles.to_numpy(dtype="datetime64[ns]"), side="right")
-        starts = np.maximum(ends - lookback, 0)
-        counts = ends - starts
-        if counts.sum() == 0:
-            continue
-        rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-        piece = group.iloc[rows].copy()
-        piece["cycle_ts"] = np.repeat(cycles.to_numpy(), counts)
-        pieces.append(piece)
-    if not pieces:
-        return frame.iloc[0:0].assign(cycle_ts=pd.Series([], dtype="datetime64[ns]"))
-    return pd.concat(pieces, ignore_index=True)
-
-
-def _daily_view(published: pd.DataFrame, cycles: pd.DatetimeIndex, lookback: int) -> DailyView:
-    """`visible_as_of` for daily bars, without repeating a bar for each cycle that sees it."""
-    published = published.sort_values(["ticker", "bar_ts"], ignore_index=True)
+def _window_bounds(
+    frame: pd.DataFrame, time_col: str, key_col: str, cycles: pd.DatetimeIndex, lookback: int
+) -> tuple[pd.DataFrame, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The as-of rule's windows: `frame` sorted by key and time, and per key that some cycle
+    sees (in key order): which cycles see it (a mask over `cycles`) and, for those, the rows of
+    the sorted frame each sees, `starts` to `stops` (its last `lookback` rows at or before it).
+    One searchsorted per key, so a year of cycles costs milliseconds."""
+    frame = frame.sort_values([key_col, time_col], ignore_index=True)
     at_cycle = cycles.to_numpy(dtype="datetime64[ns]")
-    times = published["bar_ts"].to_numpy(dtype="datetime64[ns]")
-    tickers = published["ticker"].to_numpy()
-    bounds = np.flatnonzero(np.r_[True, tickers[1:] != tickers[:-1], True])
-    windows, seen = [], np.zeros(len(published) + 1, dtype=np.int64)
+    times = frame[time_col].to_numpy(dtype="datetime64[ns]")
+    keys = frame[key_col].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+    found = []
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         stops = lo + np.searchsorted(times[lo:hi], at_cycle, side="right")
         starts = np.maximum(stops - lookback, lo)
         some = stops > starts
-        if not some.any():
-            continue
-        np.add.at(seen, starts[some], 1)
-        np.add.at(seen, stops[some], -1)
+        if some.any():
+            found.append((some, starts[some], stops[some]))
+    return frame, found
+
+
+def visible_as_of(
+    frame: pd.DataFrame, time_col: str, key_col: str, cycle_times: Sequence, lookback: int
+) -> pd.DataFrame:
+    """For each cycle, the last `lookback` rows per key whose `time_col` is at or before it,
+    repeated per cycle (the rates; the daily bars are kept once, `daily_view`). The result
+    carries `cycle_ts` (naive New York time)."""
+    cycles = pd.DatetimeIndex([calendar.to_naive_ny(c) for c in cycle_times])
+    ordered, found = _window_bounds(frame, time_col, key_col, cycles, lookback)
+    if not found:
+        return frame.iloc[0:0].assign(cycle_ts=pd.Series([], dtype="datetime64[ns]"))
+    pieces = []
+    for some, starts, stops in found:
+        piece = ordered.iloc[window_rows(starts, stops)].copy()
+        piece["cycle_ts"] = np.repeat(cycles.to_numpy()[some], stops - starts)
+        pieces.append(piece)
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _daily_view(published: pd.DataFrame, cycles: pd.DatetimeIndex, lookback: int) -> DailyView:
+    """The as-of rule's windows over daily bars, without repeating a bar for each cycle that
+    sees it."""
+    published, found = _window_bounds(published, "bar_ts", "ticker", cycles, lookback)
+    tickers = published["ticker"].to_numpy()
+    windows, seen = [], np.zeros(len(published) + 1, dtype=np.int64)
+    for some, starts, stops in found:
+        np.add.at(seen, starts, 1)
+        np.add.at(seen, stops, -1)
         windows.append(
             pd.DataFrame(
-                {"cycle_ts": cycles[some], "ticker": tickers[lo], "start": starts[some]}
-            ).assign(stop=stops[some])
+                {"cycle_ts": cycles[some], "ticker": tickers[starts[0]], "start": starts}
+            ).assign(stop=stops)
         )
     # Only the bars some cycle sees (a bar published after the last cycle is not one).
     kept = np.cumsum(seen[:-1]) > 0

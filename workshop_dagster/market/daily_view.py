@@ -29,10 +29,9 @@ class DailyView:
         w = self.windows
         if tickers is not None:
             w = w[w["ticker"].isin(tickers)]
-        counts = (w["stop"] - w["start"]).to_numpy()
-        rows = np.repeat(w["stop"].to_numpy() - counts.cumsum(), counts) + np.arange(counts.sum())
-        out = self.bars.iloc[rows].reset_index(drop=True)
-        out.insert(0, "cycle_ts", np.repeat(w["cycle_ts"].to_numpy(), counts))
+        starts, stops = w["start"].to_numpy(), w["stop"].to_numpy()
+        out = self.bars.iloc[window_rows(starts, stops)].reset_index(drop=True)
+        out.insert(0, "cycle_ts", np.repeat(w["cycle_ts"].to_numpy(), stops - starts))
         return out[BAR_COLUMNS].sort_values(["cycle_ts", "ticker", "bar_ts"], ignore_index=True)
 
     def last_bars(self) -> pd.DataFrame:
@@ -62,3 +61,9 @@ BAR_COLUMNS = [
     "volume",
     "source",
 ]
+
+
+def window_rows(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The row positions of windows `starts[i]` to `stops[i]`, one window after the other."""
+    counts = stops - starts
+    return np.repeat(stops - counts.cumsum(), counts) + np.arange(counts.sum())

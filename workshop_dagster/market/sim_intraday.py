@@ -79,11 +79,8 @@ def _bars(close_min: int, days_ns: np.ndarray, ohlcv: np.ndarray, draws: list[tu
     session a row: per session (start times in ns, open, high, low, close, volume)."""
     o, h, lo, c, v = (ohlcv[:, k] for k in range(5))
     vol = np.maximum(np.log(h / lo), 1e-4)
-    bar_min, open_min = _MINUTES["bar"], _MINUTES["open"]
-    start_min, end_min = _MINUTES["start"], _MINUTES["end"]
-    n_reg = (close_min - open_min) // bar_min
-    n_pre = (open_min - start_min) // bar_min
-    n_post = (end_min - close_min) // bar_min
+    bar_min, open_min, start_min = _MINUTES["bar"], _MINUTES["open"], _MINUTES["start"]
+    n_reg, n_pre, n_post = _shape(close_min)
     n_bars = n_pre + n_reg + n_post
     prev_last = np.array([d[0] for d in draws])
     normals = np.stack([d[1] for d in draws])
@@ -137,13 +134,20 @@ def _bars(close_min: int, days_ns: np.ndarray, ohlcv: np.ndarray, draws: list[tu
     return [tuple(col[i] for col in kept) for i in range(len(o))]
 
 
+def _shape(close_min: int) -> tuple[int, int, int]:
+    """A session closing at `close_min`: its regular, pre-market and after-hours bars."""
+    bar, open_min = _MINUTES["bar"], _MINUTES["open"]
+    return (
+        (close_min - open_min) // bar,
+        (open_min - _MINUTES["start"]) // bar,
+        (_MINUTES["end"] - close_min) // bar,
+    )
+
+
 def _sizes(close_min: int) -> tuple[int, int]:
     """How many normals and uniforms a session closing at `close_min` draws."""
-    n_reg = (close_min - _MINUTES["open"]) // _MINUTES["bar"]
-    n_pre = (_MINUTES["open"] - _MINUTES["start"]) // _MINUTES["bar"]
-    n_post = (_MINUTES["end"] - close_min) // _MINUTES["bar"]
-    n_bars = n_pre + n_reg + n_post
-    return n_reg + n_pre + n_post + 2 * n_bars, n_pre + n_post
+    n_reg, n_pre, n_post = _shape(close_min)
+    return n_reg + n_pre + n_post + 2 * (n_pre + n_reg + n_post), n_pre + n_post
 
 
 _CACHE: dict[tuple, tuple] = {}
