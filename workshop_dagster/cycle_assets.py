@@ -26,9 +26,11 @@ if TYPE_CHECKING:  # imported by the runs that use it, not by the code location'
 # Every setting is validated first (settings.SettingsError names the variable): a wrong one stops
 # the code location from loading, so `make validate` reports it and no run can write a row.
 SETTINGS = active()
-PARTITIONS = cycle_partitions(SETTINGS)
-# Every run reads the NYSE schedule from the project's cache instead of building it.
+# Every run reads the NYSE schedule from the project's cache instead of building it (set before
+# the partitions, which build the schedule when their own cache is missing: the process that
+# builds it then keeps it for the others).
 calendar.cache_in(SETTINGS.data_dir / "cache")
+PARTITIONS = cycle_partitions(SETTINGS)
 # Every per-cycle table is partitioned on `cycle_ts` (naive New York time).
 CYCLE_TABLE = {"partition_expr": "cycle_ts"}
 # What every per-cycle asset declares: the cycle partitions, and a range of cycles run as one
