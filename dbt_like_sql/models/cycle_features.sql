@@ -1,21 +1,32 @@
 {{ config(partitioned=true, group='market', description='Per cycle and ticker: the price of the cycle minute (intraday where the source has it, else the last close, marked stale), the day move (the regular session against the previous regular close), the 5-session change, strength vs SPY, the extended-hours move, the moves since the open and since the previous cycle, the place in the day range; plus the cycle-wide breadth, size spread, mega-cap basket, VIX and rates.') }}
 
+-- The cycles' distinct windows: the cycles of a day see the same daily sessions, so the
+-- closes are picked once a window (a tenth of the rows) and given to each cycle after.
+with windows as (
+    select distinct source, ticker, first_session, last_session, revision
+    from {{ ref('market_bars') }}
+),
+
 -- Each window's sessions as the cycle saw them: per session, the latest revision of
 -- session_bars at or before the window's (market/session_bars.py keeps the same rule).
-with session_revisions as (
+session_revisions as (
     select
-        windows.cycle_key,
-        windows.cycle_ts,
+        windows.source,
         windows.ticker,
+        windows.first_session,
+        windows.last_session,
+        windows.revision,
         session_bars.session_date,
         session_bars.bar_ts,
         session_bars.close,
         session_bars.present,
         row_number() over (
-            partition by windows.cycle_ts, windows.ticker, session_bars.session_date
+            partition by
+                windows.source, windows.ticker, windows.first_session, windows.last_session,
+                windows.revision, session_bars.session_date
             order by session_bars.revision desc
         ) as newest
-    from {{ ref('market_bars') }} as windows
+    from windows
     inner join main.session_bars
         on session_bars.source = windows.source
         and session_bars.ticker = windows.ticker
@@ -25,29 +36,51 @@ with session_revisions as (
 
 bars as (
     select
-        cycle_key,
-        cycle_ts,
+        source,
         ticker,
+        first_session,
+        last_session,
+        revision,
         session_date,
         bar_ts,
         close,
-        row_number() over (partition by cycle_ts, ticker order by bar_ts desc) as bars_back
+        row_number() over (
+            partition by source, ticker, first_session, last_session, revision
+            order by bar_ts desc
+        ) as bars_back
     from session_revisions
     where newest = 1 and present
 ),
 
-per_ticker as (
+window_closes as (
     select
-        cycle_key,
-        cycle_ts,
+        source,
         ticker,
-        max(case when bars_back = 1 then session_date end) as last_session,
+        first_session,
+        last_session,
+        revision,
+        max(case when bars_back = 1 then session_date end) as last_present_session,
         max(case when bars_back = 1 then bar_ts end) as last_bar_ts,
         max(case when bars_back = 1 then close end) as last,
         max(case when bars_back = 2 then close end) as close_1d_ago,
         max(case when bars_back = 6 then close end) as close_5d_ago
     from bars
-    group by cycle_key, cycle_ts, ticker
+    group by source, ticker, first_session, last_session, revision
+),
+
+per_ticker as (
+    select
+        cycles.cycle_key,
+        cycles.cycle_ts,
+        cycles.ticker,
+        window_closes.last_present_session as last_session,
+        window_closes.last_bar_ts,
+        window_closes.last,
+        window_closes.close_1d_ago,
+        window_closes.close_5d_ago
+    from {{ ref('market_bars') }} as cycles
+    inner join window_closes
+        using (source, ticker, first_session, last_session, revision)
 ),
 
 daily_changes as (

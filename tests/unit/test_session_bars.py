@@ -146,3 +146,62 @@ def test_a_warehouse_with_whole_windows_is_migrated_without_changing_what_cycles
         assert seen["session_date"].tolist() == want["session_date"].tolist()
     # Migrated once: the next write finds the new shape and adds only what is new.
     assert _write(conn, _bars("2024-01-05 19:45", SESSIONS)) == 0
+
+
+def _features(conn) -> pd.DataFrame:
+    """The cycle_features SQL model over what `_write` stored, with no intraday quotes (every
+    ticker at its daily close) and one rate a cycle."""
+    from workshop_dagster.sql_project import discover_models
+
+    cycles = conn.execute("select distinct cycle_key, cycle_ts from market_bars").fetchdf()
+    quotes = pd.DataFrame(
+        {"cycle_ts": pd.Series(dtype="datetime64[ns]"), "ticker": pd.Series(dtype=str)}
+    ).assign(
+        quote_source="",
+        quote_ts=pd.NaT,
+        stale=False,
+        extended_move_pct=0.0,
+        extended_session="",
+        since_open_pct=0.0,
+        since_prev_cycle_pct=0.0,
+        range_position=0.0,
+        last=0.0,
+        session_move_pct=0.0,
+        change_5d_pct=0.0,
+    )
+    rates = cycles.assign(series="ust_10y", value=4.0, as_of=cycles["cycle_ts"])
+    conn.register("quotes_frame", quotes)
+    conn.register("rates_frame", rates)
+    tables = {"market_bars": "main.market_bars", "market_quotes": "quotes_frame"}
+    tables["macro_rates"] = "rates_frame"
+    model = next(m for m in discover_models() if m.name == "cycle_features")
+    sql = model.render(relation=tables.__getitem__)
+    return conn.execute(
+        f"select cycle_ts, last_session, last, change_1d_pct from ({sql})"
+    ).fetchdf()
+
+
+def test_the_features_take_each_cycles_closes_from_the_revision_it_saw(conn):
+    # Three cycles: the first sees three sessions, the second a revised first session and the
+    # fourth session, the third the revision undone and the second session dropped.
+    _write(conn, _bars("2024-01-04 19:15", SESSIONS[:3], close={SESSIONS[2]: 101.0}))
+    _write(conn, _bars("2024-01-05 19:15", SESSIONS, close={SESSIONS[0]: 99.7, SESSIONS[3]: 102.0}))
+    _write(
+        conn,
+        _bars("2024-01-05 19:45", [SESSIONS[0], SESSIONS[2], SESSIONS[3]], {SESSIONS[3]: 103.0}),
+    )
+    features = _features(conn).sort_values("cycle_ts").reset_index(drop=True)
+    assert features["last_session"].tolist() == [SESSIONS[2], SESSIONS[3], SESSIONS[3]]
+    assert features["last"].tolist() == [101.0, 102.0, 103.0]
+    # The move from the close a session before: the second session's (100.5), then, the
+    # second session dropped, the third's (100.5).
+    assert features["change_1d_pct"].tolist() == [
+        round(100 * (101.0 / 100.5 - 1), 4),
+        round(100 * (102.0 / 100.5 - 1), 4),
+        round(100 * (103.0 / 100.5 - 1), 4),
+    ]
+    cycles = ["2024-01-04 19:15", "2024-01-05 19:15", "2024-01-05 19:45"]
+    for cycle, row in zip(cycles, features.itertuples(), strict=True):
+        closes = _seen(conn, cycle)["close"].tolist()
+        assert closes[-1] == row.last
+        assert round(100 * (closes[-1] / closes[-2] - 1), 4) == row.change_1d_pct
