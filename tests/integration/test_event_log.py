@@ -89,7 +89,8 @@ def records(home: Path) -> dict[str, list]:
             # Data versions hash the run's id (the default code version), so only their presence
             # and the event they point at are compared.
             "asset tags": db.execute(
-                "select t.asset_key, t.key, length(t.value), e.partition from asset_event_tags t "
+                "select t.asset_key, t.key, length(t.value), e.partition, "
+                "t.event_timestamp = e.timestamp from asset_event_tags t "
                 "join event_logs e on e.id = t.event_id order by t.id"
             ).fetchall(),
             "asset keys": db.execute(
