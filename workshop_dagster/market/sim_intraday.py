@@ -180,8 +180,10 @@ def _sessions(seed: int, number: int, wanted: list[tuple]) -> list[tuple]:
 def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.DataFrame:
     """5-minute bars starting between start and end, for every ticker but VIX, drawn inside
     `daily` (the simulator's daily bars: ticker, session_date, open, high, low, close, volume;
-    they must include the session before `start`)."""
+    they must include the session before `start`), in ticker and time order."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if start.tzinfo is not None or end.tzinfo is not None:
+        raise ValueError(f"intraday bars take naive New York times, not {start} .. {end}")
     sessions = calendar.sessions(start.normalize(), end.normalize())
     columns = ["ticker", "bar_start", "bar_end", "open", "high", "low", "close", "volume"]
     if len(sessions) == 0:
@@ -190,8 +192,9 @@ def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.Dat
     close_min = ((closes - sessions) / pd.Timedelta(minutes=1)).astype(int)
     day_ns = sessions.asi8
     pieces: list[tuple] = []
-    names: list[np.ndarray] = []
-    for ticker in (t for t in tickers if t != "VIX"):
+    names: list[str] = []
+    # Tickers in name order, each one's sessions in time order: the rows come out sorted.
+    for ticker in sorted({t for t in tickers if t != "VIX"}):
         number = TICKERS.index(ticker)
         rows = daily[daily["ticker"] == ticker].sort_values("session_date")
         days = rows["session_date"].to_numpy("datetime64[ns]").astype(np.int64)
@@ -206,23 +209,24 @@ def intraday_bars(daily: pd.DataFrame, seed: int, tickers, start, end) -> pd.Dat
                 continue
             p = max(i - 1, 0)
             wanted.append((int(day), int(minutes), values[i], values[p], int(days[p])))
-        for bars in _sessions(seed, number, wanted):
-            pieces.append(bars)
-            names.append(np.full(len(bars[0]), ticker, dtype=object))
+        found = _sessions(seed, number, wanted)
+        pieces += found
+        names += [ticker] * len(found)
     if not pieces:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     cols = [np.concatenate([p[k] for p in pieces]) for k in range(6)]
-    out = pd.DataFrame(
+    ticker = np.repeat(np.array(names, dtype=object), [len(p[0]) for p in pieces])
+    keep = (cols[0] >= start.value) & (cols[0] <= end.value)
+    bar_start = cols[0][keep]
+    return pd.DataFrame(
         {
-            "ticker": np.concatenate(names),
-            "bar_start": cols[0].astype("datetime64[ns]"),
-            "open": cols[1],
-            "high": cols[2],
-            "low": cols[3],
-            "close": cols[4],
-            "volume": cols[5],
+            "ticker": ticker[keep],
+            "bar_start": bar_start.astype("datetime64[ns]"),
+            "bar_end": (bar_start + BAR.value).astype("datetime64[ns]"),
+            "open": cols[1][keep],
+            "high": cols[2][keep],
+            "low": cols[3][keep],
+            "close": cols[4][keep],
+            "volume": cols[5][keep],
         }
     )
-    out["bar_end"] = out["bar_start"] + BAR
-    out = out[(out["bar_start"] >= start) & (out["bar_start"] <= end)]
-    return out[columns].sort_values(["ticker", "bar_start"], kind="stable").reset_index(drop=True)
