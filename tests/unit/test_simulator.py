@@ -96,3 +96,14 @@ def test_the_intraday_path_aggregates_to_the_daily_bars_and_does_not_depend_on_t
     alone = sim.intraday_bars(["SPY"], "2026-03-20", "2026-03-20 23:59")
     same = bars[(bars["ticker"] == "SPY") & (bars["bar_start"].dt.normalize() == "2026-03-20")]
     pd.testing.assert_frame_equal(alone.reset_index(drop=True), same.reset_index(drop=True))
+    # In ticker and time order, whatever order the tickers were asked in; aware times refused.
+    mixed = sim.intraday_bars(["TSLA", "AAPL", "SPY", "AAPL"], "2026-03-19", "2026-03-20 23:59")
+    assert list(mixed["ticker"].unique()) == ["AAPL", "SPY", "TSLA"]
+    assert mixed.equals(mixed.sort_values(["ticker", "bar_start"]).reset_index(drop=True))
+    import pytest
+
+    from workshop_dagster.market.sim_intraday import intraday_bars
+
+    daily = sim.daily_bars(["SPY"], "2026-03-10", "2026-03-20")
+    with pytest.raises(ValueError, match="naive New York times"):
+        intraday_bars(daily, 7, ["SPY"], pd.Timestamp("2026-03-20", tz="UTC"), "2026-03-21")

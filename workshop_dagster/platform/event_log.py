@@ -396,6 +396,8 @@ def _insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     """Insert rows (of the same columns) in one `executemany` through the driver, each value
     converted as SQLAlchemy binds it (SQLAlchemy compiling an INSERT for each of a year's 24,000
     events, tags or check rows was a fifth of the event writing)."""
+    if not rows:
+        return
     columns = list(rows[0])
     convert = [
         table.c[name].type.bind_processor(conn.dialect) or (lambda value: value) for name in columns
