@@ -16,7 +16,7 @@ from _common import PROJECT, arguments, report
 
 FIXTURES = PROJECT.parent / "shared" / "data" / "fixtures" / "anthropic"
 LATENCY_S = 1.0
-CYCLES = ["2026-03-30-09:15", "2026-03-30-12:15"]
+FIRST_CYCLE = "2026-03-30-09:15"  # and the cycle after it (the repeated backfill is their range)
 DELIBERATION = ["mind_context", "mind_opinions", "debate", "memo", "llm_calls", "predictions"]
 
 
@@ -43,9 +43,14 @@ def main() -> None:
     from tests.anthropic_server import messages_server_process
     from tests.integration.helpers import materialize, query
     from workshop_dagster.mind_registry import mind_names
+    from workshop_dagster.partitions import cycle_partitions
     from workshop_dagster.resources import LLMResource
 
-    cycles = CYCLES[:1] if args.tiny else CYCLES
+    # Two consecutive cycles of the active cadence: a range of two cycles that are not would
+    # take in the cycles between, whose market the benchmark has not materialized.
+    keys = cycle_partitions().get_partition_keys()
+    second = keys[keys.index(FIRST_CYCLE) + 1]
+    cycles = [FIRST_CYCLE] if args.tiny else [FIRST_CYCLE, second]
     minds_only = dg.AssetSelection.assets(*DELIBERATION).without_checks()
     # The server runs in its own process, as the real API is remote: in this one its work per
     # request would compete with the client for the GIL and be counted as the client's.
