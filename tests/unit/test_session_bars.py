@@ -172,8 +172,11 @@ def _features(conn) -> pd.DataFrame:
     rates = cycles.assign(series="ust_10y", value=4.0, as_of=cycles["cycle_ts"])
     conn.register("quotes_frame", quotes)
     conn.register("rates_frame", rates)
-    tables = {"market_bars": "main.market_bars", "market_quotes": "quotes_frame"}
-    tables["macro_rates"] = "rates_frame"
+    tables = {
+        "market_bars": "main.market_bars",
+        "market_quotes": "quotes_frame",
+        "macro_rates": "rates_frame",
+    }
     model = next(m for m in discover_models() if m.name == "cycle_features")
     sql = model.render(relation=tables.__getitem__)
     return conn.execute(
