@@ -201,6 +201,13 @@ class WarehouseResource(dg.ConfigurableResource):
         with warehouse.connect(self.database) as conn:
             yield conn
 
+    @contextmanager
+    def one_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Every write of this thread to the warehouse inside the block, the IO manager's
+        included, in one transaction (`warehouse.one_transaction`)."""
+        with warehouse.one_transaction(self.database) as conn:
+            yield conn
+
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
     settings = settings or active()

@@ -1,26 +1,53 @@
 """`python -m workshop_dagster.verify` (`make verify`): recompute the sealed record and name the
-first cycle whose memo or calls differ from what was sealed, or are missing.
+first cycle whose memo or calls differ from what was sealed, or are missing, and any sign that
+the record's latest seals were withdrawn.
 
-From the warehouse: the `record_seals` chain, and each cycle's content recomputed from `memo`
-and `predictions`; and the same for each side variant's record, in its own schema. From the published site (`--site`, default the data folder's): its
-`record/record.jsonl` chain, and each cycle's memo as published (`record/memos/<cycle>.md`)
-against the memo hash its seal covers. Where the seals are signed (`WORKSHOP_SIGNING_KEY`),
-every signature from the first signed seal on is checked against the public keys the record
-publishes, or, with `--public-key FILE`, against that key only (one you obtained on your own:
-a key published beside the record proves only that the two agree). Exit status 0 when
-everything verifies, 1 otherwise.
+From the warehouse: each record's `record_seals` chain (the loop's, and each side variant's in
+its own schema), each cycle's content recomputed from `memo` and `predictions`, and the head
+recorded beside the chain (`record_head`). From the published site (`--site`, default the data
+folder's): its `record/record.jsonl` chain and `record/head.json`, each cycle's memo as
+published (`record/memos/<cycle>.txt`) against the hash its seal covers, each post's page
+(`posts/*.html`: its seal and its memo, re-rendered from the record) and the index (the head
+and the calls it lists). Then the places against each other: the site's chain must be the
+warehouse's (it may lag, never lead); the Dagster instance's record of the head each
+deliberation run left (read from `DAGSTER_HOME`) must still be in the chain; and with
+`--head SEAL`, a seal you saw and noted must still be there.
+
+Signatures (`WORKSHOP_SIGNING_KEY`): from the first signed seal on, every seal and the heads
+must be signed, checked against the public key you hold: `--public-key FILE`, or the public
+half of `WORKSHOP_SIGNING_KEY` where it is set. With neither, they are checked against the key
+the record itself publishes, which proves only that the record and its key agree (a forger
+replaces both), and verify says so. Exit status 0 when everything verifies, 1 otherwise.
+docs/architecture.md ("What the seal holds against") says what each check catches.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .predictions import seals
+from .predictions import record_head, seals
+
+
+@dataclass
+class Checked:
+    """What one place verified: its problems (none: verified) and what was checked."""
+
+    name: str
+    problems: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    log: pd.DataFrame | None = None
+
+    def line(self) -> str:
+        if self.problems:
+            return f"{self.name}: NOT VERIFIED: " + "; ".join(self.problems)
+        return f"{self.name}: verified" + (": " + "; ".join(self.facts) if self.facts else "")
 
 
 def _signatures(log: pd.DataFrame, keys: dict[str, str], required: str | None) -> list[str]:
@@ -32,13 +59,30 @@ def _signatures(log: pd.DataFrame, keys: dict[str, str], required: str | None) -
     return [problem] if problem else []
 
 
+def _chain_facts(log: pd.DataFrame, required: str | None) -> list[str]:
+    """What a verified chain holds, in a reader's words."""
+    if not len(log):
+        return ["no seal yet"]
+    amendments = int((log["kind"] == "amendment").sum())
+    head = record_head.head_of(log)
+    signed = int(log["signature"].notna().sum()) if "signature" in log.columns else 0
+    facts = [
+        f"{log['cycle_key'].nunique()} cycles, {len(log)} seals ({amendments} amendments), "
+        f"chain intact to its head {head}"
+    ]
+    if signed:
+        against = "the key you hold" if required else "the key the record publishes"
+        facts.append(f"{signed} seals signed, checked against {against}")
+    return facts
+
+
 def variant_records(database: Path) -> list[str]:
     """The side variants whose sealed records the warehouse holds (their schemas)."""
     from . import warehouse
 
     if not Path(database).exists():
         return []
-    with warehouse.connect(database, transaction=False) as conn:
+    with warehouse.read_only(database) as conn:
         rows = conn.execute(
             "select distinct table_schema from information_schema.tables "
             "where table_name = 'record_seals' and table_schema <> 'main' order by 1"
@@ -46,17 +90,18 @@ def variant_records(database: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def verify_warehouse(
-    database: Path, public_key: str | None = None, schema: str = "main"
-) -> list[str]:
-    """The problems of one record: the loop's (`main`) or a side variant's (its schema)."""
+def check_warehouse(database: Path, public_key: str | None = None, schema: str = "main") -> Checked:
+    """One record of the warehouse: the loop's (`main`) or a side variant's (its schema)."""
     from . import warehouse
 
+    name = "warehouse" if schema == "main" else f"warehouse, variant {schema}"
     if not Path(database).exists():
-        return [f"no warehouse at {database}"]
-    with warehouse.connect(database, transaction=False) as conn:
+        return Checked(name, [f"no warehouse at {database}"])
+    with warehouse.read_only(database) as conn:
         if not warehouse.table_exists(conn, "record_seals", schema):
-            return ["the warehouse holds no sealed record (no cycle has been deliberated)"]
+            return Checked(
+                name, ["the warehouse holds no sealed record (no cycle has been deliberated)"]
+            )
         log = conn.execute(f"select * from {schema}.record_seals order by seq").fetchdf()
         keys = (
             dict(
@@ -67,37 +112,196 @@ def verify_warehouse(
             if warehouse.table_exists(conn, "record_signing_keys", schema)
             else {}
         )
+        head = record_head.stored(conn, schema)
         memo = conn.execute(f"select cycle_key, body from {schema}.memo").fetchdf()
         predictions = conn.execute(f"select * from {schema}.predictions").fetchdf()
+    if "signature" not in log.columns:
+        log = log.assign(signature=None, key_id=None)
     problems = [p for p in (seals.verify_chain(log),) if p]
     problem = seals.verify_contents(log, seals.contents(memo, predictions))
-    return problems + ([problem] if problem else []) + _signatures(log, keys, public_key)
+    problems += [problem] if problem else []
+    problems += _signatures(log, keys, public_key)
+    if isinstance(head, str):
+        problems.append(head)
+    else:
+        where = "the warehouse's record_head"
+        problem = record_head.head_problem(log, head, where, keys, public_key)
+        problems += [problem] if problem else []
+    return Checked(name, problems, _chain_facts(log, public_key), log)
 
 
-def verify_site(site: Path, public_key: str | None = None) -> list[str]:
+def verify_warehouse(
+    database: Path, public_key: str | None = None, schema: str = "main"
+) -> list[str]:
+    """The problems of one record of the warehouse (none: it verifies)."""
+    return check_warehouse(database, public_key, schema).problems
+
+
+def _site_log(site: Path) -> pd.DataFrame:
+    record = site / "record" / "record.jsonl"
+    rows = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return pd.DataFrame(rows, columns=[*seals.CHAIN_COLUMNS, *seals.SIGNATURE_COLUMNS])
+
+
+def check_site(site: Path, public_key: str | None = None) -> Checked:
+    """The published record, its head, its memos, the posts' pages and the index."""
     from .publish.posts import post_slug
 
     record = site / "record" / "record.jsonl"
     if not record.exists():
-        return [f"{record} is missing: the site publishes no record"]
-    rows = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    log = pd.DataFrame(rows, columns=[*seals.CHAIN_COLUMNS, *seals.SIGNATURE_COLUMNS])
+        return Checked("site", [f"{record} is missing: the site publishes no record"])
+    log = _site_log(site)
     problem = seals.verify_chain(log)
     if problem:
-        return [problem]
+        return Checked("site", [problem], log=log)
     keys_file = site / "record" / "public_keys.json"
     keys = json.loads(keys_file.read_text()) if keys_file.exists() else {}
-    signed = _signatures(log, keys, public_key)
-    if signed:
-        return signed
+    problems = _signatures(log, keys, public_key)
+    head_file = site / "record" / "head.json"
+    head = record_head.Head.from_json(head_file.read_text()) if head_file.exists() else None
+    problem = record_head.head_problem(log, head, "the site's head.json", keys, public_key)
+    problems += [problem] if problem else []
     latest = log.sort_values("seq").drop_duplicates("cycle_key", keep="last")
+    memos: dict[str, str] = {}
     for key, content in zip(latest["cycle_key"], latest["content_json"], strict=True):
-        memo = site / "record" / "memos" / f"{post_slug(key)}.md"
+        memo = site / "record" / "memos" / f"{post_slug(key)}.txt"
         if not memo.exists():
-            return [f"cycle {key} is sealed but its published memo is missing ({memo.name})"]
-        if seals.memo_hash(memo.read_text(encoding="utf-8")) != json.loads(content)["memo_sha256"]:
-            return [f"cycle {key}: its published memo differs from what was sealed"]
-    return []
+            problems.append(
+                f"cycle {key} is sealed but its published memo is missing ({memo.name})"
+            )
+            continue
+        memos[key] = memo.read_text(encoding="utf-8")
+        if seals.memo_hash(memos[key]) != json.loads(content)["memo_sha256"]:
+            problems.append(f"cycle {key}: its published memo differs from what was sealed")
+    last = record_head.head_of(log)
+    pages = _check_pages(site, latest, memos, (last.seq, last.seal) if last else None)
+    problems += pages[0]
+    facts = _chain_facts(log, public_key) + [
+        f"{len(memos)} memos, {pages[1]} post pages and the index match their seals"
+    ]
+    return Checked("site", problems[:5] + _more(problems, 5), facts, log)
+
+
+def _more(problems: list[str], shown: int) -> list[str]:
+    return [f"and {len(problems) - shown} more"] if len(problems) > shown else []
+
+
+def _check_pages(
+    site: Path, latest: pd.DataFrame, memos: dict[str, str], head: tuple[int, str] | None
+) -> tuple[list[str], int]:
+    """The posts' pages and the index against the published chain (publish/sealed_pages.py):
+    `latest` holds each cycle's latest seal row, `head` the chain's last seal."""
+    from .publish import sealed_pages
+
+    problems = []
+    rows = {r["cycle_key"]: r for r in latest.to_dict("records")}
+    first = min(rows) if rows else "9999"
+    pages = sorted((site / "posts").glob("*.html")) if (site / "posts").exists() else []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found = sealed_pages.BLOCK_RE.search(text)
+        key = found["cycle"] if found else page.stem
+        problem = sealed_pages.page_problem(text, key, rows.get(key), memos.get(key), first)
+        if problem:
+            problems.append(problem)
+    index = site / "index.html"
+    if index.exists():
+        calls = {
+            key: sealed_pages.call_text(sealed_pages.synthesis_call(r["content_json"]))
+            for key, r in rows.items()
+        }
+        problems += sealed_pages.index_problems(index.read_text(encoding="utf-8"), head, calls)
+    elif len(latest):
+        problems.append("the site has no index.html")
+    return problems, len(pages)
+
+
+def verify_site(site: Path, public_key: str | None = None) -> list[str]:
+    """The problems of the published site (none: it verifies)."""
+    return check_site(site, public_key).problems
+
+
+def cross_check(warehouse: Checked, site: Checked) -> Checked:
+    """The site's chain against the warehouse's: the site may lag, never lead or differ."""
+    if warehouse.log is None or site.log is None:
+        return Checked("warehouse against site", facts=["skipped: one of them has no chain"])
+    problem, note = record_head.chain_divergence(warehouse.log, site.log)
+    return Checked("warehouse against site", [problem] if problem else [], [note])
+
+
+def instance_head(
+    asset_key: list[str], event: str = "observation"
+) -> tuple[record_head.Head | None, str]:
+    """The head the instance (DAGSTER_HOME) recorded last for an asset: a deliberation run's
+    observation of `predictions`, or the `site` build's materialization; (None, why) when
+    there is none to read."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or not (Path(home) / "dagster.yaml").exists():
+        return None, "no DAGSTER_HOME with a dagster.yaml: the instance was not read"
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        fetch = (
+            instance.fetch_observations
+            if event == "observation"
+            else instance.fetch_materializations
+        )
+        records = fetch(dg.AssetKey(asset_key), limit=20).records
+    for rec in records:
+        found = rec.asset_observation if event == "observation" else rec.asset_materialization
+        entry = found.metadata.get("record_head") if found else None
+        doc = getattr(entry, "value", None)
+        if isinstance(doc, dict) and {"seq", "seal", "cycle_key"} <= set(doc):
+            head = record_head.Head(int(doc["seq"]), str(doc["seal"]), str(doc["cycle_key"]))
+            return head, f"the instance (run {rec.run_id[:8]})"
+    return None, "the instance records no head for it yet"
+
+
+def check_instance(place: Checked, asset_key: list[str], event: str = "observation") -> Checked:
+    """The head the instance recorded (after the last deliberation run, or the last site build)
+    still in the place's chain: a record trimmed below it, or a site rolled back, is named."""
+    name = f"{place.name} against the Dagster instance"
+    head, where = instance_head(asset_key, event)
+    if head is None or place.log is None:
+        return Checked(name, facts=[where])
+    log = place.log
+    at = log[log["seq"].astype(int) == head.seq]
+    if not len(at) or at["seal"].iloc[0] != head.seal:
+        what = "run" if event == "observation" else "last build of the site"
+        return Checked(
+            name,
+            [
+                f"{where} recorded the head {head} after its {what}, and the chain "
+                + ("ends before it" if not len(at) else "holds another seal there")
+                + ": seals were removed or rewritten since"
+            ],
+        )
+    return Checked(name, facts=[f"{where} recorded the head {head}; the chain holds it"])
+
+
+def check_pin(places: list[Checked], pin: str) -> Checked:
+    """A seal the reader noted, in every chain read."""
+    problems, facts = [], []
+    for place in places:
+        if place.log is None:
+            continue
+        seq, problem = record_head.find_pin(place.log, pin)
+        if problem:
+            problems.append(f"{place.name}: {problem}")
+        else:
+            facts.append(f"{place.name} holds it as seal {seq} of {len(place.log)}")
+    return Checked(f"pinned head {pin[:16]}", problems, facts)
+
+
+def _held_key(args_key: str | None, settings) -> tuple[str | None, str | None]:
+    """The public key the reader holds: --public-key, else WORKSHOP_SIGNING_KEY's public half."""
+    if args_key:
+        return Path(args_key).read_text(), args_key
+    if settings.signing_key:
+        from .predictions.signing import Signer
+
+        return Signer(Path(settings.signing_key)).public_pem(), "WORKSHOP_SIGNING_KEY"
+    return None, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,33 +317,39 @@ def main(argv: list[str] | None = None) -> int:
         "--public-key",
         help="a PEM public key obtained on its own: every signed seal must be signed by it",
     )
+    parser.add_argument(
+        "--head",
+        help="a seal you saw (its hex digits, at least 16): it must still be in the record",
+    )
     args = parser.parse_args(argv)
-    public_key = None
-    if args.public_key:
-        try:
-            public_key = Path(args.public_key).read_text()
-        except OSError as exc:
-            parser.error(f"--public-key {args.public_key}: {exc.strerror}")
-    found = verify_warehouse(settings.database, public_key)
-    where = [("warehouse", found)]
+    try:
+        public_key, held = _held_key(args.public_key, settings)
+    except OSError as exc:
+        parser.error(f"--public-key {args.public_key}: {exc.strerror}")
+    print(
+        f"signatures are checked against the key you hold ({held})"
+        if held
+        else "no key given (--public-key FILE): signatures, if any, are checked against the "
+        "key the record publishes, which proves only that the record and its key agree"
+    )
+    main_record = check_warehouse(settings.database, public_key)
+    places = [main_record]
+    checks = [main_record, check_instance(main_record, ["predictions"])]
     # Each side variant's record, sealed in its own schema (defs/variants/).
     for variant in variant_records(settings.database):
-        where.append(
-            (
-                f"warehouse, variant {variant}",
-                verify_warehouse(settings.database, public_key, variant),
-            )
-        )
+        record = check_warehouse(settings.database, public_key, variant)
+        places.append(record)
+        checks += [record, check_instance(record, [variant, "predictions"])]
     if not args.no_site:
-        where.append(("site", verify_site(Path(args.site), public_key)))
-    ok = True
-    for name, problems in where:
-        if problems:
-            ok = False
-            print(f"{name}: NOT VERIFIED: " + "; ".join(problems))
-        else:
-            print(f"{name}: verified")
-    return 0 if ok else 1
+        site = check_site(Path(args.site), public_key)
+        places.append(site)
+        checks += [site, check_instance(site, ["site"], "materialization")]
+        checks.append(cross_check(main_record, site))
+    if args.head:
+        checks.append(check_pin(places, args.head))
+    for checked in checks:
+        print(checked.line())
+    return 1 if any(c.problems for c in checks) else 0
 
 
 if __name__ == "__main__":

@@ -92,6 +92,14 @@ class _Gate:
 _gates: dict[str, _Gate] = {}
 _gates_guard = threading.Lock()
 _lingering = threading.Event()
+# The connections a thread holds in `one_transaction`, by resolved file path.
+_held = threading.local()
+
+
+def _held_conns() -> dict:
+    if not hasattr(_held, "conns"):
+        _held.conns = {}
+    return _held.conns
 
 
 def _gate_for(path: Path) -> _Gate:
@@ -120,10 +128,11 @@ def stop_lingering() -> None:
 
 def _forget_in_child() -> None:
     # A forked child must neither use nor release its parent's connection and file lock.
-    global _gates_guard
+    global _gates_guard, _held
     _gates.clear()
     _gates_guard = threading.Lock()
     _lingering.clear()
+    _held = threading.local()
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
@@ -138,6 +147,10 @@ def connect(
     import duckdb
 
     path = Path(database)
+    held = _held_conns().get(str(path.resolve()))
+    if held is not None:  # inside `one_transaction`: its connection, committed when it ends
+        yield held
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     gate = _gate_for(path)
     if not gate.users.acquire(timeout=timeout):
@@ -172,6 +185,67 @@ def connect(
             else:
                 gate.close()
         gate.users.release()
+
+
+@contextmanager
+def one_transaction(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Every `connect` of this thread to `database` inside the block uses one connection and one
+    transaction, committed when the block ends and rolled back if it fails (or the process dies
+    first): a step whose outputs must land together or not at all (a cycle's seal, memo and
+    calls: the deliberation) writes them through it, the IO manager's writes included."""
+    path = Path(database)
+    key = str(path.resolve())
+    if key in _held_conns():
+        raise RuntimeError(f"{path}: one_transaction is already open in this thread")
+    with connect(path) as conn:
+        _held_conns()[key] = conn
+        try:
+            yield conn
+        finally:
+            del _held_conns()[key]
+
+
+@contextmanager
+def read_only(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that only reads, for a reader that may not write the folder (`verify` on a
+    read-only copy): it waits for the writers' file lock where it can take it; where the
+    folder is read-only, no writer can be using the file. In a process that has the file open
+    already (a run lingering on it), that connection."""
+    import duckdb
+
+    path = Path(database)
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}")
+    key = str(path.resolve())
+    if key in _held_conns() or (key in _gates and _gates[key].conn is not None):
+        with connect(path, transaction=False) as conn:
+            yield conn
+        return
+    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+    try:
+        lock.acquire()
+    except OSError:  # a read-only folder: no lock file can be made, and no writer is at work
+        lock = None
+    try:
+        try:
+            conn = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            raise WarehouseUnreadable(path, exc) from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class WarehouseUnreadable(RuntimeError):
+    """The warehouse file cannot be opened for reading (another DuckDB version, a damaged
+    file, a path that is not a DuckDB file)."""
+
+    def __init__(self, path: Path, exc: Exception):
+        super().__init__(f"{path}: cannot be read as a DuckDB warehouse: {exc}")
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:

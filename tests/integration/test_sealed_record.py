@@ -61,7 +61,10 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     public = tmp_path / "public.pem"
     public.write_text(Signer(key).public_pem())
     assert verify(["--public-key", str(public)]) == 0
-    assert capsys.readouterr().out.count(": verified") == 2
+    out = capsys.readouterr().out
+    # The warehouse, the site, each against the instance, and against each other.
+    assert "NOT VERIFIED" not in out and out.count(": verified") == 5, out
+    assert "1 seals signed, checked against the key you hold" in out
     # Nothing of the private key in the run's events, a table or the site.
     logs = "".join(str(e) for e in dg.DagsterInstance.get().all_logs(result.run_id))
     assert private_pem.splitlines()[1] not in logs
@@ -112,8 +115,97 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert verify_warehouse(settings.database) == ["cycle 2026-03-30-19:15 is sealed but missing"]
     assert verify([]) == 1 and "warehouse: NOT VERIFIED" in capsys.readouterr().out
     # The published site: one memo edited by hand.
-    memo = site / "record" / "memos" / "2026-03-31-0915.md"
+    memo = site / "record" / "memos" / "2026-03-31-0915.txt"
     memo.write_text(memo.read_text() + "\nAdded later.\n")
     assert verify_site(site) == [
         "cycle 2026-03-31-09:15: its published memo differs from what was sealed"
     ]
+
+
+KILL_AFTER_MEMO = """
+import os, signal, sys
+import dagster as dg
+from tests.integration.helpers import materialize
+from workshop_dagster.platform.io_manager import WarehouseIOManager
+
+class KilledAfterTheMemo(WarehouseIOManager):
+    def create_io_manager(self, context):
+        inner = super().create_io_manager(context)
+
+        class Killing(dg.IOManager):
+            def handle_output(self, ctx, obj):
+                inner.handle_output(ctx, obj)
+                if ctx.name == "memo":  # stored; the calls come after it
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            def load_input(self, ctx):
+                return inner.load_input(ctx)
+
+        return Killing()
+
+io = KilledAfterTheMemo(database=os.environ["WORKSHOP_DB"], schema="main")
+materialize(sys.argv[1], selection=dg.AssetSelection.groups("market", "minds", "predictions"),
+            resources={"io_manager": io})
+"""
+
+
+def test_a_run_killed_between_the_memo_and_the_calls_leaves_nothing_of_its_cycle(
+    workshop_env, tmp_path, capsys
+):
+    """The deliberation's outputs and the seal land in one transaction: a process killed after
+    the memo is stored and before the calls leaves no seal without calls, no memo without its
+    seal, and verify has nothing to call tampering; the re-run completes the cycle."""
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    assert materialize(CYCLES[0], selection=LOOP).success
+    script = tmp_path / "kill_after_memo.py"
+    script.write_text(KILL_AFTER_MEMO)
+    env = {**__import__("os").environ, "PYTHONPATH": str(PROJECT)}
+    killed = subprocess.run(
+        [sys.executable, str(script), CYCLES[1]], cwd=PROJECT, env=env, capture_output=True
+    )
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    seals = query("select cycle_key from record_seals")["cycle_key"].tolist()
+    assert seals == [CYCLES[0]]
+    assert query("select distinct cycle_key from memo")["cycle_key"].tolist() == [CYCLES[0]]
+    assert verify(["--no-site"]) == 0, capsys.readouterr().out
+    assert materialize(CYCLES[1], selection=LOOP).success
+    assert verify(["--no-site"]) == 0, capsys.readouterr().out
+    assert query("select count(*) n from record_seals")["n"][0] == 2
+
+
+def test_a_failure_while_storing_the_calls_rolls_back_the_seal_and_the_memo(workshop_env):
+    """An output that cannot be stored (here the calls) fails the step and takes the cycle's
+    seal and memo back with it; the warehouse is free for the next run at once."""
+    import os
+
+    from workshop_dagster.platform.io_manager import WarehouseIOManager
+
+    class DiskFullAtTheCalls(WarehouseIOManager):
+        def create_io_manager(self, context):
+            inner = super().create_io_manager(context)
+
+            class Failing(dg.IOManager):
+                def handle_output(self, ctx, obj):
+                    if ctx.name == "predictions":
+                        raise OSError("No space left on device")
+                    inner.handle_output(ctx, obj)
+
+                def load_input(self, ctx):
+                    return inner.load_input(ctx)
+
+            return Failing()
+
+    assert materialize(CYCLES[0], selection=LOOP).success
+    io = DiskFullAtTheCalls(database=os.environ["WORKSHOP_DB"], schema="main")
+    failed = materialize(
+        CYCLES[1], selection=LOOP, resources={"io_manager": io}, raise_on_error=False
+    )
+    assert not failed.success and "No space left on device" in failure_text(failed)
+    assert query("select cycle_key from record_seals")["cycle_key"].tolist() == [CYCLES[0]]
+    assert query("select distinct cycle_key from memo")["cycle_key"].tolist() == [CYCLES[0]]
+    assert materialize(CYCLES[1], selection=LOOP).success
+    assert query("select count(*) n from record_seals")["n"][0] == 2

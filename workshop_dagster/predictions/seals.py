@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from ..records import records_by
+from . import record_head
 from .signing import Signer, key_id
 
 GENESIS = "0" * 64
@@ -189,7 +190,7 @@ def seal(
     finally:
         conn.unregister("cycles_to_seal")
     tail = conn.execute(
-        f"select seq, seal from {schema}.record_seals order by seq desc limit 1"
+        f"select seq, seal, cycle_key from {schema}.record_seals order by seq desc limit 1"
     ).fetchall()
     changed = [
         k
@@ -232,9 +233,31 @@ def seal(
             ).fetchall()
         finally:
             conn.unregister("new_seals")
+    last = (rows[-1][0], rows[-1][5], rows[-1][1]) if rows else (tail[0] if tail else None)
+    if last is not None:
+        _keep_head(conn, schema, record_head.Head(int(last[0]), last[1], last[2]), signer)
     sealed = latest["seal"].to_dict()
     sealed.update({r[1]: r[5] for r in rows})
     return pd.Series(sealed, name="seal")
+
+
+def _keep_head(
+    conn: duckdb.DuckDBPyConnection, schema: str, head: record_head.Head, signer: Signer | None
+) -> None:
+    """Record the chain's head beside it (signed with the record's key, if any), unless the
+    one recorded is this head already: in the transaction that appended the seals."""
+    held = record_head.stored(conn, schema)
+    if isinstance(held, record_head.Head):
+        same = (held.seq, held.seal, held.cycle_key) == (head.seq, head.seal, head.cycle_key)
+        if same and (signer is None or held.signature):
+            return
+    if signer is not None:
+        pem = signer.public_pem()
+        conn.execute(
+            f"insert into {schema}.record_signing_keys values (?, ?) on conflict do nothing",
+            [key_id(pem), pem],
+        ).fetchall()
+    record_head.store(conn, schema, head.signed(signer))
 
 
 def verify_chain(log: pd.DataFrame) -> str | None:

@@ -62,9 +62,62 @@ class Signer:
         )
 
 
+def signer_for(path: str | None) -> Signer | None:
+    """The signer of a configured key file (`WORKSHOP_SIGNING_KEY`), or None when unset."""
+    return Signer(Path(path)) if path else None
+
+
 def key_id(public_pem: str) -> str:
     """A short name for a public key: the first 16 hex digits of its PEM's SHA-256."""
     return hashlib.sha256(public_pem.encode()).hexdigest()[:16]
+
+
+def signature_problem(
+    message: str,
+    signature: str,
+    signer_id: str | None,
+    keys: dict[str, str],
+    required: str | None,
+    where: str,
+) -> str | None:
+    """Whether `signature` (hex) signs `message` by the key it names (`signer_id`): checked
+    against `required` (a PEM the verifier holds) when given, never against a key the record
+    supplies; else against the record's published key of that id. None when it verifies."""
+    from cryptography.exceptions import InvalidSignature
+
+    if required is not None:
+        if signer_id != key_id(required):
+            return f"{where} is signed by key {signer_id}, not the one given"
+        pem = required
+    else:
+        pem = keys.get(signer_id or "")
+        if pem is None:
+            return f"{where} names a signing key the record does not publish"
+    key = _public_key(pem)
+    if key is None:
+        return f"{where}: its public key is not an Ed25519 key"
+    try:
+        key.verify(bytes.fromhex(signature), message.encode())
+    except (InvalidSignature, ValueError):
+        return f"{where}: its signature does not verify"
+    return None
+
+
+_KEYS: dict[str, object] = {}
+
+
+def _public_key(pem: str):
+    """The Ed25519 public key of a PEM (None if it is another kind or unreadable), loaded once."""
+    if pem not in _KEYS:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        try:
+            key = load_pem_public_key(pem.encode())
+        except (ValueError, TypeError):
+            key = None
+        _KEYS[pem] = key if isinstance(key, Ed25519PublicKey) else None
+    return _KEYS[pem]
 
 
 def verify_signatures(
@@ -72,12 +125,10 @@ def verify_signatures(
 ) -> str | None:
     """The first problem with the signatures of a chain's rows, or None. Rows sealed before
     signing was configured may be unsigned; from the first signed row on, every row must be
-    signed, by a key in `public_keys` (key id -> PEM), and its signature must verify. With
-    `required` (a PEM the verifier obtained on its own), every signed row must be signed by it."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
+    signed and its signature must verify: with `required` (a PEM the verifier obtained on its
+    own), against that key itself, whatever key the record publishes under the same id; without
+    it, against the record's published key of the id each row names (which proves only that
+    the record and its keys agree)."""
     ordered = sorted(rows, key=lambda r: int(r["seq"]))
     signed = [bool(isinstance(r.get("signature"), str) and r["signature"]) for r in ordered]
     if required is not None and not any(signed):
@@ -87,16 +138,9 @@ def verify_signatures(
         where = f"cycle {row['cycle_key']}: seal {row['seq']}"
         if not is_signed:
             return f"{where} is not signed (the seals before it are)"
-        pem = public_keys.get(row.get("key_id") or "")
-        if pem is None:
-            return f"{where} names a signing key the record does not publish"
-        if required is not None and key_id(required) != row["key_id"]:
-            return f"{where} is signed by key {row['key_id']}, not the one given"
-        key = load_pem_public_key(pem.encode())
-        if not isinstance(key, Ed25519PublicKey):
-            return f"{where}: its public key is not an Ed25519 key"
-        try:
-            key.verify(bytes.fromhex(row["signature"]), row["seal"].encode())
-        except (InvalidSignature, ValueError):
-            return f"{where}: its signature does not verify"
+        problem = signature_problem(
+            row["seal"], row["signature"], row.get("key_id"), public_keys, required, where
+        )
+        if problem:
+            return problem
     return None

@@ -55,7 +55,24 @@ def outcome_lines(score: dict | None) -> list[str]:
     ]
 
 
-def render_post(memo_body: str, permalink: str, score: dict | None) -> str:
+def markdown_to_html(text: str) -> str:
+    """Markdown to HTML with raw HTML disabled: '<script>' in a memo stays text."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+
+
+def split_post(markdown: str) -> tuple[str, str]:
+    """(the memo, what follows it: the permanent link and the outcome) of a post's Markdown."""
+    parts = parse(markdown)
+    parts.permalink, parts.outcome = None, []
+    memo = render(parts)
+    if not markdown.startswith(memo):
+        raise ValueError("the post does not start with its memo")
+    return memo, markdown[len(memo) :]
+
+
+def render_post(memo_body: str, permalink: str | None, score: dict | None) -> str:
     parts = parse(memo_body)
     parts.title = inert_markdown(parts.title)
     parts.body = [inert_markdown(p) for p in parts.body]

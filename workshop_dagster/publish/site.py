@@ -14,8 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..predictions import calibration_report as report
+from ..predictions import record_head
+from ..predictions.signing import Signer
 from .charts import reliability_diagram, rolling_scores
 from .layout import OUTCOME_MARKER
+from .posts import markdown_to_html, split_post
+from .sealed_pages import sealed_block
 
 TEMPLATES = Path(__file__).parent / "templates"
 SMALL_N = 5
@@ -35,6 +39,8 @@ class SiteData:
     memos: dict[str, str] | None = None
     # The public keys that signed seals (key id -> PEM), published beside the record.
     public_keys: dict[str, str] | None = None
+    # The record's signing key (WORKSHOP_SIGNING_KEY): the published head is signed with it.
+    signer: Signer | None = None
     # Variant comparisons `make compare` wrote (predictions/comparison.as_json), for the Variants page.
     comparisons: list[dict] | None = None
 
@@ -48,13 +54,6 @@ def _env():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def markdown_to_html(text: str) -> str:
-    """Markdown to HTML with raw HTML disabled: '<script>' in a memo stays text."""
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 def _page_permalink(markdown: str, slug: str) -> str:
@@ -187,23 +186,38 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     (staging / "img").mkdir()
 
     posts = data.posts.sort_values("cycle_ts", ascending=False)
+    chain = data.seals if data.seals is not None else pd.DataFrame(columns=["seq", "cycle_key"])
+    latest_seal = {
+        r["cycle_key"]: r
+        for r in chain.sort_values("seq")
+        .drop_duplicates("cycle_key", keep="last")
+        .to_dict("records")
+    }
+    memos = data.memos or {}
     for post in posts.to_dict("records"):
-        # The outcome marker is for readers of the Markdown file; on the page it is a rule (the
-        # outcome line says "Outcome" itself).
-        markdown = _page_permalink(post["markdown"].replace(OUTCOME_MARKER, "---"), post["slug"])
+        try:
+            memo, rest = split_post(post["markdown"])
+        except ValueError:  # not in the seeds' layout (no check would have passed it)
+            memo, rest = post["markdown"], ""
+        # The memo as sealed, in a block carrying its seal (publish/sealed_pages.py: `verify`
+        # re-renders it from the record); after it the permanent link and the outcome, whose
+        # marker is for readers of the Markdown file (on the page, a rule).
+        key = post["cycle_key"]
+        block = sealed_block(key, latest_seal.get(key), memos.get(key, memo))
+        rest = _page_permalink(rest.replace(OUTCOME_MARKER, "---"), post["slug"])
         html = env.get_template("post.html").render(
             post=post,
-            body=markdown_to_html(markdown),
+            body=block + "\n" + markdown_to_html(rest),
             provenance=markdown_to_html(
                 post["provenance"] if isinstance(post.get("provenance"), str) else ""
             ),
         )
         (staging / "posts" / f"{post['slug']}.html").write_text(html, encoding="utf-8")
+    head = record_head.head_of(chain)
     (staging / "index.html").write_text(
         env.get_template("index.html").render(
             posts=posts.to_dict("records"),
-            head=data.seals["seal"].iloc[-1] if data.seals is not None and len(data.seals) else "",
-            n_seals=0 if data.seals is None else len(data.seals),
+            head=head,
         ),
         encoding="utf-8",
     )
@@ -252,7 +266,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         encoding="utf-8",
     )
     (staging / "style.css").write_text((TEMPLATES / "style.css").read_text(), encoding="utf-8")
-    _write_record(staging / "record", data.seals, data.memos or {}, data.public_keys or {})
+    _write_record(staging / "record", data.seals, memos, data.public_keys or {}, data.signer)
 
     if out_dir.exists():
         old = out_dir.with_name(out_dir.name + ".old")
@@ -267,10 +281,16 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
 
 
 def _write_record(
-    folder: Path, seals: pd.DataFrame | None, memos: dict[str, str], keys: dict[str, str]
+    folder: Path,
+    seals: pd.DataFrame | None,
+    memos: dict[str, str],
+    keys: dict[str, str],
+    signer: Signer | None,
 ) -> None:
-    """`record/record.jsonl` (the seal chain, a row a line, with its signatures), each sealed
-    cycle's memo byte for byte (`record/memos/<cycle>.md`) and the public keys that signed
+    """`record/record.jsonl` (the seal chain, a row a line, with its signatures), its head
+    (`record/head.json`, signed with the record's key when there is one), each sealed cycle's
+    memo byte for byte (`record/memos/<cycle>.txt`: plain text, so the headlines and model
+    text a memo quotes stay text whatever reads the file) and the public keys that signed
     (`record/public_keys.json`), for anyone to verify."""
     import json
 
@@ -290,6 +310,9 @@ def _write_record(
             json.dumps(keys, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
     (folder / "record.jsonl").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    head = record_head.head_of(seals) if seals is not None else None
+    if head is not None:
+        (folder / "head.json").write_text(head.signed(signer).to_json(), encoding="utf-8")
     for key in {r["cycle_key"] for r in rows}:
         if key in memos:
-            (folder / "memos" / f"{post_slug(key)}.md").write_text(memos[key], encoding="utf-8")
+            (folder / "memos" / f"{post_slug(key)}.txt").write_text(memos[key], encoding="utf-8")

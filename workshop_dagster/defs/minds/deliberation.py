@@ -7,6 +7,7 @@ in the asset graph): the step reads the predictions made before its first cycle,
 that score them, and hands them to the loop.
 """
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -17,6 +18,7 @@ from ...cycle_assets import (
     PARTITIONS,
     PER_CYCLE,
     SETTINGS,
+    amending,
     cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_time,
@@ -113,15 +115,12 @@ def _sealed(
     schema: str,
 ):
     """Each call's cycle seal (the latest row for its cycle of the variant's own chain)."""
-    from pathlib import Path
-
     from ...predictions import seals
-    from ...predictions.signing import Signer, SigningKeyError
+    from ...predictions.signing import SigningKeyError, signer_for
     from ...settings import active
 
-    amend = context.run.tags.get("workshop/amend", "").strip().lower() == "true"
-    key = active().signing_key
-    signer = Signer(Path(key)) if key else None
+    amend = amending(context)
+    signer = signer_for(active().signing_key)
     try:
         with warehouse.connect() as conn:
             seals.claim_variant(conn, schema, variant)
@@ -224,6 +223,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
     from ...minds.context import Feedback
     from ...minds.loop import TIME_COLUMNS, deliberate, resume_advice
     from ...minds.spend import LEDGER_FIELDS
+    from ...predictions import record_head
 
     cycles = sorted(cycle_times(context))
     missing = _missing_market(cycles, cycle_features)
@@ -285,10 +285,6 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
     predictions = pd.DataFrame([r for cycle in out["predictions"] for r in cycle])
     for col in TIME_COLUMNS:
         predictions[col] = pd.to_datetime(predictions[col]).astype("datetime64[ns]")
-    # Sealed before anything of the cycles is stored, and before any outcome is known
-    # (predictions/seals.py): a rewrite of a sealed cycle is refused unless the run asks to amend.
-    predictions["seal"] = _sealed(context, warehouse, frames["memo"], predictions, variant, schema)
-    frames["predictions"] = predictions
     frames["mind_context"]["known_through"] = pd.to_datetime(
         frames["mind_context"]["known_through"]
     ).astype("datetime64[ns]")
@@ -303,69 +299,90 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
         "api_calls": int((calls["outcome"] == "ok").sum()),
         "replayed_calls": int((calls["outcome"] == "replayed").sum()),
     }
-    yield dg.Output(
-        frames["mind_context"],
-        "mind_context",
-        metadata=for_run(
-            context,
-            key("mind_context"),
-            {
-                "cycles": len(cycles),
-                "rules_at_last_cycle": out["mind_context"][-1]["n_rules"],
-                "records_stored": new_records,
-                # What of the record the minds were shown (variants.yaml).
-                "variant": variant,
-            },
-        ),
-    )
-    yield dg.Output(
-        frames["mind_opinions"],
-        "mind_opinions",
-        metadata=for_run(
-            context,
-            key("mind_opinions"),
-            {"abstentions": int(frames["mind_opinions"]["abstained"].sum())},
-        ),
-    )
-    yield dg.Output(
-        frames["debate"],
-        "debate",
-        metadata=for_run(
-            context,
-            key("debate"),
-            {"labels": dg.MetadataValue.json(frames["debate"]["label"].value_counts().to_dict())},
-        ),
-    )
-    yield dg.Output(
-        frames["memo"],
-        "memo",
-        metadata=for_run(
-            context,
-            key("memo"),
-            {
-                "latest_memo": dg.MetadataValue.md(last["body"]),
-                "latest_made_from": dg.MetadataValue.md(provenance),
-                "latest_title": last["title"],
-                "abstained": int(frames["memo"]["abstained"].sum()),
-                "engine": engine.name,
-                # From the first cycle's context to the last memo, per cycle: the minds' and the
-                # synthesis's calls (concurrent minds: about two model latencies), without the
-                # step's reads and writes.
-                "minds_seconds_per_cycle": round(minds_s / len(cycles), 3),
-                **usage,
-            },
-        ),
-    )
-    yield dg.Output(calls, "llm_calls", metadata=for_run(context, key("llm_calls"), usage))
-    yield dg.Output(
-        frames["predictions"],
-        "predictions",
-        metadata=for_run(
-            context,
-            key("predictions"),
-            {"parse_errors": int((frames["predictions"]["parse_status"] == "error").sum())},
-        ),
-    )
+    # The cycles' seals, memos, calls and the rest land in one transaction, or none of them does
+    # (a run killed between two outputs leaves no seal without its calls). Sealed before any
+    # outcome is known (predictions/seals.py): a rewrite of a sealed cycle is refused unless
+    # the run asks to amend, before anything is written.
+    with warehouse.one_transaction() as conn:
+        predictions["seal"] = _sealed(
+            context, warehouse, frames["memo"], predictions, variant, schema
+        )
+        frames["predictions"] = predictions
+        head = record_head.stored(conn, schema)
+        yield dg.Output(
+            frames["mind_context"],
+            "mind_context",
+            metadata=for_run(
+                context,
+                key("mind_context"),
+                {
+                    "cycles": len(cycles),
+                    "rules_at_last_cycle": out["mind_context"][-1]["n_rules"],
+                    "records_stored": new_records,
+                    # What of the record the minds were shown (variants.yaml).
+                    "variant": variant,
+                },
+            ),
+        )
+        yield dg.Output(
+            frames["mind_opinions"],
+            "mind_opinions",
+            metadata=for_run(
+                context,
+                key("mind_opinions"),
+                {"abstentions": int(frames["mind_opinions"]["abstained"].sum())},
+            ),
+        )
+        yield dg.Output(
+            frames["debate"],
+            "debate",
+            metadata=for_run(
+                context,
+                key("debate"),
+                {
+                    "labels": dg.MetadataValue.json(
+                        frames["debate"]["label"].value_counts().to_dict()
+                    )
+                },
+            ),
+        )
+        yield dg.Output(
+            frames["memo"],
+            "memo",
+            metadata=for_run(
+                context,
+                key("memo"),
+                {
+                    "latest_memo": dg.MetadataValue.md(last["body"]),
+                    "latest_made_from": dg.MetadataValue.md(provenance),
+                    "latest_title": last["title"],
+                    "abstained": int(frames["memo"]["abstained"].sum()),
+                    "engine": engine.name,
+                    # From the first cycle's context to the last memo, per cycle: the minds' and the
+                    # synthesis's calls (concurrent minds: about two model latencies), without the
+                    # step's reads and writes.
+                    "minds_seconds_per_cycle": round(minds_s / len(cycles), 3),
+                    **usage,
+                },
+            ),
+        )
+        yield dg.Output(calls, "llm_calls", metadata=for_run(context, key("llm_calls"), usage))
+        yield dg.Output(
+            frames["predictions"],
+            "predictions",
+            metadata=for_run(
+                context,
+                key("predictions"),
+                {"parse_errors": int((frames["predictions"]["parse_status"] == "error").sum())},
+            ),
+        )
+        if isinstance(head, record_head.Head):
+            # The record's head as this run left it, kept in the instance (not the warehouse):
+            # `verify` finds a chain trimmed below it (predictions/record_head.py).
+            yield dg.AssetObservation(
+                asset_key=key("predictions"),
+                metadata={"record_head": dg.MetadataValue.json(asdict(head))},
+            )
 
 
 # The code location's own variant (WORKSHOP_VARIANT); the others beside it: defs/variants/.

@@ -10,16 +10,6 @@ from ...resources import PublishResource, WarehouseResource
 # location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
 
 
-def _call_text(score: dict | None) -> str:
-    if not score or score.get("parse_status") == "abstained":
-        return "abstained"
-    if score.get("parse_status") != "parsed":
-        return "unparseable"
-    return (
-        f"{score['subject']} {score['direction']} {score['timeframe']} at {score['confidence']:.2f}"
-    )
-
-
 def _outcome(score: dict | None) -> tuple[str, str]:
     if not score or score["status"] == "pending":
         return "pending", "pending"
@@ -58,6 +48,7 @@ def posts(
     from ...predictions import seals as sealed_record
     from ...publish.posts import outcome_lines, post_slug, render_post, write_post
     from ...publish.provenance import provenance_markdown
+    from ...publish.sealed_pages import call_text
 
     with warehouse.connect() as conn:
         contexts = read_full(conn, mind_context)
@@ -82,7 +73,7 @@ def posts(
                 "title": m["title"],
                 "markdown": text,
                 "cycle_label": f"{pd.Timestamp(m['cycle_ts']):%Y-%m-%d %H:%M} · #{m['ordinal']}",
-                "call_text": _call_text(score),
+                "call_text": call_text(score),
                 "outcome_text": outcome_text,
                 "outcome_class": outcome_class,
                 "has_outcome": bool(outcome_lines(score)),
@@ -169,8 +160,13 @@ def site(
     publisher: PublishResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
+    from dataclasses import asdict
+
+    from ...predictions import record_head
     from ...predictions import seals as sealed_record
+    from ...predictions.signing import signer_for
     from ...publish.site import SiteData, build_site
+    from ...settings import active
     from ...warehouse import table_exists
 
     with warehouse.connect() as conn:
@@ -191,9 +187,11 @@ def site(
         seals=seals,
         memos=memos,
         public_keys=public_keys,
+        signer=signer_for(active().signing_key),
         comparisons=_comparisons() + warehouse_comparisons,
     )
     built = build_site(data, publisher.site_dir)
+    head = record_head.head_of(seals)
     board = (
         track_record[
             (track_record["regime"] == "all")
@@ -225,7 +223,9 @@ def site(
                 else "no scored calls yet"
             ),
             "posts": built["posts"],
-            "record_head": seals["seal"].iloc[-1] if len(seals) else "nothing sealed yet",
+            # The head this build published, kept in the instance: `verify` finds a site
+            # rolled back below it (predictions/record_head.py).
+            "record_head": dg.MetadataValue.json(asdict(head)) if head else "nothing sealed yet",
             "record_rows": len(seals),
             "charts": len(built["images"]),
             "rules": built["rules"],
