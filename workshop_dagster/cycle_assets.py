@@ -12,6 +12,7 @@ import dagster as dg
 from .market import calendar
 from .market.errors import MarketDataError
 from .partitions import (
+    cycle_key_problem,
     cycle_partitions,
     key_to_time,
     keys_to_times,
@@ -44,6 +45,7 @@ def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
     A cycle whose time has not come is refused: Dagster offers the partition after an excluded
     tick (a market holiday) before its time, and a cycle run early would see the market of now
     under a later minute's name (or, on the simulator, a market that has not happened)."""
+    refuse_keys_off_the_cadence(context)
     times = keys_to_times(context.partition_keys)
     now = calendar.now_ny()
     early = [t for t in times if t > now]
@@ -55,6 +57,51 @@ def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
             allow_retries=False,
         )
     return times
+
+
+AMEND_TAG = "workshop/amend"
+
+
+def amending(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run asks to rewrite sealed cycles on purpose (run tag workshop/amend=true)."""
+    return context.run.tags.get(AMEND_TAG, "").strip().lower() == "true"
+
+
+def refuse_changes_to_sealed(context: dg.AssetExecutionContext, conn, rows: dict) -> None:
+    """Before a step replaces its cycles' rows: refuse (a `dg.Failure`, raised inside the
+    caller's transaction, so nothing it wrote stays) if any of `rows` (table -> new rows, a
+    frame or a SQL relation) would change what a sealed cycle's memo was written from, unless
+    the run amends (predictions/sealed_inputs.py)."""
+    from .predictions.sealed_inputs import changed_sealed_cycles, sealed_keys
+
+    if amending(context):
+        return
+    sealed = sealed_keys(conn, list(context.partition_keys))
+    for table, new_rows in rows.items():
+        changed = changed_sealed_cycles(conn, table, new_rows, sealed)
+        if changed is not None:
+            raise dg.Failure(description=changed.message(), allow_retries=False)
+
+
+# The tags that name a run's cycles (a range run's bounds may be any time: Dagster runs the
+# cycles between them).
+PARTITION_TAGS = (
+    "dagster/partition",
+    "dagster/asset_partition_range_start",
+    "dagster/asset_partition_range_end",
+)
+
+
+def refuse_keys_off_the_cadence(context: dg.AssetExecutionContext) -> None:
+    """A run asked for a key that is not a cycle (a minute off the cadence, a market holiday,
+    before WORKSHOP_START) is refused by name, with the nearest cycles, before it runs any."""
+    asked = [context.run.tags[t] for t in PARTITION_TAGS if context.run.tags.get(t)]
+    if not asked and context.has_partition_key:
+        asked = [context.partition_key]
+    for key in asked:
+        problem = cycle_key_problem(key, PARTITIONS)
+        if problem:
+            raise dg.Failure(description=problem, allow_retries=False)
 
 
 def previous_cycle_time(cycle: pd.Timestamp) -> pd.Timestamp | None:

@@ -14,7 +14,7 @@ import sys
 import pandas as pd
 
 from . import warehouse
-from .job_runs import project_instance, run_job
+from .job_runs import InstanceFolderError, project_instance, run_job
 from .settings import PROJECT_ROOT, SettingsError, active
 
 DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading day)
@@ -32,7 +32,10 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
     keys = keys[: bisect.bisect_right(keys, time_to_key(now_ny()))]
     if end_key:
         if end_key not in keys:
-            raise SystemExit(f"{end_key!r} is not a cycle up to now (keys look like {keys[-1]!r})")
+            from .partitions import cycle_key_problem
+
+            why = cycle_key_problem(end_key, PARTITIONS) or f"{end_key} has not happened yet"
+            raise SystemExit(f"--end {end_key}: {why} (the latest cycle is {keys[-1]})")
         keys = keys[: keys.index(end_key) + 1]
     else:
         keys = _served(keys)
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report(backfill(args.cycles, args.end))
-    except SettingsError as exc:
+    except (SettingsError, InstanceFolderError) as exc:
         raise SystemExit(f"workshop: {exc}") from None
     return 0
 

@@ -201,6 +201,43 @@ def previous_cycle_key(
     return keys[pos - 1] if pos > 0 else None
 
 
+def cycle_key_problem(
+    key: str, partitions: dg.TimeWindowPartitionsDefinition | None = None
+) -> str | None:
+    """Why `key` is not a cycle of the partition set (None when it is one), naming the nearest
+    cycles: Dagster maps any time inside a range run's bounds to the cycles around it, so a key
+    off the cadence ("2026-08-07-15:16") or on a closed day would run another cycle."""
+    partitions = partitions or cycle_partitions()
+    keys = _keys_through_horizon(partitions)
+    pos = bisect.bisect_left(keys, key)
+    if pos < len(keys) and keys[pos] == key:
+        return None
+    nearest = [keys[i] for i in (pos - 1, pos) if 0 <= i < len(keys)]
+    around = " and ".join(nearest)
+    try:
+        when = key_to_time(key)
+    except ValueError:
+        return (
+            f"{key!r} is not a cycle key: keys are New York times like "
+            f"{keys[-1] if keys else '2026-03-30-19:15'!r}"
+        )
+    if pos == 0:
+        return (
+            f"{key} is before the first cycle ({keys[0] if keys else 'none'}: WORKSHOP_START "
+            "sets it); choose a later cycle, or an earlier WORKSHOP_START"
+        )
+    if pos == len(keys):
+        return f"{key} is further ahead than the cycles known ({keys[-1]} is the last)"
+    if not calendar.is_session(when.normalize()):
+        return (
+            f"{key} is not a cycle: {when:%A %Y-%m-%d} is not a NYSE trading day "
+            f"(the nearest cycles: {around})"
+        )
+    return (
+        f"{key} is not a cycle of the cadence (WORKSHOP_CYCLE_CRON); the nearest cycles: {around}"
+    )
+
+
 def cycle_ordinal(key: str, partitions: dg.TimeWindowPartitionsDefinition | None = None) -> int:
     """The 1-based position of a cycle in the partition set (the seeds' "Cycle 280")."""
     keys = _keys_through_horizon(partitions or cycle_partitions())

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from . import warehouse
+from .cycle_assets import refuse_changes_to_sealed, refuse_keys_off_the_cadence
 from .metadata import PREVIEW_ROWS, preview, table_metadata
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
@@ -65,6 +66,8 @@ def build_sql_asset(
         required_resource_keys={"warehouse"},
     )
     def _sql_asset(context: dg.AssetExecutionContext):
+        if partitioned:
+            refuse_keys_off_the_cadence(context)
         window = _naive_window(context) if partitioned else None
         select = model.render(window, schema=schema)
         table = f"{schema}.{model.name}"
@@ -96,6 +99,8 @@ def build_sql_asset(
                     f"create table if not exists {table} as select * from ({select}) limit 0"
                 )
                 _check_columns(conn, table, select, model.name)
+                # A sealed cycle's rows may only be rewritten with what they hold.
+                refuse_changes_to_sealed(context, conn, {table: f"({select})"})
                 conn.execute(f"delete from {table} where {where}")
                 conn.execute(f"insert into {table} by name {select}")
                 relation = f"(select * from {table} where {where})"

@@ -93,10 +93,14 @@ def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market):
     )
     calls = query("select cycle_key, parse_status from predictions")
     assert (calls[calls["cycle_key"] != keys[0]]["parse_status"] == "abstained").all()
-    # With the minute's quotes, the same cycles each see new bars and are put to the minds: what
-    # they say changes, so the sealed record refuses the run unless it is an explicit amendment.
+    # With the minute's quotes, the same cycles each see new bars: the memos were sealed on the
+    # daily closes, so the run is refused before it rewrites a quote (the inputs are sealed
+    # too), unless it is an explicit amendment.
+    before = query("select * from market_quotes order by cycle_key, ticker")
     refused = materialize(keys, market=f"csv:{shared_market}", selection=loop, raise_on_error=False)
-    assert not refused.success and "is sealed with other content" in failure_text(refused)
+    assert not refused.success
+    assert "is sealed, and this run would change the market_quotes rows" in failure_text(refused)
+    assert query("select * from market_quotes order by cycle_key, ticker").equals(before)
     amend = {"workshop/amend": "true"}
     result = materialize(keys, market=f"csv:{shared_market}", selection=loop, tags=amend)
     assert result.success

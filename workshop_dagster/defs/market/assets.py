@@ -8,6 +8,7 @@ from ...cycle_assets import (
     cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_times,
+    refuse_changes_to_sealed,
     with_cycle_key,
 )
 from ...market.universe import TICKERS
@@ -64,11 +65,20 @@ def market_snapshot(
     with permanent_errors_fail_fast():
         daily, rates = market.snapshot(cycles)
         quotes = market.quotes(daily, cycles, previous_cycle_times(context))
+    quotes, rates = with_cycle_key(quotes), with_cycle_key(rates)
     # Each session's bar stored once (append-only revisions); the cycles' rows name windows.
+    # A sealed cycle's rows may only be rewritten with what they hold: checked in the same
+    # transaction, so a refused run adds no revision either.
     with permanent_errors_fail_fast(), warehouse.connect() as conn:
         windows, new_bars = session_bars.store(conn, daily)
+        windows = with_cycle_key(windows)
+        refuse_changes_to_sealed(
+            context,
+            conn,
+            {"main.market_bars": windows, "main.market_quotes": quotes, "main.macro_rates": rates},
+        )
     yield dg.Output(
-        with_cycle_key(windows),
+        windows,
         output_name="market_bars",
         metadata=for_run(
             context,
@@ -83,7 +93,7 @@ def market_snapshot(
     )
     sources = quotes["quote_source"].value_counts()
     yield dg.Output(
-        with_cycle_key(quotes),
+        quotes,
         output_name="market_quotes",
         metadata=for_run(
             context,
@@ -96,7 +106,7 @@ def market_snapshot(
         ),
     )
     yield dg.Output(
-        with_cycle_key(rates),
+        rates,
         output_name="macro_rates",
         metadata=for_run(context, "macro_rates", {"source": market.source}),
     )
@@ -125,12 +135,16 @@ def news_items(
     with permanent_errors_fail_fast():
         fetched = market.news(TICKERS, cycles)
     notes = list(fetched.attrs.get("notes", []))
+    # What was fetched is kept whatever follows (a live fetch cannot be repeated); the cycles'
+    # views are checked against their sealed ones before anything replaces them.
     with warehouse.connect() as conn:
         added = news_archive.store(conn, fetched)
-        view = news_archive.visible(conn, cycles)
+    with warehouse.connect() as conn:
+        view = with_cycle_key(news_archive.visible(conn, cycles))
+        refuse_changes_to_sealed(context, conn, {"main.news_items": view})
     quiet = len(set(cycles) - set(view["cycle_ts"]))
     return dg.Output(
-        with_cycle_key(view),
+        view,
         metadata=for_run(
             context,
             "news_items",

@@ -1,0 +1,130 @@
+"""The seal guards a cycle's inputs too: a run may rewrite the rows a sealed memo was written from
+(its market window, quotes, rates, news, features, regime) only with what they already hold.
+
+A sealed cycle's memo and calls are refused at the seal if they would change (`seals.seal`),
+but its inputs are written by earlier steps: without this guard a refused run (a setting
+changed, `WORKSHOP_INTRADAY=false`, a corrected data file) would already have replaced them, and
+the sealed memo would sit on figures it never saw. Each input asset asks `changed_sealed_cycles`
+before it replaces a window of cycles, in the transaction that would write it, and refuses
+(naming the cycle, the table and the columns that differ) unless the run amends on purpose.
+Cycles sealed in any record count: the market and feature rows are every variant's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class ChangedInputs:
+    """A sealed cycle whose stored rows of `table` the run would replace with other rows."""
+
+    table: str
+    cycle_key: str
+    columns: tuple[str, ...]
+    n_changed: int
+
+    def message(self) -> str:
+        cols = ", ".join(self.columns[:8]) or "its rows (added or removed)"
+        others = f" (and {self.n_changed - 1} more sealed cycle(s))" if self.n_changed > 1 else ""
+        return (
+            f"cycle {self.cycle_key} is sealed, and this run would change the {self.table} rows "
+            f"its memo was written from ({cols}){others}: a setting (WORKSHOP_INTRADAY, the "
+            "market source) or the data changed since it was sealed. Nothing was written; the "
+            "record is not rewritten. To recompute the cycle and publish the new memo as a "
+            "visible amendment, run again with the run tag workshop/amend=true"
+        )
+
+
+def sealed_keys(conn: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str]:
+    """The cycles among `keys` sealed in any record of the warehouse (the loop's or a variant's)."""
+    import pandas as pd
+
+    schemas = [
+        s
+        for (s,) in conn.execute(
+            "select distinct table_schema from information_schema.tables "
+            "where table_name = 'record_seals'"
+        ).fetchall()
+    ]
+    if not schemas or not keys:
+        return []
+    union = " union ".join(f"select distinct cycle_key from {s}.record_seals" for s in schemas)
+    conn.register("asked_cycle_keys", pd.DataFrame({"cycle_key": list(keys)}))
+    try:
+        rows = conn.execute(
+            f"select cycle_key from asked_cycle_keys where cycle_key in ({union}) order by 1"
+        ).fetchall()
+    finally:
+        conn.unregister("asked_cycle_keys")
+    return [r[0] for r in rows]
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [r[0] for r in conn.execute(f"describe {relation}").fetchall()]
+
+
+def changed_sealed_cycles(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    new_rows: str | pd.DataFrame,
+    sealed: Sequence[str],
+    key_column: str = "cycle_key",
+) -> ChangedInputs | None:
+    """Whether replacing the sealed cycles' rows of `table` (schema-qualified) by `new_rows` (a
+    frame, or a SQL relation) would change any: compared as multisets of rows on the columns
+    both have (a column a release adds is not a change of what the memo saw). None when the
+    table does not exist yet, no cycle is sealed, or the rows are the same."""
+    from ..warehouse import table_exists
+
+    schema, _, name = table.rpartition(".")
+    if not sealed or not table_exists(conn, name, schema or "main"):
+        return None
+    import pandas as pd
+
+    frame = isinstance(new_rows, pd.DataFrame)
+    if frame:
+        conn.register("sealed_guard_new", new_rows)
+        new_rows = "sealed_guard_new"
+    conn.register("sealed_guard_keys", pd.DataFrame({key_column: list(sealed)}))
+    try:
+        old_cols = _columns(conn, table)
+        if key_column not in old_cols:
+            return None
+        new_cols = set(_columns(conn, f"(select * from {new_rows})"))
+        cols = [c for c in old_cols if c in new_cols]
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        where = f'"{key_column}" in (select "{key_column}" from sealed_guard_keys)'
+        old = f"(select {quoted} from {table} where {where})"
+        new = f"(select {quoted} from {new_rows} where {where})"
+        differing = conn.execute(
+            f'select distinct "{key_column}" from ((select * from {old} except all '
+            f"select * from {new}) union all (select * from {new} except all "
+            f"select * from {old})) order by 1"
+        ).fetchall()
+        if not differing:
+            return None
+        first = differing[0][0]
+        changed = tuple(
+            c
+            for c in cols
+            if c != key_column
+            and conn.execute(
+                f'select count(*) from ((select "{c}" from {old} where "{key_column}" = $k '
+                f'except all select "{c}" from {new} where "{key_column}" = $k) union all '
+                f'(select "{c}" from {new} where "{key_column}" = $k except all '
+                f'select "{c}" from {old} where "{key_column}" = $k))',
+                {"k": first},
+            ).fetchall()[0][0]
+        )
+        return ChangedInputs(name, str(first), changed, len(differing))
+    finally:
+        conn.unregister("sealed_guard_keys")
+        if frame:
+            conn.unregister("sealed_guard_new")
