@@ -28,6 +28,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 instance: $(DAGSTER_HOME)/dagster.yaml
+	@test -w "$(DAGSTER_HOME)" || { echo "DAGSTER_HOME=$(DAGSTER_HOME) is not writable (a read-only folder or file system?): the Dagster instance records every run there; give DAGSTER_HOME a writable folder" >&2; exit 2; }
 	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || echo "note: $(DAGSTER_HOME)/dagster.yaml differs from the project's dagster.yaml and is kept as it is (diff the two to take the project's changes)"
 
 demo: install instance

@@ -20,7 +20,31 @@ def project_instance(project_root: Path) -> dg.DagsterInstance:
         if not (home / "dagster.yaml").exists():
             shutil.copyfile(project_root / "dagster.yaml", home / "dagster.yaml")
         os.environ["DAGSTER_HOME"] = str(home)
+    problem = instance_folder_problem(Path(os.environ["DAGSTER_HOME"]))
+    if problem:
+        raise InstanceFolderError(problem)
     return dg.DagsterInstance.get()
+
+
+class InstanceFolderError(RuntimeError):
+    """The Dagster instance's folder cannot hold the runs (missing, or not writable)."""
+
+
+def instance_folder_problem(home: Path) -> str | None:
+    """Why the instance in `home` cannot record runs, naming the folder or file (None: it can).
+    Dagster itself says only "unable to open database file" when one is read-only."""
+    if not (home / "dagster.yaml").exists():
+        return f"DAGSTER_HOME={home} has no dagster.yaml (make instance, or unset DAGSTER_HOME)"
+    stores = [home, *(p for p in (home / "history", home / "schedules", home / "storage"))]
+    stores += sorted(home.glob("history/*.db")) + sorted(home.glob("history/events/*.db"))
+    for path in stores:
+        if path.exists() and not os.access(path, os.W_OK):
+            return (
+                f"the Dagster instance cannot record runs: {path} is not writable (a read-only "
+                "folder or file system?). Give DAGSTER_HOME a writable folder, or make this "
+                "one writable"
+            )
+    return None
 
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -40,6 +40,12 @@ class _Feeds(BaseHTTPRequestHandler):
             return
         if self.path == "/slow":
             time.sleep(1.5)
+        if self.path == "/trickle":  # a valid feed, one byte every 0.2 s: no read times out
+            return self._trickle((FIXTURES / "fed_press_monetary.rss").read_bytes())
+        if self.path in ("/huge", "/huge-undeclared"):
+            return self._huge(declared=self.path == "/huge")
+        if self.path == "/flood":
+            bodies["/flood"] = _flood_rss(500)
         body = bodies.get(self.path, b"<html><body>moved</body></html>")
         try:
             self.send_response(200)
@@ -48,6 +54,42 @@ class _Feeds(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (the timeout case)
+
+    def _trickle(self, body: bytes) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up
+
+    def _huge(self, declared: bool) -> None:
+        chunk = b"<!-- " + b"x" * 65_000 + b" -->"
+        try:
+            self.send_response(200)
+            if declared:
+                self.send_header("Content-Length", str(len(chunk) * 100))
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def _flood_rss(n: int) -> bytes:
+    items = "".join(
+        f"<item><title>Flood item {i}</title><link>http://flood.example/{i}</link>"
+        f"<pubDate>Wed, 25 Nov 2026 {i // 60 % 24:02d}:{i % 60:02d}:00 GMT</pubDate></item>"
+        for i in range(n)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>flood</title>{items}'
+        "</channel></rss>"
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +169,27 @@ def test_failing_feeds_are_skipped_with_their_reason(tmp_path, feed_server, fast
     assert "Yahoo Finance: ConnectionError: Yahoo unreachable after 3 tries; skipped" in text
     # The good feed's items are all there, and nothing of the bad ones.
     assert set(items["source"]) == {"Federal Reserve"} and len(items) == 2
+
+
+def test_a_slow_a_huge_and_a_flooding_feed_are_bounded_and_named(
+    tmp_path, feed_server, fast_retries, monkeypatch
+):
+    monkeypatch.setattr(news_feeds, "DEADLINE_S", 1.0)
+    monkeypatch.setattr(news_feeds, "MAX_BYTES", 500_000)
+    paths = ["/trickle", "/huge", "/huge-undeclared", "/flood", "/fed.rss"]
+    feeds = load_feeds(_feeds_file(tmp_path, feed_server, paths))
+    started = time.monotonic()
+    items, notes = news_feeds.fetch_all(feeds, T("2026-11-25 23:40"), search=lambda q: FLAT)
+    # Bounded by the deadline, not by the trickle (a byte every 0.2 s: ~10 minutes whole).
+    assert time.monotonic() - started < 10
+    text = " | ".join(notes)
+    assert "trickle: not fetched whole within 1 s; skipped" in text
+    assert "huge: 6,500,900 bytes declared, over the cap of 500,000; skipped" in text
+    assert "huge-undeclared: over the cap of 500,000 bytes; skipped" in text
+    assert "flood: 300 older item(s) past the cap of 200 a fetch left out" in text
+    flood = items[items["source"] == "flood"]
+    assert len(flood) == 200 and flood["title"].str.contains("Flood item 499").any()
+    assert "Federal Reserve" in set(items["source"])  # the good feed, beside the flood
 
 
 def test_a_rate_limited_feed_is_retried_with_backoff_then_skipped(

@@ -145,3 +145,25 @@ def test_duplicates_in_one_fetch_are_merged_into_the_first(conn):
 def test_a_feeds_text_is_one_line_of_bounded_length():
     frame = _items(("a", "2026-03-30 11:00", "2026-03-30 11:00", "x" * 5000 + "\n\nmore", "u"))
     assert len(frame["title"].iloc[0]) == 300 and "\n" not in frame["title"].iloc[0]
+
+
+def test_a_flooding_feed_cannot_crowd_the_others_out_of_a_cycles_view(conn):
+    flood = _items(
+        *[
+            (f"f{i}", f"2026-03-30 11:{i:02d}", "2026-03-30 11:59", f"Flood {i}", "")
+            for i in range(50)
+        ]
+    ).assign(feed="flood")
+    others = _items(
+        *[
+            (f"o{i}", f"2026-03-30 0{i + 1}:00", "2026-03-30 09:00", f"Fed {i}", "")
+            for i in range(3)
+        ]
+    ).assign(feed="fed")
+    news_archive.store(conn, pd.concat([flood, others], ignore_index=True))
+    view = news_archive.visible(conn, [CYCLE]).merge(
+        conn.execute("select item_id, feed from news_archive").fetchdf(), on="item_id"
+    )
+    # The newest 20 are all the flood's; the Fed's three older items keep their place, and
+    # the flood fills what is left of the view.
+    assert view["feed"].value_counts().to_dict() == {"flood": 17, "fed": 3}

@@ -161,5 +161,61 @@ def test_an_intraday_bar_whose_high_does_not_bound_its_close_is_refused(tmp_path
     rows = "timestamp,open,high,low,close,volume\n2026-04-02T10:45:00-04:00,10,10.5,9.9,10.4,5\n"
     rows += "2026-04-02T10:50:00-04:00,10.4,10.5,10.3,11.0,5\n"  # close above the high
     (folder / "SPY.csv.gz").write_bytes(gzip.compress(rows.encode()))
-    with pytest.raises(MarketDataError, match="1 intraday bars whose high/low do not bound"):
+    with pytest.raises(MarketDataError, match="high/low do not bound open and close") as err:
         gated(CsvMarket(tmp_path)).intraday_bars(["SPY"], "2026-04-01", "2026-04-03")
+    assert "SPY 2026-04-02 10:50" in str(err.value) and "SPY.csv.gz line 3" in str(err.value)
+
+
+def test_one_bar_at_ten_times_the_price_is_refused_naming_file_line_and_ticker(tmp_path):
+    import gzip
+
+    from workshop_dagster.market.csv_replay import CsvMarket
+    from workshop_dagster.market.quality import BadMarketData, gated
+
+    (tmp_path / "daily").mkdir()
+    folder = tmp_path / "intraday" / "5m"
+    folder.mkdir(parents=True)
+    minutes = pd.date_range("2026-04-02 09:30", "2026-04-02 11:00", freq="5min")
+    rows = ["timestamp,open,high,low,close,volume"]
+    for t in minutes:
+        price = 4120.0 if t == pd.Timestamp("2026-04-02 10:50") else 412.0
+        rows.append(
+            f"{t:%Y-%m-%dT%H:%M:%S}-04:00,{price},{price * 1.001},{price * 0.999},{price},5"
+        )
+    path = folder / "QQQ.csv.gz"
+    path.write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+    with pytest.raises(BadMarketData) as err:
+        gated(CsvMarket(tmp_path)).intraday_bars(["QQQ"], "2026-04-01", "2026-04-03")
+    text = str(err.value)
+    assert "QQQ 2026-04-02 10:50" in text and f"{path} line 18" in text
+    assert "moved 900.0% from the previous bar" in text and "±15% a bar" in text
+    assert "away from the session's median" in text
+    assert not err.value.transient
+
+
+def test_the_real_intraday_bars_of_2024_to_2026_pass_the_move_bounds(shared_market):
+    from workshop_dagster.market.quality import intraday_bar_problems
+
+    # The index ETFs of the largest bar moves (QQQ, IWM) and the mega caps of the largest
+    # (GOOGL, META after hours on earnings; TSLA's session): 5.8% and 11.8% at most.
+    tickers = ["QQQ", "IWM", "GOOGL", "META", "TSLA"]
+    bars = intraday_bars(shared_market, tickers, "2024-01-01", "2026-12-31")
+    assert bars["ticker"].nunique() == 5 and len(bars) > 500_000
+    assert intraday_bar_problems(bars) == []
+
+
+def test_a_quote_from_a_bar_long_before_the_cycle_is_stale(real):
+    source, root = real
+    cycles = [pd.Timestamp("2026-04-02 11:45"), pd.Timestamp("2026-04-02 19:15")]
+    bars = intraday_bars(root, TICKERS, "2026-03-20", "2026-04-03")
+    fresh = _quotes(source, root, cycles, [pd.NaT, pd.NaT], bars).set_index(["cycle_ts", "ticker"])
+    assert not fresh.loc[(cycles[0], "SPY"), "stale"] and not fresh.loc[(cycles[1], "SPY"), "stale"]
+    # SPY's bars from 10:00 on 2026-04-02 lost: at 11:45 its last trade is 1 h 45 min old.
+    gap = (bars["ticker"] == "SPY") & (bars["bar_start"] >= pd.Timestamp("2026-04-02 10:00"))
+    q = _quotes(source, root, cycles, [pd.NaT, pd.NaT], bars[~gap]).set_index(
+        ["cycle_ts", "ticker"]
+    )
+    spy = q.loc[(cycles[0], "SPY")]
+    assert str(spy["quote_ts"]) == "2026-04-02 10:00:00" and bool(spy["stale"])
+    assert spy["quote_source"] != "daily close"
+    assert not q.loc[(cycles[0], "IWM"), "stale"]

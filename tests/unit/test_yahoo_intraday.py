@@ -57,7 +57,7 @@ class FakeYahoo:
         frames = []
         for symbol in symbols:
             path = self.real.root / "intraday" / folder / f"{symbol}.csv.gz"
-            one = _read_intraday(str(path), path.stat().st_mtime, 1 if minutes == 1 else 5)
+            one = _read_intraday(str(path), path.stat().st_mtime, 1 if minutes == 1 else 5, None)
             frames.append(one.assign(ticker=symbol))
         bars = pd.concat(frames, ignore_index=True)
         bars = bars[(bars["bar_start"] >= start) & (bars["bar_start"] < min(end, NOW))]

@@ -21,6 +21,7 @@ from .news import NEWS_COLUMNS, TIME_COLUMNS, canonical_url, empty_news
 
 WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads
 MAX_ITEMS = 20  # the newest items a cycle reads within the window
+MAX_PER_FEED = 10  # of them, at most this many from one feed while others have items
 
 DDL = """
 create table if not exists news_archive (
@@ -95,7 +96,9 @@ def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
 
 def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFrame:
     """Each cycle's view of the archive: cycle_ts, item_id, visible_from, published_at of the
-    newest `MAX_ITEMS` items visible at the cycle and within `WINDOW` before it."""
+    newest `MAX_ITEMS` items visible at the cycle and within `WINDOW` before it, at most
+    `MAX_PER_FEED` of them from one feed unless no other feed has items to fill the view (a
+    flooding feed cannot crowd the others out)."""
     conn.execute(DDL).fetchall()
     cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
     cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
@@ -103,15 +106,24 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
     try:
         return conn.execute(
             f"""
-            select c.cycle_ts, a.item_id, a.visible_from, a.published_at
-            from view_cycles c
-            join news_archive a
-              on a.visible_from <= c.cycle_ts
-             and a.visible_from > c.cycle_ts - interval '{int(WINDOW.total_seconds())} seconds'
+            with in_window as (
+                select
+                    c.cycle_ts, a.item_id, a.visible_from, a.published_at,
+                    row_number() over (
+                        partition by c.cycle_ts, a.feed order by a.visible_from desc, a.item_id
+                    ) as rank_in_feed
+                from view_cycles c
+                join news_archive a
+                  on a.visible_from <= c.cycle_ts
+                 and a.visible_from > c.cycle_ts - interval '{int(WINDOW.total_seconds())} seconds'
+            )
+            select cycle_ts, item_id, visible_from, published_at
+            from in_window
             qualify row_number() over (
-                partition by c.cycle_ts order by a.visible_from desc, a.item_id
+                partition by cycle_ts
+                order by rank_in_feed > {MAX_PER_FEED}, visible_from desc, item_id
             ) <= {MAX_ITEMS}
-            order by c.cycle_ts, a.visible_from, a.item_id
+            order by cycle_ts, visible_from, item_id
             """
         ).fetchdf()
     finally:

@@ -6,6 +6,11 @@ News never fails a cycle: a feed that times out, is rate-limited or fails is ret
 backoff, then skipped with a note; one that returns junk (malformed XML, not a feed) or nothing
 is skipped with a note; nothing of a feed is stored unless the whole of it parsed. An entry
 without a title or a time is left out (and counted in the note).
+
+Every feed is bounded, so no server can hold a cycle or crowd the others out: the whole fetch
+has a deadline (a server that sends a byte every few seconds never times a single read out),
+the body a byte cap, and a feed's items a cap (its newest kept, the rest counted in the note);
+a cycle's view takes at most half its items from one feed (`news_archive.visible`).
 """
 
 from __future__ import annotations
@@ -21,18 +26,50 @@ from .news import empty_news, finish, item_id, parse_yfinance_news, tag_tickers
 from .news_feed_config import Feed, Feeds
 
 RETRY_WAITS_S = (1.0, 3.0)  # then skipped
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # one read
+DEADLINE_S = 30.0  # the whole fetch of one feed
+MAX_BYTES = 5_000_000  # a feed's body (the Fed's and EDGAR's are 20-200 KB)
+MAX_ITEMS = 200  # a feed's newest items kept per fetch
 # feedparser flags these on valid feeds (a charset declared one way and served another).
 HARMLESS = ("CharacterEncodingOverride", "NonXMLContentType")
 
 
-def http_get(url: str, user_agent: str) -> bytes:
-    """The body of `url` (raises on a timeout or an HTTP error)."""
+class FeedTooLarge(Exception):
+    """A feed's body passed the byte cap: skipped (a retry would fetch it again)."""
+
+
+class FeedTooSlow(Exception):
+    """A feed's fetch passed its deadline: skipped."""
+
+
+def http_get(
+    url: str, user_agent: str, deadline_s: float | None = None, max_bytes: int | None = None
+) -> bytes:
+    """The body of `url`, read piece by piece against a deadline for the whole fetch and a cap
+    on its size (default DEADLINE_S and MAX_BYTES; raises on a timeout, an HTTP error, or
+    either bound)."""
     import urllib.request
 
+    deadline_s = DEADLINE_S if deadline_s is None else deadline_s
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    start = _time.monotonic()
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - http(s)
-        return response.read()
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise FeedTooLarge(f"{int(declared):,} bytes declared, over the cap of {max_bytes:,}")
+        parts, size = [], 0
+        while True:
+            if _time.monotonic() - start > deadline_s:
+                raise FeedTooSlow(f"not fetched whole within {deadline_s:.0f} s")
+            # read1: what one receive brings, so a trickle cannot hold a read for ever.
+            chunk = response.read1(65536)
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if size > max_bytes:
+                raise FeedTooLarge(f"over the cap of {max_bytes:,} bytes")
+            parts.append(chunk)
 
 
 def _transient(exc: Exception) -> bool:
@@ -46,6 +83,8 @@ def _transient(exc: Exception) -> bool:
 def _why(exc: Exception) -> str:
     import urllib.error
 
+    if isinstance(exc, (FeedTooLarge, FeedTooSlow)):
+        return str(exc)
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code}" + (" (rate-limited)" if exc.code == 429 else "")
     reason = getattr(exc, "reason", exc)
@@ -70,7 +109,7 @@ def parse_feed(feed: Feed, data: bytes, fetched_at) -> tuple[pd.DataFrame, str |
     if not parsed.entries:
         return empty_news(), f"{feed.name}: the feed holds no items; nothing added"
     fetched = pd.Timestamp(fetched_at)
-    rows, incomplete = [], 0
+    rows, incomplete, dropped = [], 0, 0
     for entry in parsed.entries:
         title = _plain(entry.get("title", ""))
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
@@ -92,12 +131,17 @@ def parse_feed(feed: Feed, data: bytes, fetched_at) -> tuple[pd.DataFrame, str |
                 "tickers": tag_tickers(f"{title} {summary}", feed.tickers),
             }
         )
-    note = (
-        f"{feed.name}: {incomplete} item(s) without a title or a time left out"
-        if incomplete
-        else None
+    if len(rows) > MAX_ITEMS:  # the newest kept: a flood cannot fill the archive
+        rows.sort(key=lambda r: r["published_at"], reverse=True)
+        dropped, rows = len(rows) - MAX_ITEMS, rows[:MAX_ITEMS]
+    notes = [
+        f"{incomplete} item(s) without a title or a time left out" if incomplete else "",
+        f"{dropped} older item(s) past the cap of {MAX_ITEMS} a fetch left out" if dropped else "",
+    ]
+    note = "; ".join(n for n in notes if n)
+    return finish(pd.DataFrame(rows)) if rows else empty_news(), (
+        f"{feed.name}: {note}" if note else None
     )
-    return finish(pd.DataFrame(rows)) if rows else empty_news(), note
 
 
 def _yf_search_news(query: str) -> list:

@@ -21,7 +21,10 @@ is known at 10:55). From the bars visible at a cycle:
 A ticker without intraday bars for the cycle's session (none in the source, or the source's
 intraday history ends earlier) is quoted at its last daily close: `quote_source` says
 `daily close`, and `stale` is true when the source serves intraday bars for other tickers, so
-the minds and the memo know the price is not of the minute. Nothing is mixed between series.
+the minds and the memo know the price is not of the minute. A quote from a bar that ended long
+before the cycle is stale too (a gap in the data): more than STALE_IN_SESSION before a cycle
+inside the regular session, STALE_OUTSIDE before one outside it (trading is thin then, and a
+minute with no trade has no bar). Nothing is mixed between series.
 """
 
 from __future__ import annotations
@@ -54,6 +57,26 @@ QUOTE_COLUMNS = [
     "change_5d_pct",
     "stale",
 ]
+
+
+# How old the last bar may be for its price to count as the minute's (see above).
+STALE_IN_SESSION = pd.Timedelta(minutes=15)
+STALE_OUTSIDE = pd.Timedelta(minutes=60)
+
+
+def _too_old(cycles: pd.DatetimeIndex, quote_ts: pd.Series) -> np.ndarray:
+    """Whether each quote of the minute ended too long before its cycle (STALE_*)."""
+    days = cycles.normalize()
+    open_day = np.asarray(days.isin(calendar.xnys().sessions))
+    close = np.full(len(cycles), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if open_day.any():
+        close[open_day] = calendar.session_closes(days[open_day]).to_numpy()
+    now = cycles.to_numpy()
+    opened = (days + calendar.SESSION_OPEN + pd.Timedelta(minutes=5)).to_numpy()
+    in_session = open_day & (now >= opened) & (now <= close)
+    limit = np.where(in_session, STALE_IN_SESSION.to_timedelta64(), STALE_OUTSIDE.to_timedelta64())
+    ts = pd.to_datetime(quote_ts).to_numpy(dtype="datetime64[ns]")
+    return ~np.isnat(ts) & ((now - ts) > limit)
 
 
 def _pct(a, b) -> np.ndarray:
@@ -222,6 +245,7 @@ def market_quotes(
             q = _no_quotes(len(cycles))
         q["cycle_ts"], q["ticker"] = cycles, ticker
         fallback = q["last"].isna().to_numpy()
+        old = ~fallback & _too_old(cycles, q["quote_ts"])
         if fallback.any():
             keys = list(zip(cycles[fallback], [ticker] * fallback.sum(), strict=True))
             seen = visible.reindex(keys)
@@ -229,7 +253,7 @@ def market_quotes(
             q.loc[fallback, "quote_ts"] = seen["bar_ts"].to_numpy()
             q.loc[fallback, "session_date"] = seen["session_date"].to_numpy()
             q.loc[fallback, "quote_source"] = "daily close"
-        q["stale"] = fallback & has_intraday
+        q["stale"] = (fallback & has_intraday) | old
         frames.append(q)
     out = pd.concat(frames, ignore_index=True)
     out = out.astype(

@@ -352,6 +352,8 @@ def _intraday_fields(row: dict) -> dict:
     if isinstance(row["extended_session"], str):
         fields["extended_session"] = row["extended_session"]
         fields["extended_move_pct"] = _rounded(row["extended_move_pct"])
+    if row.get("stale"):  # the last bar ended long before the cycle (a gap in the data)
+        fields["stale"] = True
     return {k: v for k, v in fields.items() if v is not None}
 
 

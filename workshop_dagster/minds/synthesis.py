@@ -327,9 +327,13 @@ def _outside_session(tickers: dict, named: list[str]) -> str:
             for k in extended
         )
         text += f" Outside the session: {moves}."
-    stale = sorted(k for k, v in tickers.items() if v.get("stale"))
+    stale = sorted(k for k, v in tickers.items() if v.get("stale") and "quote" not in v)
     if stale:
         text += f" No quote of the minute for {', '.join(stale)}: I read {'its' if len(stale) == 1 else 'their'} last close."
+    old = sorted(k for k, v in tickers.items() if v.get("stale") and "quote" in v)
+    if old:
+        trades = ", ".join(f"{k} at {tickers[k]['quote'].split(' ')[0]}" for k in old)
+        text += f" No recent trade for {', '.join(old)}: I read the last one I can see ({trades})."
     return text
 
 
