@@ -43,10 +43,13 @@ class Checked:
     problems: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     log: pd.DataFrame | None = None
+    skipped: str = ""  # why nothing could be checked here (not a failure, not a pass)
 
     def line(self) -> str:
         if self.problems:
             return f"{self.name}: NOT VERIFIED: " + "; ".join(self.problems)
+        if self.skipped:
+            return f"{self.name}: not checked: {self.skipped}"
         return f"{self.name}: verified" + (": " + "; ".join(self.facts) if self.facts else "")
 
 
@@ -165,6 +168,8 @@ def check_site(site: Path, public_key: str | None = None) -> Checked:
     memos: dict[str, str] = {}
     for key, content in zip(latest["cycle_key"], latest["content_json"], strict=True):
         memo = site / "record" / "memos" / f"{post_slug(key)}.txt"
+        if not memo.exists() and memo.with_suffix(".md").exists():
+            memo = memo.with_suffix(".md")  # a site built by a release before the .txt memos
         if not memo.exists():
             problems.append(
                 f"cycle {key} is sealed but its published memo is missing ({memo.name})"
@@ -224,7 +229,7 @@ def verify_site(site: Path, public_key: str | None = None) -> list[str]:
 def cross_check(warehouse: Checked, site: Checked) -> Checked:
     """The site's chain against the warehouse's: the site may lag, never lead or differ."""
     if warehouse.log is None or site.log is None:
-        return Checked("warehouse against site", facts=["skipped: one of them has no chain"])
+        return Checked("warehouse against site", skipped="one of them has no chain")
     problem, note = record_head.chain_divergence(warehouse.log, site.log)
     return Checked("warehouse against site", [problem] if problem else [], [note])
 
@@ -232,21 +237,27 @@ def cross_check(warehouse: Checked, site: Checked) -> Checked:
 def instance_head(
     asset_key: list[str], event: str = "observation"
 ) -> tuple[record_head.Head | None, str]:
-    """The head the instance (DAGSTER_HOME) recorded last for an asset: a deliberation run's
+    """The head the instance (DAGSTER_HOME, else the project's `.dagster_home`) recorded last
+    for an asset: a deliberation run's
     observation of `predictions`, or the `site` build's materialization; (None, why) when
     there is none to read."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home or not (Path(home) / "dagster.yaml").exists():
-        return None, "no DAGSTER_HOME with a dagster.yaml: the instance was not read"
+    from .settings import PROJECT_ROOT
+
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
+    if not (home / "dagster.yaml").exists():
+        return None, f"no Dagster instance at {home} (DAGSTER_HOME): the instance was not read"
     import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
-        fetch = (
-            instance.fetch_observations
-            if event == "observation"
-            else instance.fetch_materializations
-        )
-        records = fetch(dg.AssetKey(asset_key), limit=20).records
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            fetch = (
+                instance.fetch_observations
+                if event == "observation"
+                else instance.fetch_materializations
+            )
+            records = fetch(dg.AssetKey(asset_key), limit=20).records
+    except Exception as exc:  # noqa: BLE001 - a check that cannot run is said, not fatal
+        return None, f"the instance at {home} could not be read ({type(exc).__name__}: {exc})"
     for rec in records:
         found = rec.asset_observation if event == "observation" else rec.asset_materialization
         entry = found.metadata.get("record_head") if found else None
@@ -263,7 +274,7 @@ def check_instance(place: Checked, asset_key: list[str], event: str = "observati
     name = f"{place.name} against the Dagster instance"
     head, where = instance_head(asset_key, event)
     if head is None or place.log is None:
-        return Checked(name, facts=[where])
+        return Checked(name, skipped=where)
     log = place.log
     at = log[log["seq"].astype(int) == head.seq]
     if not len(at) or at["seal"].iloc[0] != head.seal:

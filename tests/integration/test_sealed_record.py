@@ -209,3 +209,23 @@ def test_a_failure_while_storing_the_calls_rolls_back_the_seal_and_the_memo(work
     assert query("select distinct cycle_key from memo")["cycle_key"].tolist() == [CYCLES[0]]
     assert materialize(CYCLES[1], selection=LOOP).success
     assert query("select count(*) n from record_seals")["n"][0] == 2
+
+
+def test_a_refused_rerun_changes_nothing_the_sealed_memo_was_written_from(workshop_env):
+    """WORKSHOP_INTRADAY=false on a sealed cycle: refused before any of its inputs is replaced
+    (the memo was written from the minute's quotes), every input table as it was."""
+    inputs = ["market_bars", "market_quotes", "macro_rates", "cycle_features", "regime_labels"]
+    assert materialize(CYCLES[1], selection=LOOP).success
+    before = {t: query(f"select * from {t} order by all") for t in inputs}
+    refused = materialize(CYCLES[1], selection=LOOP, intraday=False, raise_on_error=False)
+    assert not refused.success
+    text = failure_text(refused)
+    assert f"cycle {CYCLES[1]} is sealed, and this run would change the market_quotes rows" in text
+    for table in inputs:
+        assert query(f"select * from {table} order by all").equals(before[table]), table
+    # An amendment on purpose recomputes the inputs and appends a visible amendment.
+    amended = materialize(
+        CYCLES[1], selection=LOOP, intraday=False, tags={"workshop/amend": "true"}
+    )
+    assert amended.success
+    assert query("select kind from record_seals order by seq")["kind"].tolist()[-1] == "amendment"

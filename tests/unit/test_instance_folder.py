@@ -49,3 +49,35 @@ def test_make_refuses_a_read_only_dagster_home_by_name(tmp_path):
         assert instance_folder_problem(home) and str(home) in instance_folder_problem(home)
     finally:
         subprocess.run(["umount", str(home)])
+
+
+def test_verify_reads_a_warehouse_copy_on_a_read_only_file_system(tmp_path):
+    """`make verify` on a read-only copy (a tmpfs mounted read-only: needs root's mount)."""
+    import duckdb
+
+    from tests.unit.test_seals import _contents
+    from workshop_dagster.predictions import seals
+    from workshop_dagster.verify import check_warehouse
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("mounting a tmpfs needs root and a kernel that allows it here")
+    try:
+        db = folder / "workshop.duckdb"
+        with duckdb.connect(str(db)) as conn:
+            seals.seal(conn, _contents(cycles=("c1",)))
+            conn.execute(
+                "create table memo as select 'c1' cycle_key, 'I call QQQ lower. (c1)' body"
+            )
+            conn.execute(
+                "create table predictions as select 'c1' cycle_key, 'synthesis' source, "
+                "'parsed' parse_status, 'QQQ' subject, 'down' direction, '24h' timeframe, "
+                "0.62 confidence, null::double band_low_pct, null::double band_high_pct"
+            )
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        checked = check_warehouse(db)
+        assert checked.problems == [] and "1 cycles, 1 seals" in checked.facts[0]
+        assert not (folder / "workshop.duckdb.lock").exists()
+    finally:
+        subprocess.run(["umount", str(folder)])
