@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import warehouse
 from .job_runs import InstanceFolderError, project_instance, run_job
+from .predictions.verdicts import FLOOR_NOTE
 from .settings import PROJECT_ROOT, SettingsError, active
 
 DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading day)
@@ -71,26 +72,37 @@ BASELINE_NAMES = {"always_up": "always up (baseline)", "momentum": "momentum (ba
 
 
 def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
-    """The track record in a reader's words: outcomes and the calls they hold, percentages, and
-    the base rate (how often the called direction happened, across everyone's outcomes) beside
-    each source's hit rate."""
+    """The track record in a reader's words: the calls (new ideas) and the restatements apart,
+    the hit rate with its interval against the base rate (how often the called direction
+    happened, across everyone's calls) and the Brier score with its interval, each judged in
+    words that come from the interval (predictions/verdicts.py)."""
+    from .predictions import verdicts
 
-    def pct(col: str) -> pd.Series:
-        return board[col].map(lambda v: "—" if pd.isna(v) else f"{100 * v:.0f}%")
+    def number(v):
+        return None if v is None or pd.isna(v) else float(v)
 
+    rows = [
+        (
+            int(r["hits"] or 0),
+            int(r["n"]),
+            number(r["base_rate"]),
+            number(r["brier"]),
+            number(r.get("brier_sd")),
+        )
+        for r in board.to_dict("records")
+    ]
     return pd.DataFrame(
         {
             "who": board["source"],
             "regime": board["regime"].str.replace("_", "-"),
-            "outcomes": board["n"],
-            "calls": board["n_calls"],
+            "calls": board["n"],
+            "restated": board["n_restatements"],
             "abstained": board["n_abstained"],
-            "right": pct("hit_rate"),
-            "base rate": pct("base_rate"),
-            "mean score": board["mean_score"].astype(float).round(2),
-            "Brier": board["brier"].round(3),
-            "skill vs base rate": board["brier_skill"].round(2),
-            "too few to judge": board["small_sample"].map({True: "yes", False: ""}),
+            "right [95%]": [verdicts.hit_rate_figures(h, n) for h, n, *_ in rows],
+            "base": [verdicts.pct(b) if b is not None else "—" for _, _, b, _, _ in rows],
+            "hit rate says": [verdicts.hit_rate_verdict(h, n, b) for h, n, b, _, _ in rows],
+            "Brier [95%]": [verdicts.brier_figures(m, sd, n) for _, n, _, m, sd in rows],
+            "Brier says": [verdicts.brier_verdict(m, sd, n, b) for _, n, b, m, sd in rows],
         }
     )
 
@@ -100,7 +112,7 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
     subject, horizon and price series: evaluation/baselines.py), as track-record rows."""
     from .evaluation.baselines import baseline_scores, scoring_closes
     from .market.calendar import now_ny
-    from .predictions.calibration_report import outcomes, reference_brier, summary
+    from .predictions.calibration_report import outcomes, summary
 
     scores = conn.execute(
         "select * from prediction_scores where cycle_key between ? and ?", [chosen[0], chosen[-1]]
@@ -115,10 +127,10 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
     ).fetchdf()
     closes = scoring_closes(synthesis, settings.market, settings.intraday, base_dir=PROJECT_ROOT)
     rows = baseline_scores(synthesis, features, closes, scores, now_ny())
-    reference = reference_brier(base_rate) if base_rate not in (None, 1) else None
     out = []
     for name in BASELINE_NAMES:
-        called = outcomes(rows[rows["source"] == name], {"score": "mean"})
+        mine = rows[rows["source"] == name]
+        called = outcomes(mine, {"score": "mean"})
         figures = summary(called)
         n = figures["n_outcomes"]
         out.append(
@@ -126,14 +138,12 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
                 "source": BASELINE_NAMES[name],
                 "regime": "all",
                 "n": n,
-                "n_calls": figures["n_calls"],
+                "n_restatements": int((mine["status"] == "restatement").sum()),
                 "n_abstained": 0,
-                "hit_rate": figures["hit_rate"] if n else None,
+                "hits": int(called["hit"].sum()) if n else 0,
                 "base_rate": base_rate,
-                "mean_score": called["score"].astype(float).mean() if n else None,
                 "brier": figures["brier"] if n else None,
-                "brier_skill": 1 - figures["brier"] / reference if n and reference else None,
-                "small_sample": n < 5,
+                "brier_sd": float(called["brier"].std()) if n > 1 else None,
             }
         )
     return pd.DataFrame(out)
@@ -144,8 +154,8 @@ def report(chosen: list[str]) -> str:
     with warehouse.connect(settings.database, transaction=False) as conn:
         memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
         board = conn.execute(
-            "select source, regime, n, n_calls, n_abstained, hit_rate, base_rate, mean_score, "
-            "brier, brier_skill, small_sample from track_record "
+            "select source, regime, n, n_restatements, n_abstained, hits, base_rate, brier, "
+            "brier_sd from track_record "
             "where timeframe_bucket = 'all' and subject_kind = 'all' "
             "order by source, regime"
         ).fetchdf()
@@ -159,18 +169,20 @@ def report(chosen: list[str]) -> str:
         "Latest memo",
         "===========",
         memo,
-        "Scoreboard (outcomes: calls of one source with the same subject, direction, entry and",
-        "exit count once; abstentions apart; the baselines call the synthesis's subjects)",
-        "=========================================================================",
+        "Scoreboard (calls: new ideas; a call said again while it stands, before its horizon",
+        "ends, is a restatement, listed and never counted; abstentions apart; the baselines",
+        "call the synthesis's subjects; each reading's words come from its 95% interval)",
+        "=================================================================================",
     ]
     if len(board) and len(baselines):
         board = pd.concat([board, baselines], ignore_index=True)
-    with pd.option_context("display.width", 180, "display.max_columns", 20):
+    with pd.option_context("display.width", 250, "display.max_columns", 20):
         lines.append(
             _plain_board(board).to_string(index=False)
             if len(board)
             else "(no call has matured yet)"
         )
+    lines.append(FLOOR_NOTE)
     lines += ["", "Active rules", "============"]
     lines += [f"- {r}" for r in rules["rule_text"]] or ["(none yet)"]
     site = settings.data_dir / "site" / "index.html"

@@ -1,4 +1,4 @@
-{{ config(partitioned=false, group='track_record', description='How each source (synthesis, macro, flow, contrarian) has done: by regime, timeframe and kind of subject, counted in outcomes (calls of one source with the same subject, direction, entry and exit are one outcome; n_calls says how many calls they were), with hit rate, mean score, Brier on the probability each call was scored at, and Brier skill against the base rate. Abstentions are counted apart.') }}
+{{ config(partitioned=false, group='track_record', description='How each source (synthesis, macro, flow, contrarian) has done: by regime, timeframe and kind of subject, counted in calls that were new: a restatement of a call still standing (the same source, subject and direction before its horizon ended) is never counted, and n_restatements lists them beside n (calls of one source with the same subject, direction, entry and exit, from warehouses before restatements were told apart, count once), with hit rate, mean score, Brier on the probability each call was scored at, and Brier skill against the base rate. Abstentions are counted apart.') }}
 
 with scored_calls as (
     select
@@ -35,17 +35,17 @@ outcomes as (
 ),
 
 abstentions as (
-    select source, regime, timeframe_bucket, subject_kind
+    select source, regime, timeframe_bucket, subject_kind, status
     from {{ ref('prediction_scores') }}
-    where status = 'abstained'
+    where status in ('abstained', 'restatement')
 ),
 
 decisions as (
-    select source, regime, timeframe_bucket, subject_kind, 'scored' as status, n_calls, hit,
+    select source, regime, timeframe_bucket, subject_kind, 'scored' as status, hit,
         score, brier
     from outcomes
     union all
-    select source, regime, timeframe_bucket, subject_kind, 'abstained', 1, null,
+    select source, regime, timeframe_bucket, subject_kind, status, null,
         null::decimal(18, 9), null::decimal(18, 9)
     from abstentions
 ),
@@ -65,13 +65,15 @@ grouped as (
         case when grouping(subject_kind) = 1 then 'all'
             else coalesce(subject_kind, 'none') end as subject_kind,
         count(*) filter (where status = 'scored') as n,
-        coalesce(sum(n_calls) filter (where status = 'scored'), 0) as n_calls,
+        count(*) filter (where status = 'restatement') as n_restatements,
         count(*) filter (where status = 'abstained') as n_abstained,
         count(*) filter (where status = 'scored' and hit) as hits,
         sum(score) filter (where status = 'scored')
             / nullif(count(*) filter (where status = 'scored'), 0) as mean_score,
         sum(brier) filter (where status = 'scored')
-            / nullif(count(*) filter (where status = 'scored'), 0) as brier
+            / nullif(count(*) filter (where status = 'scored'), 0) as brier,
+        -- The spread of the calls' Brier scores: the interval a verdict reads (verdicts.py).
+        stddev_samp(cast(brier as double)) filter (where status = 'scored') as brier_sd
     from decisions
     group by grouping sets (
         (source),
@@ -87,12 +89,13 @@ select
     grouped.timeframe_bucket,
     grouped.subject_kind,
     grouped.n,
-    cast(grouped.n_calls as bigint) as n_calls,
+    grouped.n_restatements,
     grouped.n_abstained,
     grouped.hits,
     case when grouped.n > 0 then round(grouped.hits::double / grouped.n, 4) end as hit_rate,
     round(cast(grouped.mean_score as double), 4) as mean_score,
     round(cast(grouped.brier as double), 4) as brier,
+    round(grouped.brier_sd, 4) as brier_sd,
     round(base_rate.base_rate, 4) as base_rate,
     -- Against the forecaster who states the base rate on every call, never under 0.5 like
     -- every call (r = greatest(b, 0.5)), whose Brier score is r(1 - r) <= 0.25: every call is

@@ -37,14 +37,15 @@ def test_a_bad_setting_fails_validate_and_runs_before_any_write(workshop_env, se
 
 
 def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_env):
-    """Two trading days of the default cadence: 09:15, every half hour to 15:45, 19:15, 19:45."""
+    """The README's demo: 320 cycles (four weeks) of the default cadence, 09:15, every half
+    hour to 15:45, 19:15, 19:45; every source counted in ideas, its restatements apart."""
     code, out = run(
         [
             str(BIN / "python"),
             "-m",
             "workshop_dagster.demo",
             "--cycles",
-            "32",
+            "320",
             "--end",
             "2026-03-31-19:45",
         ],
@@ -55,28 +56,52 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
     assert "**March 31, 2026 — 7:45 PM ET — Cycle " in out  # the latest memo, in the seeds' layout
     assert "[DIRECTION: " in out and "*Debate: " in out
     assert "Scoreboard" in out and "synthesis" in out
-    # Plain column names, the base rate beside each hit rate, no feature column names in prose.
+    # Plain column names: calls and restatements apart, the hit rate with its interval beside
+    # the base rate, words from intervals; no feature column names in prose.
     header = next(line for line in out.splitlines() if line.lstrip().startswith("who"))
-    for column in ("outcomes", "calls", "right", "base rate", "skill vs base rate"):
+    for column in ("calls", "restated", "right [95%]", "base", "hit rate says", "Brier says"):
         assert column in header, header
-    assert "hit_rate" not in out and "n_calls" not in out
+    assert "hit_rate" not in out and "n_calls" not in out and "n_restatements" not in out
+    assert "never under 0.5" in out
     assert "credit_hyg_5d" not in out and "spy_trend" not in out
     assert "Warning" not in out
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
         times = [
-            r[0] for r in conn.execute("select strftime(cycle_ts, '%H:%M') from memo").fetchall()
+            r[0]
+            for r in conn.execute(
+                "select strftime(cycle_ts, '%H:%M') from memo where cycle_ts >= '2026-03-30'"
+            ).fetchall()
         ]
+        assert conn.execute("select count(*) from memo").fetchone()[0] == 320
         assert conn.execute("select count(*) from track_record").fetchone()[0] > 0
-        # Each scored call its own outcome: calls at the minute enter at their own price, and a
-        # daily-scored call is not made again before the next close (minds/repeats.py).
-        calls, outcomes, daily = conn.execute(
-            "select count(*), count(distinct (source, subject, direction, entry_ts, exit_ts)), "
-            "count(*) filter (where scored_on = 'daily') "
-            "from prediction_scores where status = 'scored'"
+        # No source has two counted calls on one idea whose windows (its cycle to its horizon's
+        # end) overlap: the later one restated the first (predictions/standing_calls.py).
+        overlapping = conn.execute(
+            """
+            with counted as (
+                select source, cycle_ts, horizon_end,
+                    least(ticker, coalesce(relative_to, ticker)) as leg_a,
+                    case when relative_to is null then '' else greatest(ticker, relative_to) end
+                        as leg_b,
+                    case when relative_to is not null and relative_to < ticker
+                        then (case direction when 'up' then 'down' when 'down' then 'up'
+                              else direction end)
+                        else direction end as way
+                from prediction_scores where status = 'scored'
+            )
+            select count(*) from counted a join counted b
+              on a.source = b.source and a.leg_a = b.leg_a and a.leg_b = b.leg_b
+             and a.way = b.way and a.cycle_ts < b.cycle_ts and b.cycle_ts < a.horizon_end
+            """
+        ).fetchone()[0]
+        calls, restated, daily = conn.execute(
+            "select count(*) filter (where status = 'scored'), "
+            "count(*) filter (where status = 'restatement'), "
+            "count(*) filter (where scored_on = 'daily') from prediction_scores"
         ).fetchone()
-        # The track record counts those outcomes, and says how many calls they were.
+        # The track record counts the calls, and lists the restatements beside them.
         board = conn.execute(
-            "select sum(n), sum(n_calls) from track_record "
+            "select sum(n), sum(n_restatements) from track_record "
             "where regime = 'all' and timeframe_bucket = 'all' and subject_kind = 'all'"
         ).fetchone()
         # Every call is scored at a probability of 0.5 or more; a mind's own number is kept.
@@ -87,8 +112,9 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
         ).fetchone()
     session = [f"{h:02d}:{m}" for h in range(9, 16) for m in ("15", "45")]
     assert sorted(times) == sorted([*session, "19:15", "19:45"] * 2)
-    assert calls > 0 and daily > 0 and calls == outcomes
-    assert board == (outcomes, calls)
+    assert overlapping == 0
+    assert calls > 0 and daily > 0 and restated > calls
+    assert board == (calls, restated)
     assert under == 0 and no_conviction == 0
 
 

@@ -212,7 +212,7 @@ def test_no_look_ahead_in_any_cycle_context(looped):
         point = record_point(cycle_ts)
         assert point is None or point <= cycle_ts
         known = scores[
-            scores["status"].isin(["scored", "abstained"])
+            scores["status"].isin(["scored", "abstained", "restatement"])
             & (scores["known_at"] <= (point or pd.Timestamp.min))
             & (scores["cycle_ts"] < cycle_ts)
         ]

@@ -95,7 +95,7 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
     result = materialize(None, selection=rollups)
     assert result.success, failure_text(result)
     mine = query(
-        "select sum(n_calls) n from no_feedback.track_record where regime = 'all' "
+        "select sum(n) n from no_feedback.track_record where regime = 'all' "
         "and timeframe_bucket = 'all' and subject_kind = 'all'"
     )["n"][0]
     scored = query("select count(*) n from no_feedback.prediction_scores where status = 'scored'")

@@ -37,11 +37,18 @@ def _context(priors=None) -> CycleContext:
 
 def test_the_document_is_the_dataclass_as_a_deep_copy_would_give_it():
     """`as_dict` shares the rows instead of deep-copying them (`asdict`): the JSON is the same,
-    with and without a variant's priors."""
-    for context in (_context(), _context({"bin": 5, "direction": 5})):
+    with and without a variant's priors and standing calls (each left out when empty)."""
+    standing = [{"source": "macro", "subject": "TLT", "direction": "up", "since": "k"}]
+    for context in (
+        _context(),
+        _context({"bin": 5, "direction": 5}),
+        replace(_context(), standing=standing),
+    ):
         expected = asdict(context)
         if expected["priors"] is None:
             del expected["priors"]
+        if not expected["standing"]:
+            del expected["standing"]
         assert context.to_json() == json.dumps(expected, sort_keys=True)
         assert context.as_dict() == expected
 
@@ -52,7 +59,7 @@ def test_the_stored_document_names_its_record_and_its_headlines_only():
     expected = asdict(replace(context, **dict.fromkeys(RECORD_PARTS, [])))
     for part in RECORD_PARTS:
         del expected[part]
-    del expected["priors"]
+    del expected["priors"], expected["standing"]
     expected |= {"record_id": record_id, "news": [{"cite": "N1", "item_id": "a1"}]}
     assert json.loads(stored) == expected
     assert (record_id, record_json) == record_document(context)

@@ -9,6 +9,11 @@ scored in the same price series (the quote of the minute or the daily closes):
   move);
 - `base_rate`: the synthesis's own direction, stated at the base rate known at the cycle.
 
+A baseline makes no more ideas than the rule allows anyone: its call on a subject stands until
+its horizon, and calling it again meanwhile is a restatement, never scored
+(predictions/standing_calls.py); always-up restates whenever the synthesis calls a subject again
+before its last call there ended, whichever way the synthesis turned.
+
 `always_up` and `momentum` state as probability their own hit rate so far (walk-forward, with
 `PRIOR_N` pseudo-calls at 0.5), never under 0.5 (a call is the likelier direction), so every
 baseline is as calibrated as its record allows and the comparison is about skill, not about
@@ -21,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..predictions.scoring import COIN, brier, score_calls
+from ..predictions.standing_calls import StandingCalls
 
 PRIOR_N = 10
 BASELINES = ("always_up", "momentum", "base_rate")
@@ -97,6 +103,10 @@ def baseline_scores(
     frames = []
     for name, frame in variants.items():
         frame = frame.assign(source=name, band_low_pct=None, band_high_pct=None)
+        frame = pd.DataFrame(
+            StandingCalls().walk(frame.to_dict("records")),
+            columns=[*frame.columns, "restates", "replaces"],
+        )
         scored = score_calls(frame, closes, now=now)
         if name != "base_rate":
             done = scored[scored["status"] == "scored"]

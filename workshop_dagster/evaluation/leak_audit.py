@@ -176,10 +176,13 @@ def audit(
             if rec["subject_kind"] != "all":
                 continue
             group = by_source.get(rec["source"], scores.iloc[0:0])
-            # Calls, not outcomes: every call known by the point, each once (a record written
-            # before outcomes were counted apart has no n_calls: its n counted calls).
-            calls = rec.get("n_calls", rec["n"])
-            for status, seen in (("scored", calls), ("abstained", rec["n_abstained"])):
+            # Every call known by the point, each once: new calls (a record from before
+            # restatements were told apart counted its calls in n_calls), restatements and
+            # abstentions each against what was knowable.
+            counts = [("scored", rec.get("n_calls", rec["n"])), ("abstained", rec["n_abstained"])]
+            if "n_restatements" in rec:
+                counts.append(("restatement", rec["n_restatements"]))
+            for status, seen in counts:
                 checks += 1
                 truth = _known_counts(group, ts, status)
                 if int(seen or 0) != truth:

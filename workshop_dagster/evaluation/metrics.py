@@ -52,7 +52,8 @@ def summarize(frame: pd.DataFrame) -> dict:
     decided = len(scored) + abstained
     out = {
         "n": int(len(scored)),
-        "n_calls": int(scored["n_calls"].sum()) if len(scored) else 0,
+        # Calls said again while they stood: listed, never counted (standing_calls.py).
+        "n_restatements": int((frame["status"] == "restatement").sum()),
         "hit_rate": float("nan"),
         "hit_rate_low": float("nan"),
         "hit_rate_high": float("nan"),

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = ["n", "n_calls", "hit_rate", "brier", "brier_skill", "ece", "abstention_rate"]
+COLUMNS = ["n", "n_restatements", "hit_rate", "brier", "brier_skill", "ece", "abstention_rate"]
 HEADERS = {
-    "n": "outcomes",
-    "n_calls": "calls",
+    "n": "calls",
+    "n_restatements": "restated",
     "hit_rate": "hit rate [95%]",
     "brier": "Brier",
     "brier_skill": "Brier skill [95%]",
@@ -38,8 +38,8 @@ def _cell(row: dict, column: str) -> str:
 
 
 def table(figures: dict[str, dict[str, dict]]) -> str:
-    """A Markdown table: one row per period and source (outcomes counted once, intervals from
-    the moving-block bootstrap over days)."""
+    """A Markdown table: one row per period and source (new calls counted, restatements beside
+    them, intervals from the moving-block bootstrap over days)."""
     lines = [
         "| period | source | " + " | ".join(HEADERS.get(c, c) for c in COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),
@@ -60,7 +60,7 @@ def verdicts(figures: dict) -> list[str]:
         source, baseline = pair.split(" vs ")
         d, lo, hi = c["difference"], c["low"], c["high"]
         if any(v is None or math.isnan(v) for v in (d, lo, hi)):
-            lines.append(f"{source} against {baseline}: too few outcomes to compare.")
+            lines.append(f"{source} against {baseline}: too few calls to compare.")
             continue
         if hi < 0:
             word = f"better than {baseline}"

@@ -76,7 +76,11 @@ KNOWN_FIELDS = [*RECORD_COLUMNS, "realized_return_pct", "timeframe"]
 def _pending(call: dict) -> tuple[pd.Timestamp | None, pd.Timestamp, dict]:
     """(from when a call's outcome can be known: None for at once, an unparsed call's; the time
     it was made; the call), its times parsed once, not at every record point."""
-    due_from = None if call["parse_status"] != "parsed" else pd.Timestamp(call["horizon_end"])
+    # An abstention, a parse error or a restatement is known at once; a call at its horizon.
+    restated = isinstance(call.get("restates"), str) and bool(call["restates"])
+    due_from = (
+        None if call["parse_status"] != "parsed" or restated else pd.Timestamp(call["horizon_end"])
+    )
     return due_from, pd.Timestamp(call["cycle_ts"]), call
 
 
@@ -163,7 +167,8 @@ class CycleHistory:
             self._book = PriceBook.of(self.closes)
         scored = score_calls(pd.DataFrame(ready), None, now=point, book=self._book)
         # Unscorable calls (parse errors, missing prices) are dropped: they teach nothing.
-        scored = scored[scored["status"].isin(("scored", "abstained"))]
+        # Restatements are kept to be listed beside the calls, never counted in them.
+        scored = scored[scored["status"].isin(("scored", "abstained", "restatement"))]
         if scored.empty:
             return
         new = scored.reindex(columns=KNOWN_FIELDS).to_dict("records")
@@ -283,7 +288,7 @@ RECORD_ROWS = {
         "timeframe_bucket",
         "subject_kind",
         "n",
-        "n_calls",
+        "n_restatements",
         "n_abstained",
         "hits",
         "hit_rate",
@@ -367,10 +372,11 @@ def build_context(
     news: list[dict],
     history: CycleHistory,
     feedback: Feedback | None = None,
+    standing: list[dict] | None = None,
 ) -> CycleContext:
     """What the minds are shown at one cycle (the record as `feedback` shows it). `features` and
     `rates` are the cycle's rows as records; `news` its headlines' rows as `news_rows_by_cycle`
-    made them."""
+    made them; `standing` every source's calls standing at the cycle."""
     feedback = feedback or Feedback()
     tickers = {
         row["ticker"]: {
@@ -420,6 +426,7 @@ def build_context(
         rules=record["rules"],
         known_through=known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
         priors=dict(feedback.priors) or None,
+        standing=standing or [],
     )
 
 

@@ -86,6 +86,10 @@ class CycleContext:
     # regime pseudo-calls); None: the loop's own (minds/calibration.py). Left out of every
     # document when None, so the loop's prompts and stored contexts are what they were.
     priors: dict[str, int] | None = None
+    # Every source's calls standing at the cycle (predictions/standing_calls.py): source,
+    # subject, direction, timeframe, since (the cycle it was made), until (its horizon's end),
+    # confidence. Left out of every document when empty, as `priors` is.
+    standing: list[Row] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The document as JSON-ready values: the views and lessons as dicts, the rows as they
@@ -96,6 +100,8 @@ class CycleContext:
         doc["lessons"] = [_shallow(lesson) for lesson in self.lessons]
         if doc["priors"] is None:
             del doc["priors"]
+        if not doc["standing"]:
+            del doc["standing"]
         return doc
 
     def to_json(self) -> str:
@@ -123,6 +129,7 @@ class CycleContext:
                 "regime": RegimeView(**doc["regime"]),
                 "market": MarketView(**doc["market"]),
                 "lessons": [Lesson(**lesson) for lesson in doc["lessons"]],
+                "standing": doc.get("standing", []),
             }
         )
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..market.calendar import CYCLE_KEY_FORMAT
 from ..predictions.horizon import timeframe_bucket
+from ..predictions.standing_calls import StandingCalls
 from ..predictions.tags import format_tag, parse_tag
 from ..progress import Progress
 from ..records import records_by
@@ -50,9 +51,10 @@ def cycle_context(
     history: CycleHistory,
     ordinal: Callable[[str], int],
     feedback: Feedback | None = None,
+    standing: StandingCalls | None = None,
 ) -> dict:
-    """What the minds read at one cycle: its features, regime, rates and news, and the record
-    known at its time."""
+    """What the minds read at one cycle: its features, regime, rates and news, the record
+    known at its time, and the calls standing then."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
     key = cycle_ts.strftime(CYCLE_KEY_FORMAT)
     feats, regime = cycle_features.records(cycle_ts), regime_labels.records(cycle_ts)
@@ -70,6 +72,7 @@ def cycle_context(
         news_items.news_rows(cycle_ts),
         history,
         feedback,
+        standing.at(cycle_ts) if standing is not None else None,
     )
 
 
@@ -277,8 +280,11 @@ def deliberate(
     inputs = tuple(CycleRows(frame) for frame in (features_in, regimes_in, ust10, news_in))
     features = inputs[0]
     repeats = RepeatGuard()
+    # Every source's standing calls, the prior calls' walked first (rows stored before the rule
+    # are classified here as it would have).
+    standing = StandingCalls()
     if len(prior):
-        earlier = prior.to_dict("records")
+        earlier = standing.walk(prior.to_dict("records"))
         history.add_predictions(earlier)
         repeats.record(earlier)
 
@@ -291,7 +297,7 @@ def deliberate(
     started = time.perf_counter()
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
     for wave in waves(cycles) if batching else [[c] for c in cycles]:
-        contexts = [cycle_context(c, inputs, history, ordinal, feedback) for c in wave]
+        contexts = [cycle_context(c, inputs, history, ordinal, feedback, standing) for c in wave]
         quoted = [_quoted(features.records(c)) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
         quiet = [
@@ -307,11 +313,14 @@ def deliberate(
         # A call whose outcome the same source already has (between the same closes, or from
         # the same quotes) is not made again; in time order, so a wave's later cycles see its
         # earlier ones' calls (minds/repeats.py).
+        # A mind's call that says again its call standing on the subject is a restatement
+        # (predictions/standing_calls.py): kept, marked, never counted; the rest are new.
         for i, (ctx, ops) in enumerate(zip(contexts, opinions_per_cycle, strict=True)):
             rows = prediction_records(
                 ctx.cycle_key, pd.Timestamp(ctx.cycle_ts), "", "", ops, quoted[i]
             )
-            opinions_per_cycle[i] = repeats.withdraw(ops, rows)
+            ops = standing.mark(ops, rows)
+            opinions_per_cycle[i] = repeats.withdraw(ops, rows, standing)
             repeats.record(rows)
         debates = [debate_row(ops) for ops in opinions_per_cycle]
         items = [
@@ -340,6 +349,9 @@ def deliberate(
             preds = with_probabilities(
                 prediction_rows(key, cycle_ts, regime, memo.body, opinions, quotes), ctx
             )
+            for row in preds:
+                row.update(standing.classify(row))
+                standing.record(row)
             history.add_predictions(preds)
             repeats.record(preds)
             if progress is not None:

@@ -76,22 +76,29 @@ class RepeatGuard:
         key = repeat_key(row)
         return self.made.get(key) if key is not None else None
 
-    def withdraw(self, opinions: list[Opinion], rows: list[dict]) -> list[Opinion]:
-        """The minds' opinions, each call that repeats the same mind's earlier call turned into
-        an abstention that says so, and each call the synthesis already published marked
-        `synthesis_repeat` (rows: the opinions' calls parsed, as `loop.prediction_records`)."""
+    def withdraw(self, opinions: list[Opinion], rows: list[dict], standing=None) -> list[Opinion]:
+        """The minds' opinions, each new call that repeats the same mind's earlier outcome
+        turned into an abstention that says so, and each call the synthesis already published
+        on the same prices marked `synthesis_repeat` (rows: the opinions' calls parsed, as
+        `loop.prediction_records`). A restatement of a standing call (`standing`:
+        predictions/standing_calls.StandingCalls) is neither: it is never counted, so it
+        repeats no outcome, and the synthesis may restate its own standing call."""
         by_source = {r["source"]: r for r in rows}
         out = []
         for o in opinions:
             row = by_source.get(o.mind)
-            if o.abstained or row is None:
+            if o.abstained or row is None or o.restates:
                 out.append(o)
                 continue
             first = self.first(row)
             if first is not None:
                 out.append(_withdrawn(o, first))
                 continue
-            published = self.first({**row, "source": "synthesis"})
+            as_synthesis = {**row, "source": "synthesis"}
+            if standing is not None and standing.classify(as_synthesis)["restates"]:
+                out.append(o)
+                continue
+            published = self.first(as_synthesis)
             out.append(replace(o, synthesis_repeat=published) if published else o)
         return out
 

@@ -15,6 +15,7 @@ import pandas as pd
 from ..mind_registry import mind_names
 from ..mind_registry import title as mind_title
 from ..predictions.scoring import COIN
+from ..predictions.standing_calls import standing_on, when
 from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
@@ -146,7 +147,33 @@ def _describe(o: Opinion) -> str:
     if o.abstained:
         return f"{who} abstains: {o.abstain_reason}."
     subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
+    if o.restates:
+        return (
+            f"{who} holds its call of {when(o.restates)}, {subject} {o.direction}, at "
+            f"{o.confidence:.2f} now (over {o.timeframe}: a restatement, not a new call)."
+        )
     return f"{who} wants {subject} {o.direction} over {o.timeframe} at {o.confidence:.2f}."
+
+
+def _standing_line(context: CycleContext, o: Opinion, published: float) -> str:
+    """What the published call is to the synthesis's own standing call on its subject: held
+    (a restatement, counted once from its own cycle), replaced (a flip), or nothing (new)."""
+    found = standing_on(context.standing, "synthesis", o.ticker, o.relative_to, o.direction)
+    if found is None:
+        return ""
+    row, same = found
+    then = f"{row['subject']} {row['direction']} over {row['timeframe']} at {row['confidence']:.2f}"
+    if same:
+        return (
+            f"I hold my call of {when(row['since'])} ({then}), standing until {row['until']}: "
+            f"nothing since turns it, {mind_title(o.mind)} still makes it, and I restate it at "
+            f"{published:.2f}. It counts once, from the cycle I made it."
+        )
+    return (
+        f"This replaces my call of {when(row['since'])} ({then}): {mind_title(o.mind)} now "
+        "calls the other way, and my record backs the turn; the earlier call is still scored at "
+        "its own horizon."
+    )
 
 
 def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
@@ -243,6 +270,9 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
     else:
         numbers = f"{who} states {cal.stated:.2f}; {cal.explain()}, I publish {published:.2f}."
     body.append(f"I side with {who}{why}. {numbers}")
+    held = _standing_line(context, o, published)
+    if held:
+        body.append(held)
     words = {"up": "higher", "down": "lower", "flat": "flat"}[o.direction]
     prediction = [f"{subject} closes {words} over the next {o.timeframe}. {o.thesis}".strip()]
     band = (o.band_low_pct, o.band_high_pct) if o.band_low_pct is not None else None

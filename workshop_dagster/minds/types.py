@@ -38,6 +38,9 @@ class Opinion:
     cost_usd: float = 0.0
     # The cycle whose synthesis already published this call on the same closes (minds/repeats.py).
     synthesis_repeat: str | None = None
+    # The cycle of this mind's standing call that this call says again: a restatement, never
+    # counted (predictions/standing_calls.py).
+    restates: str | None = None
 
     @property
     def subject(self) -> str | None:

@@ -124,6 +124,12 @@ def score_call(call: dict, closes: pd.DataFrame, now: pd.Timestamp) -> dict:
             "reason": f"parse error: {call.get('parse_error')}",
             "known_at": call["cycle_ts"],
         }
+    if _restates(call.get("restates")):
+        return out | {
+            "status": "restatement",
+            "reason": f"restates the call of cycle {call['restates']}",
+            "known_at": call["cycle_ts"],
+        }
     end = pd.Timestamp(call["horizon_end"])
     if end > now:
         return out | {"status": "pending", "reason": f"horizon ends {end:%Y-%m-%d %H:%M}"}
@@ -224,7 +230,10 @@ def score_calls(
     end = pd.to_datetime(calls["horizon_end"]).to_numpy(dtype="datetime64[ns]")
     abstained = (status == "abstained") | abstained_flag
     unparsed = ~abstained & (status != "parsed")
-    parsed = ~abstained & ~unparsed
+    restates = calls["restates"].to_numpy(dtype=object) if "restates" in calls else np.full(n, None)
+    # A restatement of a standing call is never scored (predictions/standing_calls.py).
+    restated = ~abstained & ~unparsed & np.array([_restates(r) for r in restates], dtype=bool)
+    parsed = ~abstained & ~unparsed & ~restated
     pending = parsed & (end > np.datetime64(pd.Timestamp(now)))
     due = parsed & ~pending
 
@@ -238,6 +247,9 @@ def score_calls(
     errors = calls["parse_error"].to_numpy() if "parse_error" in calls else np.full(n, None)
     reason[unparsed] = [f"parse error: {e}" for e in errors[unparsed]]
     known[unparsed] = cycle_ts[unparsed]
+    final[restated] = "restatement"
+    reason[restated] = [f"restates the call of cycle {r}" for r in restates[restated]]
+    known[restated] = cycle_ts[restated]
     final[pending] = "pending"
     reason[pending] = [f"horizon ends {pd.Timestamp(e):%Y-%m-%d %H:%M}" for e in end[pending]]
 
@@ -315,6 +327,11 @@ def score_calls(
         }
     )
     return pd.concat([calls, out], axis=1)
+
+
+def _restates(value) -> bool:
+    """Whether a predictions row's `restates` names a standing call."""
+    return isinstance(value, str) and bool(value)
 
 
 def _floats(calls: pd.DataFrame, col: str) -> np.ndarray:

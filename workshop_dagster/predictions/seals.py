@@ -133,6 +133,12 @@ def _call(c: Mapping) -> dict:
     conviction = _value(c.get("conviction"))
     if conviction is not None:
         row["conviction"] = conviction
+    # The standing call a call says again (predictions/standing_calls.py): sealed with it, so
+    # a restatement cannot later be passed off as a new call, nor a new call as one. A call
+    # sealed before restatements were told apart has none, and its content stays as sealed.
+    restates = _value(c.get("restates"))
+    if isinstance(restates, str) and restates:
+        row["restates"] = restates
     return row
 
 

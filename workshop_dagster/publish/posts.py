@@ -44,6 +44,11 @@ def outcome_lines(score: dict | None) -> list[str]:
         ]
     if status == "unscorable":
         return [f"**Outcome:** unscorable: {score.get('reason')}."]
+    if status == "restatement":
+        return [
+            f"**Outcome:** a restatement of the call of cycle {score['restates']}, which still "
+            "stood: that call is scored at its own horizon, and this cycle counts in no figure."
+        ]
     verdict = "hit" if score["hit"] else "miss"
     subject = score["subject"]
     known = pd.Timestamp(score["known_at"]).strftime("%Y-%m-%d %H:%M")

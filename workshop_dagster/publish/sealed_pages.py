@@ -58,10 +58,12 @@ def call_text(call: Mapping | None) -> str:
         return "abstained"
     if call.get("parse_status") != "parsed":
         return "unparseable"
-    return (
+    text = (
         f"{call['subject']} {call['direction']} {call['timeframe']} at "
         f"{float(call['confidence']):.2f}"
     )
+    restates = call.get("restates")
+    return f"{text}, restated" if isinstance(restates, str) and restates else text
 
 
 def synthesis_call(content_json: str) -> dict | None:

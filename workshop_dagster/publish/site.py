@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..predictions import calibration_report as report
-from ..predictions import record_head
+from ..predictions import record_head, verdicts
 from ..predictions.signing import Signer
 from .charts import reliability_diagram, rolling_scores
 from .layout import OUTCOME_MARKER
@@ -86,19 +86,19 @@ def _table_rows(frame: pd.DataFrame) -> list[dict]:
                 "source": r["source"],
                 "regime": r["regime"],
                 "n": n,
-                "n_calls": int(r.get("n_calls") or n),
+                "restatements": int(r.get("n_restatements") or 0),
                 "abstained": int(r["n_abstained"] or 0),
                 "hit_rate": _fmt(r["hit_rate"], pct=True),
                 "interval": f"{100 * lo:.0f}–{100 * hi:.0f}%" if n else "—",
                 "mean_score": _fmt(r["mean_score"]),
                 "brier": _fmt(r["brier"], digits=3),
                 "skill": _fmt(r["brier_skill"]),
-                "verdict": report.skill_verdict(
-                    n,
+                "verdict": verdicts.reading(
                     hits,
-                    None if pd.isna(r["brier"]) else float(r["brier"]),
-                    None if pd.isna(r["brier_skill"]) else float(r["brier_skill"]),
+                    n,
                     None if base is None or pd.isna(base) else float(base),
+                    None if pd.isna(r["brier"]) else float(r["brier"]),
+                    None if pd.isna(r.get("brier_sd", float("nan"))) else float(r["brier_sd"]),
                 ),
                 "small": n < SMALL_N,
             }
@@ -147,7 +147,6 @@ def _calibration_page(env, staging: Path, outcomes: pd.DataFrame) -> list[str]:
                     {
                         "month": r["month"],
                         "n_outcomes": int(r["n_outcomes"]),
-                        "n_calls": int(r["n_calls"]),
                         "hit_rate": _fmt(r["hit_rate"], pct=True),
                         "brier": _fmt(r["brier"], digits=3),
                         "reliability": _fmt(r["reliability"], digits=3),
@@ -261,7 +260,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
             base_rate=_fmt(base, pct=True),
             small_n=SMALL_N,
             n_scored=len(scored),
-            n_outcomes=len(outcomes),
+            floor_note=verdicts.FLOOR_NOTE,
         ),
         encoding="utf-8",
     )

@@ -13,6 +13,8 @@ from ...resources import PublishResource, WarehouseResource
 def _outcome(score: dict | None) -> tuple[str, str]:
     if not score or score["status"] == "pending":
         return "pending", "pending"
+    if score["status"] == "restatement":
+        return f"restates {score['restates']}: scored there", "restatement"
     if score["status"] == "scored":
         verdict = "hit" if score["hit"] else "miss"
         return (
@@ -98,6 +100,32 @@ def posts(
             },
         ),
     )
+
+
+def _board_markdown(board) -> str:
+    """The scoreboard as the UI shows it: calls (new ideas) and restatements apart, and each
+    source's reading in words that come from its intervals (predictions/verdicts.py)."""
+    import pandas as pd
+
+    from ...predictions.verdicts import FLOOR_NOTE, reading
+
+    def number(v):
+        return None if v is None or pd.isna(v) else float(v)
+
+    table = board[["source", "n", "n_restatements", "n_abstained", "brier_skill"]].rename(
+        columns={"n": "calls", "n_restatements": "restatements", "n_abstained": "abstained"}
+    )
+    table["reading"] = [
+        reading(
+            int(r["hits"] or 0),
+            int(r["n"]),
+            number(r["base_rate"]),
+            number(r["brier"]),
+            number(r.get("brier_sd")),
+        )
+        for r in board.to_dict("records")
+    ]
+    return table.to_markdown(index=False) + "\n\n" + FLOOR_NOTE
 
 
 def _comparisons() -> list[dict]:
@@ -205,22 +233,7 @@ def site(
         metadata={
             "site": dg.MetadataValue.path(str(publisher.site_dir / "index.html")),
             "scoreboard": dg.MetadataValue.md(
-                board[
-                    [
-                        "source",
-                        "n",
-                        "n_calls",
-                        "n_abstained",
-                        "hit_rate",
-                        "mean_score",
-                        "brier",
-                        "brier_skill",
-                    ]
-                ]
-                .rename(columns={"n": "n_outcomes"})
-                .to_markdown(index=False)
-                if len(board)
-                else "no scored calls yet"
+                _board_markdown(board) if len(board) else "no scored calls yet"
             ),
             "posts": built["posts"],
             # The head this build published, kept in the instance: `verify` finds a site
