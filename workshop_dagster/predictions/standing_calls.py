@@ -71,6 +71,9 @@ class StandingCalls:
     rows before `record`ing them)."""
 
     by_subject: dict[tuple, Standing] = field(default_factory=dict)
+    # `at`'s last answer, kept while no call is recorded and none of its calls has ended: the
+    # cycles of a session mostly see the same standing calls.
+    _shown: tuple | None = None
 
     def standing(self, row: dict) -> Standing | None:
         """The call standing on `row`'s subject for its source at its cycle, in either
@@ -102,6 +105,7 @@ class StandingCalls:
         until = _time(row.get("horizon_end"))
         if key is None or until is None or row.get("restates"):
             return
+        self._shown = None
         self.by_subject[key[:3]] = Standing(
             str(row["cycle_key"]),
             pd.Timestamp(row["cycle_ts"]),
@@ -121,17 +125,26 @@ class StandingCalls:
             out.append(row)
         return out
 
-    def at(self, cycle_ts: pd.Timestamp, source: str | None = None) -> list[dict]:
-        """The calls standing at `cycle_ts` (of `source`, or of every source), as a context
-        shows them."""
-        out = []
-        for (src, ticker, other), standing in sorted(
-            self.by_subject.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
-        ):
-            if (source is None or src == source) and pd.Timestamp(cycle_ts) < standing.until:
-                subject = f"{ticker} vs {other}" if other else ticker
-                out.append(standing.as_row(src, subject))
-        return out
+    def at(self, cycle_ts: pd.Timestamp) -> list[dict]:
+        """Every source's calls standing at `cycle_ts`, as a context shows them (the rows are
+        shared with the cycles that see the same calls: read-only)."""
+        at = pd.Timestamp(cycle_ts)
+        if self._shown is not None:
+            since, first_end, rows = self._shown
+            if since <= at < first_end:
+                return rows
+        standing = [(key, s) for key, s in self.by_subject.items() if s.cycle_ts <= at < s.until]
+        standing.sort(key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
+        rows = [
+            s.as_row(src, f"{ticker} vs {other}" if other else ticker)
+            for (src, ticker, other), s in standing
+        ]
+        # Valid until the first of them ends or a later call begins to stand.
+        ends = [s.until for _, s in standing]
+        later = [s.cycle_ts for s in self.by_subject.values() if s.cycle_ts > at]
+        first_end = min([*ends, *later], default=pd.Timestamp.max)
+        self._shown = (at, first_end, rows)
+        return rows
 
     def mark(self, opinions: list, rows: list[dict]) -> list:
         """The minds' opinions (`minds.types.Opinion`), each call that restates the same
