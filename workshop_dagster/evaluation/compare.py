@@ -26,6 +26,13 @@ def _scores(folder: Path, variant: str) -> pd.DataFrame:
         return conn.execute("select * from prediction_scores").fetchdf()
 
 
+def _restated(scores: pd.DataFrame) -> str:
+    """'312 calls, 2,954 restated' for a walk's synthesis."""
+    mine = scores[scores["source"] == "synthesis"]
+    calls = int((mine["status"] == "scored").sum())
+    return f"{calls:,} calls, {int((mine['status'] == 'restatement').sum()):,} restated"
+
+
 def main(argv: list[str] | None = None) -> int:
     """`make compare A=baseline B=no_feedback`: the two variants' walks side by side."""
     import argparse
@@ -51,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = compare(a, b)
     text = (
         f"# {args.a} against {args.b} ({args.walk} walk)\n\n"
-        "Paired by cycle on the synthesis's calls; an abstention counts as a coin over all "
-        "cycles. Difference = first − second; 95% moving-block bootstrap interval over days; "
-        "Diebold-Mariano statistic and two-sided p-value (Newey-West).\n\n"
+        "Paired by cycle on the synthesis's new calls (a restatement of a call still "
+        "standing is counted nowhere: "
+        f"{args.a} {_restated(a)}, {args.b} {_restated(b)}); an abstention counts as a coin "
+        "over all cycles. Difference = first − second; 95% moving-block bootstrap interval "
+        "over days; Diebold-Mariano statistic and two-sided p-value (Newey-West).\n\n"
         + table(rows, args.a, args.b)
         + "\n"
     )
