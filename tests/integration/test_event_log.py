@@ -239,8 +239,8 @@ def test_a_history_in_dagsters_per_run_databases_is_copied_in_once(tmp_path, mon
 def test_the_database_is_made_once_with_large_pages_and_remade_if_left_half_made(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    storage = BatchedSqliteEventLogStorage()
+    events = str(tmp_path / "history" / "events")
+    storage = BatchedSqliteEventLogStorage(events)
     path = Path(storage.get_db_path())
     assert path == tmp_path / "history" / "events" / "event_log.db"
     with closing(sqlite3.connect(path)) as db:
@@ -252,7 +252,7 @@ def test_the_database_is_made_once_with_large_pages_and_remade_if_left_half_made
         db.commit()
     storage.dispose()
     # A database without the mark (a process killed while making it) is made again.
-    BatchedSqliteEventLogStorage().dispose()
+    BatchedSqliteEventLogStorage(events).dispose()
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("select count(*) from dynamic_partitions").fetchone()[0] == 0
         assert (
@@ -264,18 +264,26 @@ def test_the_database_is_made_once_with_large_pages_and_remade_if_left_half_made
 
 
 def test_the_event_log_lives_in_the_instances_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     assert BatchedSqliteEventLogStorage(str(tmp_path / "elsewhere"))._base_dir.endswith("elsewhere")
-    # No DAGSTER_HOME (`dagster dev` in the project folder: a temporary instance configured by
-    # the project's dagster.yaml): the event log lives in the folder the instance was made in.
-    monkeypatch.delenv("DAGSTER_HOME")
-    folder = tmp_path / "temporary"
-    folder.mkdir()
-    ref = InstanceRef.from_dir(str(folder), config_dir=str(PROJECT))
-    with dg.DagsterInstance.from_ref(ref) as inst:
-        storage = inst.event_log_storage
-        assert isinstance(storage, BatchedSqliteEventLogStorage)
-        assert Path(storage._base_dir) == folder / "history" / "events"
+    # An instance made in another folder than DAGSTER_HOME's (the evaluation's temporary one
+    # under `make`, which exports DAGSTER_HOME; or no DAGSTER_HOME at all, `dagster dev` in the
+    # project folder): the event log lives in the folder the instance was made in, and the
+    # user's history is not written.
+    users = tmp_path / "users_home"
+    users.mkdir()
+    for home in (str(users), None):
+        if home:
+            monkeypatch.setenv("DAGSTER_HOME", home)
+        else:
+            monkeypatch.delenv("DAGSTER_HOME", raising=False)
+        folder = tmp_path / f"temporary-{bool(home)}"
+        folder.mkdir()
+        ref = InstanceRef.from_dir(str(folder), config_dir=str(PROJECT))
+        with dg.DagsterInstance.from_ref(ref) as inst:
+            storage = inst.event_log_storage
+            assert isinstance(storage, BatchedSqliteEventLogStorage)
+            assert Path(storage._base_dir) == folder / "history" / "events"
+    assert not (users / "history").exists()
 
 
 def test_the_demo_uses_the_projects_instance_when_dagster_home_is_not_set(tmp_path, monkeypatch):

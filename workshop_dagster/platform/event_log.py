@@ -83,19 +83,20 @@ def events_directory(home: str | os.PathLike) -> Path:
 class BatchedSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
     """Dagster's consolidated SQLite event log, with the changes the module's docstring lists.
 
-    `base_dir` defaults to `history/events` in the instance's folder: `$DAGSTER_HOME`, or, when
-    that is not set (`dagster dev` in the project folder makes a temporary instance there from
-    the project's dagster.yaml), the one the instance registers with: the storage then opens when
-    the instance registers it."""
+    `base_dir` defaults to `history/events` in the folder of the instance that registers the
+    storage (its `root_directory`: `$DAGSTER_HOME` for `make ui`, a temporary folder for the
+    evaluation or a bare `dagster dev`); the storage opens then."""
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
-        home = os.environ.get("DAGSTER_HOME")
         self._deferred_inst_data = inst_data
-        if base_dir or home:
-            self._open(str(base_dir or events_directory(home)))
+        if base_dir:
+            self._open(str(base_dir))
 
     def register_instance(self, instance) -> None:
-        if not hasattr(self, "_base_dir"):  # no folder known at construction: the instance's
+        # The folder of the instance that registers the storage, never $DAGSTER_HOME's when
+        # that is another instance: the evaluation's temporary instance, run under `make`
+        # (which exports DAGSTER_HOME), wrote its runs into the user's history.
+        if not hasattr(self, "_base_dir"):
             self._open(str(events_directory(instance.root_directory)))
         super().register_instance(instance)
 
