@@ -10,9 +10,11 @@ export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 .PHONY: install instance demo test bench-check lint format ui validate evaluate compare verify bench clean
 
 $(STAMP): pyproject.toml
+	@echo "Creating $(VENV) and installing Workshop with Dagster, DuckDB, great_expectations and the test tools (about 2 minutes, once; again when pyproject.toml changes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	@echo "Installed into $(VENV)"
 	touch $(STAMP)
 
 # Bytecode written once here: every run process loads the code location, and an environment
@@ -48,7 +50,7 @@ test: install
 # timings are never asserted). Apart from `make test`: they are not the three layers of tests,
 # and they would take a sixth of its six minutes. CI runs both.
 bench-check: install
-	$(BIN)/python -m pytest -q -n 2 -m bench
+	$(BIN)/python -m pytest -q -n 2 -m bench -rP
 
 # Walk-forward replay of the offline loop on real history (../shared/data/market, 2018 on):
 # figures per half and per source, baselines, leak audit; see docs/evaluation.md.

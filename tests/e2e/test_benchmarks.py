@@ -32,3 +32,4 @@ def runs_on_a_tiny_size(name: str) -> None:
         pytest.skip(last)
     match = RESULT.match(last)
     assert match and match.group(1) == name, last
+    print(last)  # `make bench-check` shows it (pytest -rP)

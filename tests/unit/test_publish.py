@@ -185,3 +185,29 @@ def test_what_a_call_was_made_from_shows_headlines_as_text_under_the_post(tmp_pa
     assert "IWM down 1.44%" in section and "VIX at 14.18" in section
     assert "<td>flow</td>" in section and "<td>7</td>" in section
     assert "No 1-2d pair calls from flow." in section
+
+
+def test_an_outcome_line_gives_the_prices_and_times_it_was_scored_from():
+    from workshop_dagster.publish.posts import outcome_lines
+
+    score = {
+        "status": "scored",
+        "hit": True,
+        "subject": "SPY",
+        "ticker": "SPY",
+        "relative_to": None,
+        "direction": "up",
+        "confidence": 0.62,
+        "score": 0.85,
+        "brier": 0.1444,
+        "realized_return_pct": 1.1165,
+        "entry_price": 512.3,
+        "exit_price": 518.02,
+        "entry_ts": pd.Timestamp("2026-03-30 19:15"),
+        "exit_ts": pd.Timestamp("2026-04-06 16:00"),
+        "known_at": pd.Timestamp("2026-04-06 16:15"),
+    }
+    line = outcome_lines(score)[0]
+    assert "SPY moved +1.12% (from 512.30 at 2026-03-30 19:15 to 518.02 at 2026-04-06 16:00)" in line
+    restated = outcome_lines({"status": "restatement", "restates": "2026-03-30-09:15"})[0]
+    assert "restatement of the call of cycle 2026-03-30-09:15" in restated

@@ -325,7 +325,10 @@ def _news_line(context: CycleContext, opinions: list[Opinion]) -> str:
     n = (bearing or context.news)[0]
     others = len(context.news) - 1
     more = f" ({others} more headline{'s' if others != 1 else ''} in the day)" if others else ""
-    return f"The wire, {n['visible_from'][-5:]} ({n['source']}): {cited(n)}{more}."
+    # The time alone when the headline is of the cycle's day; its date too when it is not.
+    day, clock = n["visible_from"][:10], n["visible_from"][-5:]
+    when = clock if day == context.cycle_ts[:10] else f"{day} {clock}"
+    return f"The wire, {when} ({n['source']}): {cited(n)}{more}."
 
 
 def _choose(candidates, reliable, regime_name: str):

@@ -54,10 +54,25 @@ def outcome_lines(score: dict | None) -> list[str]:
     known = pd.Timestamp(score["known_at"]).strftime("%Y-%m-%d %H:%M")
     return [
         f"**Outcome ({known}):** {verdict}. {subject} moved "
-        f"{float(score['realized_return_pct']):+.2f}% against a call of "
+        f"{float(score['realized_return_pct']):+.2f}%{_legs(score)} against a call of "
         f"{score['direction']} at {float(score['confidence']):.2f}; score "
         f"{float(score['score']):.2f}, Brier {float(score['brier']):.3f}."
     ]
+
+
+def _legs(score: dict) -> str:
+    """' (from 512.30 at 2026-03-30 19:15 to 518.02 at 2026-04-06 16:00)': the prices the
+    scoring took, and when (a pair's move is relative; its first leg's prices are shown)."""
+    prices = [score.get(k) for k in ("entry_price", "exit_price", "entry_ts", "exit_ts")]
+    if any(v is None or (not isinstance(v, str) and pd.isna(v)) for v in prices):
+        return ""
+    entry, exit_, entry_ts, exit_ts = prices
+    leg = f" {score['ticker']}" if score.get("relative_to") else ""
+    return (
+        f" ({leg.strip() + ' ' if leg else ''}from {float(entry):.2f} at "
+        f"{pd.Timestamp(entry_ts):%Y-%m-%d %H:%M} to {float(exit_):.2f} at "
+        f"{pd.Timestamp(exit_ts):%Y-%m-%d %H:%M})"
+    )
 
 
 def markdown_to_html(text: str) -> str:
