@@ -8,16 +8,17 @@ import sys
 import duckdb
 import pytest
 
-from tests.conftest import SHARED_MARKET, shared_path
+from tests.conftest import PROJECT, SHARED_MARKET, shared_path
 from tests.e2e.processes import env_with, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared_data]
 
 
-def _evaluate(market, out, *more: str) -> tuple[int, str]:
+def _evaluate(market, out, *more: str, home=None) -> tuple[int, str]:
     args = [sys.executable, "-m", "workshop_dagster.evaluation", "--market", str(market)]
     args += ["--out", str(out), *more]
-    return run(args, env_with({}), timeout=600)
+    env = env_with({"DAGSTER_HOME": str(home)} if home else {})
+    return run(args, env, timeout=600)
 
 
 def _daily(market, out) -> tuple[int, str]:
@@ -31,13 +32,24 @@ def first_walk(tmp_path_factory):
     this early): the daily one's folder and the run's output, shared by the module's tests."""
     market = shared_path(SHARED_MARKET)
     first = tmp_path_factory.mktemp("evaluation") / "first"
-    code, out = _daily(market, first)
+    # The user's instance, as `make evaluate` exports it (DAGSTER_HOME=.dagster_home).
+    home = tmp_path_factory.mktemp("users_dagster_home")
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    code, out = _evaluate(market, first, "--end", "2018-03-29", home=home)
     assert code == 0, out[-3000:]
-    return first, out
+    return first, out, home
+
+
+def test_the_evaluation_leaves_the_users_instance_as_it_was(first_walk):
+    """Run with the Makefile's DAGSTER_HOME, the walks keep their runs in an instance of their
+    own: the user's holds no run, no event and no history after it (it held none before)."""
+    _, out, home = first_walk
+    assert sorted(p.name for p in home.iterdir()) == ["dagster.yaml"], list(home.rglob("*"))
+    assert "No dagster instance configuration file" not in out
 
 
 def test_walk_forward_is_leak_free_and_reproducible(shared_market, first_walk, tmp_path):
-    (first, out), second = first_walk, tmp_path / "second"
+    (first, out, _), second = first_walk, tmp_path / "second"
     assert "intraday walk-forward: no cycle by 2018-03-29 (it starts 2024-01-02); skipped" in out
     assert "61 evening cycles, 2018-01-02-19:15 .. 2018-03-29-19:15" in out
     assert "leak audit:" in out and ", 0 violations" in out
@@ -115,7 +127,11 @@ def test_intraday_walk_scores_calls_at_the_minute_against_baselines_in_the_same_
     assert series.get("intraday", 0) > 0, series
     assert stale == 0
     whole = json.loads((tmp_path / "figures.json").read_text())["whole period"]
-    assert whole["always_up"]["n"] == whole["momentum"]["n"] == whole["synthesis"]["n"] > 0
+    # Each baseline on the synthesis's calls, by the standing-call rule: its own restatements
+    # (always-up says "up" again where the synthesis turned) are not counted.
+    for baseline in ("always_up", "momentum"):
+        row = whole[baseline]
+        assert row["n"] + row["n_restatements"] == whole["synthesis"]["n"] > 0, baseline
     assert "(intraday)" in (tmp_path / "report.md").read_text()
 
 
@@ -153,5 +169,19 @@ def test_a_walk_without_feedback_shows_no_record_and_compares_with_the_loop(
     )
     assert code == 0, out
     table = (root / "compare-baseline-vs-no_feedback-daily.md").read_text()
-    assert "| all cycles | brier | 13 |" in table  # the cycles both walks decided
+    # The cycles both walks decided with a new call or an abstention (a restatement is none).
+    decided = []
+    for walk in (root / "evaluation.duckdb", db):
+        with duckdb.connect(str(walk), read_only=True) as conn:
+            decided.append(
+                {
+                    k
+                    for (k,) in conn.execute(
+                        "select cycle_key from prediction_scores where source = 'synthesis' "
+                        "and status in ('scored', 'abstained')"
+                    ).fetchall()
+                }
+            )
+    both = len(decided[0] & decided[1])
+    assert 0 < both <= 13 and f"| all cycles | brier | {both} |" in table
     assert re.search(r"\| calls both made \| hit_rate \| \d+ \|", table)

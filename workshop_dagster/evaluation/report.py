@@ -68,7 +68,12 @@ def verdicts(figures: dict) -> list[str]:
             word = f"worse than {baseline}"
         else:
             word = f"no better or worse than {baseline} beyond chance"
-        lines.append(f"{source}: {word} (Brier {d:+.3f}, 95% interval [{lo:+.3f}, {hi:+.3f}]).")
+        # Enough digits that a difference too small for three decimals does not read as 0.
+        digits = 3 if max(abs(d), abs(lo), abs(hi)) >= 0.001 else 5
+        lines.append(
+            f"{source}: {word} (Brier {d:+.{digits}f}, 95% interval "
+            f"[{lo:+.{digits}f}, {hi:+.{digits}f}])."
+        )
     return lines
 
 
