@@ -105,7 +105,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--walk",
         choices=["both", *WALKS],
         default="both",
-        help="which walk-forward (default both: daily into --out, intraday into --out/intraday)",
+        help="which walk-forward (default both: daily into --out, intraday into --out/intraday; "
+        "one walk alone goes where both would put it unless --out is given)",
     )
     parser.add_argument("--market", default=str(DEFAULT_MARKET), help="a csv market folder")
     parser.add_argument(
@@ -142,7 +143,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
             "offline minds (a Claude variant runs as a code location: WORKSHOP_VARIANT)"
         )
     if args.out is None:
-        args.out = str(evaluation_folder(args.variant))
+        # One walk asked alone lands where both walks put it (the intraday one under
+        # intraday/), so `make compare --walk intraday` finds it and the daily one is kept.
+        sub = WALKS[args.walk].folder if args.walk in WALKS else ""
+        args.out = str(evaluation_folder(args.variant) / sub)
     return args
 
 

@@ -49,11 +49,14 @@ def summarize(frame: pd.DataFrame) -> dict:
     skill."""
     scored = outcome_rows(frame)
     abstained = int((frame["status"] == "abstained").sum())
-    decided = len(scored) + abstained
+    restated = int((frame["status"] == "restatement").sum())
+    # Of the cycles the source decided, how many it abstained on: a restatement is a decision
+    # (the source still makes its call), though never a new call.
+    decided = len(scored) + restated + abstained
     out = {
         "n": int(len(scored)),
         # Calls said again while they stood: listed, never counted (standing_calls.py).
-        "n_restatements": int((frame["status"] == "restatement").sum()),
+        "n_restatements": restated,
         "hit_rate": float("nan"),
         "hit_rate_low": float("nan"),
         "hit_rate_high": float("nan"),
