@@ -78,19 +78,7 @@ def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
     words that come from the interval (predictions/verdicts.py)."""
     from .predictions import verdicts
 
-    def number(v):
-        return None if v is None or pd.isna(v) else float(v)
-
-    rows = [
-        (
-            int(r["hits"] or 0),
-            int(r["n"]),
-            number(r["base_rate"]),
-            number(r["brier"]),
-            number(r.get("brier_sd")),
-        )
-        for r in board.to_dict("records")
-    ]
+    rows = [verdicts.record_figures(r) for r in board.to_dict("records")]
     return pd.DataFrame(
         {
             "who": board["source"],

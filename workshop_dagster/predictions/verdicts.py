@@ -27,6 +27,24 @@ FLOOR_NOTE = (
 )
 
 
+def _number(value) -> float | None:
+    return (
+        None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    )
+
+
+def record_figures(row) -> tuple[int, int, float | None, float | None, float | None]:
+    """(hits, n, base rate, Brier, Brier's spread) of a track_record row, missing as None: what
+    the readings below take."""
+    return (
+        int(row.get("hits") or 0),
+        int(row.get("n") or 0),
+        _number(row.get("base_rate")),
+        _number(row.get("brier")),
+        _number(row.get("brier_sd")),
+    )
+
+
 def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 

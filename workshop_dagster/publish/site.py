@@ -80,7 +80,6 @@ def _table_rows(frame: pd.DataFrame) -> list[dict]:
         n = int(r["n"] or 0)
         hits = int(r["hits"] or 0)
         lo, hi = report.wilson(hits, n) if n else (None, None)
-        base = r.get("base_rate")
         rows.append(
             {
                 "source": r["source"],
@@ -93,13 +92,7 @@ def _table_rows(frame: pd.DataFrame) -> list[dict]:
                 "mean_score": _fmt(r["mean_score"]),
                 "brier": _fmt(r["brier"], digits=3),
                 "skill": _fmt(r["brier_skill"]),
-                "verdict": verdicts.reading(
-                    hits,
-                    n,
-                    None if base is None or pd.isna(base) else float(base),
-                    None if pd.isna(r["brier"]) else float(r["brier"]),
-                    None if pd.isna(r.get("brier_sd", float("nan"))) else float(r["brier_sd"]),
-                ),
+                "verdict": verdicts.reading(*verdicts.record_figures(r)),
                 "small": n < SMALL_N,
             }
         )

@@ -105,26 +105,13 @@ def posts(
 def _board_markdown(board) -> str:
     """The scoreboard as the UI shows it: calls (new ideas) and restatements apart, and each
     source's reading in words that come from its intervals (predictions/verdicts.py)."""
-    import pandas as pd
 
-    from ...predictions.verdicts import FLOOR_NOTE, reading
-
-    def number(v):
-        return None if v is None or pd.isna(v) else float(v)
+    from ...predictions.verdicts import FLOOR_NOTE, reading, record_figures
 
     table = board[["source", "n", "n_restatements", "n_abstained", "brier_skill"]].rename(
         columns={"n": "calls", "n_restatements": "restatements", "n_abstained": "abstained"}
     )
-    table["reading"] = [
-        reading(
-            int(r["hits"] or 0),
-            int(r["n"]),
-            number(r["base_rate"]),
-            number(r["brier"]),
-            number(r.get("brier_sd")),
-        )
-        for r in board.to_dict("records")
-    ]
+    table["reading"] = [reading(*record_figures(r)) for r in board.to_dict("records")]
     return table.to_markdown(index=False) + "\n\n" + FLOOR_NOTE
 
 
