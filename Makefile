@@ -34,7 +34,7 @@ instance: $(DAGSTER_HOME)/dagster.yaml
 	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || echo "note: $(DAGSTER_HOME)/dagster.yaml differs from the project's dagster.yaml and is kept as it is (diff the two to take the project's changes)"
 
 demo: install instance
-	$(BIN)/python -m workshop_dagster.demo
+	$(BIN)/python -m workshop_dagster.demo $(DEMO_ARGS)
 
 # Three workers on two cores: the end-to-end files spend most of their time waiting on daemons,
 # servers and subprocesses (5.5 min instead of 6.6 with two). Files go to the workers in

@@ -21,8 +21,12 @@ from .settings import PROJECT_ROOT, SettingsError, active
 DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading day)
 
 
-def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[str]:
-    """One single run of the `cycle` job over the chosen cycles, then the rollups."""
+def backfill(
+    cycles: int = DEFAULT_CYCLES, end_key: str | None = None, amend: bool = False
+) -> list[str]:
+    """One single run of the `cycle` job over the chosen cycles, then the rollups. Cycles
+    already sealed are left as published (minds/published.py) unless `amend`: then they are
+    recomputed and any that says otherwise is appended as a visible amendment."""
     from .definitions import PARTITIONS
     from .market.calendar import now_ny
     from .partitions import time_to_key
@@ -43,7 +47,8 @@ def backfill(cycles: int = DEFAULT_CYCLES, end_key: str | None = None) -> list[s
     chosen = keys[-cycles:]
     instance = project_instance(PROJECT_ROOT)
     where = " (the run is in `make ui`)"
-    run_job("project_job", instance, chosen, where, args=("cycle",))
+    tags = {"workshop/amend": "true"} if amend else None
+    run_job("project_job", instance, chosen, where, args=("cycle",), tags=tags)
     run_job("project_job", instance, where=where, args=("rollups",))
     return chosen
 
@@ -62,9 +67,16 @@ def _served(keys: list[str]) -> list[str]:
         bars = source.daily_bars(["SPY"], now - pd.Timedelta(days=3650), now)
         if bars.empty:
             raise SystemExit(f"{settings.market} has no SPY bars in the ten years before {now}")
-        last_day = bars["session_date"].max()
+        last_day, what = bars["session_date"].max(), "its daily bars"
+        # The cadence quotes the minute: past the intraday bars' end every cycle would find
+        # nothing new, and its calls could not be scored at the minute.
+        intraday = getattr(source, "intraday_bars", None) if settings.intraday else None
+        if intraday is not None:
+            minute = intraday(["SPY"], last_day - pd.Timedelta(days=3650), now)
+            if len(minute) and minute["bar_start"].max().normalize() < last_day:
+                last_day, what = minute["bar_start"].max().normalize(), "its intraday bars"
         keys = [k for k in keys if key_to_time(k).normalize() <= last_day]
-        print(f"{settings.market} ends on {last_day:%Y-%m-%d}: the demo ends there.")
+        print(f"{settings.market}: {what} end on {last_day:%Y-%m-%d}; the demo ends there.")
     return keys
 
 
@@ -141,6 +153,22 @@ def report(chosen: list[str]) -> str:
     settings = active()
     with warehouse.connect(settings.database, transaction=False) as conn:
         memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
+        # The latest memo that makes a new call, when the latest cycle's does not (a warehouse
+        # from before restatements were told apart has no `restates`: every call is new there).
+        columns = {
+            c
+            for (c,) in conn.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'main' and table_name = 'predictions'"
+            ).fetchall()
+        }
+        new_call = "and p.restates is null " if "restates" in columns else ""
+        called = conn.execute(
+            "select m.cycle_key, m.body from memo m join predictions p using (cycle_key) "
+            f"where p.source = 'synthesis' and p.parse_status = 'parsed' {new_call}"
+            "and m.cycle_key between ? and ? order by m.cycle_key desc limit 1",
+            [chosen[0], chosen[-1]],
+        ).fetchall()
         board = conn.execute(
             "select source, regime, n, n_restatements, n_abstained, hits, base_rate, brier, "
             "brier_sd from track_record "
@@ -157,6 +185,10 @@ def report(chosen: list[str]) -> str:
         "Latest memo",
         "===========",
         memo,
+    ]
+    if called and called[0][0] != chosen[-1]:
+        lines += [f"Latest call (cycle {called[0][0]})", "=" * 30, called[0][1]]
+    lines += [
         "Scoreboard (calls: new ideas; a call said again while it stands, before its horizon",
         "ends, is a restatement, listed and never counted; abstentions apart; the baselines",
         "call the synthesis's subjects; each reading's words come from its 95% interval)",
@@ -184,9 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cycles", type=int, default=DEFAULT_CYCLES)
     parser.add_argument("--end", help="last cycle key, e.g. 2026-03-30-19:15 (default: latest)")
+    parser.add_argument(
+        "--amend",
+        action="store_true",
+        help="recompute cycles already sealed and publish what now differs as visible "
+        "amendments (default: a sealed cycle is left as it was published)",
+    )
     args = parser.parse_args(argv)
     try:
-        report(backfill(args.cycles, args.end))
+        report(backfill(args.cycles, args.end, args.amend))
     except (SettingsError, InstanceFolderError) as exc:
         raise SystemExit(f"workshop: {exc}") from None
     return 0

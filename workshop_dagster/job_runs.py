@@ -83,6 +83,7 @@ def run_job(
     keys: list[str] | None = None,
     where: str = "",
     args: tuple = (),
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteJobResult:
     """Run the job this module's function `job` builds (with `args`) over the cycle keys (a
     single-run range), or unpartitioned without keys; a failure stops the program with each
@@ -90,8 +91,8 @@ def run_job(
 
     Through `dagster.execute_job`, as `dagster job execute` runs it: `execute_in_process` would
     keep every output of every step in memory until the run ends (a year of cycles: ~0.5 GB of
-    frames the run has already written)."""
-    tags = (
+    frames the run has already written). `tags`: the run's own (workshop/amend)."""
+    tags = dict(tags or {}) | (
         {
             "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1],

@@ -76,6 +76,12 @@ def _chain_facts(log: pd.DataFrame, required: str | None) -> list[str]:
     if signed:
         against = "the key you hold" if required else "the key the record publishes"
         facts.append(f"{signed} seals signed, checked against {against}")
+    # A backfill of cycles earlier than sealed ones: accepted, and said (minds/published.py).
+    for first, last, n, after in seals.out_of_order(log):
+        facts.append(
+            f"backfilled out of time order: {first} .. {last} ({n} cycle(s), sealed after "
+            f"{after}; the later cycles kept the record they were sealed with)"
+        )
     return facts
 
 

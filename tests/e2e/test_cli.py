@@ -137,3 +137,48 @@ def test_two_processes_write_different_cycles_to_one_file(workshop_env):
     assert [n for _, n in bars] == [17, 17]
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
         assert conn.execute("select count(*) from session_bars").fetchone()[0] == 17 * 31
+
+
+def test_the_readmes_demo_sequence_and_the_docs_march_backfill_leave_history_as_it_was(
+    workshop_env,
+):
+    """`make demo`, the README's demo over March (earlier cycles), `make demo` again, then the
+    docs' March backfill: every run succeeds, every cycle is sealed once, the later cycles keep
+    what they published, and `make verify` passes and lists the backfills made out of order."""
+    env = {k: v for k, v in env_with(workshop_env).items() if k != "WORKSHOP_CYCLE_CRON"}
+    make = ["make", "-s"]
+    code, out = run([*make, "demo"], env, timeout=600)
+    assert code == 0, out[-3000:]
+    with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
+        first = conn.execute("select cycle_key, body from memo order by 1").fetchall()
+    code, out = run(
+        [*make, "demo", "DEMO_ARGS=--cycles 48 --end 2026-03-30-19:15"], env, timeout=600
+    )
+    assert code == 0, out[-3000:]
+    code, out = run([*make, "demo"], env, timeout=600)
+    assert code == 0, out[-3000:]
+    span = (
+        '{"dagster/asset_partition_range_start": "2026-03-02-09:15", '
+        '"dagster/asset_partition_range_end": "2026-03-31-19:15"}'
+    )
+    job = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions"]
+    code, out = run([*job, "-j", "cycle", "--tags", span], env, timeout=600)
+    assert code == 0, out[-3000:]
+    with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
+        twice = conn.execute(
+            "select count(*) from (select cycle_key from record_seals group by 1 "
+            "having count(*) > 1)"
+        ).fetchone()[0]
+        kinds = {k for (k,) in conn.execute("select distinct kind from record_seals").fetchall()}
+        later = dict(
+            conn.execute(
+                "select cycle_key, body from memo where cycle_key >= ? order by 1", [first[0][0]]
+            ).fetchall()
+        )
+    assert twice == 0 and kinds == {"seal"}
+    # The demo's cycles say what they said before the earlier cycles were added.
+    assert all(later[key] == body for key, body in first if key in later)
+    code, out = run([*make, "verify"], env, timeout=600)
+    assert code == 0, out[-3000:]
+    assert "backfilled out of time order: 2026-03-25-19:45 .. 2026-03-30-19:15 (48 cycle(s)" in out
+    assert "backfilled out of time order: 2026-03-02-09:15 .. 2026-03-31-19:15" in out

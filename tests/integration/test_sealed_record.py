@@ -22,6 +22,9 @@ class ChangedPrompt(dg.ConfigurableResource):
 
     def engine(self):
         class Changed(OfflineEngine):
+            # What a changed prompt file makes of a Claude engine's writer (its digest).
+            writer = "offline minds, with a changed prompt"
+
             def synthesize(self, context, opinions, debate):
                 memo = super().synthesize(context, opinions, debate)
                 parts = parse(memo.body)
@@ -79,7 +82,9 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
 
     refused = materialize(CYCLES[1], selection=LOOP, llm=ChangedPrompt(), raise_on_error=False)
     assert not refused.success
-    assert "cycle 2026-03-31-09:15 is sealed with other content" in failure_text(refused)
+    text = failure_text(refused)
+    assert "cycle 2026-03-31-09:15 is sealed as written by 'offline minds'" in text
+    assert "writes as 'offline minds, with a changed prompt'" in text
     assert "workshop/amend=true" in failure_text(refused)
     assert query("select count(*) n from record_seals")["n"][0] == 2
 

@@ -208,6 +208,8 @@ def test_an_outcome_line_gives_the_prices_and_times_it_was_scored_from():
         "known_at": pd.Timestamp("2026-04-06 16:15"),
     }
     line = outcome_lines(score)[0]
-    assert "SPY moved +1.12% (from 512.30 at 2026-03-30 19:15 to 518.02 at 2026-04-06 16:00)" in line
+    assert (
+        "SPY moved +1.12% (from 512.30 at 2026-03-30 19:15 to 518.02 at 2026-04-06 16:00)" in line
+    )
     restated = outcome_lines({"status": "restatement", "restates": "2026-03-30-09:15"})[0]
     assert "restatement of the call of cycle 2026-03-30-09:15" in restated

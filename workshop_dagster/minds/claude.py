@@ -96,6 +96,17 @@ class ClaudeEngine(CallBooks, BatchCalls):
         self._lock = threading.Lock()
         self._open_books(replay, spend, preload=not config.refresh)
 
+    @property
+    def writer(self) -> str:
+        """The models and prompts the cycle's memo and opinions come from."""
+        from .prompting import prompts_digest
+
+        cfg = self.config
+        return (
+            f"anthropic: minds {cfg.mind_model}, synthesis {cfg.synthesis_model}, prompts "
+            f"{prompts_digest(self.personas)}"
+        )
+
     # -- client and calls --------------------------------------------------------------------
     @property
     def client(self):

@@ -15,6 +15,9 @@ class MindsEngine(Protocol):
     """What the loop and the deliberation step call."""
 
     name: str
+    # Who writes: the engine, its models and its prompts, as a sealed cycle records it (a
+    # sealed cycle asked again by another writer is refused: minds/published.py).
+    writer: str
     # True: a backfill asks a wave of cycles at once (`opinions_batch`, `synthesize_batch`).
     batches: bool
     # One row per model call (minds/spend.LEDGER_FIELDS); empty for engines that call no model.
@@ -38,6 +41,7 @@ class OfflineEngine:
     """Deterministic minds written in Python: no network, no key, same output every run."""
 
     name = "offline"
+    writer = "offline minds"
     batches = False
 
     def __init__(self) -> None:

@@ -38,6 +38,7 @@ from .cycle_context import CycleContext, record_document
 from .debate import debate_row
 from .engine import MindsEngine
 from .nothing_new import is_new, quiet_memo, quiet_opinions
+from .published import PublishedCycle
 from .repeats import RepeatGuard
 from .types import Opinion
 
@@ -263,6 +264,7 @@ def deliberate(
     previous: Callable[[pd.Timestamp], pd.Timestamp | None] = lambda cycle: None,
     report: Callable[[str], None] | None = None,
     feedback: Feedback | None = None,
+    published: Mapping[pd.Timestamp, PublishedCycle] | None = None,
 ) -> tuple[dict[str, list], float]:
     """The cycles in time order: each one's context (the record known at its time), the minds,
     the debate and the memo. `inputs` are the range's cycle_features, regime_labels,
@@ -270,7 +272,8 @@ def deliberate(
     holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
     time (a cycle with nothing new since it gets `nothing_new.quiet_memo`), `report` receives a
     progress line every 5% of the cycles (`progress.Progress`), `feedback` what of the record
-    the minds are shown (a variant's, `context.Feedback`; default: all of it). Returns the rows of each table
+    the minds are shown (a variant's, `context.Feedback`; default: all of it), `published` the
+    sealed cycles of the run, left as they were published (`minds/published.py`). Returns the rows of each table
     (records; the predictions a list of records per cycle; `context_records` the records the
     contexts name, id -> JSON) and the seconds spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
@@ -296,7 +299,10 @@ def deliberate(
     batching = engine.batches
     started = time.perf_counter()
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
-    for wave in waves(cycles) if batching else [[c] for c in cycles]:
+
+    def ask(wave: list[pd.Timestamp]) -> None:
+        """Put a wave of cycles (one cycle unless batching) to the engine and record it."""
+        nonlocal shared
         contexts = [cycle_context(c, inputs, history, ordinal, feedback, standing) for c in wave]
         quoted = [_quoted(features.records(c)) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
@@ -390,6 +396,8 @@ def deliberate(
                     "published_confidence": memo.published_confidence,
                     "regime_label": regime,
                     "model": memo.model,
+                    # Who wrote it (engine, models, prompts): a sealed cycle records it.
+                    "written_by": engine.writer,
                     "input_tokens": memo.input_tokens,
                     "output_tokens": memo.output_tokens,
                     "cost_usd": memo.cost_usd,
@@ -397,8 +405,53 @@ def deliberate(
             )
             out["predictions"].append(preds)
 
+    for wave in waves(cycles) if batching else [[c] for c in cycles]:
+        # A sealed cycle is history (minds/published.py): left as published, its calls
+        # walked into the record the later cycles see; the others are asked.
+        for is_published, part in _split(wave, published or {}):
+            if is_published:
+                for cycle in part:
+                    _replay(published[cycle], out, history, standing, repeats)
+                    if progress is not None:
+                        progress.advance()
+            else:
+                ask(part)
+
     out["context_records"] = records
     return out, time.perf_counter() - started
+
+
+def _split(wave: list[pd.Timestamp], published: Mapping) -> list[tuple[bool, list]]:
+    """A wave's cycles in runs of published and asked ones, in time order."""
+    parts: list[tuple[bool, list]] = []
+    for cycle in wave:
+        is_published = cycle in published
+        if parts and parts[-1][0] == is_published:
+            parts[-1][1].append(cycle)
+        else:
+            parts.append((is_published, [cycle]))
+    return parts
+
+
+def _replay(cycle: PublishedCycle, out: dict, history, standing, repeats) -> None:
+    """A sealed cycle's rows as published, and its calls into the record and the standing
+    calls the later cycles see (a call published before restatements were told apart is
+    classified for that, its row left as it was sealed)."""
+    calls = []
+    for row in cycle.rows["predictions"]:
+        call = dict(row)
+        if not isinstance(call.get("restates"), str):
+            call.update(standing.classify(call))
+        standing.record(call)
+        calls.append(call)
+    history.add_predictions(calls)
+    repeats.record(calls)
+    for table in LOOP_TABLES:
+        rows = cycle.rows[table]
+        if table == "predictions":
+            out[table].append(rows)
+        else:
+            out[table].extend(rows)
 
 
 def _quoted(features: list[dict]) -> dict[str, pd.Timestamp]:

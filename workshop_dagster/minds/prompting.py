@@ -57,6 +57,19 @@ def prompt(name: str, personas: Path | None = None) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def prompts_digest(personas: Path | None = None) -> str:
+    """The first 12 hex digits of the SHA-256 of every prompt a cycle's requests are made of
+    (the house rules, each mind's persona, the synthesis's), as `personas` changes them: what
+    names a prompt or persona change when a sealed cycle is asked again."""
+    import hashlib
+
+    from ..mind_registry import mind_names
+
+    names = ["house", *mind_names(), "synthesis"]
+    text = "\n\x00".join(f"{n}\n{prompt(n, personas)}" for n in names)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def fence(text: str) -> str:
     """Untrusted text, made unable to open or close tags of its own."""
     return str(text).replace("<", "‹").replace(">", "›")

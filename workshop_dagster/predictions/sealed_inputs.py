@@ -8,6 +8,10 @@ the sealed memo would sit on figures it never saw. Each input asset asks `change
 before it replaces a window of cycles, in the transaction that would write it, and refuses
 (naming the cycle, the table and the columns that differ) unless the run amends on purpose.
 Cycles sealed in any record count: the market and feature rows are every variant's.
+
+A window of daily bars (`market_bars`) names the revision of `session_bars` it was resolved at,
+a number every later write moves on (a backfill of earlier sessions included): windows are
+compared by the bars they resolve to, not by that number (`RESOLVED`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ class ChangedInputs:
             "record is not rewritten. To recompute the cycle and publish the new memo as a "
             "visible amendment, run again with the run tag workshop/amend=true"
         )
+
+
+# Tables whose rows stand for other rows: the columns that are only a pointer, and the query
+# that resolves a relation of them to what they point to (compared instead).
+def _resolved() -> dict[str, tuple[tuple[str, ...], str]]:
+    from ..market.session_bars import WINDOW_BARS
+
+    return {"market_bars": (("revision",), WINDOW_BARS)}
 
 
 def sealed_keys(conn: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str]:
@@ -97,34 +109,60 @@ def changed_sealed_cycles(
         old_cols = _columns(conn, table)
         if key_column not in old_cols:
             return None
+        ignore, resolve = _resolved().get(name, ((), None))
         new_cols = set(_columns(conn, f"(select * from {new_rows})"))
-        cols = [c for c in old_cols if c in new_cols]
-        quoted = ", ".join(f'"{c}"' for c in cols)
+        cols = [c for c in old_cols if c in new_cols and c not in ignore]
         where = f'"{key_column}" in (select "{key_column}" from sealed_guard_keys)'
-        old = f"(select {quoted} from {table} where {where})"
-        new = f"(select {quoted} from {new_rows} where {where})"
-        differing = conn.execute(
-            f'select distinct "{key_column}" from ((select * from {old} except all '
-            f"select * from {new}) union all (select * from {new} except all "
-            f"select * from {old})) order by 1"
-        ).fetchall()
-        if not differing:
-            return None
-        first = differing[0][0]
-        changed = tuple(
-            c
-            for c in cols
-            if c != key_column
-            and conn.execute(
-                f'select count(*) from ((select "{c}" from {old} where "{key_column}" = $k '
-                f'except all select "{c}" from {new} where "{key_column}" = $k) union all '
-                f'(select "{c}" from {new} where "{key_column}" = $k except all '
-                f'select "{c}" from {old} where "{key_column}" = $k))',
-                {"k": first},
-            ).fetchall()[0][0]
+        old, new = (
+            f"(select * from {table} where {where})",
+            f"(select * from {new_rows} where {where})",
         )
-        return ChangedInputs(name, str(first), changed, len(differing))
+        if resolve is not None:
+            resolved = _changed(
+                conn,
+                (f"({resolve.format(windows=old)})", f"({resolve.format(windows=new)})"),
+                _columns(conn, f"({resolve.format(windows=table)})"),
+                key_column,
+                f"{name} (the bars its windows resolve to)",
+            )
+            if resolved is not None:
+                return resolved
+        return _changed(conn, (old, new), cols, key_column, name)
     finally:
         conn.unregister("sealed_guard_keys")
         if frame:
             conn.unregister("sealed_guard_new")
+
+
+def _changed(
+    conn: duckdb.DuckDBPyConnection,
+    relations: tuple[str, str],
+    cols: list[str],
+    key_column: str,
+    name: str,
+) -> ChangedInputs | None:
+    """Whether the stored and the new rows of the sealed cycles (`relations`) differ on
+    `cols`, compared as multisets; the first such cycle with the columns that differ."""
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    old, new = (f"(select {quoted} from {r})" for r in relations)
+    differing = conn.execute(
+        f'select distinct "{key_column}" from ((select * from {old} except all '
+        f"select * from {new}) union all (select * from {new} except all "
+        f"select * from {old})) order by 1"
+    ).fetchall()
+    if not differing:
+        return None
+    first = differing[0][0]
+    changed = tuple(
+        c
+        for c in cols
+        if c != key_column
+        and conn.execute(
+            f'select count(*) from ((select "{c}" from {old} where "{key_column}" = $k '
+            f'except all select "{c}" from {new} where "{key_column}" = $k) union all '
+            f'(select "{c}" from {new} where "{key_column}" = $k except all '
+            f'select "{c}" from {old} where "{key_column}" = $k))',
+            {"k": first},
+        ).fetchall()[0][0]
+    )
+    return ChangedInputs(name, str(first), changed, len(differing))

@@ -266,6 +266,28 @@ def _keep_head(
     record_head.store(conn, schema, head.signed(signer))
 
 
+def out_of_order(log: pd.DataFrame) -> list[tuple[str, str, int, str]]:
+    """The backfills sealed out of time order: each run of consecutive seals of cycles earlier
+    than a cycle sealed before them, as (its first cycle, its last, how many, the latest cycle
+    sealed before it). The later cycles kept the record they saw when they were sealed."""
+    runs: list[list] = []
+    latest, open_run = None, False
+    for key, kind in zip(
+        log.sort_values("seq")["cycle_key"], log.sort_values("seq")["kind"], strict=True
+    ):
+        if kind == "seal" and latest is not None and key < latest:
+            if open_run:
+                run = runs[-1]
+                run[0], run[1], run[2] = min(run[0], key), max(run[1], key), run[2] + 1
+            else:
+                runs.append([key, key, 1, latest])
+                open_run = True
+        else:
+            open_run = False
+        latest = key if latest is None else max(latest, key)
+    return [tuple(r) for r in runs]
+
+
 def verify_chain(log: pd.DataFrame) -> str | None:
     """The first problem in a chain of seal rows, or None."""
     prev = GENESIS

@@ -178,6 +178,8 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     (staging / "img").mkdir()
 
     posts = data.posts.sort_values("cycle_ts", ascending=False)
+    if "kind" not in posts.columns or posts["kind"].isna().any():
+        posts = posts.assign(kind=[_kind(p) for p in posts.to_dict("records")])
     chain = data.seals if data.seals is not None else pd.DataFrame(columns=["seq", "cycle_key"])
     latest_seal = {
         r["cycle_key"]: r
@@ -270,6 +272,17 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     else:
         staging.rename(out_dir)
     return {"posts": len(posts), "images": images, "rules": len(rules)}
+
+
+def _kind(post: dict) -> str:
+    """What a post's cycle did, for posts written before they said it (from the call shown)."""
+    kind = post.get("kind")
+    if isinstance(kind, str):
+        return kind
+    text = str(post.get("call_text") or "")
+    if text in ("abstained", "unparseable"):
+        return "abstention" if text == "abstained" else "unparseable"
+    return "restatement" if text.endswith(", restated") else "call"
 
 
 def _write_record(

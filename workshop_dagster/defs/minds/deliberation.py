@@ -29,6 +29,7 @@ from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
 from ...variant_place import VariantPlace
+from ...warehouse import table_exists as warehouse_table_exists
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,6 +144,65 @@ def _latest_provenance(context_row: dict, memo_body: str, records, news) -> str:
     )
 
 
+def _published(context, warehouse: WarehouseResource, schema: str, engine) -> dict:
+    """The run's sealed cycles, left as published (minds/published.py), unless the run amends;
+    a run whose writer is not the one that sealed them is refused by name."""
+    from ...minds.published import load, sealed_in, writer_problem
+
+    if amending(context):
+        return {}
+    with warehouse.connect() as conn:
+        published = load(conn, schema, sealed_in(conn, schema, list(context.partition_keys)))
+    problem = writer_problem(published, engine.writer)
+    if problem:
+        raise dg.Failure(description=problem, allow_retries=False)
+    if published:
+        context.log.info(
+            f"{len(published)} sealed cycle(s) of this run left as published (a sealed cycle is "
+            "history; the run tag workshop/amend=true recomputes them)"
+        )
+    return published
+
+
+def _with_published_ledger(warehouse: WarehouseResource, schema: str, ledger, published):
+    """The run's call ledger with the published cycles' stored rows (replaced by the write)."""
+    import pandas as pd
+
+    if not published:
+        return ledger
+    keys = pd.DataFrame({"cycle_key": [c.cycle_key for c in published.values()]})
+    with warehouse.connect() as conn:
+        if not warehouse_table_exists(conn, "llm_calls", schema):
+            return ledger
+        conn.register("published_ledger_keys", keys)
+        try:
+            stored = conn.execute(
+                f"select * from {schema}.llm_calls "
+                "where cycle_key in (select cycle_key from published_ledger_keys)"
+            ).fetchdf()
+        finally:
+            conn.unregister("published_ledger_keys")
+    if stored.empty:
+        return ledger
+    stored = stored.reindex(columns=ledger.columns).astype(ledger.dtypes.to_dict())
+    return pd.concat([ledger, stored], ignore_index=True)
+
+
+def _with_stored(warehouse: WarehouseResource, records: dict, context_json: str) -> dict:
+    """The run's new context records, and the one `context_json` names if the run did not
+    make it (a sealed cycle left as published shows a record stored before)."""
+    import json
+
+    wanted = json.loads(context_json).get("record_id")
+    if wanted is None or wanted in records:
+        return records
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            "select record_json from context_records where record_id = ?", [wanted]
+        ).fetchall()
+    return {**records, **({wanted: rows[0][0]} if rows else {})}
+
+
 def _news_read(warehouse: WarehouseResource, news_items):
     """Each cycle's news items (`news_items` names them) with their archive rows."""
     from ...market import news_archive
@@ -239,6 +299,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
     # A side variant's own personas and models (variants.yaml); the code location's variant's
     # are the resource's already (resources.build_resources).
     engine = (llm.for_variant(variant) if place.side else llm).engine()
+    published = _published(context, warehouse, schema, engine)
     try:
         prior = _prior_predictions(warehouse, cycles[0], schema)
         first_needed = prior["cycle_ts"].min() if len(prior) else cycles[0]
@@ -254,6 +315,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
             previous_cycle_time,
             report=lambda line: (context.log.info(line), to_terminal(line)),
             feedback=Feedback.of_variant(variant),
+            published=published,
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(
@@ -270,11 +332,19 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
         "cycle_ts",
         pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
     )
+    # The sealed cycles left as published keep the ledger rows they were written with.
+    ledger = _with_published_ledger(warehouse, schema, ledger, published)
     # The records the contexts name, each stored once (append-only: minds/context_records.py).
     records = out.pop("context_records")
     with warehouse.connect() as conn:
         new_records = context_records.store(conn, records)
-    provenance = _latest_provenance(out["mind_context"][-1], out["memo"][-1]["body"], records, news)
+    last_context = out["mind_context"][-1]
+    provenance = _latest_provenance(
+        last_context,
+        out["memo"][-1]["body"],
+        _with_stored(warehouse, records, last_context["context_json"]),
+        news,
+    )
     frames = {
         name: pd.DataFrame(rows)
         for name, rows in out.items()

@@ -10,6 +10,14 @@ from ...resources import PublishResource, WarehouseResource
 # location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).
 
 
+def _kind(score: dict | None) -> str:
+    if not score or score.get("parse_status") == "abstained":
+        return "abstention"
+    if score.get("parse_status") != "parsed":
+        return "unparseable"
+    return "restatement" if score.get("status") == "restatement" else "call"
+
+
 def _outcome(score: dict | None) -> tuple[str, str]:
     if not score or score["status"] == "pending":
         return "pending", "pending"
@@ -78,6 +86,9 @@ def posts(
                 "call_text": call_text(score),
                 "outcome_text": outcome_text,
                 "outcome_class": outcome_class,
+                # What the cycle's synthesis did: a new call (the index opens on these), a
+                # restatement of a call still standing, an abstention, or no parsable call.
+                "kind": _kind(score),
                 "has_outcome": bool(outcome_lines(score)),
                 "provenance": provenance_markdown(
                     contexts[m["cycle_key"]], m["body"], sealed.get(m["cycle_key"])
