@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo test bench-check lint format ui validate evaluate compare verify bench clean
+.PHONY: install instance demo backfill test bench-check lint format ui validate evaluate compare verify bench clean
 
 $(STAMP): pyproject.toml
 	@echo "Creating $(VENV) and installing Workshop with Dagster, DuckDB, great_expectations and the test tools (about 2 minutes, once; again when pyproject.toml changes)"
@@ -35,6 +35,14 @@ instance: $(DAGSTER_HOME)/dagster.yaml
 
 demo: install instance
 	$(BIN)/python -m workshop_dagster.demo $(DEMO_ARGS)
+
+# A job over a range of cycles in one run, in the project's instance, then the rollups
+# (workshop_dagster/backfill.py): make backfill FROM=2026-03-02-09:15 TO=2026-03-31-19:15
+# [JOB=placebo_cycle] [BACKFILL_ARGS=--amend].
+JOB ?= cycle
+backfill: install instance
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "make backfill needs FROM=<cycle> TO=<cycle>, e.g. FROM=2026-03-02-09:15 TO=2026-03-31-19:15" >&2; exit 2; }
+	$(BIN)/python -m workshop_dagster.backfill $(FROM) $(TO) --job $(JOB) $(BACKFILL_ARGS)
 
 # Three workers on two cores: the end-to-end files spend most of their time waiting on daemons,
 # servers and subprocesses (5.5 min instead of 6.6 with two). Files go to the workers in
@@ -87,12 +95,12 @@ format: install
 	$(BIN)/ruff check --fix workshop_dagster tests benchmarks
 
 validate: install instance
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 
 ui: install instance
 	$(BIN)/dagster instance concurrency set duckdb 1 >/dev/null
 	$(BIN)/dagster instance concurrency set llm $${WORKSHOP_LLM_POOL_LIMIT:-2} >/dev/null
-	$(BIN)/dagster dev -w workspace.yaml -h $${WORKSHOP_UI_HOST:-127.0.0.1} -p $${WORKSHOP_UI_PORT:-3000}
+	$(BIN)/dg dev -w workspace.yaml -h $${WORKSHOP_UI_HOST:-127.0.0.1} -p $${WORKSHOP_UI_PORT:-3000}
 
 clean:
 	rm -rf data .dagster_home
