@@ -153,8 +153,7 @@ def running_dagster_dev(
     log_path = Path(workshop_env["DAGSTER_HOME"]) / "dagster-dev.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(BIN / "dg"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"]
-            + ["-p", str(port)],
+            [str(BIN / "dg"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"] + ["-p", str(port)],
             cwd=PROJECT,
             env=env,
             stdout=log,
