@@ -79,10 +79,20 @@ def test_chromium_renders_index_scoreboard_and_escapes_model_text(built_site):
     with browser_page() as page:
         page.goto((built_site / "index.html").as_uri())
         assert page.title() == "Workshop · posts"
-        assert page.locator("table.posts tbody tr").count() == 24
+        # The index opens on the new calls; every cycle (restatements and abstentions with
+        # them) is folded below it.
+        every = page.locator("details.all-cycles table.posts tbody tr")
+        assert every.count() == 24
+        calls = page.locator("h1 + p + table.posts tbody tr")
+        assert 0 < calls.count() < 24
+        assert not any(
+            t in ("abstained", "unparseable") or t.endswith("restated")
+            for t in page.locator("h1 + p + table.posts td.call").all_inner_texts()
+        )
         screenshot(page, "site-index.png")
 
-        page.locator("table.posts a").first.click()
+        page.locator("details.all-cycles summary").click()
+        page.locator("details.all-cycles table.posts a").first.click()
         page.wait_for_load_state()
         assert SCRIPT in page.inner_text("article")  # shown as text
         assert page.evaluate("window.pwned") is None  # and never run

@@ -97,9 +97,16 @@ def test_shared_prefix_is_identical_and_carries_cache_breakpoints(api):
     synthesis = ledger.set_index("source").loc["synthesis"]
     assert synthesis["cache_read_tokens"] > synthesis["input_tokens"]  # the prefix was read
     assert (ledger["cost_usd"] > 0).all()
-    memo_meta = run(CYCLE, claude()).asset_materializations_for_node("deliberation")
+    # Asked again, the sealed cycle is left as published: no request, its ledger as it was.
+    before = len(api.requests)
+    assert run(CYCLE, claude()).success
+    assert len(api.requests) == before
+    # Recomputed on purpose (amend), its prompts replay from the cache: still no request.
+    amend = {"workshop/amend": "true"}
+    memo_meta = run(CYCLE, claude(), tags=amend).asset_materializations_for_node("deliberation")
     memo_md = next(m for m in memo_meta if m.asset_key.to_user_string() == "memo").metadata
     assert memo_md["replayed_calls"].value == 4 and memo_md["api_calls"].value == 0
+    assert len(api.requests) == before
 
 
 def test_a_second_backfill_makes_zero_calls(api):
@@ -108,15 +115,24 @@ def test_a_second_backfill_makes_zero_calls(api):
     first = query(memo_sql)
     calls = len(api.requests)
     assert calls == 12
+    # Backfilled again, the sealed cycles are left as published: no request, the ledger kept.
     assert run(CYCLES, claude()).success
-    assert len(api.requests) == calls, "a repeated backfill must replay, not pay again"
+    assert len(api.requests) == calls, "a repeated backfill must not pay again"
+    kept = query("select outcome, count(*) n from llm_calls group by 1")
+    assert kept.set_index("outcome")["n"].to_dict() == {"ok": 12}
+    assert query(memo_sql).equals(first)
+    # Recomputed on purpose (amend), every reply replays from the cache, at no cost, and the
+    # same memos seal nothing new.
+    amend = {"workshop/amend": "true"}
+    assert run(CYCLES, claude(), tags=amend).success
+    assert len(api.requests) == calls, "a recomputed backfill must replay, not pay again"
     replayed = query("select outcome, count(*) n from llm_calls group by 1")
     assert replayed.set_index("outcome")["n"].to_dict() == {"replayed": 12}
     assert query(memo_sql).equals(first)
-    # What the replayed run cost is what it paid: nothing.
     assert query("select sum(cost_usd) c from memo")["c"][0] == 0
-    # The refresh setting forces fresh calls.
-    assert run(CYCLES[-1], claude(refresh=True)).success
+    assert query("select count(*) n from record_seals")["n"][0] == 3
+    # The refresh setting forces fresh calls (an amendment: fresh replies may say otherwise).
+    assert run(CYCLES[-1], claude(refresh=True), tags=amend).success
     assert len(api.requests) == calls + 4
 
 

@@ -332,7 +332,9 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
         "cycle_ts",
         pd.Series([key_to_time(k) for k in ledger["cycle_key"]], dtype="datetime64[ns]"),
     )
-    # The sealed cycles left as published keep the ledger rows they were written with.
+    # What this run asked and paid (the metadata's figures), before the sealed cycles left as
+    # published get back the ledger rows they were written with.
+    calls = ledger
     ledger = _with_published_ledger(warehouse, schema, ledger, published)
     # The records the contexts name, each stored once (append-only: minds/context_records.py).
     records = out.pop("context_records")
@@ -359,7 +361,6 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
         frames["mind_context"]["known_through"]
     ).astype("datetime64[ns]")
     last = out["memo"][-1]
-    calls = frames["llm_calls"]
     usage = {
         "cost_usd": float(calls["cost_usd"].sum()),
         "input_tokens": int(
@@ -436,7 +437,9 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
                 },
             ),
         )
-        yield dg.Output(calls, "llm_calls", metadata=for_run(context, key("llm_calls"), usage))
+        yield dg.Output(
+            frames["llm_calls"], "llm_calls", metadata=for_run(context, key("llm_calls"), usage)
+        )
         yield dg.Output(
             frames["predictions"],
             "predictions",
