@@ -195,7 +195,9 @@ def report(chosen: list[str]) -> str:
         "=================================================================================",
     ]
     if len(board) and len(baselines):
-        board = pd.concat([board, baselines], ignore_index=True)
+        # As records: a baseline's figures may all be missing (too few calls), and pandas
+        # warns about concatenating all-missing columns.
+        board = pd.DataFrame(board.to_dict("records") + baselines.to_dict("records"))
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         lines.append(
             _plain_board(board).to_string(index=False)

@@ -171,8 +171,15 @@ def running_dagster_dev(
             except OSError:
                 return False
 
+        # The temporary instance this `dagster dev` made (none with a DAGSTER_HOME): only it is
+        # removed after, never another test's running at the same time in the project folder
+        # (removing every new one, a test with a DAGSTER_HOME once deleted the instance of a
+        # `dagster dev` started beside it, whose runs then vanished).
+        created: set[Path] = set()
         try:
             wait_for(up, 120, "dagster dev to answer /server_info")
+            if not dagster_home:
+                created = set(PROJECT.glob(".tmp_dagster_home_*")) - temporary_before
             yield DagsterDev(url=url, port=port, env=workshop_env, log=log_path)
         finally:
             # SIGTERM to the group (it has its own session) stops the five processes in a few
@@ -188,7 +195,7 @@ def running_dagster_dev(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # any child left behind
             wait_for(lambda: port_free(port), 30, "the port to be released")
-            for left in set(PROJECT.glob(".tmp_dagster_home_*")) - temporary_before:
+            for left in created:
                 shutil.rmtree(left, ignore_errors=True)
 
 

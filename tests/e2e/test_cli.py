@@ -37,15 +37,16 @@ def test_a_bad_setting_fails_validate_and_runs_before_any_write(workshop_env, se
 
 
 def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_env):
-    """The README's demo: 320 cycles (four weeks) of the default cadence, 09:15, every half
-    hour to 15:45, 19:15, 19:45; every source counted in ideas, its restatements apart."""
+    """Two trading days of the default cadence: 09:15, every half hour to 15:45, 19:15, 19:45;
+    every source counted in ideas, its restatements apart (the README's 320-cycle demo is
+    checked for overlapping calls in the README's sequence, below)."""
     code, out = run(
         [
             str(BIN / "python"),
             "-m",
             "workshop_dagster.demo",
             "--cycles",
-            "320",
+            "32",
             "--end",
             "2026-03-31-19:45",
         ],
@@ -72,28 +73,9 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
                 "select strftime(cycle_ts, '%H:%M') from memo where cycle_ts >= '2026-03-30'"
             ).fetchall()
         ]
-        assert conn.execute("select count(*) from memo").fetchone()[0] == 320
+        assert conn.execute("select count(*) from memo").fetchone()[0] == 32
         assert conn.execute("select count(*) from track_record").fetchone()[0] > 0
-        # No source has two counted calls on one idea whose windows (its cycle to its horizon's
-        # end) overlap: the later one restated the first (predictions/standing_calls.py).
-        overlapping = conn.execute(
-            """
-            with counted as (
-                select source, cycle_ts, horizon_end,
-                    least(ticker, coalesce(relative_to, ticker)) as leg_a,
-                    case when relative_to is null then '' else greatest(ticker, relative_to) end
-                        as leg_b,
-                    case when relative_to is not null and relative_to < ticker
-                        then (case direction when 'up' then 'down' when 'down' then 'up'
-                              else direction end)
-                        else direction end as way
-                from prediction_scores where status = 'scored'
-            )
-            select count(*) from counted a join counted b
-              on a.source = b.source and a.leg_a = b.leg_a and a.leg_b = b.leg_b
-             and a.way = b.way and a.cycle_ts < b.cycle_ts and b.cycle_ts < a.horizon_end
-            """
-        ).fetchone()[0]
+        overlapping = _overlapping_counted_calls(conn)
         calls, restated, daily = conn.execute(
             "select count(*) filter (where status = 'scored'), "
             "count(*) filter (where status = 'restatement'), "
@@ -116,6 +98,29 @@ def test_demo_runs_offline_on_the_default_cadence_and_prints_the_cycle(workshop_
     assert calls > 0 and daily > 0 and restated > calls
     assert board == (calls, restated)
     assert under == 0 and no_conviction == 0
+
+
+OVERLAPPING = """
+with counted as (
+    select source, cycle_ts, horizon_end,
+        least(ticker, coalesce(relative_to, ticker)) as leg_a,
+        case when relative_to is null then '' else greatest(ticker, relative_to) end as leg_b,
+        case when relative_to is not null and relative_to < ticker
+            then (case direction when 'up' then 'down' when 'down' then 'up' else direction end)
+            else direction end as way
+    from prediction_scores where status = 'scored'
+)
+select count(*) from counted a join counted b
+  on a.source = b.source and a.leg_a = b.leg_a and a.leg_b = b.leg_b
+ and a.way = b.way and a.cycle_ts < b.cycle_ts and b.cycle_ts < a.horizon_end
+"""
+
+
+def _overlapping_counted_calls(conn) -> int:
+    """Pairs of counted calls of one source on one idea (a pair written either way) whose
+    windows, from the cycle to the horizon's end, overlap: the later one restated the first
+    (predictions/standing_calls.py), so there must be none."""
+    return conn.execute(OVERLAPPING).fetchone()[0]
 
 
 def test_two_processes_write_different_cycles_to_one_file(workshop_env):
@@ -151,6 +156,11 @@ def test_the_readmes_demo_sequence_and_the_docs_march_backfill_leave_history_as_
     assert code == 0, out[-3000:]
     with duckdb.connect(workshop_env["WORKSHOP_DB"], read_only=True) as conn:
         first = conn.execute("select cycle_key, body from memo order by 1").fetchall()
+        # The README's 320-cycle demo: no source has two counted calls on one idea whose
+        # windows overlap, and its scoreboard lists the restatements beside the calls.
+        assert len(first) == 320 and _overlapping_counted_calls(conn) == 0
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("who"))
+    assert "calls" in header and "restated" in header
     code, out = run(
         [*make, "demo", "DEMO_ARGS=--cycles 48 --end 2026-03-30-19:15"], env, timeout=600
     )
