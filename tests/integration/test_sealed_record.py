@@ -154,65 +154,70 @@ materialize(sys.argv[1], selection=dg.AssetSelection.groups("market", "minds", "
 """
 
 
-def test_a_run_killed_between_the_memo_and_the_calls_leaves_nothing_of_its_cycle(
+class DiskFullAtTheCalls:
+    """The warehouse IO manager, failing when it stores the calls (a full disk)."""
+
+    @staticmethod
+    def resource():
+        import os
+
+        from workshop_dagster.platform.io_manager import WarehouseIOManager
+
+        class Failing(WarehouseIOManager):
+            def create_io_manager(self, context):
+                inner = super().create_io_manager(context)
+
+                class Io(dg.IOManager):
+                    def handle_output(self, ctx, obj):
+                        if ctx.name == "predictions":
+                            raise OSError("No space left on device")
+                        inner.handle_output(ctx, obj)
+
+                    def load_input(self, ctx):
+                        return inner.load_input(ctx)
+
+                return Io()
+
+        return Failing(database=os.environ["WORKSHOP_DB"], schema="main")
+
+
+def test_a_run_that_dies_or_fails_between_the_memo_and_the_calls_leaves_nothing_of_its_cycle(
     workshop_env, tmp_path, capsys
 ):
-    """The deliberation's outputs and the seal land in one transaction: a process killed after
-    the memo is stored and before the calls leaves no seal without calls, no memo without its
-    seal, and verify has nothing to call tampering; the re-run completes the cycle."""
+    """The deliberation's outputs and the seal land in one transaction: a process killed -9
+    after the memo is stored and before the calls, or a write of the calls that fails, leaves
+    no seal without calls and no memo without its seal; verify has nothing to call tampering;
+    the warehouse is free at once, and the re-run completes the cycle."""
+    import os
     import subprocess
     import sys
 
     from tests.conftest import PROJECT
 
+    def nothing_of_the_second_cycle():
+        assert query("select cycle_key from record_seals")["cycle_key"].tolist() == [CYCLES[0]]
+        assert query("select distinct cycle_key from memo")["cycle_key"].tolist() == [CYCLES[0]]
+        assert verify(["--no-site"]) == 0, capsys.readouterr().out
+
     assert materialize(CYCLES[0], selection=LOOP).success
     script = tmp_path / "kill_after_memo.py"
     script.write_text(KILL_AFTER_MEMO)
-    env = {**__import__("os").environ, "PYTHONPATH": str(PROJECT)}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     killed = subprocess.run(
         [sys.executable, str(script), CYCLES[1]], cwd=PROJECT, env=env, capture_output=True
     )
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
-    seals = query("select cycle_key from record_seals")["cycle_key"].tolist()
-    assert seals == [CYCLES[0]]
-    assert query("select distinct cycle_key from memo")["cycle_key"].tolist() == [CYCLES[0]]
-    assert verify(["--no-site"]) == 0, capsys.readouterr().out
-    assert materialize(CYCLES[1], selection=LOOP).success
-    assert verify(["--no-site"]) == 0, capsys.readouterr().out
-    assert query("select count(*) n from record_seals")["n"][0] == 2
-
-
-def test_a_failure_while_storing_the_calls_rolls_back_the_seal_and_the_memo(workshop_env):
-    """An output that cannot be stored (here the calls) fails the step and takes the cycle's
-    seal and memo back with it; the warehouse is free for the next run at once."""
-    import os
-
-    from workshop_dagster.platform.io_manager import WarehouseIOManager
-
-    class DiskFullAtTheCalls(WarehouseIOManager):
-        def create_io_manager(self, context):
-            inner = super().create_io_manager(context)
-
-            class Failing(dg.IOManager):
-                def handle_output(self, ctx, obj):
-                    if ctx.name == "predictions":
-                        raise OSError("No space left on device")
-                    inner.handle_output(ctx, obj)
-
-                def load_input(self, ctx):
-                    return inner.load_input(ctx)
-
-            return Failing()
-
-    assert materialize(CYCLES[0], selection=LOOP).success
-    io = DiskFullAtTheCalls(database=os.environ["WORKSHOP_DB"], schema="main")
+    nothing_of_the_second_cycle()
     failed = materialize(
-        CYCLES[1], selection=LOOP, resources={"io_manager": io}, raise_on_error=False
+        CYCLES[1],
+        selection=LOOP,
+        resources={"io_manager": DiskFullAtTheCalls.resource()},
+        raise_on_error=False,
     )
     assert not failed.success and "No space left on device" in failure_text(failed)
-    assert query("select cycle_key from record_seals")["cycle_key"].tolist() == [CYCLES[0]]
-    assert query("select distinct cycle_key from memo")["cycle_key"].tolist() == [CYCLES[0]]
+    nothing_of_the_second_cycle()
     assert materialize(CYCLES[1], selection=LOOP).success
+    assert verify(["--no-site"]) == 0, capsys.readouterr().out
     assert query("select count(*) n from record_seals")["n"][0] == 2
 
 
@@ -228,9 +233,3 @@ def test_a_refused_rerun_changes_nothing_the_sealed_memo_was_written_from(worksh
     assert f"cycle {CYCLES[1]} is sealed, and this run would change the market_quotes rows" in text
     for table in inputs:
         assert query(f"select * from {table} order by all").equals(before[table]), table
-    # An amendment on purpose recomputes the inputs and appends a visible amendment.
-    amended = materialize(
-        CYCLES[1], selection=LOOP, intraday=False, tags={"workshop/amend": "true"}
-    )
-    assert amended.success
-    assert query("select kind from record_seals order by seq")["kind"].tolist()[-1] == "amendment"
