@@ -51,7 +51,8 @@ def reference_rate(all_scores: pd.DataFrame, at: pd.Series) -> np.ndarray:
     return walk_forward_rate(scored["known_at"], scored["hit"], at)
 
 
-def _momentum(calls: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
+def momentum_directions(calls: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
+    """Each call's subject repeating the move the cycle saw (`change_1d_pct`; a pair's relative move)."""
     change = features.set_index(["cycle_ts", "ticker"])["change_1d_pct"]
 
     def lookup(ts, ticker) -> float:
@@ -95,7 +96,7 @@ def baseline_scores(
     calls = calls[keep].reset_index(drop=True)
     variants = {
         "always_up": calls.assign(direction="up"),
-        "momentum": calls.assign(direction=_momentum(calls, features)),
+        "momentum": calls.assign(direction=momentum_directions(calls, features)),
         "base_rate": calls.assign(
             confidence=np.maximum(COIN, reference_rate(all_scores, calls["cycle_ts"]))
         ),

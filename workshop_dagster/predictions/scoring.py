@@ -363,8 +363,8 @@ def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after, cutoff) ->
         has_leg = (
             rows if leg_no == 0 else rows & np.array([isinstance(t, str) and t != "" for t in leg])
         )
-        e_px, e_t = _lookup(index, leg, entry_at, has_leg)
-        x_px, x_t = _lookup(index, leg, exit_at, has_leg)
+        e_px, e_t = lookup_prices(index, leg, entry_at, has_leg)
+        x_px, x_t = lookup_prices(index, leg, exit_at, has_leg)
         missing = has_leg & (np.isnan(e_px) | np.isnan(x_px))
         stale = has_leg & ~missing & (x_t < end - np.timedelta64(stale_after))
         no_move = has_leg & ~missing & ~stale & (x_t <= e_t)
@@ -396,7 +396,7 @@ def _price_index(closes: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray
     }
 
 
-def _lookup(index, tickers: np.ndarray, at: np.ndarray, mask: np.ndarray):
+def lookup_prices(index, tickers: np.ndarray, at: np.ndarray, mask: np.ndarray):
     """The last close (and its time) of each row's ticker published at or before `at`."""
     px = np.full(len(at), np.nan)
     ts = np.full(len(at), np.datetime64("NaT"), dtype="datetime64[ns]")

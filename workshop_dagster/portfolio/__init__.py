@@ -1,0 +1,1 @@
+"""Paper portfolios: what following a source's published calls would have earned."""
