@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .portfolio.rules import PortfolioRules, PortfolioRulesError, rules_from_env
 from .variants import ENGINES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +99,8 @@ class Settings:
     # The other variants run side by side in the same warehouse and UI (WORKSHOP_VARIANTS):
     # each has its own assets (key prefix and DuckDB schema = its name) over the shared market.
     side_variants: tuple[str, ...] = ()
+    # The paper portfolios' sizing, caps, costs and benchmark (WORKSHOP_PORTFOLIO_*).
+    portfolio: PortfolioRules = field(default_factory=PortfolioRules)
 
     @property
     def market_cache_dir(self) -> Path:
@@ -162,7 +165,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
         variant=variant,
         side_variants=_side_variants(env.get("WORKSHOP_VARIANTS", ""), variant, llm, database.stem),
+        portfolio=_portfolio(env),
     )
+
+
+def _portfolio(env: dict[str, str]) -> PortfolioRules:
+    """WORKSHOP_PORTFOLIO_*: each checked now, with the range it accepts."""
+    try:
+        return rules_from_env(env)
+    except PortfolioRulesError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _variant(text: str, llm: str) -> str:

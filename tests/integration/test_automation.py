@@ -49,7 +49,8 @@ def test_a_tick_skipped_by_the_setting_runs_nothing():
     assert "skipped by WORKSHOP_CYCLE_SKIP" in skipped.skip_message
 
 
-ROLLUPS = {"track_record", "calibration", "rules", "site"}
+PAPER = ("paper_positions", "paper_equity", "paper_performance")
+ROLLUPS = {"track_record", "calibration", "rules", "site", *PAPER}
 
 
 def _rollups_tick(defs, instance):

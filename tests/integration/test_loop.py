@@ -30,7 +30,14 @@ LOOP_TABLES = (
     "prediction_scores",
     "lessons",
 )
-ROLLUP_TABLES = ("track_record", "calibration", "rules")
+ROLLUP_TABLES = (
+    "track_record",
+    "calibration",
+    "rules",
+    "paper_positions",
+    "paper_equity",
+    "paper_performance",
+)
 
 
 def four_weeks() -> list[str]:
@@ -44,8 +51,18 @@ def four_weeks() -> list[str]:
 def backfill(keys: list[str]):
     result = materialize(keys, selection=LOOP_GROUPS)
     assert result.success
-    assert materialize(None, selection=ROLLUPS).success
+    rollups = materialize(None, selection=ROLLUPS)
+    assert rollups.success
+    checks = rollups.get_asset_check_evaluations()
+    assert {c.check_name for c in checks if c.passed} >= PORTFOLIO_CHECKS
     return result
+
+
+PORTFOLIO_CHECKS = {
+    "cash_plus_positions_is_equity",
+    "gross_never_above_the_cap",
+    "every_scored_call_has_its_position",
+}
 
 
 def snapshot(tables) -> dict[str, pd.DataFrame]:
@@ -289,6 +306,24 @@ def test_rollups(looped):
     overall_bins = calib[calib["direction"] == "all"]
     assert overall_bins["n"].sum() == scored["confidence"].notna().sum()
     assert calib[calib["direction"] != "all"]["n"].sum() == overall_bins["n"].sum()
+
+
+def test_paper_portfolios_follow_every_new_call_and_sit_beside_their_benchmarks(looped):
+    positions = looped["first"]["paper_positions"]
+    marks = looped["first"]["paper_equity"]
+    table = looped["first"]["paper_performance"].set_index("source")
+    predictions = looped["first"]["predictions"]
+    new = predictions[(predictions["parse_status"] == "parsed") & predictions["restates"].isna()]
+    mine = positions[positions["source"].isin(["synthesis", "macro", "flow", "contrarian"])]
+    assert sorted(zip(mine["cycle_key"], mine["source"], strict=True)) == sorted(
+        zip(new["cycle_key"], new["source"], strict=True)
+    ), "one position row per new call, none for a restatement"
+    assert mine.loc[mine["status"] == "none", "reason"].notna().all()
+    assert set(table.index) >= {"synthesis", "always_up", "buy_and_hold", "cash"}
+    cycles = predictions["cycle_key"].nunique()
+    assert (marks.groupby("source")["cycle_key"].nunique() == cycles).all()
+    assert table.loc["cash", "positions"] == 0 and table.loc["buy_and_hold", "costs"] > 0
+    assert looped["second"]["paper_equity"].equals(marks), "a re-run marks the same equity"
 
 
 class ScriptedLLM(dg.ConfigurableResource):

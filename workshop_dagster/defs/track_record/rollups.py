@@ -23,7 +23,7 @@ rollups_job = dg.define_asset_job(
 )
 
 INPUTS = ("prediction_scores", "posts")  # what the rollups and the site are built from
-OUTPUTS = ("track_record", "calibration", "rules", "site")
+OUTPUTS = ("track_record", "calibration", "rules", "paper_performance", "site")
 
 
 def _targets() -> list[tuple[str, list[dg.AssetKey], list[dg.AssetKey]]]:
