@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.bench]
 RESULT = re.compile(r"^(\w+): \S+ .+\((.+)\)$")
 
 
-@pytest.mark.parametrize("name", ["load", "cycle", "scoring", "claude_path"])
+@pytest.mark.parametrize("name", ["load", "cycle", "scoring", "claude_path", "portfolio"])
 def test_benchmark_runs_on_a_tiny_size(name):
     runs_on_a_tiny_size(name)
 
