@@ -91,6 +91,7 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
         dg.AssetKey(["no_feedback", "rules"]),
         "variant_comparison",
         *("track_record", "calibration", "rules", "site"),
+        *("paper_positions", "paper_equity", "paper_performance"),
     )
     result = materialize(None, selection=rollups)
     assert result.success, failure_text(result)
