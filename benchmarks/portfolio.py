@@ -63,6 +63,12 @@ def main() -> None:
     now = calls["horizon_end"].max() + pd.Timedelta(days=1)
     rates = pd.DataFrame({"as_of": [calls["cycle_ts"].min()], "value": [4.0]})
     print(f"prices: {spec}; {len(calls):,} calls over {sessions} sessions", flush=True)
+    # The figures' libraries load once per process (the rollups run's): timed apart.
+    loading = time.perf_counter()
+    import empyrical  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    print(f"importing empyrical and scipy.stats: {time.perf_counter() - loading:.2f} s")
     started = time.perf_counter()
     book = every_portfolio(calls, PriceBook.of(closes), rules, now, rates)
     built = time.perf_counter() - started

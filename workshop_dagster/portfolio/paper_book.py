@@ -81,6 +81,41 @@ MARK_COLUMNS = [
 ]
 
 
+class _Cells:
+    """The positions frame's cells as plain lists while the book is walked (`cells.at[i, col]`
+    like a frame's, without pandas' cost per cell), written back once by `flush`."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        # Timestamps stay numpy values here: pandas makes an object per cell of a date column.
+        self.columns = {c: list(frame[c].to_numpy()) for c in frame.columns}
+        self.at = self
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, key):
+        row, col = key
+        return self.columns[col][row]
+
+    def __setitem__(self, key, value) -> None:
+        row, col = key
+        self.columns[col][row] = value
+
+    def flush(self) -> pd.DataFrame:
+        for col, values in self.columns.items():
+            kind = self.frame[col].dtype
+            column = pd.Series(values, index=self.frame.index, dtype=object)
+            if col in ("entry_ts", "close_ts"):
+                column = pd.to_datetime(column).astype("datetime64[ns]")
+            elif col == "flagged":
+                column = column.astype(bool)
+            elif kind.kind == "f":
+                column = pd.to_numeric(column, errors="coerce").astype(float)
+            self.frame[col] = column
+        return self.frame
+
+
 @dataclass(frozen=True)
 class PaperPortfolio:
     """The positions (one row per new call) and the marks (one row per cycle) of a source."""
@@ -134,13 +169,14 @@ def paper_portfolio(
     marks_at = marks_at.reset_index(drop=True)
     mark_ts = pd.to_datetime(marks_at["cycle_ts"]).to_numpy(dtype="datetime64[ns]")
     mark_ts = mark_ts[mark_ts <= now64]
-    positions = _blank_positions(calls)
-    plans = _plans(calls, positions, prices, rules, now64)
+    frame = _blank_positions(calls)
+    positions = _Cells(frame)
+    plans = _plans(calls, frame, positions, prices, rules, now64)
     source = str(calls["source"].iloc[0]) if len(calls) else ""
     marks = _walk(plans, positions, prices, rules, mark_ts, _rate_at(rates, mark_ts), now64)
     marks.insert(0, "source", source)
     marks.insert(1, "cycle_key", marks_at["cycle_key"].to_numpy()[: len(marks)])
-    return PaperPortfolio(positions[POSITION_COLUMNS], marks[MARK_COLUMNS])
+    return PaperPortfolio(positions.frame[POSITION_COLUMNS], marks[MARK_COLUMNS])
 
 
 def _blank_positions(calls: pd.DataFrame) -> pd.DataFrame:
@@ -176,23 +212,44 @@ def _is_ticker(value) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _plans(calls, positions, prices: PriceBook, rules, now64) -> list[_Plan]:
+def _plans(calls, frame, positions, prices: PriceBook, rules, now64) -> list[_Plan]:
     """Each new call's legs, entry and planned close; the calls that open nothing get their
-    reason in `positions` and no plan."""
+    reason in `positions` and no plan. Every leg's entry and exit is looked up at once."""
+    positions, cells = frame, positions
+    n = len(positions)
+    if n == 0:
+        return []
+    wanted = ["cycle_key", "source", "parse_status", "ticker", "direction", "confidence"]
+    records = positions[
+        [*wanted, "relative_to", "replaces"]
+        if "replaces" in positions
+        else [*wanted, "relative_to"]
+    ].to_dict("records")
+    minute = (positions["price_series"] == "intraday").to_numpy()
+    first = positions["ticker"].to_numpy(dtype=object)
+    second = positions["relative_to"].to_numpy(dtype=object)
+    paired = np.array([_is_ticker(t) for t in second], dtype=bool)
+    at = np.minimum(pd.to_datetime(positions["cycle_ts"]).to_numpy(dtype="datetime64[ns]"), now64)
+    end = pd.to_datetime(positions["horizon_end"]).to_numpy(dtype="datetime64[ns]")
+    due = ~np.isnat(end) & (end <= now64)
+    grace = np.where(minute, np.timedelta64(0, "ns"), np.timedelta64(SETTLE_GRACE))
+    exit_at = np.where(due, np.minimum(np.where(due, end, at) + grace, now64), at)
+    every = np.ones(n, dtype=bool)
+    entry = [_both(prices, first, at, every, minute), _both(prices, second, at, paired, minute)]
+    exits = [
+        _both(prices, first, exit_at, due, minute),
+        _both(prices, second, exit_at, due & paired, minute),
+    ]
     plans: list[_Plan] = []
     by_idea: dict[tuple, _Plan] = {}
-    for i, row in enumerate(positions.to_dict("records")):
+    for i, row in enumerate(records):
         why = _no_position(row, rules)
-        series = "intraday" if row["price_series"] == "intraday" else "daily"
-        index = prices.intraday if series == "intraday" else prices.daily
-        at = min(np.datetime64(pd.Timestamp(row["cycle_ts"]), "ns"), now64)
-        tickers = [row["ticker"]] + ([row["relative_to"]] if row["relative_to"] else [])
+        series = "intraday" if minute[i] else "daily"
+        tickers = [first[i]] + ([second[i]] if paired[i] else [])
         sign = 1.0 if row["direction"] == "up" else -1.0
-        signs = [sign, -sign][: len(tickers)]
-        legs, entries, entry_ts = [], [], []
-        for t in tickers:
-            px, ts = _one(index, t, at)
-            entries.append(px)
+        legs, entry_ts = [], []
+        for k, t in enumerate(tickers):
+            px, ts = float(entry[k][0][i]), entry[k][1][i]
             entry_ts.append(ts)
             if why is None and not (np.isfinite(px) and px > 0):
                 why = (
@@ -202,21 +259,39 @@ def _plans(calls, positions, prices: PriceBook, rules, now64) -> list[_Plan]:
                 )
             legs.append(_Leg((series, t), 0.0, px, rules.cost_bps(t) or 0.0))
         if why is not None:
-            positions.at[i, "reason"] = why
+            cells.at[i, "reason"] = why
             continue
         plan = _Plan(
-            i, str(row["cycle_key"]), at, legs, signs, None, [np.nan] * len(legs), "horizon", None
+            i,
+            str(row["cycle_key"]),
+            at[i],
+            legs,
+            [sign, -sign][: len(legs)],
+            None,
+            [np.nan] * len(legs),
+            "horizon",
+            None,
         )
-        _plan_exit(plan, row, index, series, entry_ts, now64)
-        positions.at[i, "entry_ts"] = pd.Timestamp(at)
+        if due[i]:
+            found = [(float(exits[k][0][i]), exits[k][1][i]) for k in range(len(legs))]
+            _plan_exit(plan, end[i], exit_at[i], found, entry_ts, series)
+        cells.at[i, "entry_ts"] = at[i]
         replaced = row.get("replaces")
-        key = idea({**row, "relative_to": row["relative_to"]})
+        key = idea(row)
         if isinstance(replaced, str) and replaced and key is not None:
-            _flip(by_idea.get(key[:3]), replaced, at, prices)
+            _flip(by_idea.get(key[:3]), replaced, at[i], prices)
         if key is not None:
             by_idea[key[:3]] = plan
         plans.append(plan)
     return plans
+
+
+def _both(prices: PriceBook, tickers, times, rows, minute) -> tuple[np.ndarray, np.ndarray]:
+    """The last price (and its time) of each row's ticker published by its time, in the row's
+    series (intraday where `minute`, else daily)."""
+    px_d, ts_d = lookup_prices(prices.daily, tickers, times, rows & ~minute)
+    px_i, ts_i = lookup_prices(prices.intraday, tickers, times, rows & minute)
+    return np.where(minute, px_i, px_d), np.where(minute, ts_i, ts_d)
 
 
 def _no_position(row: dict, rules: PortfolioRules) -> str | None:
@@ -230,17 +305,13 @@ def _no_position(row: dict, rules: PortfolioRules) -> str | None:
     return None
 
 
-def _plan_exit(plan: _Plan, row: dict, index, series: str, entry_ts, now64) -> None:
-    """The close at the horizon the scoring uses, once the horizon has ended by `now`."""
-    end = np.datetime64(pd.Timestamp(row["horizon_end"]), "ns")
-    if end > now64:
-        return
-    grace = SETTLE_GRACE if series == "daily" else pd.Timedelta(0)
+def _plan_exit(plan: _Plan, end, exit_at, found, entry_ts, series: str) -> None:
+    """The close at the horizon the scoring uses (`found`: each leg's last price by `exit_at`,
+    the horizon's end plus the settling grace, or `now`)."""
     stale_after = STALE_EXIT if series == "daily" else INTRADAY_STALE_EXIT
-    exit_at = min(end + np.timedelta64(grace), now64)
     flags = []
     for k, leg in enumerate(plan.legs):
-        px, ts = _one(index, leg.key[1], exit_at)
+        px, ts = found[k]
         if np.isnan(px) or ts <= entry_ts[k]:
             flags.append(f"no {leg.key[1]} bar closed between the cycle and the horizon")
             px = leg.entry
@@ -423,6 +494,7 @@ def _walk(plans, positions, prices: PriceBook, rules, mark_ts, rate, now64) -> p
         m = len(mark_ts) - 1
         pnl[plan.row] += sum(leg.shares * (mark_px[leg.key][m] - leg.entry) for leg in plan.legs)
         positions.at[plan.row, "status"] = "open"
+    positions = positions.flush()
     opened = positions["status"] != "none"
     positions["costs"] = np.where(opened, costs, np.nan)
     positions["pnl"] = np.where(opened, pnl, np.nan)
