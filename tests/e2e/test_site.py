@@ -62,15 +62,19 @@ def test_posts_with_news_show_their_headlines_under_the_post(built_site):
 
 def test_every_link_resolves_and_every_image_exists(built_site):
     pages = list(built_site.rglob("*.html"))
-    # The posts, the index, the scoreboard, the calibration report, the variants page.
-    assert len(pages) == 24 + 4
+    # The posts, the index, the scoreboard, the calibration report, the variants and portfolio
+    # pages.
+    assert len(pages) == 24 + 5
     for page in pages:
         html = page.read_text()
         for target in re.findall(r'(?:href|src)="([^"#]+)"', html):
             assert not target.startswith(("http:", "https:")), f"{page}: external {target}"
             resolved = (page.parent / target).resolve()
             assert resolved.exists(), f"{page.relative_to(built_site)} links to missing {target}"
-    for image in ("img/reliability.png", "img/rolling.png"):
+    for post in (built_site / "posts").glob("*.html"):
+        # Each post says what its call did in the paper portfolio, or why it did nothing.
+        assert re.search(r'<p class="position">(Position|No position): ', post.read_text()), post
+    for image in ("img/reliability.png", "img/rolling.png", "img/portfolio.png"):
         data = (built_site / image).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
@@ -117,3 +121,10 @@ def test_chromium_renders_index_scoreboard_and_escapes_model_text(built_site):
         widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
         assert len(widths) == 2 and all(w > 0 for w in widths)
         screenshot(page, "site-scoreboard.png")
+
+        page.goto((built_site / "portfolio.html").as_uri())
+        rows = page.locator("table.portfolio tbody tr td:first-child").all_inner_texts()
+        assert {"synthesis", "always_up", "buy_and_hold", "cash"} <= set(rows), rows
+        assert page.eval_on_selector("img", "i => i.naturalWidth") > 0
+        assert "Sharpe − SPY held [95%]" in page.inner_text("table.portfolio thead")
+        screenshot(page, "site-portfolio.png")

@@ -330,3 +330,31 @@ def test_a_book_that_prices_push_over_the_gross_cap_is_trimmed_back_to_it():
     closes, days = random_walk(11)
     wild = paper_portfolio(random_calls(days, 12), PriceBook.of(closes), rules, days[-1])
     assert (wild.marks["gross"] <= 0.2 + 1e-9).all()
+
+
+def test_a_post_says_what_its_call_opened_what_it_made_or_why_nothing():
+    from workshop_dagster.portfolio.position_words import position_words
+
+    rules = PortfolioRules(gross_cap=0.25, borrow_bps_year=0.0)
+    calls = walked(
+        [
+            call(0, "SPY", "up", 0.7, ends=4),
+            call(1, "IWM", "up", 0.6, ends=2, relative_to="QQQ"),
+            call(2, "SPY", "up", 0.8, ends=4),  # restates the first
+            call(4, "VIX", "up", 0.8, ends=4),
+        ]
+    )
+    rows = {
+        r["subject"]: r
+        for r in paper_portfolio(calls, book(HAND_PRICES), rules, NOW).positions.to_dict("records")
+    }
+    spy = position_words(rows["SPY"])
+    assert spy.startswith("Position: long SPY, 10.0% of equity a leg, at 100.00 (2026-03-02 19:15)")
+    assert "closed at its horizon at 108.00 (2026-03-06 16:15): +$795.84" in spy
+    pair = position_words(rows["IWM vs QQQ"])
+    assert "long IWM, short QQQ" in pair and "at 50.00 and 202.00" in pair
+    assert position_words(rows["VIX"]).startswith("No position: VIX cannot be bought")
+    again = position_words(rows["SPY"], calls["restates"].iloc[2])
+    assert again == (
+        "Position: this restates the call of 2026-03-02 19:15; its position stays as it was."
+    )

@@ -100,3 +100,38 @@ def cumulative_difference(doc: dict, path: Path) -> Path:
     ax.set_ylabel("cumulative difference")
     ax.set_title(f"{doc['a']} against {doc['b']} ({doc['walk']} walk)")
     return _saved(plt, fig, ax, path)
+
+
+# How the benchmarks are drawn beside the sources' curves (the sources in their own colours).
+BENCHMARK_STYLE = {
+    "buy_and_hold": ("#444444", "--"),
+    "buy_and_hold_called": ("#888888", "--"),
+    "cash": ("#bbbbbb", ":"),
+    "always_up": ("#8c564b", "-."),
+    "momentum": ("#e377c2", "-."),
+}
+
+
+def equity_curves(marks: pd.DataFrame, path: Path) -> Path:
+    """Each paper portfolio's equity at every cycle (top) and its drawdown from its peak
+    (bottom), the benchmarks dashed."""
+    plt = pyplot()
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(8, 5.6), dpi=100, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    for source, rows in marks.sort_values("cycle_ts").groupby("source", sort=False):
+        colour_of, style = BENCHMARK_STYLE.get(source, (colour(source), "-"))
+        equity = rows["equity"].to_numpy(dtype=float)
+        times = pd.to_datetime(rows["cycle_ts"]).to_numpy()
+        drawdown = 100.0 * (equity / pd.Series(equity).cummax().to_numpy() - 1.0)
+        top.plot(times, equity, color=colour_of, ls=style, lw=1.3, label=source)
+        bottom.plot(times, drawdown, color=colour_of, ls=style, lw=1.1)
+    top.set_ylabel("equity ($)")
+    top.set_title("Paper portfolios: following each source's calls, after costs")
+    top.legend(fontsize=7, ncol=3)
+    bottom.set_ylabel("drawdown (%)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -43,6 +43,12 @@ class SiteData:
     signer: Signer | None = None
     # Variant comparisons `make compare` wrote (predictions/comparison.as_json), for the Variants page.
     comparisons: list[dict] | None = None
+    # The paper portfolios (paper_positions, paper_equity, paper_performance) and their rules,
+    # for the Portfolio page and each post's position; None: not built yet.
+    paper_positions: pd.DataFrame | None = None
+    paper_equity: pd.DataFrame | None = None
+    paper_performance: pd.DataFrame | None = None
+    portfolio_rules: object | None = None
 
 
 def _env():
@@ -188,6 +194,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         .to_dict("records")
     }
     memos = data.memos or {}
+    position_of = _positions(data)
     for post in posts.to_dict("records"):
         try:
             memo, rest = split_post(post["markdown"])
@@ -201,6 +208,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         rest = _page_permalink(rest.replace(OUTCOME_MARKER, "---"), post["slug"])
         html = env.get_template("post.html").render(
             post=post,
+            position=position_of(key),
             body=block + "\n" + markdown_to_html(rest),
             provenance=markdown_to_html(
                 post["provenance"] if isinstance(post.get("provenance"), str) else ""
@@ -229,6 +237,7 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     outcomes = report.outcomes(data.scores)
     images += _calibration_page(env, staging, outcomes)
     images += _variants_page(env, staging, data.comparisons or [])
+    images += _portfolio_page(env, staging, data)
     if len(scored):
         rolling_scores(scored, staging / "img" / "rolling.png")
         images.append("img/rolling.png")
@@ -272,6 +281,108 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     else:
         staging.rename(out_dir)
     return {"posts": len(posts), "images": images, "rules": len(rules)}
+
+
+def _positions(data: SiteData):
+    """cycle key -> the sentence on the synthesis's position for that cycle's post."""
+    from ..portfolio.position_words import position_words
+
+    positions = data.paper_positions
+    if positions is None or positions.empty:
+        return lambda key: ""
+    mine = positions[positions["source"] == "synthesis"]
+    rows = {r["cycle_key"]: r for r in mine.to_dict("records")}
+    scores = data.scores
+    restated = {}
+    if len(scores) and "restates" in scores:
+        synthesis = scores[(scores["source"] == "synthesis") & scores["restates"].notna()]
+        restated = dict(zip(synthesis["cycle_key"], synthesis["restates"], strict=True))
+
+    def words(key: str) -> str:
+        if key in restated:
+            return position_words(rows.get(restated[key]), restated[key])
+        return position_words(rows.get(key))
+
+    return words
+
+
+def _portfolio_page(env, staging: Path, data: SiteData) -> list[str]:
+    """portfolio.html: every paper portfolio's equity and drawdown, and the metrics table with
+    the Sharpe difference against buy-and-hold and its interval read in words."""
+    from ..portfolio.every_source import BENCHMARKS
+    from ..portfolio.rules import PortfolioRules
+    from .charts import equity_curves
+
+    rules = data.portfolio_rules or PortfolioRules()
+    marks, table = data.paper_equity, data.paper_performance
+    images, rows, days, deflated, tries = [], [], 0, "—", 0
+    if marks is not None and len(marks) and table is not None and len(table):
+        equity_curves(marks, staging / "img" / "portfolio.png")
+        images.append("img/portfolio.png")
+        for r in table.to_dict("records"):
+            rows.append(_portfolio_row(r, BENCHMARKS))
+        days = int(table["days"].max())
+        sources = table[~table["source"].isin(BENCHMARKS)]
+        tries = len(sources)
+        if len(sources) and sources["sharpe"].notna().any():
+            best = sources.loc[sources["sharpe"].astype(float).idxmax()]
+            if best["deflated_sharpe"] is not None and not pd.isna(best["deflated_sharpe"]):
+                deflated = f"{best['source']}, {float(best['deflated_sharpe']):.2f}"
+    (staging / "portfolio.html").write_text(
+        env.get_template("portfolio.html").render(
+            rules=rules,
+            image=images[0] if images else None,
+            rows=rows,
+            days=days,
+            tries=tries,
+            deflated=deflated,
+        ),
+        encoding="utf-8",
+    )
+    return images
+
+
+def _portfolio_row(r: dict, benchmarks: tuple[str, ...]) -> dict:
+    def pct(v, digits=2):
+        return "—" if v is None or pd.isna(v) else f"{v:+.{digits}f}%"
+
+    def num(v):
+        return "—" if v is None or pd.isna(v) else f"{v:.2f}"
+
+    low, high, diff = (
+        r.get("sharpe_vs_benchmark_low"),
+        r.get("sharpe_vs_benchmark_high"),
+        r.get("sharpe_vs_benchmark"),
+    )
+    has_interval = low is not None and not pd.isna(low)
+    if not has_interval:
+        verdict = "the benchmark" if r["source"] == "buy_and_hold" else "too few days to judge"
+    elif low > 0:
+        verdict = "beats holding it"
+    elif high < 0:
+        verdict = "trails holding it"
+    else:
+        verdict = "no better or worse than holding it"
+    drawdown = r.get("max_drawdown_pct")
+    return {
+        "source": r["source"],
+        "kind": "benchmark" if r["source"] in benchmarks else "source",
+        "positions": int(r.get("positions") or 0),
+        "total_return": pct(r.get("total_return_pct")),
+        "annual_return": pct(r.get("annual_return_pct"), 1),
+        "volatility": pct(r.get("annual_volatility_pct"), 1).lstrip("+"),
+        "sharpe": num(r.get("sharpe")),
+        "sortino": num(r.get("sortino")),
+        "drawdown": "—"
+        if drawdown is None or pd.isna(drawdown)
+        else f"{drawdown:.2f}% ({int(r.get('drawdown_days') or 0)})",
+        "costs": f"${float(r.get('costs') or 0):,.2f}",
+        "hit_rate": "—"
+        if r.get("hit_rate") is None or pd.isna(r.get("hit_rate"))
+        else f"{100 * r['hit_rate']:.0f}%",
+        "difference": f"{diff:+.2f} [{low:+.2f}, {high:+.2f}]" if has_interval else "—",
+        "verdict": verdict,
+    }
 
 
 def _kind(post: dict) -> str:

@@ -168,8 +168,8 @@ def _warehouse_comparisons(conn) -> list[dict]:
         "calibration": dg.AssetIn(),
         "rules": dg.AssetIn(),
     },
-    # Read when it exists (a loop without side variants never builds it).
-    deps=["variant_comparison"],
+    # Read when they exist (a loop without side variants never builds the comparison).
+    deps=["variant_comparison", "paper_performance"],
     kinds={"html"},
     description="A static HTML site (no server needed): posts newest first with calls and "
     "outcomes, a scoreboard with per-mind and per-regime tables (outcomes and calls, each "
@@ -204,6 +204,11 @@ def site(
             else {}
         )
         warehouse_comparisons = _warehouse_comparisons(conn)
+        paper = {
+            name: conn.execute(f"select * from {name}").fetchdf()
+            for name in ("paper_positions", "paper_equity", "paper_performance")
+            if table_exists(conn, name)
+        }
     data = SiteData(
         posts=posts,
         track_record=track_record,
@@ -215,6 +220,10 @@ def site(
         public_keys=public_keys,
         signer=signer_for(active().signing_key),
         comparisons=_comparisons() + warehouse_comparisons,
+        paper_positions=paper.get("paper_positions"),
+        paper_equity=paper.get("paper_equity"),
+        paper_performance=paper.get("paper_performance"),
+        portfolio_rules=active().portfolio,
     )
     built = build_site(data, publisher.site_dir)
     head = record_head.head_of(seals)
