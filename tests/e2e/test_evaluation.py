@@ -88,6 +88,21 @@ def test_walk_forward_is_leak_free_and_reproducible(shared_market, first_walk, t
                 or f"- {source} against {baseline}: too few" in verdicts
             ), (source, baseline)
 
+    # What following the calls would have earned: each half from fresh capital, every source's
+    # portfolio and the benchmarks, a verdict line per benchmark and the cost-free comparison.
+    earned = report.split("## What following the calls would have earned")[1]
+    for half in ("first half", "second half"):
+        book = figures["portfolios"][half]
+        assert {"synthesis", "always_up", "buy_and_hold", "cash"} <= set(book), half
+        assert book["cash"]["positions"] == 0 and book["buy_and_hold"]["costs"] > 0
+        for bench in ("always_up", "momentum", "buy_and_hold", "cash"):
+            assert re.search(
+                rf"- {half}: synthesis(: (beats|trails|no better or worse than) {bench}"
+                rf"| against {bench}: too few)",
+                earned,
+            ), (half, bench)
+        assert f"- {half}: the synthesis paid $" in earned or "made no call" in earned
+
     code, out = _daily(shared_market, second)
     assert code == 0, out[-3000:]
     assert (second / "figures.json").read_text() == (first / "figures.json").read_text()

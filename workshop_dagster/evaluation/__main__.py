@@ -327,6 +327,24 @@ def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, di
     return figures, periods
 
 
+def _halves(keys: list[str]) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """The two halves of the walk (by cycle day, as `evaluate` splits them): name -> (from, to)."""
+    middle = pd.Timestamp(pd.Series(sorted(keys)).map(lambda k: k[:10]).iloc[len(keys) // 2])
+    first, last = pd.Timestamp(keys[0][:10]), pd.Timestamp(keys[-1][:10]) + pd.Timedelta(days=1)
+    return {"first half": (first, middle), "second half": (middle, last)}
+
+
+def _portfolios(tables: dict[str, pd.DataFrame], keys: list[str], settings: Settings):
+    """The paper portfolios of each half (evaluation/portfolio_report.py): Markdown, figures."""
+    from ..market import calendar
+    from .portfolio_report import block_of, half_portfolios, report
+
+    rules = settings.portfolio
+    books, free = half_portfolios(tables, _closes(tables), _halves(keys), calendar.now_ny(), rules)
+    text, figures = report(books, rules, block_of(tables["predictions"]), free)
+    return text, figures
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.walk == "both":
@@ -344,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     tables = _tables()
     checks, violations = audit(tables, Feedback.of_variant(settings.variant))
     figures, periods = evaluate(tables, keys)
+    portfolio_text, figures["portfolios"] = _portfolios(tables, keys, settings)
     write_json(figures, out / "figures.json")
     reliability_diagram(
         {k: v for k, v in periods.items() if k != "whole period"}, SOURCES, out / "reliability.png"
@@ -358,12 +377,14 @@ def main(argv: list[str] | None = None) -> int:
             "## Verdicts\n\nWhole period: the source's Brier score minus the baseline's (below 0 "
             "is better), with a 95% moving-block bootstrap interval over days.\n\n"
             + "\n".join(f"- {line}" for line in verdicts(figures)),
+            portfolio_text,
             audit_line,
         ]
     )
     (out / "report.md").write_text(text + "\n")
     print(table(figures))
     print("\n".join(verdicts(figures)))
+    print(portfolio_text)
     print(audit_line)
     for v in violations[:20]:
         print(f"  {v.cycle_key} {v.what}: {v.detail}")
