@@ -200,3 +200,9 @@ def test_a_walk_without_feedback_shows_no_record_and_compares_with_the_loop(
     both = len(decided[0] & decided[1])
     assert 0 < both <= 13 and f"| all cycles | brier | {both} |" in table
     assert re.search(r"\| calls both made \| hit_rate \| \d+ \|", table)
+    # The two variants' paper portfolios on the cycles both walked, and their Sharpe difference.
+    assert re.search(
+        r"Paper portfolios of the synthesis on the 13 cycles both walked .*Sharpe difference "
+        r"baseline − no_feedback: ([+-]\d+\.\d\d \[95% [+-]\d+\.\d\d, [+-]\d+\.\d\d\]|too few days)",
+        table,
+    ), table[-800:]

@@ -33,6 +33,80 @@ def _restated(scores: pd.DataFrame) -> str:
     return f"{calls:,} calls, {int((mine['status'] == 'restatement').sum()):,} restated"
 
 
+def _walk_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    import duckdb
+
+    with duckdb.connect(str(folder / "evaluation.duckdb"), read_only=True) as conn:
+        return {
+            t: conn.execute(f"select * from {t}").fetchdf() for t in ("predictions", "macro_rates")
+        }
+
+
+def portfolio_lines(
+    a: str, b: str, folder_a: Path, folder_b: Path, market: str, intraday: bool
+) -> tuple[str, dict]:
+    """The two variants' synthesis portfolios on the cycles both walked: each one's Sharpe,
+    the difference with its block-bootstrap interval, and each one's probabilistic Sharpe and
+    the deflated Sharpe of the better (two tried: the better of two is not skill by itself)."""
+    from ..market import calendar
+    from ..portfolio import performance
+    from ..portfolio.paper_book import paper_portfolio
+    from ..predictions.scoring import PriceBook
+    from ..settings import active
+    from .baselines import scoring_closes
+    from .portfolio_report import block_of
+
+    rules = active().portfolio
+    walks = {a: _walk_tables(folder_a), b: _walk_tables(folder_b)}
+    common = set.intersection(*(set(w["predictions"]["cycle_key"]) for w in walks.values()))
+    if not common:
+        return "No cycle both walked: no portfolio to compare.", {}
+    every = pd.concat([w["predictions"] for w in walks.values()], ignore_index=True)
+    book = PriceBook.of(scoring_closes(every, market, intraday))
+    days, figures = {}, {}
+    for name, w in walks.items():
+        rows = w["predictions"][w["predictions"]["cycle_key"].isin(common)]
+        mine = rows[rows["source"] == "synthesis"]
+        rates = w["macro_rates"]
+        rates = rates[rates["series"] == "fed_funds"][["value", "as_of"]].drop_duplicates()
+        cycles = rows[["cycle_key", "cycle_ts"]].drop_duplicates("cycle_key")
+        marks = paper_portfolio(mine, book, rules, calendar.now_ny(), rates, cycles).marks
+        days[name] = performance.daily_returns(marks, rules.capital)
+        figures[name] = performance.portfolio_figures(marks, None, rules.capital)
+    d, lo, hi = performance.sharpe_difference(days[a], days[b], block_of(every))
+    excess = {n: (x["ret"] - x["rf"]).to_numpy() for n, x in days.items()}
+    tries = [performance.daily_sharpe(x) for x in days.values()]
+    better = max(walks, key=lambda n: figures[n]["sharpe"] or float("-inf"))
+    deflated = performance.deflated_sharpe(excess[better], tries)
+
+    def num(v, fmt="{:.2f}"):
+        return "—" if v is None else fmt.format(v)
+
+    text = (
+        f"Paper portfolios of the synthesis on the {len(common):,} cycles both walked "
+        f"(docs/scoring.md): {a} {num(figures[a]['total_return_pct'], '{:+.2f}%')}, Sharpe "
+        f"{num(figures[a]['sharpe'])}; {b} {num(figures[b]['total_return_pct'], '{:+.2f}%')}, "
+        f"Sharpe {num(figures[b]['sharpe'])}. Sharpe difference {a} − {b}: "
+        + (
+            f"{d:+.2f} [95% {lo:+.2f}, {hi:+.2f}]"
+            if d is not None and lo is not None
+            else "too few days"
+        )
+        + f". Probability the better ({better}) has a true Sharpe above what the better of two "
+        f"would reach by luck (deflated Sharpe): {num(deflated)}."
+    )
+    doc = {
+        "sharpe": {n: figures[n]["sharpe"] for n in walks},
+        "total_return_pct": {n: figures[n]["total_return_pct"] for n in walks},
+        "difference": d,
+        "low": lo,
+        "high": hi,
+        "deflated_sharpe": deflated,
+        "better": better,
+    }
+    return text, doc
+
+
 def main(argv: list[str] | None = None) -> int:
     """`make compare A=baseline B=no_feedback`: the two variants' walks side by side."""
     import argparse
@@ -47,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--root", default=None, help="the evaluations' folder (default data/evaluation)"
     )
+    parser.add_argument(
+        "--market",
+        default=None,
+        help="the csv market folder the walks ran on (default ../shared/data/market)",
+    )
     args = parser.parse_args(argv)
     variants = load_variants()
     for name in (args.a, args.b):
@@ -56,6 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     a = _scores(variant_folder(args.a, args.root) / sub, args.a)
     b = _scores(variant_folder(args.b, args.root) / sub, args.b)
     rows = compare(a, b)
+    from .__main__ import DEFAULT_MARKET
+
+    market = f"csv:{Path(args.market or DEFAULT_MARKET).expanduser().resolve()}"
+    portfolio_text, portfolio_doc = portfolio_lines(
+        args.a,
+        args.b,
+        variant_folder(args.a, args.root) / sub,
+        variant_folder(args.b, args.root) / sub,
+        market,
+        args.walk == "intraday",
+    )
     text = (
         f"# {args.a} against {args.b} ({args.walk} walk)\n\n"
         "Paired by cycle on the synthesis's new calls (a restatement of a call still "
@@ -64,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         "over all cycles. Difference = first − second; 95% moving-block bootstrap interval "
         "over days; Diebold-Mariano statistic and two-sided p-value (Newey-West).\n\n"
         + table(rows, args.a, args.b)
+        + "\n\n"
+        + portfolio_text
         + "\n"
     )
     root = variant_folder("baseline", args.root)
@@ -74,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = root / "comparisons"
     folder.mkdir(exist_ok=True)
-    doc = as_json(args.a, args.b, args.walk, rows, cumulative(a, b))
+    doc = as_json(args.a, args.b, args.walk, rows, cumulative(a, b)) | {"portfolio": portfolio_doc}
     (folder / f"{args.a}-vs-{args.b}-{args.walk}.json").write_text(json.dumps(doc, indent=1))
     print(text)
     print(f"wrote {out} and {folder / f'{args.a}-vs-{args.b}-{args.walk}.json'}")
