@@ -47,6 +47,15 @@ class Variant:
     # The calibration's pseudo-calls (minds/calibration.py: base, direction, bin, regime) the
     # variant changes; empty: the loop's.
     calibration: tuple[tuple[str, int], ...] = ()
+    # The paper portfolios' sizing the variant sets (kelly_fraction, position_cap, gross_cap);
+    # empty: WORKSHOP_PORTFOLIO_*'s.
+    sizing: tuple[tuple[str, float], ...] = ()
+
+    def portfolio_rules(self, base):
+        """`base` (a PortfolioRules: the settings') with the variant's own sizing."""
+        from dataclasses import replace
+
+        return replace(base, **dict(self.sizing)) if self.sizing else base
 
     @property
     def priors(self) -> dict[str, int] | None:
@@ -102,6 +111,29 @@ def _calibration(fields, where: str) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(out))
 
 
+SIZING = ("kelly_fraction", "position_cap", "gross_cap")
+
+
+def _sizing(fields, where: str) -> tuple[tuple[str, float], ...]:
+    """A variant's `sizing`: some of SIZING, each checked as WORKSHOP_PORTFOLIO_* is."""
+    from .portfolio.rules import PortfolioRules, PortfolioRulesError
+
+    if fields is None:
+        return ()
+    if not isinstance(fields, dict) or not fields:
+        raise VariantsFileError(f"{where}: sizing must map some of {', '.join(SIZING)} to numbers")
+    for key, value in fields.items():
+        if key not in SIZING:
+            raise VariantsFileError(f"{where}: sizing {key!r} is not one of {', '.join(SIZING)}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise VariantsFileError(f"{where}: sizing {key} {value!r} is not a number")
+    try:
+        PortfolioRules(**{k: float(v) for k, v in fields.items()})
+    except PortfolioRulesError as exc:
+        raise VariantsFileError(f"{where}: sizing: {exc}") from None
+    return tuple(sorted((k, float(v)) for k, v in fields.items()))
+
+
 def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
     """The variants of `path`, checked: a clear error names the variant and the field."""
     import yaml
@@ -140,6 +172,7 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             "mind_model",
             "synthesis_model",
             "calibration",
+            "sizing",
         }
         if unknown:
             raise VariantsFileError(f"{path}: variant {name}: unknown field(s) {sorted(unknown)}")
@@ -192,6 +225,7 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             personas,
             **models,
             calibration=_calibration(fields.get("calibration"), f"{path}: variant {name}"),
+            sizing=_sizing(fields.get("sizing"), f"{path}: variant {name}"),
         )
     if "baseline" not in out:
         raise VariantsFileError(f"{path}: the `baseline` variant (the loop as it runs) is missing")

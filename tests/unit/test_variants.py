@@ -302,3 +302,25 @@ def _each_refused(cases: dict[str, str], path) -> None:
         with pytest.raises(VariantsFileError) as raised:
             load_variants(path)
         assert says in str(raised.value), text
+
+
+def test_a_variant_sets_its_own_portfolio_sizing_checked_as_the_settings_are(tmp_path):
+    from workshop_dagster.portfolio.rules import PortfolioRules
+    from workshop_dagster.variants import VariantsFileError, load_variants
+
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "variants:\n  baseline: {}\n  bold:\n    sizing: {kelly_fraction: 0.5, position_cap: 0.1}\n"
+    )
+    rules = load_variants(good)["bold"].portfolio_rules(PortfolioRules())
+    assert (rules.kelly_fraction, rules.position_cap, rules.gross_cap) == (0.5, 0.1, 1.0)
+    assert load_variants(good)["baseline"].portfolio_rules(PortfolioRules()) == PortfolioRules()
+    for sizing, named in (
+        ("{kelly_fraction: 2}", "out of range"),
+        ("{leverage: 3}", "'leverage' is not one of"),
+        ("{position_cap: 0.5, gross_cap: 0.2}", "one leg cannot be larger"),
+    ):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(f"variants:\n  baseline: {{}}\n  bold:\n    sizing: {sizing}\n")
+        with pytest.raises(VariantsFileError, match=named):
+            load_variants(bad)

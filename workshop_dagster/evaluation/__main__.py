@@ -337,9 +337,10 @@ def _halves(keys: list[str]) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
 def _portfolios(tables: dict[str, pd.DataFrame], keys: list[str], settings: Settings):
     """The paper portfolios of each half (evaluation/portfolio_report.py): Markdown, figures."""
     from ..market import calendar
+    from ..variants import load_variants
     from .portfolio_report import block_of, half_portfolios, report
 
-    rules = settings.portfolio
+    rules = load_variants()[settings.variant].portfolio_rules(settings.portfolio)
     books, free = half_portfolios(tables, _closes(tables), _halves(keys), calendar.now_ny(), rules)
     text, figures = report(books, rules, block_of(tables["predictions"]), free)
     return text, figures

@@ -53,10 +53,11 @@ def portfolio_lines(
     from ..portfolio.paper_book import paper_portfolio
     from ..predictions.scoring import PriceBook
     from ..settings import active
+    from ..variants import load_variants
     from .baselines import scoring_closes
     from .portfolio_report import block_of
 
-    rules = active().portfolio
+    variants = load_variants()
     walks = {a: _walk_tables(folder_a), b: _walk_tables(folder_b)}
     common = set.intersection(*(set(w["predictions"]["cycle_key"]) for w in walks.values()))
     if not common:
@@ -70,6 +71,8 @@ def portfolio_lines(
         rates = w["macro_rates"]
         rates = rates[rates["series"] == "fed_funds"][["value", "as_of"]].drop_duplicates()
         cycles = rows[["cycle_key", "cycle_ts"]].drop_duplicates("cycle_key")
+        # Each variant at its own sizing (variants.yaml `sizing`), costs as set.
+        rules = variants[name].portfolio_rules(active().portfolio)
         marks = paper_portfolio(mine, book, rules, calendar.now_ny(), rates, cycles).marks
         days[name] = performance.daily_returns(marks, rules.capital)
         figures[name] = performance.portfolio_figures(marks, None, rules.capital)

@@ -62,9 +62,10 @@ def paper_portfolios(
     from ...market import calendar
     from ...portfolio.every_source import every_portfolio, metrics_table
     from ...predictions.scoring import PriceBook, minute_legs
+    from ...variants import load_variants
     from ...warehouse import table_exists
 
-    rules = SETTINGS.portfolio
+    rules = load_variants()[SETTINGS.variant].portfolio_rules(SETTINGS.portfolio)
     now = calendar.now_ny()
     with warehouse.connect() as conn:
         if not table_exists(conn, "predictions"):
