@@ -399,3 +399,33 @@ def test_a_range_run_logs_its_progress(looped):
     assert len(lines) == 20, lines[:3]  # every 5% of the 60 cycles
     assert lines[0].startswith("3/60 cycles (5%)") and "left" in lines[0]
     assert lines[-1].startswith("60/60 cycles (100%)") and lines[-1].endswith("done")
+
+
+def test_the_portfolio_checks_fail_on_a_book_that_does_not_balance_or_breaks_the_cap():
+    import duckdb
+
+    from workshop_dagster.defs.track_record import paper_portfolios as checks
+
+    conn = duckdb.connect()
+    conn.execute(
+        "create table paper_equity as select * from (values "
+        "('synthesis', 'a', 90.0, 10.0, 0.0, 100.0, 0.1), "  # balances
+        "('synthesis', 'b', 90.0, 10.0, 0.0, 101.0, 0.1), "  # a dollar from nowhere
+        "('flow', 'c', 50.0, 60.0, 0.0, 'nan'::double, 1.2), "  # NaN equity, above the cap
+        "('macro', 'd', -5.0, 0.0, 0.0, -5.0, 0.0)"  # ruined below zero
+        ") t(source, cycle_key, cash, long_value, short_value, equity, gross)"
+    )
+    unbalanced, _ = checks._books_balance(conn)
+    assert [r[1] for r in unbalanced] == ["b", "c"]
+    over, meta = checks._within_cap(conn)
+    assert sorted(r[1] for r in over) == ["c", "d"] and meta["gross_cap"] == 1.0
+    conn.execute(
+        "create table prediction_scores as select * from (values ('a', 'synthesis', 'scored'), "
+        "('b', 'synthesis', 'scored')) t(cycle_key, source, status)"
+    )
+    conn.execute(
+        "create table paper_positions as select * from (values "
+        "('a', 'synthesis', 'closed', null)) t(cycle_key, source, status, reason)"
+    )
+    missing, _ = checks._every_call(conn)
+    assert missing == [("b", "synthesis")]

@@ -26,6 +26,10 @@ def test_skipped_ticks_are_cron_strings():
         ({"WORKSHOP_START": "2030-01-01"}, "WORKSHOP_START='2030-01-01' must be from 2000-01-03"),
         ({"WORKSHOP_START": "yesterday-ish"}, "WORKSHOP_START='yesterday-ish' is not a date"),
         (
+            {"WORKSHOP_PORTFOLIO_GROSS_CAP": "2"},
+            "WORKSHOP_PORTFOLIO_GROSS_CAP=2.0 is out of range: gross_cap accepts 0 to 1",
+        ),
+        (
             {"WORKSHOP_SCORING_INTERVAL_S": "abc"},
             "WORKSHOP_SCORING_INTERVAL_S='abc' is not an integer",
         ),

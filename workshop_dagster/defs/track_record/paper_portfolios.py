@@ -162,7 +162,8 @@ def _check(name: str, asset: str, description: str):
 def _books_balance(conn):
     rows = conn.execute(
         "select source, cycle_key, equity from paper_equity "
-        "where abs(cash + long_value - short_value - equity) > 1e-6 * greatest(1, abs(equity))"
+        "where not isfinite(equity) or not isfinite(cash) "
+        "or abs(cash + long_value - short_value - equity) > 1e-6 * greatest(1, abs(equity))"
     ).fetchall()
     return rows, {}
 
@@ -176,7 +177,7 @@ def _within_cap(conn):
     cap = SETTINGS.portfolio.gross_cap
     rows = conn.execute(
         "select source, cycle_key, gross, equity from paper_equity "
-        "where gross > ? + 1e-9 or equity < 0",
+        "where gross > ? + 1e-9 or equity < 0 or not isfinite(equity)",
         [cap],
     ).fetchall()
     return rows, {"gross_cap": cap}
