@@ -11,6 +11,8 @@ from tests.integration.helpers import failure_text, materialize, query
 from workshop_dagster.resources import build_resources
 from workshop_dagster.settings import load_settings
 
+PAPER = ("paper_positions", "paper_equity", "paper_performance")
+
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions")
 CYCLES = ["2026-03-02-09:15", "2026-03-02-12:15", "2026-03-02-19:15", "2026-03-03-09:15"]
 MARKET_TABLES = ("market_bars", "market_quotes", "cycle_features", "regime_labels", "macro_rates")
@@ -89,12 +91,25 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
         *[dg.AssetKey([v, t]) for v in ("no_feedback", "placebo") for t in ("track_record",)],
         dg.AssetKey(["no_feedback", "calibration"]),
         dg.AssetKey(["no_feedback", "rules"]),
+        *[dg.AssetKey([v, t]) for v in ("no_feedback", "placebo") for t in PAPER],
         "variant_comparison",
         *("track_record", "calibration", "rules", "site"),
-        *("paper_positions", "paper_equity", "paper_performance"),
+        *PAPER,
     )
     result = materialize(None, selection=rollups)
     assert result.success, failure_text(result)
+    # Each variant's paper portfolios from its own calls, in its own schema, checks passed.
+    checks = result.get_asset_check_evaluations()
+    assert sum(c.passed for c in checks if c.check_name == "gross_never_above_the_cap") == 3
+    for v in ("no_feedback", "placebo"):
+        own = query(
+            f"select distinct cycle_key from {v}.paper_positions where source = 'synthesis'"
+        )
+        calls = query(
+            f"select distinct cycle_key from {v}.predictions where source = 'synthesis' "
+            "and parse_status = 'parsed' and restates is null"
+        )
+        assert set(own["cycle_key"]) == set(calls["cycle_key"]), v
     mine = query(
         "select sum(n) n from no_feedback.track_record where regime = 'all' "
         "and timeframe_bucket = 'all' and subject_kind = 'all'"

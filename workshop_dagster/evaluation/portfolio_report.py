@@ -16,6 +16,7 @@ from ..predictions.scoring import PriceBook
 
 COLUMNS = {
     "positions": "positions",
+    "exposure": "exposure",
     "total_return_pct": "return %",
     "annual_return_pct": "a year %",
     "sharpe": "Sharpe",
@@ -110,6 +111,8 @@ def _cells(r: dict) -> list[str]:
             out.append(f"{100 * v:.0f}%")
         elif col == "positions":
             out.append(f"{int(v):,}")
+        elif col == "exposure":
+            out.append(f"{100 * v:.1f}%")
         elif col == "costs":
             out.append(f"{v:,.0f}")
         else:

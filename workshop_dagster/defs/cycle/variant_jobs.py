@@ -13,6 +13,7 @@ from ..minds.deliberation import LOOP_OUTPUTS
 
 PER_CYCLE_ASSETS = (*LOOP_OUTPUTS, "prediction_scores", "lessons")
 RECORD_ASSETS = ("track_record", "calibration", "rules")
+PAPER_ASSETS = ("paper_positions", "paper_equity", "paper_performance")
 
 
 def keys(variant: str, names) -> list[dg.AssetKey]:
@@ -38,10 +39,14 @@ def _jobs(variant: str) -> dict:
         "rollups": dg.define_asset_job(
             f"{variant}_rollups",
             selection=dg.AssetSelection.assets(
-                *keys(variant, RECORD_ASSETS), "variant_comparison", "site"
+                *keys(variant, RECORD_ASSETS),
+                *keys(variant, PAPER_ASSETS),
+                "variant_comparison",
+                "site",
             ),
             description=f"Variant {variant}'s track record, calibration and rules from every "
-            "score so far, its comparison with the code location's own variant, and the site.",
+            "score so far, its paper portfolios, its comparison with the code location's own "
+            "variant, and the site.",
         ),
     }
 

@@ -5,6 +5,8 @@ import dagster as dg
 
 from ...cycle_assets import SETTINGS, permanent_errors_fail_fast
 from ...resources import MarketResource, WarehouseResource
+from ...variant_place import VariantPlace
+from ..cycle.variant_jobs import PAPER_ASSETS
 
 # pandas and the domain modules are imported in the bodies: the code location's load imports
 # no pandas (docs/performance.md).
@@ -28,35 +30,51 @@ PERFORMANCE_DESCRIPTION = (
 )
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            "paper_positions",
-            group_name="track_record",
-            deps=["prediction_scores", "predictions", "macro_rates", "cycle_features"],
-            kinds={"duckdb", "pandas"},
-            description=POSITIONS_DESCRIPTION,
-        ),
-        dg.AssetSpec(
-            "paper_equity",
-            group_name="track_record",
-            deps=["paper_positions"],
-            kinds={"duckdb", "pandas"},
-            description=EQUITY_DESCRIPTION,
-        ),
-        dg.AssetSpec(
-            "paper_performance",
-            group_name="track_record",
-            deps=["paper_equity"],
-            kinds={"duckdb", "pandas"},
-            description=PERFORMANCE_DESCRIPTION,
-        ),
-    ],
-    pool="duckdb",
-)
-def paper_portfolios(
-    context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
-):
+def build_paper_portfolios(variant: str, side: bool = False) -> dg.AssetsDefinition:
+    """The three paper-portfolio assets of `variant`: the code location's own, or a side
+    variant's (keys prefixed with its name, tables in its DuckDB schema, its group), built
+    from its own calls over the market every variant shares."""
+    place = VariantPlace(variant, side)
+    positions, equity, performance = (place.key(n) for n in PAPER_ASSETS)
+    schema = place.schema
+
+    @dg.multi_asset(
+        name=f"{variant}_paper_portfolios" if side else "paper_portfolios",
+        specs=[
+            dg.AssetSpec(
+                positions,
+                group_name=place.group("track_record"),
+                deps=[place.key("prediction_scores"), place.key("predictions")]
+                + ["macro_rates", "cycle_features"],
+                kinds={"duckdb", "pandas"},
+                description=place.described(POSITIONS_DESCRIPTION),
+            ),
+            dg.AssetSpec(
+                equity,
+                group_name=place.group("track_record"),
+                deps=[positions],
+                kinds={"duckdb", "pandas"},
+                description=place.described(EQUITY_DESCRIPTION),
+            ),
+            dg.AssetSpec(
+                performance,
+                group_name=place.group("track_record"),
+                deps=[equity],
+                kinds={"duckdb", "pandas"},
+                description=place.described(PERFORMANCE_DESCRIPTION),
+            ),
+        ],
+        pool="duckdb",
+    )
+    def paper_portfolios(
+        context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
+    ):
+        yield from _build(variant, schema, (positions, equity, performance), market, warehouse)
+
+    return paper_portfolios
+
+
+def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
     import pandas as pd
 
     from ...market import calendar
@@ -65,12 +83,14 @@ def paper_portfolios(
     from ...variants import load_variants
     from ...warehouse import table_exists
 
-    rules = load_variants()[SETTINGS.variant].portfolio_rules(SETTINGS.portfolio)
+    rules = load_variants()[variant].portfolio_rules(SETTINGS.portfolio)
     now = calendar.now_ny()
     with warehouse.connect() as conn:
-        if not table_exists(conn, "predictions"):
-            raise dg.Failure("no predictions yet: materialize a cycle first")
-        predictions = conn.execute("select * from predictions order by cycle_ts").fetchdf()
+        if not table_exists(conn, "predictions", schema):
+            raise dg.Failure(f"no predictions of variant {variant} yet: run a cycle first")
+        predictions = conn.execute(
+            f"select * from {schema}.predictions order by cycle_ts"
+        ).fetchdf()
         rates = conn.execute(
             "select distinct value, as_of from macro_rates where series = 'fed_funds'"
         ).fetchdf()
@@ -86,16 +106,13 @@ def paper_portfolios(
     block = int(min(21, max(1, 1 if pd.isna(longest) else longest)))
     table = metrics_table(book, rules, block)
     with warehouse.one_transaction() as conn:
-        for name, frame in (
-            ("paper_positions", book.positions),
-            ("paper_equity", book.marks),
-            ("paper_performance", table),
-        ):
+        for name, frame in zip(PAPER_ASSETS, (book.positions, book.marks, table), strict=True):
             conn.register("frame", frame)
-            conn.execute(f"create or replace table {name} as select * from frame")
+            conn.execute(f"create or replace table {schema}.{name} as select * from frame")
             conn.unregister("frame")
+    positions, equity, performance = keys
     yield dg.MaterializeResult(
-        asset_key="paper_positions",
+        asset_key=positions,
         metadata={
             "positions": int((book.positions["status"] != "none").sum()),
             "no_position": int((book.positions["status"] == "none").sum()),
@@ -104,7 +121,7 @@ def paper_portfolios(
     )
     latest = book.marks.groupby("source").tail(1).set_index("source")
     yield dg.MaterializeResult(
-        asset_key="paper_equity",
+        asset_key=equity,
         metadata={
             "marks": len(book.marks),
             "equity": dg.MetadataValue.json(
@@ -113,7 +130,7 @@ def paper_portfolios(
         },
     )
     yield dg.MaterializeResult(
-        asset_key="paper_performance",
+        asset_key=performance,
         metadata={"table": dg.MetadataValue.md(_markdown(table))},
     )
 
@@ -135,73 +152,81 @@ def _markdown(table) -> str:
 
 
 # The checks read what the asset wrote; blocking: a failure stops the run before the site.
-CHECKS = {}
+CHECKS = {
+    "cash_plus_positions_is_equity": (
+        "paper_equity",
+        "At every mark of every portfolio, cash + long value − short value equals equity.",
+    ),
+    "gross_never_above_the_cap": (
+        "paper_equity",
+        "No mark's gross exposure is above the gross cap, and no equity is negative or NaN.",
+    ),
+    "every_scored_call_has_its_position": (
+        "paper_positions",
+        "Every scored call of every source has a position row: a position, or a stated reason.",
+    ),
+}
 
 
-def _check(name: str, asset: str, description: str):
-    def register(fn):
-        @dg.asset_check(asset=asset, name=name, blocking=True, description=description)
-        def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-            with warehouse.connect() as conn:
-                bad, meta = fn(conn)
-            return dg.AssetCheckResult(
-                passed=not bad, metadata={"failures": len(bad), **meta, "first": str(bad[:5])}
-            )
-
-        CHECKS[name] = check
-        return fn
-
-    return register
+def build_paper_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinition]:
+    """The blocking checks on `variant`'s paper portfolios (its schema's tables)."""
+    place = VariantPlace(variant, side)
+    finders = {
+        "cash_plus_positions_is_equity": _books_balance,
+        "gross_never_above_the_cap": _within_cap,
+        "every_scored_call_has_its_position": _every_call,
+    }
+    return [
+        _check(place, name, asset, description, finders[name])
+        for name, (asset, description) in CHECKS.items()
+    ]
 
 
-@_check(
-    "cash_plus_positions_is_equity",
-    "paper_equity",
-    "At every mark of every portfolio, cash + long value − short value equals equity.",
-)
-def _books_balance(conn):
+def _check(place: VariantPlace, name: str, asset: str, description: str, find):
+    @dg.asset_check(asset=place.key(asset), name=name, blocking=True, description=description)
+    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as conn:
+            bad, meta = find(conn, place.schema)
+        return dg.AssetCheckResult(
+            passed=not bad, metadata={"failures": len(bad), **meta, "first": str(bad[:5])}
+        )
+
+    return check
+
+
+def _books_balance(conn, schema: str = "main"):
     rows = conn.execute(
-        "select source, cycle_key, equity from paper_equity "
+        f"select source, cycle_key, equity from {schema}.paper_equity "
         "where not isfinite(equity) or not isfinite(cash) "
         "or abs(cash + long_value - short_value - equity) > 1e-6 * greatest(1, abs(equity))"
     ).fetchall()
     return rows, {}
 
 
-@_check(
-    "gross_never_above_the_cap",
-    "paper_equity",
-    "No mark's gross exposure is above WORKSHOP_PORTFOLIO_GROSS_CAP, and no equity is negative.",
-)
-def _within_cap(conn):
+def _within_cap(conn, schema: str = "main"):
     cap = SETTINGS.portfolio.gross_cap
     rows = conn.execute(
-        "select source, cycle_key, gross, equity from paper_equity "
+        f"select source, cycle_key, gross, equity from {schema}.paper_equity "
         "where gross > ? + 1e-9 or equity < 0 or not isfinite(equity)",
         [cap],
     ).fetchall()
     return rows, {"gross_cap": cap}
 
 
-@_check(
-    "every_scored_call_has_its_position",
-    "paper_positions",
-    "Every scored call of every source has a position row: a position, or a stated reason.",
-)
-def _every_call(conn):
+def _every_call(conn, schema: str = "main"):
     rows = conn.execute(
-        """
+        f"""
         with scored as (
-            select cycle_key, source from prediction_scores where status = 'scored'
+            select cycle_key, source from {schema}.prediction_scores where status = 'scored'
         )
         select s.cycle_key, s.source from scored s
-        left join paper_positions p using (cycle_key, source)
+        left join {schema}.paper_positions p using (cycle_key, source)
         where p.cycle_key is null or (p.status = 'none' and p.reason is null)
         """
     ).fetchall()
     return rows, {}
 
 
-books_balance_check = CHECKS["cash_plus_positions_is_equity"]
-within_cap_check = CHECKS["gross_never_above_the_cap"]
-every_call_check = CHECKS["every_scored_call_has_its_position"]
+# The code location's own variant's; the side variants' are built in defs/variants/side.py.
+paper_portfolios = build_paper_portfolios(SETTINGS.variant)
+paper_portfolio_checks = build_paper_checks(SETTINGS.variant)

@@ -35,7 +35,10 @@ def _targets() -> list[tuple[str, list[dg.AssetKey], list[dg.AssetKey]]]:
             (
                 job.name,
                 [dg.AssetKey([variant, "prediction_scores"])],
-                [dg.AssetKey([variant, a]) for a in ("track_record", "calibration", "rules")]
+                [
+                    dg.AssetKey([variant, a])
+                    for a in ("track_record", "calibration", "rules", "paper_performance")
+                ]
                 + [dg.AssetKey("variant_comparison")],
             )
         )

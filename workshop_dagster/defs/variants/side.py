@@ -14,6 +14,7 @@ from ...sql_models import load_sql_assets
 from ..minds.deliberation import build_deliberation
 from ..predictions.checks import build_checks
 from ..predictions.scores import build_scoring
+from ..track_record.paper_portfolios import build_paper_checks, build_paper_portfolios
 
 
 def _assets(variant: str) -> list[dg.AssetsDefinition]:
@@ -21,8 +22,13 @@ def _assets(variant: str) -> list[dg.AssetsDefinition]:
         build_deliberation(variant, side=True),
         *build_scoring(variant, side=True),
         *load_sql_assets(PARTITIONS, group="track_record", variant=variant),
+        build_paper_portfolios(variant, side=True),
     ]
 
 
 variant_assets = [a for v in SETTINGS.side_variants for a in _assets(v)]
-variant_checks = [c for v in SETTINGS.side_variants for c in build_checks(v, side=True)]
+variant_checks = [
+    c
+    for v in SETTINGS.side_variants
+    for c in [*build_checks(v, side=True), *build_paper_checks(v, side=True)]
+]
