@@ -75,6 +75,7 @@ def test_walk_forward_is_leak_free_and_reproducible(shared_market, first_walk, t
     assert (first / "reliability.png").stat().st_size > 10_000
     report = (first / "report.md").read_text()
     assert "| second half" in report and "hit rate [95%]" in report
+    assert "| portfolios |" not in report  # the portfolios have their own section
     # A plain verdict line per source against each baseline.
     verdicts = report.split("## Verdicts")[1]
     for source in ("synthesis", "macro", "flow", "contrarian"):

@@ -358,3 +358,13 @@ def test_a_post_says_what_its_call_opened_what_it_made_or_why_nothing():
     assert again == (
         "Position: this restates the call of 2026-03-02 19:15; its position stays as it was."
     )
+
+
+def test_a_sizing_of_nothing_opens_nothing_and_says_it_was_the_setting():
+    calls = walked([call(0, "SPY", "up", 0.7, ends=4)])
+    for rules in (PortfolioRules(kelly_fraction=0.0), PortfolioRules(position_cap=0.0)):
+        pp = paper_portfolio(calls, book(HAND_PRICES), rules, NOW)
+        assert pp.positions["reason"].iloc[0].startswith("the sizing is set to nothing")
+    closed = PortfolioRules(gross_cap=0.0, position_cap=0.0)
+    full = paper_portfolio(calls, book(HAND_PRICES), closed, NOW)
+    assert full.positions["reason"].iloc[0].startswith("the sizing is set to nothing")

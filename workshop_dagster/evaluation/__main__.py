@@ -287,8 +287,11 @@ def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return scoring_closes(tables["predictions"], active().market, active().intraday)
 
 
-def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, dict]:
-    """(figures per period and source, scored rows per period) from the loop's tables."""
+def evaluate(
+    tables: dict[str, pd.DataFrame], keys: list[str], closes: pd.DataFrame | None = None
+) -> tuple[dict, dict]:
+    """(figures per period and source, scored rows per period) from the loop's tables
+    (`closes`: the scoring prices, when the caller has them already)."""
     from ..market import calendar
     from .baselines import BASELINES, baseline_scores, reference_rate
     from .metrics import brier_difference, summarize
@@ -296,8 +299,9 @@ def evaluate(tables: dict[str, pd.DataFrame], keys: list[str]) -> tuple[dict, di
     scores = tables["prediction_scores"]
     scores = scores[scores["cycle_key"].isin(keys)]
     synthesis = scores[(scores["source"] == "synthesis") & (scores["status"] == "scored")]
+    closes = _closes(tables) if closes is None else closes
     baselines = baseline_scores(
-        synthesis, tables["cycle_features"], _closes(tables), scores, calendar.now_ny()
+        synthesis, tables["cycle_features"], closes, scores, calendar.now_ny()
     )
     rows = pd.concat([scores, baselines], ignore_index=True)
     rows["reference"] = reference_rate(scores, rows["cycle_ts"])
@@ -334,7 +338,9 @@ def _halves(keys: list[str]) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
     return {"first half": (first, middle), "second half": (middle, last)}
 
 
-def _portfolios(tables: dict[str, pd.DataFrame], keys: list[str], settings: Settings):
+def _portfolios(
+    tables: dict[str, pd.DataFrame], keys: list[str], settings: Settings, closes: pd.DataFrame
+):
     """The paper portfolios of each half (evaluation/portfolio_report.py): Markdown, figures."""
     from ..market import calendar
     from ..variants import load_variants
@@ -362,8 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loop: {seconds:.0f} s ({len(keys) / seconds:.1f} cycles/s)", flush=True)
     tables = _tables()
     checks, violations = audit(tables, Feedback.of_variant(settings.variant))
-    figures, periods = evaluate(tables, keys)
-    portfolio_text, figures["portfolios"] = _portfolios(tables, keys, settings)
+    # The scoring prices, read once: the baselines and the portfolios use the same.
+    closes = _closes(tables)
+    figures, periods = evaluate(tables, keys, closes)
+    portfolio_text, figures["portfolios"] = _portfolios(tables, keys, settings, closes)
     write_json(figures, out / "figures.json")
     reliability_diagram(
         {k: v for k, v in periods.items() if k != "whole period"}, SOURCES, out / "reliability.png"

@@ -21,6 +21,7 @@ COLUMNS = {
     "annual_return_pct": "a year %",
     "sharpe": "Sharpe",
     "max_drawdown_pct": "max drawdown %",
+    "turnover": "turnover a year",
     "costs": "costs $",
     "hit_rate": "positions won",
     "sharpe_vs_benchmark": "Sharpe − SPY held [95%]",
@@ -111,6 +112,8 @@ def _cells(r: dict) -> list[str]:
             out.append(f"{100 * v:.0f}%")
         elif col == "positions":
             out.append(f"{int(v):,}")
+        elif col == "turnover":
+            out.append(f"{v:.1f}×")
         elif col == "exposure":
             out.append(f"{100 * v:.1f}%")
         elif col == "costs":

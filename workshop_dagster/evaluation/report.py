@@ -45,7 +45,7 @@ def table(figures: dict[str, dict[str, dict]]) -> str:
         "|---|---|" + "---|" * len(COLUMNS),
     ]
     for period, rows in figures.items():
-        if period == "comparisons":
+        if period in ("comparisons", "portfolios"):  # their own sections
             continue
         for source, row in rows.items():
             cells = " | ".join(_cell(row, c) for c in COLUMNS)

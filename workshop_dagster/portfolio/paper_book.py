@@ -301,6 +301,8 @@ def _no_position(row: dict, rules: PortfolioRules) -> str | None:
         if rules.cost_bps(t) is None:
             return f"{t} cannot be bought or sold (an index, not a security): no position"
     if rules.weight(row["confidence"]) <= 0:
+        if min(rules.kelly_fraction, rules.position_cap) <= 0:
+            return "the sizing is set to nothing (a Kelly fraction or position cap of 0)"
         return f"published at {row['confidence']}: a coin flip sizes to nothing"
     return None
 
