@@ -368,3 +368,14 @@ def test_a_sizing_of_nothing_opens_nothing_and_says_it_was_the_setting():
     closed = PortfolioRules(gross_cap=0.0, position_cap=0.0)
     full = paper_portfolio(calls, book(HAND_PRICES), closed, NOW)
     assert full.positions["reason"].iloc[0].startswith("the sizing is set to nothing")
+
+
+def test_a_ruined_book_closes_everything_opens_nothing_more_and_says_so():
+    gap = {"SPY": [100, 1000, 1000, 1000, 1000], "QQQ": [100] * 5}
+    calls = walked([call(0, "SPY", "down", 0.95, ends=4), call(1, "QQQ", "up", 0.7, ends=3)])
+    bold = PortfolioRules(kelly_fraction=1.0, position_cap=1.0)
+    pp = paper_portfolio(calls, book(gap), bold, NOW)
+    spy, qqq = pp.positions.iloc[0], pp.positions.iloc[1]
+    assert spy["close_reason"] == "ruin" and spy["pnl"] < -100_000
+    assert qqq["status"] == "none" and "equity was gone" in qqq["reason"]
+    assert pp.marks["equity"].iloc[-1] < 0  # the gross-cap check blocks the site on it

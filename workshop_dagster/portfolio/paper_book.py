@@ -443,7 +443,11 @@ def _walk(plans, positions, prices: PriceBook, rules, mark_ts, rate, now64) -> p
             long_v, short_v = long_v * keep, short_v * keep
             equity = cash + long_v - short_v
             gross_value = long_v + short_v
-        new = [] if ruined else opening.get(t, [])
+        new = opening.get(t, [])
+        if ruined or equity <= 0:
+            for p in new:
+                positions.at[p.row, "reason"] = "the book's equity was gone: nothing more is opened"
+            new = []
         if new and equity > 0:
             wanted = sum(abs(rules.weight(_conf(positions, p))) * len(p.legs) for p in new)
             fees = sum(
