@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..predictions.momentum import momentum_directions
 from ..predictions.scoring import COIN, brier, score_calls
 from ..predictions.standing_calls import StandingCalls
 
@@ -49,20 +50,6 @@ def reference_rate(all_scores: pd.DataFrame, at: pd.Series) -> np.ndarray:
     """The base rate known at each time: hit rate of every scored call known by then."""
     scored = all_scores[all_scores["status"] == "scored"]
     return walk_forward_rate(scored["known_at"], scored["hit"], at)
-
-
-def momentum_directions(calls: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
-    """Each call's subject repeating the move the cycle saw (`change_1d_pct`; a pair's relative move)."""
-    change = features.set_index(["cycle_ts", "ticker"])["change_1d_pct"]
-
-    def lookup(ts, ticker) -> float:
-        return float(change.get((ts, ticker), np.nan)) if ticker else 0.0
-
-    moves = [
-        lookup(r.cycle_ts, r.ticker) - (lookup(r.cycle_ts, r.relative_to) if r.relative_to else 0.0)
-        for r in calls.itertuples()
-    ]
-    return pd.Series(np.where(np.array(moves) >= 0, "up", "down"), index=calls.index)
 
 
 def scoring_closes(

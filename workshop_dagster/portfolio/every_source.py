@@ -43,7 +43,7 @@ def every_portfolio(
     if len(synthesis):
         directions = {"always_up": pd.Series("up", index=synthesis.index)}
         if features is not None and len(features):
-            from ..evaluation.baselines import momentum_directions
+            from ..predictions.momentum import momentum_directions
 
             directions["momentum"] = momentum_directions(synthesis, features)
         for name, direction in directions.items():

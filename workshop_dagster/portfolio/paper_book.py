@@ -369,7 +369,7 @@ def _rate_at(rates: pd.DataFrame | None, mark_ts: np.ndarray) -> np.ndarray:
 def _walk(plans, positions, prices: PriceBook, rules, mark_ts, rate, now64) -> pd.DataFrame:
     """Mark the book at every cycle in time order: accrue, close what is due, trim to the
     cap, open the cycle's new positions in the room left."""
-    marks = np.zeros((len(mark_ts), 11))
+    marks = np.zeros((len(mark_ts), len(MARK_COLUMNS) - 3))
     opening = {}
     for plan in plans:
         opening.setdefault(plan.cycle_ts, []).append(plan)
@@ -508,22 +508,8 @@ def _walk(plans, positions, prices: PriceBook, rules, mark_ts, rate, now64) -> p
         lambda r: 2.0 if r else 1.0
     )
     positions["return_pct"] = np.where(opened, 100.0 * pnl / gross_open.replace(0, np.nan), np.nan)
-    frame = pd.DataFrame(
-        marks,
-        columns=[
-            "cash",
-            "long_value",
-            "short_value",
-            "equity",
-            "gross",
-            "open_positions",
-            "traded",
-            "costs",
-            "interest",
-            "borrow",
-            "rate_pct",
-        ],
-    )
+    # The figures of a mark, in MARK_COLUMNS' order after (source, cycle_key, cycle_ts).
+    frame = pd.DataFrame(marks, columns=MARK_COLUMNS[3:])
     frame.insert(0, "cycle_ts", mark_ts)
     frame["open_positions"] = frame["open_positions"].astype(int)
     return frame
