@@ -48,11 +48,20 @@ backfill: install instance
 # servers and subprocesses (5.5 min instead of 6.6 with two). Files go to the workers in
 # collection order, the slowest first (tests/conftest.py): xdist's default reorder puts the
 # files with the most tests first, which left the few long end-to-end ones for the tail.
+# `dg check defs` and the suite never touch the project's instance (DAGSTER_HOME, the runs the
+# UI shows): both get a throwaway one made from the project's dagster.yaml, removed after.
+# (`dg check defs` under the project's DAGSTER_HOME made `.dagster_home` on a fresh clone,
+# without its dagster.yaml, and the first `make demo` then migrated its empty event log.)
 test: install
 	$(BIN)/ruff check workshop_dagster tests benchmarks
 	$(BIN)/ruff format --check workshop_dagster tests benchmarks
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"
+	@scratch=$$(mktemp -d -t workshop-test-dagster-home.XXXXXX) && cp dagster.yaml $$scratch/ && \
+	echo "DAGSTER_HOME=$$scratch (a throwaway instance; the project's is left as it is)" && \
+	echo "dg check defs" && \
+	DAGSTER_HOME=$$scratch VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs && \
+	echo 'pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"' && \
+	DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"; \
+	status=$$?; rm -rf $$scratch; exit $$status
 
 # Each benchmark script at a tiny size, ending with its result line (proves the scripts run;
 # timings are never asserted). Apart from `make test`: they are not the three layers of tests,
