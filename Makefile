@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The Dagster instance (every run the UI shows): the project's `.dagster_home`, or with another
+# WORKSHOP_DATA_DIR (a warehouse holds one market source) `.dagster_home` in that folder, so each
+# data folder keeps its own run history (workshop_dagster/job_runs.instance_folder).
+DATA_FOLDER := $(abspath $(or $(WORKSHOP_DATA_DIR),data))
+export DAGSTER_HOME ?= $(if $(filter $(DATA_FOLDER),$(CURDIR)/data),$(CURDIR)/.dagster_home,$(DATA_FOLDER)/.dagster_home)
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 

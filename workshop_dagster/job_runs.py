@@ -10,13 +10,28 @@ from pathlib import Path
 import dagster as dg
 
 
+def instance_folder(project_root: Path, data_dir: Path | None = None) -> Path:
+    """Where the project's runs are recorded when DAGSTER_HOME is not set (the Makefile's rule
+    too): `.dagster_home` beside the warehouse's data folder, so a second data folder (a warehouse
+    holds one market source: docs/operations.md) keeps its own run history; the project's own
+    `.dagster_home` for the default `data/`."""
+    if data_dir is None:
+        from .settings import active
+
+        data_dir = active().data_dir
+    data_dir = Path(data_dir).expanduser().resolve()
+    if data_dir == (project_root / "data").resolve():
+        return project_root / ".dagster_home"
+    return data_dir / ".dagster_home"
+
+
 def project_instance(project_root: Path) -> dg.DagsterInstance:
     """The Dagster instance in DAGSTER_HOME, or, when it is not set, the project's own
-    (`.dagster_home`, what `make ui` shows), made from the project's dagster.yaml if missing and
-    never overwritten, as `make` does."""
+    (`instance_folder`: what `make ui` shows), made from the project's dagster.yaml if missing
+    and never overwritten, as `make` does."""
     if not os.environ.get("DAGSTER_HOME"):
-        home = project_root / ".dagster_home"
-        home.mkdir(exist_ok=True)
+        home = instance_folder(project_root)
+        home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():
             shutil.copyfile(project_root / "dagster.yaml", home / "dagster.yaml")
         os.environ["DAGSTER_HOME"] = str(home)

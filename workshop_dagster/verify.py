@@ -243,13 +243,13 @@ def cross_check(warehouse: Checked, site: Checked) -> Checked:
 def instance_head(
     asset_key: list[str], event: str = "observation"
 ) -> tuple[record_head.Head | None, str]:
-    """The head the instance (DAGSTER_HOME, else the project's `.dagster_home`) recorded last
-    for an asset: a deliberation run's
-    observation of `predictions`, or the `site` build's materialization; (None, why) when
-    there is none to read."""
+    """The head the instance (DAGSTER_HOME, else the data folder's: job_runs.instance_folder)
+    recorded last for an asset: a deliberation run's observation of `predictions`, or the
+    `site` build's materialization; (None, why) when there is none to read."""
+    from .job_runs import instance_folder
     from .settings import PROJECT_ROOT
 
-    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home")
+    home = Path(os.environ.get("DAGSTER_HOME") or instance_folder(PROJECT_ROOT))
     if not (home / "dagster.yaml").exists():
         return None, f"no Dagster instance at {home} (DAGSTER_HOME): the instance was not read"
     import dagster as dg

@@ -81,3 +81,14 @@ def test_verify_reads_a_warehouse_copy_on_a_read_only_file_system(tmp_path):
         assert not (folder / "workshop.duckdb.lock").exists()
     finally:
         subprocess.run(["umount", str(folder)])
+
+
+def test_each_data_folder_keeps_its_own_run_history(tmp_path):
+    from workshop_dagster.job_runs import instance_folder
+
+    project = tmp_path / "project"
+    assert instance_folder(project, project / "data") == project / ".dagster_home"
+    real = project / "data" / "real"
+    assert instance_folder(project, real) == real.resolve() / ".dagster_home"
+    elsewhere = tmp_path / "elsewhere"
+    assert instance_folder(project, elsewhere) == elsewhere.resolve() / ".dagster_home"
