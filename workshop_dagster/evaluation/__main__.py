@@ -347,7 +347,7 @@ def _portfolios(
     from .portfolio_report import block_of, half_portfolios, report
 
     rules = load_variants()[settings.variant].portfolio_rules(settings.portfolio)
-    books, free = half_portfolios(tables, _closes(tables), _halves(keys), calendar.now_ny(), rules)
+    books, free = half_portfolios(tables, closes, _halves(keys), calendar.now_ny(), rules)
     text, figures = report(books, rules, block_of(tables["predictions"]), free)
     return text, figures
 
