@@ -39,6 +39,7 @@ SLOWEST_FIRST = (
     "tests/e2e/test_dead_runs.py",
     "tests/unit/test_quality_worker.py",
     "tests/e2e/test_cli.py",
+    "tests/e2e/test_demo_week.py",
     "tests/e2e/test_site.py",
     "tests/integration/test_loop.py",
     "tests/integration/test_variants_side_by_side.py",
