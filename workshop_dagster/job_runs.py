@@ -25,12 +25,12 @@ def instance_folder(project_root: Path, data_dir: Path | None = None) -> Path:
     return data_dir / ".dagster_home"
 
 
-def project_instance(project_root: Path) -> dg.DagsterInstance:
+def project_instance(project_root: Path, data_dir: Path | None = None) -> dg.DagsterInstance:
     """The Dagster instance in DAGSTER_HOME, or, when it is not set, the project's own
-    (`instance_folder`: what `make ui` shows), made from the project's dagster.yaml if missing
-    and never overwritten, as `make` does."""
+    (`instance_folder` of `data_dir`, default the settings': what `make ui` shows), made from
+    the project's dagster.yaml if missing and never overwritten, as `make` does."""
     if not os.environ.get("DAGSTER_HOME"):
-        home = instance_folder(project_root)
+        home = instance_folder(project_root, data_dir)
         home.mkdir(parents=True, exist_ok=True)
         if not (home / "dagster.yaml").exists():
             shutil.copyfile(project_root / "dagster.yaml", home / "dagster.yaml")

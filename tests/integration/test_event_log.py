@@ -292,14 +292,18 @@ def test_the_demo_uses_the_projects_instance_when_dagster_home_is_not_set(tmp_pa
     (tmp_path / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", "")  # so the test's end restores it, whatever it was
     monkeypatch.delenv("DAGSTER_HOME")
-    with project_instance(tmp_path) as instance:
+    with project_instance(tmp_path, tmp_path / "data") as instance:
         assert Path(instance.root_directory) == tmp_path / ".dagster_home"
         assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+    # Another data folder (the real-data demo's) records its runs beside its warehouse.
+    monkeypatch.delenv("DAGSTER_HOME")
+    with project_instance(tmp_path, tmp_path / "data" / "real") as instance:
+        assert Path(instance.root_directory) == tmp_path / "data" / "real" / ".dagster_home"
     # The instance file is the user's once made: never overwritten.
     mine = tmp_path / ".dagster_home" / "dagster.yaml"
     mine.write_text(mine.read_text() + "\n# my PostgreSQL block would be here\n")
     monkeypatch.delenv("DAGSTER_HOME")
-    with project_instance(tmp_path):
+    with project_instance(tmp_path, tmp_path / "data"):
         assert mine.read_text().endswith("# my PostgreSQL block would be here\n")
 
 
