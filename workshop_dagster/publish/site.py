@@ -310,6 +310,7 @@ def _portfolio_page(env, staging: Path, data: SiteData) -> list[str]:
     """portfolio.html: every paper portfolio's equity and drawdown, and the metrics table with
     the Sharpe difference against buy-and-hold and its interval read in words."""
     from ..portfolio.every_source import BENCHMARKS
+    from ..portfolio.performance import MIN_SESSIONS
     from ..portfolio.rules import PortfolioRules
     from .charts import equity_curves
 
@@ -336,6 +337,7 @@ def _portfolio_page(env, staging: Path, data: SiteData) -> list[str]:
             days=days,
             tries=tries,
             deflated=deflated,
+            min_sessions=MIN_SESSIONS,
         ),
         encoding="utf-8",
     )
@@ -356,7 +358,7 @@ def _portfolio_row(r: dict, benchmarks: tuple[str, ...]) -> dict:
     )
     has_interval = low is not None and not pd.isna(low)
     if not has_interval:
-        verdict = "the benchmark" if r["source"] == "buy_and_hold" else "too few days to judge"
+        verdict = "the benchmark" if r["source"] == "buy_and_hold" else "too few sessions to judge"
     elif low > 0:
         verdict = "beats holding it"
     elif high < 0:
