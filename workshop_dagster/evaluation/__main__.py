@@ -343,12 +343,13 @@ def _portfolios(
 ):
     """The paper portfolios of each half (evaluation/portfolio_report.py): Markdown, figures."""
     from ..market import calendar
+    from ..predictions.bootstrap import horizon_block
     from ..variants import load_variants
-    from .portfolio_report import block_of, half_portfolios, report
+    from .portfolio_report import half_portfolios, report
 
     rules = load_variants()[settings.variant].portfolio_rules(settings.portfolio)
     books, free = half_portfolios(tables, closes, _halves(keys), calendar.now_ny(), rules)
-    text, figures = report(books, rules, block_of(tables["predictions"]), free)
+    text, figures = report(books, rules, horizon_block(tables["predictions"]), free)
     return text, figures
 
 

@@ -13,7 +13,12 @@ from ..predictions.comparison import as_json, compare, cumulative, table
 __all__ = ["as_json", "compare", "cumulative", "main", "table"]
 
 
-def _scores(folder: Path, variant: str) -> pd.DataFrame:
+WALK_TABLES = ("prediction_scores", "predictions", "macro_rates")
+
+
+def _walk(folder: Path, variant: str) -> dict[str, pd.DataFrame]:
+    """The tables of a variant's walk that a comparison reads (its scores, for the pairing; its
+    calls and rates, for the paper portfolios), read once."""
     import duckdb
 
     db = folder / "evaluation.duckdb"
@@ -23,7 +28,7 @@ def _scores(folder: Path, variant: str) -> pd.DataFrame:
             f'EVALUATE_ARGS="--variant {variant}"` first'
         )
     with duckdb.connect(str(db), read_only=True) as conn:
-        return conn.execute("select * from prediction_scores").fetchdf()
+        return {t: conn.execute(f"select * from {t}").fetchdf() for t in WALK_TABLES}
 
 
 def _restated(scores: pd.DataFrame) -> str:
@@ -33,32 +38,23 @@ def _restated(scores: pd.DataFrame) -> str:
     return f"{calls:,} calls, {int((mine['status'] == 'restatement').sum()):,} restated"
 
 
-def _walk_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    import duckdb
-
-    with duckdb.connect(str(folder / "evaluation.duckdb"), read_only=True) as conn:
-        return {
-            t: conn.execute(f"select * from {t}").fetchdf() for t in ("predictions", "macro_rates")
-        }
-
-
 def portfolio_lines(
-    a: str, b: str, folder_a: Path, folder_b: Path, market: str, intraday: bool
+    a: str, b: str, walks: dict[str, dict[str, pd.DataFrame]], market: str, intraday: bool
 ) -> tuple[str, dict]:
     """The two variants' synthesis portfolios on the cycles both walked: each one's Sharpe,
     the difference with its block-bootstrap interval, and each one's probabilistic Sharpe and
-    the deflated Sharpe of the better (two tried: the better of two is not skill by itself)."""
+    the deflated Sharpe of the better (two tried: the better of two is not skill by itself).
+    `walks`: each variant's walk tables (`_walk`); the difference is `a` minus `b`."""
     from ..market import calendar
     from ..portfolio import performance
-    from ..portfolio.paper_book import paper_portfolio
+    from ..portfolio.paper_book import fed_funds, paper_portfolio
+    from ..predictions.bootstrap import horizon_block
     from ..predictions.scoring import PriceBook
     from ..settings import active
     from ..variants import load_variants
     from .baselines import scoring_closes
-    from .portfolio_report import block_of
 
     variants = load_variants()
-    walks = {a: _walk_tables(folder_a), b: _walk_tables(folder_b)}
     common = set.intersection(*(set(w["predictions"]["cycle_key"]) for w in walks.values()))
     if not common:
         return "No cycle both walked: no portfolio to compare.", {}
@@ -68,15 +64,14 @@ def portfolio_lines(
     for name, w in walks.items():
         rows = w["predictions"][w["predictions"]["cycle_key"].isin(common)]
         mine = rows[rows["source"] == "synthesis"]
-        rates = w["macro_rates"]
-        rates = rates[rates["series"] == "fed_funds"][["value", "as_of"]].drop_duplicates()
+        rates = fed_funds(w["macro_rates"])
         cycles = rows[["cycle_key", "cycle_ts"]].drop_duplicates("cycle_key")
         # Each variant at its own sizing (variants.yaml `sizing`), costs as set.
         rules = variants[name].portfolio_rules(active().portfolio)
         marks = paper_portfolio(mine, book, rules, calendar.now_ny(), rates, cycles).marks
         days[name] = performance.daily_returns(marks, rules.capital)
         figures[name] = performance.portfolio_figures(marks, None, rules.capital)
-    d, lo, hi = performance.sharpe_difference(days[a], days[b], block_of(every))
+    d, lo, hi = performance.sharpe_difference(days[a], days[b], horizon_block(every))
     excess = {n: (x["ret"] - x["rf"]).to_numpy() for n, x in days.items()}
     tries = [performance.daily_sharpe(x) for x in days.values()]
     better = max(walks, key=lambda n: figures[n]["sharpe"] or float("-inf"))
@@ -135,19 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         if name not in variants:
             parser.error(f"{name!r} is not a variant: use one of {', '.join(variants)}")
     sub = "intraday" if args.walk == "intraday" else ""
-    a = _scores(variant_folder(args.a, args.root) / sub, args.a)
-    b = _scores(variant_folder(args.b, args.root) / sub, args.b)
+    walks = {v: _walk(variant_folder(v, args.root) / sub, v) for v in (args.a, args.b)}
+    a, b = (walks[v]["prediction_scores"] for v in (args.a, args.b))
     rows = compare(a, b)
     from .__main__ import DEFAULT_MARKET
 
     market = f"csv:{Path(args.market or DEFAULT_MARKET).expanduser().resolve()}"
     portfolio_text, portfolio_doc = portfolio_lines(
-        args.a,
-        args.b,
-        variant_folder(args.a, args.root) / sub,
-        variant_folder(args.b, args.root) / sub,
-        market,
-        args.walk == "intraday",
+        args.a, args.b, walks, market, args.walk == "intraday"
     )
     text = (
         f"# {args.a} against {args.b} ({args.walk} walk)\n\n"

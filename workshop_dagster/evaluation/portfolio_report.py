@@ -9,8 +9,8 @@ import math
 import pandas as pd
 
 from ..portfolio.every_source import BENCHMARKS, every_portfolio, metrics_table
-from ..portfolio.paper_book import PaperPortfolio
-from ..portfolio.performance import daily_returns, sharpe_difference
+from ..portfolio.paper_book import PaperPortfolio, fed_funds
+from ..portfolio.performance import daily_returns, sharpe_difference, sharpe_words
 from ..portfolio.rules import PortfolioRules
 from ..predictions.scoring import PriceBook
 
@@ -40,8 +40,7 @@ def half_portfolios(
     from ..portfolio.paper_book import paper_portfolio
 
     predictions = tables["predictions"]
-    rates = tables["macro_rates"]
-    rates = rates[rates["series"] == "fed_funds"][["value", "as_of"]].drop_duplicates()
+    rates = fed_funds(tables["macro_rates"])
     features = tables["cycle_features"][["cycle_ts", "ticker", "change_1d_pct"]]
     book = PriceBook.of(closes)
     out, free = {}, {}
@@ -57,12 +56,6 @@ def half_portfolios(
                     mine, book, rules.without_costs(), now, rates, marks_at=cycles
                 ).marks
     return out, free
-
-
-def block_of(predictions: pd.DataFrame) -> int:
-    """The bootstrap's block in sessions: the longest horizon, 1 to 21."""
-    longest = pd.to_numeric(predictions["horizon_sessions"], errors="coerce").max()
-    return int(min(21, max(1, 1 if pd.isna(longest) else longest)))
 
 
 def report(
@@ -137,13 +130,7 @@ def verdicts(book: PaperPortfolio, rules: PortfolioRules, block: int) -> list[st
         if d is None or lo is None or math.isnan(lo):
             lines.append(f"synthesis against {bench}: too few days to compare.")
             continue
-        word = (
-            f"beats {bench}"
-            if lo > 0
-            else f"trails {bench}"
-            if hi < 0
-            else f"no better or worse than {bench} beyond chance"
-        )
+        word = sharpe_words(lo, hi, bench)
         lines.append(f"synthesis: {word} (Sharpe {d:+.2f}, 95% interval [{lo:+.2f}, {hi:+.2f}]).")
     return lines
 

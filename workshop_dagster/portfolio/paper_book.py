@@ -21,13 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..predictions.scoring import (
-    INTRADAY_STALE_EXIT,
-    SETTLE_GRACE,
-    STALE_EXIT,
-    PriceBook,
-    lookup_prices,
-)
+from ..predictions.scoring import SETTLE_GRACE, PriceBook, leg_prices, lookup_prices
 from ..predictions.standing_calls import idea
 from .rules import PortfolioRules
 
@@ -170,13 +164,13 @@ def paper_portfolio(
     mark_ts = pd.to_datetime(marks_at["cycle_ts"]).to_numpy(dtype="datetime64[ns]")
     mark_ts = mark_ts[mark_ts <= now64]
     frame = _blank_positions(calls)
-    positions = _Cells(frame)
-    plans = _plans(calls, frame, positions, prices, rules, now64)
+    cells = _Cells(frame)
+    plans = _plans(frame, cells, prices, rules, now64)
     source = str(calls["source"].iloc[0]) if len(calls) else ""
-    marks = _walk(plans, positions, prices, rules, mark_ts, _rate_at(rates, mark_ts), now64)
+    marks = _walk(plans, cells, prices, rules, mark_ts, _rate_at(rates, mark_ts), now64)
     marks.insert(0, "source", source)
     marks.insert(1, "cycle_key", marks_at["cycle_key"].to_numpy()[: len(marks)])
-    return PaperPortfolio(positions.frame[POSITION_COLUMNS], marks[MARK_COLUMNS])
+    return PaperPortfolio(cells.frame[POSITION_COLUMNS], marks[MARK_COLUMNS])
 
 
 def _blank_positions(calls: pd.DataFrame) -> pd.DataFrame:
@@ -212,10 +206,10 @@ def _is_ticker(value) -> bool:
     return isinstance(value, str) and value != ""
 
 
-def _plans(calls, frame, positions, prices: PriceBook, rules, now64) -> list[_Plan]:
-    """Each new call's legs, entry and planned close; the calls that open nothing get their
-    reason in `positions` and no plan. Every leg's entry and exit is looked up at once."""
-    positions, cells = frame, positions
+def _plans(positions: pd.DataFrame, cells: _Cells, prices: PriceBook, rules, now64) -> list[_Plan]:
+    """Each new call's legs, entry and planned close (`positions`: the blank rows); the calls
+    that open nothing get their reason in `cells` and no plan. Every leg's entry and exit is
+    looked up at once."""
     n = len(positions)
     if n == 0:
         return []
@@ -232,14 +226,14 @@ def _plans(calls, frame, positions, prices: PriceBook, rules, now64) -> list[_Pl
     at = np.minimum(pd.to_datetime(positions["cycle_ts"]).to_numpy(dtype="datetime64[ns]"), now64)
     end = pd.to_datetime(positions["horizon_end"]).to_numpy(dtype="datetime64[ns]")
     due = ~np.isnat(end) & (end <= now64)
+    end = np.where(due, end, at)  # a call still open is priced at its entry only
+    # The entry and exit the scoring uses, each leg in the call's own series.
+    entry_px, exit_px, entry_ts, exit_ts, failed, why_failed = leg_prices(
+        prices, [first, second], at, end, np.ones(n, dtype=bool), minute, now64
+    )
+    # The exit is known once its lookup's time has passed: the last bar by then is the exit.
     grace = np.where(minute, np.timedelta64(0, "ns"), np.timedelta64(SETTLE_GRACE))
-    exit_at = np.where(due, np.minimum(np.where(due, end, at) + grace, now64), at)
-    every = np.ones(n, dtype=bool)
-    entry = [_both(prices, first, at, every, minute), _both(prices, second, at, paired, minute)]
-    exits = [
-        _both(prices, first, exit_at, due, minute),
-        _both(prices, second, exit_at, due & paired, minute),
-    ]
+    exit_at = np.minimum(end + grace, now64)
     plans: list[_Plan] = []
     by_idea: dict[tuple, _Plan] = {}
     for i, row in enumerate(records):
@@ -247,10 +241,9 @@ def _plans(calls, frame, positions, prices: PriceBook, rules, now64) -> list[_Pl
         series = "intraday" if minute[i] else "daily"
         tickers = [first[i]] + ([second[i]] if paired[i] else [])
         sign = 1.0 if row["direction"] == "up" else -1.0
-        legs, entry_ts = [], []
+        legs = []
         for k, t in enumerate(tickers):
-            px, ts = float(entry[k][0][i]), entry[k][1][i]
-            entry_ts.append(ts)
+            px = float(entry_px[k][i])
             if why is None and not (np.isfinite(px) and px > 0):
                 why = (
                     f"no {t} price at the cycle in the {series} series"
@@ -273,8 +266,16 @@ def _plans(calls, frame, positions, prices: PriceBook, rules, now64) -> list[_Pl
             None,
         )
         if due[i]:
-            found = [(float(exits[k][0][i]), exits[k][1][i]) for k in range(len(legs))]
-            _plan_exit(plan, end[i], exit_at[i], found, entry_ts, series)
+            plan.exit_at = exit_at[i]
+            for k, leg in enumerate(legs):
+                # A leg with no bar after its entry is closed where it opened.
+                moved = np.isfinite(exit_px[k][i]) and exit_ts[k][i] > entry_ts[k][i]
+                plan.exits[k] = float(exit_px[k][i]) if moved else leg.entry
+            if failed[i]:
+                plan.close_reason = "last price by the horizon"
+                plan.flagged_reason = (
+                    f"{why_failed[i]}: closed at the last price known by its horizon"
+                )
         cells.at[i, "entry_ts"] = at[i]
         replaced = row.get("replaces")
         key = idea(row)
@@ -284,14 +285,6 @@ def _plans(calls, frame, positions, prices: PriceBook, rules, now64) -> list[_Pl
             by_idea[key[:3]] = plan
         plans.append(plan)
     return plans
-
-
-def _both(prices: PriceBook, tickers, times, rows, minute) -> tuple[np.ndarray, np.ndarray]:
-    """The last price (and its time) of each row's ticker published by its time, in the row's
-    series (intraday where `minute`, else daily)."""
-    px_d, ts_d = lookup_prices(prices.daily, tickers, times, rows & ~minute)
-    px_i, ts_i = lookup_prices(prices.intraday, tickers, times, rows & minute)
-    return np.where(minute, px_i, px_d), np.where(minute, ts_i, ts_d)
 
 
 def _no_position(row: dict, rules: PortfolioRules) -> str | None:
@@ -305,26 +298,6 @@ def _no_position(row: dict, rules: PortfolioRules) -> str | None:
             return "the sizing is set to nothing (a Kelly fraction or position cap of 0)"
         return f"published at {row['confidence']}: a coin flip sizes to nothing"
     return None
-
-
-def _plan_exit(plan: _Plan, end, exit_at, found, entry_ts, series: str) -> None:
-    """The close at the horizon the scoring uses (`found`: each leg's last price by `exit_at`,
-    the horizon's end plus the settling grace, or `now`)."""
-    stale_after = STALE_EXIT if series == "daily" else INTRADAY_STALE_EXIT
-    flags = []
-    for k, leg in enumerate(plan.legs):
-        px, ts = found[k]
-        if np.isnan(px) or ts <= entry_ts[k]:
-            flags.append(f"no {leg.key[1]} bar closed between the cycle and the horizon")
-            px = leg.entry
-        elif ts < end - np.timedelta64(stale_after):
-            flags.append(f"no {leg.key[1]} bar at the horizon close")
-        plan.exits[k] = px
-    # Known once the lookup's time has passed: the last bar by then is the exit.
-    plan.exit_at = exit_at
-    if flags:
-        plan.close_reason = "last price by the horizon"
-        plan.flagged_reason = "; ".join(flags) + ": closed at the last price known by its horizon"
 
 
 def _flip(previous: _Plan | None, replaced: str, at, prices: PriceBook) -> None:
@@ -352,6 +325,13 @@ def _one(index, ticker: str, at) -> tuple[float, np.datetime64]:
         np.array([True]),
     )
     return float(px[0]), ts[0]
+
+
+def fed_funds(macro_rates: pd.DataFrame) -> pd.DataFrame:
+    """The fed funds rows of a `macro_rates` frame as the book reads them: (value, as_of), each
+    observation once (every cycle's window repeats the same observations)."""
+    rows = macro_rates[macro_rates["series"] == "fed_funds"]
+    return rows[["value", "as_of"]].drop_duplicates().reset_index(drop=True)
 
 
 def _rate_at(rates: pd.DataFrame | None, mark_ts: np.ndarray) -> np.ndarray:

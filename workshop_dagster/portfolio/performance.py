@@ -170,6 +170,16 @@ def sharpe_difference(
     return (point if math.isfinite(point) else None), lo, hi
 
 
+def sharpe_words(low: float, high: float, what: str) -> str:
+    """The Sharpe difference's interval in words: "beats" or "trails" `what` only when the whole
+    interval is on one side of 0."""
+    if low > 0:
+        return f"beats {what}"
+    if high < 0:
+        return f"trails {what}"
+    return f"no better or worse than {what} beyond chance"
+
+
 def probabilistic_sharpe(excess: np.ndarray, benchmark_sharpe: float = 0.0) -> float | None:
     """P(true Sharpe > benchmark_sharpe) of daily excess returns, allowing for their skew and
     fat tails (Bailey & López de Prado 2012; Sharpe ratios per day, not annualised)."""

@@ -23,12 +23,18 @@ def day_blocks(outcomes: pd.DataFrame) -> tuple[np.ndarray | None, int]:
     if len(uniq) < 2:
         return None, 1
     index = np.searchsorted(uniq, day.to_numpy())
+    return index, horizon_block(outcomes)
+
+
+def horizon_block(calls: pd.DataFrame) -> int:
+    """The block length in days: the longest horizon in sessions of `calls`, at least one day,
+    at most `MAX_BLOCK_DAYS` (one when no horizon is known)."""
     longest = (
-        pd.to_numeric(outcomes["horizon_sessions"], errors="coerce").max()
-        if "horizon_sessions" in outcomes
+        pd.to_numeric(calls["horizon_sessions"], errors="coerce").max()
+        if "horizon_sessions" in calls
         else np.nan
     )
-    return index, int(min(MAX_BLOCK_DAYS, max(1, 1 if pd.isna(longest) else longest)))
+    return int(min(MAX_BLOCK_DAYS, max(1, 1 if pd.isna(longest) else longest)))
 
 
 def block_draws(n_days: int, block: int) -> np.ndarray:

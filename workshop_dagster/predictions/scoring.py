@@ -259,30 +259,14 @@ def score_calls(
         legs.append(rel)
     book = book or PriceBook.of(closes)
     cutoff = np.datetime64(pd.Timestamp(now), "ns")
-    prices = _leg_prices(book.daily, legs, cycle_ts, end, due, SETTLE_GRACE, STALE_EXIT, cutoff)
-    series = np.where(due, "daily", None).astype(object)
     wants = due & (
         calls["price_series"].to_numpy(dtype=object) == "intraday"
         if "price_series" in calls
         else np.zeros(n, dtype=bool)
     )
-    if wants.any():
-        intraday = book.intraday
-        # The cycle saw a quote of its minute: entry and exit from the intraday series (the
-        # exit is the last bar ended by the horizon, within INTRADAY_STALE_EXIT of it). A call
-        # that series cannot close is unscorable: never across the two series, and not from
-        # the daily closes either, which every cycle of a session shares (the same outcome
-        # counted once per cycle).
-        minute = _leg_prices(
-            intraday, legs, cycle_ts, end, wants, pd.Timedelta(0), INTRADAY_STALE_EXIT, cutoff
-        )
-        for k in range(4):
-            prices[k] = [np.where(wants, m, d) for m, d in zip(minute[k], prices[k], strict=True)]
-        prices[4] = np.where(wants, minute[4], prices[4])
-        lost = wants & minute[4]
-        prices[5] = prices[5].copy()
-        prices[5][lost] = [f"{why} in the intraday series" for why in minute[5][lost]]
-        series[wants] = "intraday"
+    prices = leg_prices(book, legs, cycle_ts, end, due, wants, cutoff)
+    series = np.where(due, "daily", None).astype(object)
+    series[wants] = "intraday"
     entry_px, exit_px, entry_t, exit_t, failed, why = prices
     failed = failed | ~due
     bad = due & failed
@@ -346,6 +330,31 @@ def _series(closes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         return closes, closes.iloc[0:0]
     intraday = (closes["series"] == "intraday").to_numpy()
     return closes[~intraday], closes[intraday]
+
+
+def leg_prices(book: PriceBook, legs, cycle_ts, end, rows, minute, cutoff) -> list:
+    """[entry prices, exit prices, entry times, exit times] per leg, a failed mask and its
+    reasons, for the `rows` (numpy arrays over calls; `legs`: the tickers, the pairs' second leg
+    None elsewhere), each row in its own series, from the prices published by `cutoff`: the
+    daily closes (exit: the close by the horizon's end plus SETTLE_GRACE, within STALE_EXIT of
+    it), or where `minute` (the cycle saw a quote of its minute) the intraday bars (exit: the
+    last bar ended by the horizon, within INTRADAY_STALE_EXIT of it). A call that series cannot
+    close fails: never across the two series, and not from the daily closes either, which every
+    cycle of a session shares (the same outcome counted once per cycle). The scoring and the
+    paper portfolios (portfolio/paper_book.py) price calls with it."""
+    prices = _leg_prices(book.daily, legs, cycle_ts, end, rows, SETTLE_GRACE, STALE_EXIT, cutoff)
+    wants = rows & minute
+    if wants.any():
+        intraday = _leg_prices(
+            book.intraday, legs, cycle_ts, end, wants, pd.Timedelta(0), INTRADAY_STALE_EXIT, cutoff
+        )
+        for k in range(4):
+            prices[k] = [np.where(wants, m, d) for m, d in zip(intraday[k], prices[k], strict=True)]
+        prices[4] = np.where(wants, intraday[4], prices[4])
+        lost = wants & intraday[4]
+        prices[5] = prices[5].copy()
+        prices[5][lost] = [f"{why} in the intraday series" for why in intraday[5][lost]]
+    return prices
 
 
 def _leg_prices(index, legs, cycle_ts, end, rows, grace, stale_after, cutoff) -> list:

@@ -345,6 +345,8 @@ def _portfolio_page(env, staging: Path, data: SiteData) -> list[str]:
 
 
 def _portfolio_row(r: dict, benchmarks: tuple[str, ...]) -> dict:
+    from ..portfolio.performance import sharpe_words
+
     def pct(v, digits=2):
         return "—" if v is None or pd.isna(v) else f"{v:+.{digits}f}%"
 
@@ -359,12 +361,8 @@ def _portfolio_row(r: dict, benchmarks: tuple[str, ...]) -> dict:
     has_interval = low is not None and not pd.isna(low)
     if not has_interval:
         verdict = "the benchmark" if r["source"] == "buy_and_hold" else "too few sessions to judge"
-    elif low > 0:
-        verdict = "beats holding it"
-    elif high < 0:
-        verdict = "trails holding it"
     else:
-        verdict = "no better or worse than holding it"
+        verdict = sharpe_words(low, high, "holding it")
     drawdown = r.get("max_drawdown_pct")
     return {
         "source": r["source"],

@@ -79,6 +79,8 @@ def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
 
     from ...market import calendar
     from ...portfolio.every_source import every_portfolio, metrics_table
+    from ...portfolio.paper_book import fed_funds
+    from ...predictions.bootstrap import horizon_block
     from ...predictions.scoring import PriceBook, minute_legs
     from ...variants import load_variants
     from ...warehouse import table_exists
@@ -91,9 +93,7 @@ def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
         predictions = conn.execute(
             f"select * from {schema}.predictions order by cycle_ts"
         ).fetchdf()
-        rates = conn.execute(
-            "select distinct value, as_of from macro_rates where series = 'fed_funds'"
-        ).fetchdf()
+        rates = fed_funds(conn.execute("select series, value, as_of from macro_rates").fetchdf())
         features = conn.execute(
             "select cycle_ts, ticker, change_1d_pct from cycle_features"
         ).fetchdf()
@@ -102,9 +102,7 @@ def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
     with permanent_errors_fail_fast():
         closes = market.scoring_prices(start, end, intraday_tickers=minute_legs(predictions))
     book = every_portfolio(predictions, PriceBook.of(closes), rules, now, rates, features)
-    longest = pd.to_numeric(predictions["horizon_sessions"], errors="coerce").max()
-    block = int(min(21, max(1, 1 if pd.isna(longest) else longest)))
-    table = metrics_table(book, rules, block)
+    table = metrics_table(book, rules, horizon_block(predictions))
     with warehouse.one_transaction() as conn:
         for name, frame in zip(PAPER_ASSETS, (book.positions, book.marks, table), strict=True):
             conn.register("frame", frame)
@@ -151,49 +149,6 @@ def _markdown(table) -> str:
     return shown.to_markdown(index=False, floatfmt=".2f")
 
 
-# The checks read what the asset wrote; blocking: a failure stops the run before the site.
-CHECKS = {
-    "cash_plus_positions_is_equity": (
-        "paper_equity",
-        "At every mark of every portfolio, cash + long value − short value equals equity.",
-    ),
-    "gross_never_above_the_cap": (
-        "paper_equity",
-        "No mark's gross exposure is above the gross cap, and no equity is negative or NaN.",
-    ),
-    "every_scored_call_has_its_position": (
-        "paper_positions",
-        "Every scored call of every source has a position row: a position, or a stated reason.",
-    ),
-}
-
-
-def build_paper_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinition]:
-    """The blocking checks on `variant`'s paper portfolios (its schema's tables)."""
-    place = VariantPlace(variant, side)
-    finders = {
-        "cash_plus_positions_is_equity": _books_balance,
-        "gross_never_above_the_cap": _within_cap,
-        "every_scored_call_has_its_position": _every_call,
-    }
-    return [
-        _check(place, name, asset, description, finders[name])
-        for name, (asset, description) in CHECKS.items()
-    ]
-
-
-def _check(place: VariantPlace, name: str, asset: str, description: str, find):
-    @dg.asset_check(asset=place.key(asset), name=name, blocking=True, description=description)
-    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as conn:
-            bad, meta = find(conn, place.schema)
-        return dg.AssetCheckResult(
-            passed=not bad, metadata={"failures": len(bad), **meta, "first": str(bad[:5])}
-        )
-
-    return check
-
-
 def _books_balance(conn, schema: str = "main"):
     rows = conn.execute(
         f"select source, cycle_key, equity from {schema}.paper_equity "
@@ -225,6 +180,48 @@ def _every_call(conn, schema: str = "main"):
         """
     ).fetchall()
     return rows, {}
+
+
+# The checks read what the asset wrote; blocking: a failure stops the run before the site.
+# (name, asset, description, the query that finds the failures)
+CHECKS = (
+    (
+        "cash_plus_positions_is_equity",
+        "paper_equity",
+        "At every mark of every portfolio, cash + long value − short value equals equity.",
+        _books_balance,
+    ),
+    (
+        "gross_never_above_the_cap",
+        "paper_equity",
+        "No mark's gross exposure is above the gross cap, and no equity is negative or NaN.",
+        _within_cap,
+    ),
+    (
+        "every_scored_call_has_its_position",
+        "paper_positions",
+        "Every scored call of every source has a position row: a position, or a stated reason.",
+        _every_call,
+    ),
+)
+
+
+def build_paper_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinition]:
+    """The blocking checks on `variant`'s paper portfolios (its schema's tables)."""
+    place = VariantPlace(variant, side)
+    return [_check(place, *check) for check in CHECKS]
+
+
+def _check(place: VariantPlace, name: str, asset: str, description: str, find):
+    @dg.asset_check(asset=place.key(asset), name=name, blocking=True, description=description)
+    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect() as conn:
+            bad, meta = find(conn, place.schema)
+        return dg.AssetCheckResult(
+            passed=not bad, metadata={"failures": len(bad), **meta, "first": str(bad[:5])}
+        )
+
+    return check
 
 
 # The code location's own variant's; the side variants' are built in defs/variants/side.py.
