@@ -65,6 +65,18 @@ def shared_market() -> Path:
 
 
 @pytest.fixture
+def shared_market_without_news(tmp_path_factory) -> Path:
+    """The shared market folder without its news/ (links to its prices and rates): a replay
+    where no headline lands, as a folder of prices alone is."""
+    source = shared_path(SHARED_MARKET)
+    folder = tmp_path_factory.mktemp("market_without_news")
+    for part in source.iterdir():
+        if part.name != "news":
+            (folder / part.name).symlink_to(part)
+    return folder
+
+
+@pytest.fixture
 def seeds_dir() -> Path:
     return shared_path(SEEDS)
 

@@ -95,6 +95,17 @@ class MarketResource(dg.ConfigurableResource):
         cycles = sorted(cycle_times)
         return self.open().news(list(tickers), cycles[0] - WINDOW, cycles[-1])
 
+    def releases(self, cycle_times: Sequence[pd.Timestamp]) -> pd.DataFrame:
+        """The scheduled releases these cycles may know (`release_calendar`); none from a
+        source without a calendar."""
+        cycles = sorted(cycle_times)
+        source = self.open()
+        if not hasattr(source, "releases"):
+            from .market.release_calendar import empty_calendar
+
+            return empty_calendar()
+        return source.releases(cycles[0], cycles[-1])
+
 
 class _LLMResource(dg.ConfigurableResource):
     """Who writes the opinions and memos: `offline` (deterministic minds) or `anthropic`. The

@@ -74,11 +74,13 @@ def test_daily_quotes_when_intraday_is_off(workshop_env, shared_market):
     assert str(f.loc["SPY", "quote_ts"]) == "2026-04-01 16:00:00"
 
 
-def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market):
-    """Daily closes only: the 09:15 and 12:15 cycles see nothing the 19:15 one did not."""
+def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market_without_news):
+    """Daily closes only and no headlines: the 09:15 and 12:15 cycles see nothing the 19:15 one
+    did not."""
     keys = ["2026-03-30-19:15", "2026-03-31-09:15", "2026-03-31-12:15"]
     loop = dg.AssetSelection.groups("market", "minds", "predictions")
-    result = materialize(keys, market=f"csv:{shared_market}", selection=loop, intraday=False)
+    market = f"csv:{shared_market_without_news}"
+    result = materialize(keys, market=market, selection=loop, intraday=False)
     assert result.success
     memos = query("select cycle_key, title, body, abstained from memo order by 1")
     quiet = memos[memos["cycle_key"] != keys[0]]
@@ -97,11 +99,11 @@ def test_a_cycle_with_nothing_new_makes_no_call(workshop_env, shared_market):
     # daily closes, so the run is refused before it rewrites a quote (the inputs are sealed
     # too), unless it is an explicit amendment.
     before = query("select * from market_quotes order by cycle_key, ticker")
-    refused = materialize(keys, market=f"csv:{shared_market}", selection=loop, raise_on_error=False)
+    refused = materialize(keys, market=market, selection=loop, raise_on_error=False)
     assert not refused.success
     assert "is sealed, and this run would change the market_quotes rows" in failure_text(refused)
     assert query("select * from market_quotes order by cycle_key, ticker").equals(before)
     amend = {"workshop/amend": "true"}
-    result = materialize(keys, market=f"csv:{shared_market}", selection=loop, tags=amend)
+    result = materialize(keys, market=market, selection=loop, tags=amend)
     assert result.success
     assert not query("select title from memo")["title"].str.startswith("Nothing New").any()

@@ -161,8 +161,11 @@ def test_the_simulators_news_is_archived_and_each_cycle_reads_it_as_of_its_time(
     )
 
 
-def test_a_csv_market_without_news_leaves_a_marked_empty_view(workshop_env, shared_market):
-    result = materialize(CYCLE, market=f"csv:{shared_market}", selection=["news_items"])
+def test_a_csv_market_without_news_leaves_a_marked_empty_view(
+    workshop_env, shared_market_without_news
+):
+    market = f"csv:{shared_market_without_news}"
+    result = materialize(CYCLE, market=market, selection=["news_items"])
     assert result.success
     mat = result.asset_materializations_for_node("news_items")[0]
     assert "no item visible" in mat.metadata["archive_note"].value

@@ -37,18 +37,25 @@ def _context(priors=None) -> CycleContext:
 
 def test_the_document_is_the_dataclass_as_a_deep_copy_would_give_it():
     """`as_dict` shares the rows instead of deep-copying them (`asdict`): the JSON is the same,
-    with and without a variant's priors and standing calls (each left out when empty)."""
+    with and without a variant's priors, standing calls, releases and a news note (each left
+    out when empty)."""
     standing = [{"source": "macro", "subject": "TLT", "direction": "up", "since": "k"}]
     for context in (
         _context(),
         _context({"bin": 5, "direction": 5}),
         replace(_context(), standing=standing),
+        replace(
+            _context(),
+            releases=[{"name": "CPI", "at": "2026-04-10 08:30", "status": "coming"}],
+            news_note="no headline is public in the day before this cycle",
+        ),
     ):
         expected = asdict(context)
         if expected["priors"] is None:
             del expected["priors"]
-        if not expected["standing"]:
-            del expected["standing"]
+        for optional in ("standing", "releases", "news_note"):
+            if not expected[optional]:
+                del expected[optional]
         assert context.to_json() == json.dumps(expected, sort_keys=True)
         assert context.as_dict() == expected
 
@@ -59,7 +66,7 @@ def test_the_stored_document_names_its_record_and_its_headlines_only():
     expected = asdict(replace(context, **dict.fromkeys(RECORD_PARTS, [])))
     for part in RECORD_PARTS:
         del expected[part]
-    del expected["priors"], expected["standing"]
+    del expected["priors"], expected["standing"], expected["releases"], expected["news_note"]
     expected |= {"record_id": record_id, "news": [{"cite": "N1", "item_id": "a1"}]}
     assert json.loads(stored) == expected
     assert (record_id, record_json) == record_document(context)

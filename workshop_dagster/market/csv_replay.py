@@ -3,6 +3,8 @@
 Layout (that of `shared/data/market/`):
     PATH/daily/<TICKER>.csv   date,open,high,low,close,volume   (VIX for ^VIX)
     PATH/rates/<SERIES>.csv   date,value                        (FRED ids: DGS10, DGS2, T10Y2Y, DFF)
+    PATH/news/{headlines,events}.csv.gz   recorded headlines and release times (optional;
+                              `news_replay`)
     PATH/intraday/{1m,5m}/<TICKER>.csv.gz   timestamp,open,high,low,close,volume  (optional;
                               stamped with the bar's start, ISO 8601 with its UTC offset, or
                               naive in the zone the file PATH/intraday/TIMEZONE names)
@@ -18,7 +20,7 @@ import pandas as pd
 
 from . import calendar
 from .errors import MarketDataError
-from .news import empty_news
+from .release_calendar import in_span
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -137,7 +139,16 @@ class CsvMarket:
         return intraday_bars(self.root, tickers, start, end)
 
     def news(self, tickers, start, end) -> pd.DataFrame:
-        return empty_news()
+        """The recorded headlines published in [start, end] (`news_replay`: PATH/news/)."""
+        from .news_replay import headlines
+
+        return headlines(self.root, start, end)
+
+    def releases(self, start, end) -> pd.DataFrame:
+        """The release calendar's rows known by `end` and not over before `start`."""
+        from .news_replay import releases
+
+        return in_span(releases(self.root), start, end)
 
 
 # -- intraday bars -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .news import NEWS_COLUMNS, TIME_COLUMNS, canonical_url, empty_news
 WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads
 MAX_ITEMS = 20  # the newest items a cycle reads within the window
 MAX_PER_FEED = 10  # of them, at most this many from one feed while others have items
+MAX_PER_TAG = 2  # and beyond them, the newest of each ticker (and of MACRO) in the window
 
 DDL = """
 create table if not exists news_archive (
@@ -64,6 +65,7 @@ def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
             "or lower(title) in (select lower(title) from incoming_news) "
             "or (url <> '' and split_part(url, '?', 1) in "
             "(select split_part(url, '?', 1) from incoming_news))"
+            # (a superset: `_keys` compares the canonical URLs, queries that name a story kept)
         ).fetchdf()
     finally:
         conn.unregister("incoming_news")
@@ -98,7 +100,9 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
     """Each cycle's view of the archive: cycle_ts, item_id, visible_from, published_at of the
     newest `MAX_ITEMS` items visible at the cycle and within `WINDOW` before it, at most
     `MAX_PER_FEED` of them from one feed unless no other feed has items to fill the view (a
-    flooding feed cannot crowd the others out)."""
+    flooding feed cannot crowd the others out); and beyond them the newest `MAX_PER_TAG` of
+    each ticker and of MACRO, so a day of 250 headlines still shows every name that had one
+    (a day with fewer than `MAX_ITEMS` items shows them all, as before)."""
     conn.execute(DDL).fetchall()
     cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
     cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
@@ -108,7 +112,7 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
             f"""
             with in_window as (
                 select
-                    c.cycle_ts, a.item_id, a.visible_from, a.published_at,
+                    c.cycle_ts, a.item_id, a.visible_from, a.published_at, a.tickers,
                     row_number() over (
                         partition by c.cycle_ts, a.feed order by a.visible_from desc, a.item_id
                     ) as rank_in_feed
@@ -116,13 +120,31 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
                 join news_archive a
                   on a.visible_from <= c.cycle_ts
                  and a.visible_from > c.cycle_ts - interval '{int(WINDOW.total_seconds())} seconds'
+            ),
+            newest as (
+                select cycle_ts, item_id, visible_from, published_at
+                from in_window
+                qualify row_number() over (
+                    partition by cycle_ts
+                    order by rank_in_feed > {MAX_PER_FEED}, visible_from desc, item_id
+                ) <= {MAX_ITEMS}
+            ),
+            tagged as (
+                select cycle_ts, item_id, visible_from, published_at,
+                       unnest(string_split(tickers, ',')) as tag
+                from in_window
+                where tickers <> ''
+            ),
+            newest_of_each_tag as (
+                select cycle_ts, item_id, visible_from, published_at
+                from tagged
+                qualify row_number() over (
+                    partition by cycle_ts, tag order by visible_from desc, item_id
+                ) <= {MAX_PER_TAG}
             )
-            select cycle_ts, item_id, visible_from, published_at
-            from in_window
-            qualify row_number() over (
-                partition by cycle_ts
-                order by rank_in_feed > {MAX_PER_FEED}, visible_from desc, item_id
-            ) <= {MAX_ITEMS}
+            select * from newest
+            union
+            select * from newest_of_each_tag
             order by cycle_ts, visible_from, item_id
             """
         ).fetchdf()

@@ -51,6 +51,31 @@ def _item(day, hhmm, kind, source, title, summary, tickers, seed) -> dict:
     }
 
 
+def fed_calendar(until) -> pd.DataFrame:
+    """The simulated Fed's meeting days up to `until` (every `FED_MEETING_EVERY` sessions from
+    the simulator's epoch, its statement at 14:00), as `release_calendar` rows: fixed in
+    advance, as the real committee's calendar is."""
+    from .calendar import sessions
+    from .release_calendar import calendar_rows
+    from .simulator import EPOCH
+
+    days = sessions(EPOCH, pd.Timestamp(until).normalize())
+    meetings = [
+        _at(day, "14:00")
+        for i, day in enumerate(days)
+        if i % FED_MEETING_EVERY == FED_MEETING_EVERY - 1
+    ]
+    return calendar_rows(
+        pd.DataFrame(
+            {
+                "published_at": meetings,
+                "source": FED,
+                "title": "FOMC statement released (policy decision)",
+            }
+        )
+    )
+
+
 def headlines(sim, start, end) -> pd.DataFrame:
     """The simulation's headlines published in [start, end] (naive New York times)."""
     from .news import empty_news, finish

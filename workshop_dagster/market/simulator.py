@@ -260,3 +260,11 @@ class SimulatedMarket:
         from .sim_news import headlines
 
         return headlines(self._sim(end), start, end)
+
+    def releases(self, start, end) -> pd.DataFrame:
+        """The simulated Fed's meetings (`sim_news.fed_meetings`) as a release calendar."""
+        from .release_calendar import in_span
+        from .sim_news import fed_calendar
+
+        self._sim(end)  # the simulator's epoch check
+        return in_span(fed_calendar(pd.Timestamp(end) + pd.Timedelta(days=14)), start, end)

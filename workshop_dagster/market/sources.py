@@ -20,6 +20,8 @@ class MarketSource(Protocol):
 
     def news(self, tickers, start, end) -> pd.DataFrame: ...
 
+    def releases(self, start, end) -> pd.DataFrame: ...
+
 
 def csv_folder(spec: str, base_dir: Path | None = None) -> Path:
     """The folder of a `csv:PATH` spec; a relative PATH resolves against `base_dir`."""

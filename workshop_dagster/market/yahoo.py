@@ -373,6 +373,12 @@ class YahooMarket:
                 self._sleep(wait)
         raise AssertionError("unreachable")
 
+    def releases(self, start, end) -> pd.DataFrame:
+        """No release calendar: Yahoo serves none (the cycles say so)."""
+        from .release_calendar import empty_calendar
+
+        return empty_calendar()
+
     def news(self, tickers, start, end) -> pd.DataFrame:
         """Yahoo's latest stories for each ticker and the configured feeds' items
         (`news_feeds`), fetched now: the archive makes them visible from now on. A feed that

@@ -320,6 +320,7 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return json.loads(out.to_json(orient="records"))
 
 
+NO_NEWS = "no headline is public in the day before this cycle"
 NEWS_FIELDS = ["item_id", "published_at", "visible_from", "source", "title", "summary", "tickers"]
 
 
@@ -373,10 +374,12 @@ def build_context(
     history: CycleHistory,
     feedback: Feedback | None = None,
     standing: list[dict] | None = None,
+    releases: list[dict] | None = None,
 ) -> CycleContext:
     """What the minds are shown at one cycle (the record as `feedback` shows it). `features` and
     `rates` are the cycle's rows as records; `news` its headlines' rows as `news_rows_by_cycle`
-    made them; `standing` every source's calls standing at the cycle."""
+    made them; `standing` every source's calls standing at the cycle; `releases` the scheduled
+    releases due and just out (`release_calendar.rows_by_cycle`)."""
     feedback = feedback or Feedback()
     tickers = {
         row["ticker"]: {
@@ -427,6 +430,8 @@ def build_context(
         known_through=known_through.strftime("%Y-%m-%d %H:%M") if known_through else None,
         priors=dict(feedback.priors) or None,
         standing=standing or [],
+        releases=releases or [],
+        news_note=None if news else NO_NEWS,
     )
 
 

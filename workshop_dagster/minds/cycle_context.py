@@ -90,6 +90,12 @@ class CycleContext:
     # subject, direction, timeframe, since (the cycle it was made), until (its horizon's end),
     # confidence. Left out of every document when empty, as `priors` is.
     standing: list[Row] = field(default_factory=list)
+    # The scheduled releases due in the next week and out in the day before (name, at, status
+    # "coming" or "out", source: market/release_calendar.py). Left out when empty.
+    releases: list[Row] = field(default_factory=list)
+    # What the news lacks, said rather than left silent ("no headline is public in the day
+    # before this cycle"); None when there is news (and then left out).
+    news_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The document as JSON-ready values: the views and lessons as dicts, the rows as they
@@ -100,8 +106,9 @@ class CycleContext:
         doc["lessons"] = [_shallow(lesson) for lesson in self.lessons]
         if doc["priors"] is None:
             del doc["priors"]
-        if not doc["standing"]:
-            del doc["standing"]
+        for optional in ("standing", "releases", "news_note"):
+            if not doc[optional]:
+                del doc[optional]
         return doc
 
     def to_json(self) -> str:
@@ -130,6 +137,7 @@ class CycleContext:
                 "market": MarketView(**doc["market"]),
                 "lessons": [Lesson(**lesson) for lesson in doc["lessons"]],
                 "standing": doc.get("standing", []),
+                "releases": doc.get("releases", []),
             }
         )
 

@@ -53,9 +53,10 @@ def cycle_context(
     ordinal: Callable[[str], int],
     feedback: Feedback | None = None,
     standing: StandingCalls | None = None,
+    releases: Mapping[pd.Timestamp, list[dict]] | None = None,
 ) -> dict:
-    """What the minds read at one cycle: its features, regime, rates and news, the record
-    known at its time, and the calls standing then."""
+    """What the minds read at one cycle: its features, regime, rates and news, the releases
+    due and just out, the record known at its time, and the calls standing then."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
     key = cycle_ts.strftime(CYCLE_KEY_FORMAT)
     feats, regime = cycle_features.records(cycle_ts), regime_labels.records(cycle_ts)
@@ -74,6 +75,7 @@ def cycle_context(
         history,
         feedback,
         standing.at(cycle_ts) if standing is not None else None,
+        (releases or {}).get(cycle_ts, []),
     )
 
 
@@ -265,6 +267,7 @@ def deliberate(
     report: Callable[[str], None] | None = None,
     feedback: Feedback | None = None,
     published: Mapping[pd.Timestamp, PublishedCycle] | None = None,
+    releases: Mapping[pd.Timestamp, list[dict]] | None = None,
 ) -> tuple[dict[str, list], float]:
     """The cycles in time order: each one's context (the record known at its time), the minds,
     the debate and the memo. `inputs` are the range's cycle_features, regime_labels,
@@ -273,7 +276,8 @@ def deliberate(
     time (a cycle with nothing new since it gets `nothing_new.quiet_memo`), `report` receives a
     progress line every 5% of the cycles (`progress.Progress`), `feedback` what of the record
     the minds are shown (a variant's, `context.Feedback`; default: all of it), `published` the
-    sealed cycles of the run, left as they were published (`minds/published.py`). Returns the rows of each table
+    sealed cycles of the run, left as they were published (`minds/published.py`), `releases`
+    each cycle's scheduled releases (`release_calendar.rows_by_cycle`). Returns the rows of each table
     (records; the predictions a list of records per cycle; `context_records` the records the
     contexts name, id -> JSON) and the seconds spent from the first context to the last memo."""
     history = CycleHistory(closes=closes)
@@ -303,7 +307,9 @@ def deliberate(
     def ask(wave: list[pd.Timestamp]) -> None:
         """Put a wave of cycles (one cycle unless batching) to the engine and record it."""
         nonlocal shared
-        contexts = [cycle_context(c, inputs, history, ordinal, feedback, standing) for c in wave]
+        contexts = [
+            cycle_context(c, inputs, history, ordinal, feedback, standing, releases) for c in wave
+        ]
         quoted = [_quoted(features.records(c)) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
         quiet = [

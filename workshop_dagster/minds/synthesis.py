@@ -208,6 +208,8 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
     # the fact check reads it as a report, not a claim).
     if context.news:
         body.append(_news_line(context, opinions))
+    elif context.news_note:
+        body.append(f"The wire is silent: {context.news_note}, so I read the tape alone.")
     # 3. The three minds.
     body.append(" ".join(_describe(o) for o in opinions))
     # 4. The rules that bear on the calls weighed (a rule bears on a call of its source,

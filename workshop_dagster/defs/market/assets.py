@@ -120,25 +120,30 @@ def market_snapshot(
     pool="duckdb",
     retry_policy=NETWORK_RETRY,
     description="The news each cycle reads: the archive's items (`news_archive`, every item "
-    "stored once) visible at the cycle time and within the day before it, newest 20. An item "
+    "stored once) visible at the cycle time and within the day before it: the newest 20, and "
+    "the newest two of each ticker and of the economy beyond them. An item "
     "is visible from the latest of its publication, any later time its feed stamps on it and "
     "its first fetch, so a backfill or a re-run reads what the live cycle read. The run first "
     "adds what the source serves now (the simulator's own headlines; Yahoo's latest stories); "
-    "a feed that fails is skipped and named in the metadata, never failing the cycle.",
+    "a feed that fails is skipped and named in the metadata, never failing the cycle. The "
+    "run also stores the release calendar the cycles know (`release_calendar`: FOMC, CPI, "
+    "jobs reports; the minds see what is due and what just came out).",
 )
 def news_items(
     context: dg.AssetExecutionContext, market: MarketResource, warehouse: WarehouseResource
 ) -> dg.Output:
-    from ...market import news_archive
+    from ...market import news_archive, release_calendar
 
     cycles = cycle_times(context)
     with permanent_errors_fail_fast():
         fetched = market.news(TICKERS, cycles)
+        releases = market.releases(cycles)
     notes = list(fetched.attrs.get("notes", []))
     # What was fetched is kept whatever follows (a live fetch cannot be repeated); the cycles'
     # views are checked against their sealed ones before anything replaces them.
     with warehouse.connect() as conn:
         added = news_archive.store(conn, fetched)
+        releases_added = release_calendar.store(conn, releases)
     with warehouse.connect() as conn:
         view = with_cycle_key(news_archive.visible(conn, cycles))
         refuse_changes_to_sealed(context, conn, {"main.news_items": view})
@@ -152,6 +157,8 @@ def news_items(
                 "news_source": market.source,
                 "fetched": len(fetched),
                 "added_to_archive": added,
+                "releases_known": len(releases),
+                "releases_added": releases_added,
                 "items_seen": len(view),
                 "cycles_without_news": quiet,
                 "archive_note": (

@@ -212,6 +212,14 @@ def _news_read(warehouse: WarehouseResource, news_items):
     return news_items[["cycle_key", "cycle_ts", "item_id"]].merge(rows, on="item_id")
 
 
+def _releases_known(warehouse: WarehouseResource, cycles) -> dict:
+    """Each cycle's scheduled releases, due and just out (`release_calendar.around`)."""
+    from ...market import release_calendar
+
+    with warehouse.connect() as conn:
+        return release_calendar.rows_by_cycle(release_calendar.around(conn, cycles))
+
+
 def _missing_market(cycles, cycle_features) -> list:
     """The run's cycles with no market features stored (a variant reads the shared ones)."""
     have = set(cycle_features["cycle_ts"]) if len(cycle_features) else set()
@@ -296,6 +304,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
             allow_retries=False,
         )
     news = _news_read(warehouse, news_items)
+    releases = _releases_known(warehouse, cycles)
     # A side variant's own personas and models (variants.yaml); the code location's variant's
     # are the resource's already (resources.build_resources).
     engine = (llm.for_variant(variant) if place.side else llm).engine()
@@ -316,6 +325,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
             report=lambda line: (context.log.info(line), to_terminal(line)),
             feedback=Feedback.of_variant(variant),
             published=published,
+            releases=releases,
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
         raise dg.Failure(
