@@ -49,7 +49,7 @@ CALLS = {
         "ticker": "IWM",
         "direction": "down",
         "timeframe": "48h",
-        "confidence": 0.42,
+        "confidence": 0.58,
     },
     "flow": {
         "stance": "bearish",
@@ -60,7 +60,7 @@ CALLS = {
         "relative_to": "QQQ",
         "direction": "down",
         "timeframe": "48h",
-        "confidence": 0.4,
+        "confidence": 0.55,
     },
     "contrarian": {
         "stance": "neutral",

@@ -29,6 +29,6 @@ select
         || source || ': ' || cast(hits as varchar) || ' of ' || cast(n as varchar)
         || ' right (' || cast(round(100 * hit_rate) as integer) || '%) against a base rate of '
         || cast(round(100 * base_rate) as integer) || '%, average score '
-        || cast(round(mean_score, 2) as varchar) || '.' as rule_text
+        || cast(round(mean_score, 2) as varchar) || ' out of 1.' as rule_text
 from failing
 order by hit_rate, n desc, rule_id

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from tests.e2e.processes import BIN, MATERIALIZE_MARKET, env_with, finish, run, start
+from tests.memo_quality import assert_memos_argue
 
 pytestmark = pytest.mark.e2e
 
@@ -126,6 +127,9 @@ def _the_demo_said_what_the_readme_promises(out: str, db: str) -> None:
     assert calls > 0 and minute > 0 and restated > calls
     assert board == (calls, restated)
     assert under == 0 and no_conviction == 0
+    # Memos that argue: no claim against its figures, units on every number, titles that say
+    # what each memo says.
+    assert_memos_argue(db)
 
 
 def test_the_readmes_demo_sequence_and_the_docs_march_backfill_leave_history_as_it_was(

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import PROJECT, SHARED_MARKET, shared_path
 from tests.e2e.processes import env_with, run
+from tests.memo_quality import assert_memos_argue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared_data]
 
@@ -126,6 +127,9 @@ def test_intraday_walk_scores_calls_at_the_minute_against_baselines_in_the_same_
     # The default cadence: 09:15 .. 15:45 every 30 minutes, 19:15 and 19:45: 16 a session.
     assert "48 cycles of the default cadence, 2026-03-30-09:15 .. 2026-04-01-19:45" in out
     assert "leak audit:" in out and ", 0 violations" in out
+    # Real headlines reach the walk, and its memos argue with them (issue: real news).
+    quality = assert_memos_argue(str(tmp_path / "evaluation.duckdb"))
+    assert quality["memos"] == 48
     con = duckdb.connect(str(tmp_path / "evaluation.duckdb"), read_only=True)
     try:
         series = dict(
@@ -137,8 +141,10 @@ def test_intraday_walk_scores_calls_at_the_minute_against_baselines_in_the_same_
         stale = con.execute(
             "select count(*) from market_quotes where ticker = 'TLT' and not stale"
         ).fetchone()[0]
+        cited = con.execute("select count(*) from memo where body like '%[N%] “%'").fetchone()[0]
     finally:
         con.close()
+    assert cited > 24, "most memos cite a headline of their minute"
     # Calls on the ten tickers with bars are scored at the minute; TLT has none: always stale.
     assert series.get("intraday", 0) > 0, series
     assert stale == 0

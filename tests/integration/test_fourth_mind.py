@@ -43,7 +43,7 @@ def test_a_registered_fourth_mind_joins_an_offline_cycle(workshop_env, tmp_path)
         sources = set(query("select source from predictions")["source"])
         assert sources == {"synthesis", "macro", "flow", "contrarian", "skeptic"}
         memo = query("select body from memo")["body"][0]
-        assert "| Skeptic: 55%*" in memo and "Skeptic wants" in memo
+        assert "| Skeptic: 55%*" in memo and "Skeptic argues" in memo
         debate = query("select skeptic_confidence from debate")
         assert debate["skeptic_confidence"][0] == 0.55
         # With Claude, its persona is its prompt file.

@@ -4,6 +4,7 @@ import pytest
 
 from workshop_dagster.minds.calibration import calibrate, reliable_minds
 from workshop_dagster.minds.cycle_context import CycleContext, MarketView, RegimeView
+from workshop_dagster.minds.debate import debate_label
 from workshop_dagster.minds.synthesis import synthesize
 from workshop_dagster.minds.types import Opinion
 from workshop_dagster.predictions.tags import parse_tag
@@ -109,7 +110,7 @@ def test_calibration_follows_what_a_confidence_achieved():
     assert 0.4 <= up.probability < 0.42
     down = calibrate(ctx, "flow", 0.83, "down")
     assert down.probability > 0.6
-    assert "160 of 400 when it says 0.8-0.9" in up.explain()
+    assert "160 of 400 when it says 80-90%" in up.explain()
 
 
 def test_a_mind_earns_trust_in_a_regime_only_with_enough_calls_above_the_base_rate():
@@ -143,28 +144,29 @@ def test_the_synthesis_follows_its_only_reliable_mind_and_says_so():
             abstain_reason="no crowd to fade",
         ),
     ]
-    memo = synthesize(ctx, opinions, "split")
+    memo = synthesize(ctx, opinions, debate_label(opinions))
     assert memo.chosen_source == "flow"
     assert "Flow is my only reliable mind in risk-on" in memo.body
     assert "I side with Flow, my only reliable mind in risk-on" in memo.body
     # Both numbers where they differ: the mind's words and the calibrated probability.
     call = parse_tag(memo.body, __import__("pandas").Timestamp("2024-03-05 19:15"))
     assert call.ticker == "NVDA" and call.confidence == memo.published_confidence
-    assert "Flow states 0.62" in memo.body and f"I publish {call.confidence:.2f}" in memo.body
+    assert "Flow states 62%" in memo.body
+    assert f"I publish {100 * call.confidence:.0f}%" in memo.body
     assert call.confidence != 0.62
 
 
 def test_an_active_rule_takes_a_call_off_the_table_and_the_memo_cites_it():
     rule = _macro_index_rule(
         "No 1-4w index calls from macro: 3 of 12 right (25%) against a base rate "
-        "of 52%, average score 0.21."
+        "of 52%, average score 0.21 out of 1."
     )
     ctx = _context(
         track_record=[_record("flow", 80, 50, regime="risk_on", base=0.52)],
         rules=[rule],
     )
     opinions = [_call("macro", "SPY", "down", 0.8, "1w"), _call("flow", "NVDA", "up", 0.6)]
-    memo = synthesize(ctx, opinions, "split")
+    memo = synthesize(ctx, opinions, debate_label(opinions))
     assert memo.chosen_source == "flow"
     assert f"My rules say: {rule['rule_text']}" in memo.body
     assert "Macro's call is out, however tempting" in memo.body
@@ -176,7 +178,8 @@ def test_a_call_the_record_rates_below_a_coin_flip_is_not_made(hit_rate):
         track_record=[_record("flow", 300, int(300 * hit_rate), regime="risk_on", base=0.5)],
         calibration=[_bin("flow", "up", 0.7, 300, hit_rate)],
     )
-    memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.72)], "aligned_bullish")
+    opinions = [_call("flow", "NVDA", "up", 0.72)]
+    memo = synthesize(ctx, opinions, debate_label(opinions))
     assert memo.abstained and "no better than a coin flip" in memo.body
 
 
@@ -240,19 +243,15 @@ def test_a_call_rated_below_a_coin_flip_cannot_be_published():
     assert "below a coin flip: abstain" in problem
 
 
-def test_the_memo_says_what_drives_the_regime_in_words_and_its_times_zones():
-    from workshop_dagster.minds.synthesis import readable_drivers
-
-    assert readable_drivers("credit_hyg_5d 1.05 (+0.15); vix_change 0.56 (-0.02)") == (
-        "HYG's five-session change at 1.05 (0.15 toward risk-on), "
-        "the VIX's daily change at 0.56 (0.02 toward risk-off)"
-    )
+def test_the_memo_says_the_regime_in_words_and_leaves_the_model_weights_out():
     ctx = _context()
     ctx = type(ctx)(
-        **{**ctx.__dict__, "regime": type(ctx.regime)("risk_on", 0.4, "breadth 0.71 (+0.1)")}
+        **{**ctx.__dict__, "regime": type(ctx.regime)("risk_on", 0.4, "vix_level 13.5 (+0.1)")}
     )
-    memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.6)], "split")
-    assert "breadth at 0.71 (0.10 toward risk-on)" in memo.body
+    opinions = [_call("flow", "NVDA", "up", 0.6)]
+    memo = synthesize(ctx, opinions, debate_label(opinions))
+    assert "I'm reading this cycle as risk-on: VIX at 13.50, calm, leans risk-on." in memo.body
+    assert "(+0.1)" not in memo.body and "score +0.40" not in memo.body
     assert "— 7:15 PM ET — Cycle 300**" in memo.body and " UTC*" in memo.body
 
 
@@ -260,6 +259,7 @@ def test_only_the_rules_that_bear_on_the_calls_weighed_are_cited():
     rule = _macro_index_rule("No 1-4w index calls from macro: 3 of 12 right.")
     ctx = _context(rules=[rule])
     # Flow's two-day mega-cap call: the Macro index rule does not bear on it.
-    memo = synthesize(ctx, [_call("flow", "NVDA", "up", 0.6, "48h")], "split")
+    opinions = [_call("flow", "NVDA", "up", 0.6, "48h")]
+    memo = synthesize(ctx, opinions, debate_label(opinions))
     assert "My rules say" not in memo.body
     assert "None of my 1 active rule bears on the calls weighed here." in memo.body

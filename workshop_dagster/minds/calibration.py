@@ -63,13 +63,11 @@ class Calibrated:
                 f"{self.direction_hits} of {self.direction_n} right calling {self.direction}"
             )
         if self.bin_n:
-            high = self.bin_low + 0.1
-            parts.append(
-                f"{self.bin_hits} of {self.bin_n} when it says {self.bin_low:.1f}-{high:.1f}"
-            )
+            low = round(100 * self.bin_low)
+            parts.append(f"{self.bin_hits} of {self.bin_n} when it says {low}-{low + 10}%")
         if not parts:
-            return f"with no record yet, that is the base rate, {self.base_rate:.2f}"
-        return "on its record (" + "; ".join(parts) + f"; base rate {self.base_rate:.2f})"
+            return f"with no record yet, that is the base rate, {100 * self.base_rate:.0f}%"
+        return "on its record (" + "; ".join(parts) + f"; base rate {100 * self.base_rate:.0f}%)"
 
 
 def base_rate(context: CycleContext) -> float:

@@ -48,8 +48,11 @@ class OfflineEngine:
         self.ledger: list[dict] = []
 
     def opinions(self, context: CycleContext) -> list[Opinion]:
-        """Every registered mind's offline opinion, in the registry's order."""
-        return [_offline_mind(mind)(context) for mind in minds()]
+        """Every registered mind's offline opinion, in the registry's order, each answering the
+        others where they disagree (`rebuttals`)."""
+        from .rebuttals import answered
+
+        return answered([_offline_mind(mind)(context) for mind in minds()], context)
 
     def synthesize(self, context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
         return synthesize(context, opinions, debate)

@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 
+from ..predictions.claim_check import claim_problems
 from ..predictions.tags import find_tag, parse_tag
 from ..publish.layout import MemoParts, cycle_header, render
 from .cycle_context import CycleContext
@@ -35,7 +36,14 @@ def memo_problem(text: str, context: CycleContext, opinions: list[Opinion] = ())
     found = find_tag(text)
     if found is None:
         return "the memo must end with the [DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …] tag"
-    return call_problem(parse_tag(text, pd.Timestamp(context.cycle_ts)), context, opinions)
+    problem = call_problem(parse_tag(text, pd.Timestamp(context.cycle_ts)), context, opinions)
+    if problem:
+        return problem
+    # What the prose says its figures mean must agree with them (the footer is the code's).
+    claims = claim_problems(text, context.as_dict())
+    if claims:
+        return "the memo's words contradict its figures: " + "; ".join(claims[:3])
+    return None
 
 
 def split_memo(text: str) -> tuple[str, list[str], list[str], str]:

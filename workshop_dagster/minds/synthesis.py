@@ -7,23 +7,25 @@ words, the tag line, a rule, and the debate footer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..mind_registry import mind_names
 from ..mind_registry import title as mind_title
+from ..predictions.claim_check import claim_problems
 from ..predictions.scoring import COIN
 from ..predictions.standing_calls import standing_on, when
 from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..publish.layout import MemoParts, cycle_header, render
+from . import memo_prose as prose
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule
 from .cycle_context import CycleContext
-from .offline import cited, move, pick
+from .debate import debate_label
+from .offline import move
 from .repeats import synthesis_rule
-from .types import Memo, Opinion
+from .types import DEFENSIVE, Memo, Opinion
 
 MIN_PROBABILITY = COIN  # a call the record rates below a coin flip is not made
 ABSTAIN_TAG = "[DIRECTION: abstain] [TIMEFRAME: none] [CONFIDENCE: 0.00]"
@@ -142,19 +144,6 @@ def render_memo(
     )
 
 
-def _describe(o: Opinion) -> str:
-    who = mind_title(o.mind)
-    if o.abstained:
-        return f"{who} abstains: {o.abstain_reason}."
-    subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
-    if o.restates:
-        return (
-            f"{who} holds its call of {when(o.restates)}, {subject} {o.direction}, at "
-            f"{o.confidence:.2f} now (over {o.timeframe}: a restatement, not a new call)."
-        )
-    return f"{who} wants {subject} {o.direction} over {o.timeframe} at {o.confidence:.2f}."
-
-
 def _standing_line(context: CycleContext, o: Opinion, published: float) -> str:
     """What the published call is to the synthesis's own standing call on its subject: held
     (a restatement, counted once from its own cycle), replaced (a flip), or nothing (new)."""
@@ -162,12 +151,15 @@ def _standing_line(context: CycleContext, o: Opinion, published: float) -> str:
     if found is None:
         return ""
     row, same = found
-    then = f"{row['subject']} {row['direction']} over {row['timeframe']} at {row['confidence']:.2f}"
+    then = (
+        f"{row['subject']} {row['direction']} over {row['timeframe']} at "
+        f"{100 * row['confidence']:.0f}%"
+    )
     if same:
         return (
             f"I hold my call of {when(row['since'])} ({then}), standing until {row['until']}: "
             f"nothing since turns it, {mind_title(o.mind)} still makes it, and I restate it at "
-            f"{published:.2f}. It counts once, from the cycle I made it."
+            f"{100 * published:.0f}%. It counts once, from the cycle I made it."
         )
     return (
         f"This replaces my call of {when(row['since'])} ({then}): {mind_title(o.mind)} now "
@@ -177,43 +169,39 @@ def _standing_line(context: CycleContext, o: Opinion, published: float) -> str:
 
 
 def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
-    """Choose the call the record supports, or abstain, and write the memo."""
+    """Choose the call the record supports, or abstain, and write the memo that argues it; a
+    draft whose words contradict its figures (`claim_check`) is never published: the memo
+    says so and abstains."""
+    memo = _synthesize(context, opinions, debate)
+    problems = claim_problems(memo.body, context.as_dict(), debate_label(opinions))
+    if not problems:
+        return memo
+    return _refused(context, opinions, debate, problems)
+
+
+def _synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> Memo:
     cycle_ts = pd.Timestamp(context.cycle_ts)
-    regime = context.regime
-    regime_name = regime.label.replace("_", "-")
+    regime_name = context.regime.label.replace("_", "-")
     weighed = candidates(context, opinions)
     blocked = [(c.opinion, c.rule) for c in weighed if c.rule]
     allowed = [(c.opinion, c.calibrated) for c in weighed if not c.rule]
     reliable = reliable_minds(context, mind_names())
     chosen, why = _choose(allowed, reliable, regime_name)
+    if chosen is not None and chosen[1].probability < MIN_PROBABILITY:
+        chosen_opinion = None
+    else:
+        chosen_opinion = chosen[0] if chosen else None
 
-    body = []
-    # 1. Where I am: the regime and which minds have earned trust in it.
-    body.append(
-        f"I'm reading this cycle as {regime_name}, score {regime.score:+.2f}. "
-        f"What drives it: {readable_drivers(regime.drivers)}. "
-        f"{_reliability_line(context, reliable)}"
-    )
-    # 2. What the tape says (numbers the fact check can verify).
-    t = context.market.tickers
-    m = context.market
-    movers = sorted(t.items(), key=lambda kv: -abs(kv[1]["change_1d_pct"]))
-    named = [k for k, _ in movers if k != "VIX"][:3]
-    body.append(
-        ". ".join(move(k, t[k]["change_1d_pct"]) for k in named)
-        + f". VIX at {m.vix_level:.2f}, 10Y-2Y at {m.spread_10y_2y:.2f}, "
-        f"Fed Funds at {m.fed_funds:.2f}%." + _outside_session(t, named)
-    )
-    # 2b. The news: the headline that bears on the minds' calls, else the newest (cited, so
-    # the fact check reads it as a report, not a claim).
-    if context.news:
-        body.append(_news_line(context, opinions))
-    elif context.news_note:
-        body.append(f"The wire is silent: {context.news_note}, so I read the tape alone.")
-    # 3. The three minds.
-    body.append(" ".join(_describe(o) for o in opinions))
-    # 4. The rules that bear on the calls weighed (a rule bears on a call of its source,
-    # horizon and kind of subject: it forbids it), and lessons.
+    body = [prose.opening(opinions)]
+    body.append(f"{prose.regime_in_words(context)} {_reliability_line(context, reliable)}")
+    body.append(_tape(context))
+    body.append(prose.wire(context, chosen_opinion))
+    probability_of = {c.opinion.mind: c.calibrated.probability for c in weighed}
+    ruled_out = {c.opinion.mind: c.rule["rule_text"] for c in weighed if c.rule}
+    body.append(prose.weighing(context, opinions, probability_of, ruled_out))
+    body.append(_debate_words(debate, opinions))
+    # The rules that bear on the calls weighed (a rule bears on a call of its source, horizon
+    # and kind of subject: it forbids it), and lessons.
     for o, rule in blocked:
         body.append(
             f"My rules say: {rule['rule_text']} So {mind_title(o.mind)}'s call is out, "
@@ -229,57 +217,57 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
         body.append(f"The last lesson I wrote myself ({lesson.known_at[:10]}): {lesson.text}")
     written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
 
-    if chosen is None or chosen[1].probability < MIN_PROBABILITY:
+    if chosen_opinion is None:
+        best = None
         if not allowed:
             reason = "every mind abstained or was ruled out"
         else:
             o, cal = chosen or max(allowed, key=lambda c: c[1].probability)
+            best = cal.probability
             reason = (
                 f"the best call on my record, {mind_title(o.mind)}'s, is worth "
-                f"{cal.probability:.2f}, no better than a coin flip"
+                f"{100 * cal.probability:.0f}%, no better than a coin flip"
             )
         body.append(
             f"I can't predict this one, so I won't: {reason}. An honest abstention "
-            "costs nothing; a forced call costs the record."
+            "costs nothing; a forced call costs the record. What would make me call: a mind "
+            f"whose record beats the base rate in {regime_name}, or a signal strong enough to "
+            "clear a coin on the record I have."
         )
-        title = pick(
-            context.cycle_key + "title-abstain",
-            [
-                "Nothing Here Worth Calling",
-                "The Honest Move Is to Pass",
-                f"No Edge in a {regime_name.title()} Tape",
-            ],
-        )
-        tag = ABSTAIN_TAG
+        title = prose.title_for(context, None, opinions, best)
         memo_text = render_memo(
             title,
             cycle_ts,
             context.ordinal,
             body,
             ["No call this cycle."],
-            tag,
+            ABSTAIN_TAG,
             footer(debate, None, opinions),
             written_at,
         )
-        return Memo(title, memo_text, tag, True, None, None)
+        return Memo(title, memo_text, ABSTAIN_TAG, True, None, None)
 
     o, cal = chosen
     published = cal.probability
     who = mind_title(o.mind)
-    subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
     if abs(cal.stated - published) < 0.005:
-        numbers = f"{who} states {cal.stated:.2f}, and the record backs that number: I publish it."
+        numbers = f"{who} states {pct(cal.stated)}, and the record backs that number: I publish it."
     else:
-        numbers = f"{who} states {cal.stated:.2f}; {cal.explain()}, I publish {published:.2f}."
-    body.append(f"I side with {who}{why}. {numbers}")
+        numbers = f"{who} states {pct(cal.stated)}; {cal.explain()}, I publish {pct(published)}."
+    body.append(
+        f"What decides it for me: {prose.decisive_evidence(context, o)}. I side with "
+        f"{who}{why}. {numbers}"
+    )
     held = _standing_line(context, o, published)
     if held:
         body.append(held)
+    body.append(prose.change_my_mind(context, o))
+    subject = f"{o.ticker} relative to {o.relative_to}" if o.relative_to else o.ticker
     words = {"up": "higher", "down": "lower", "flat": "flat"}[o.direction]
     prediction = [f"{subject} closes {words} over the next {o.timeframe}. {o.thesis}".strip()]
     band = (o.band_low_pct, o.band_high_pct) if o.band_low_pct is not None else None
     tag = format_tag(o.direction, o.ticker, o.relative_to, o.timeframe, published, band)
-    title = _title(context, o)
+    title = prose.title_for(context, o, opinions, published)
     memo_text = render_memo(
         title,
         cycle_ts,
@@ -293,44 +281,64 @@ def synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> M
     return Memo(title, memo_text, tag, False, o.mind, published)
 
 
-# The regime model's drivers (dbt_like_sql/models/regime_labels.sql) as a reader says them.
-DRIVER_NAMES = {
-    "spy_trend": "SPY's five-session trend",
-    "breadth": "breadth",
-    "vix_level": "the VIX level",
-    "vix_change": "the VIX's daily change",
-    "credit_hyg_5d": "HYG's five-session change",
+def _refused(
+    context: CycleContext, opinions: list[Opinion], debate: str, problems: list[str]
+) -> Memo:
+    """The memo in place of a draft the claim check refused: it names what the draft got
+    wrong and makes no call."""
+    cycle_ts = pd.Timestamp(context.cycle_ts)
+    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
+    title = "My Draft Contradicted Its Own Figures: No Call"
+    body = [
+        "I wrote a memo this cycle whose words did not agree with its own figures ("
+        + "; ".join(problems[:3])
+        + "). A memo that contradicts itself is not published, and I make no call on it."
+    ]
+    text = render_memo(
+        title,
+        cycle_ts,
+        context.ordinal,
+        body,
+        ["No call this cycle."],
+        ABSTAIN_TAG,
+        footer(debate, None, opinions),
+        written_at,
+    )
+    return Memo(title, text, ABSTAIN_TAG, True, None, None)
+
+
+# What each debate label says, in words (minds/debate.py: how the calls lean on risk; a call up
+# on a haven, TLT, GLD or VIX, leans away from risk).
+DEBATE_WORDS = {
+    "aligned_bullish": "every mind with a call leans toward risk",
+    "aligned_bearish": "every mind with a call leans away from risk",
+    "lone_bullish": "one mind leans toward risk and no other makes a call",
+    "lone_bearish": "one mind leans away from risk and no other makes a call",
+    "split": "the calls lean opposite ways on risk",
+    "neutral": "the calls lean neither way on risk",
+    "all_abstain": "no mind makes a call",
 }
-_DRIVER = re.compile(r"(?P<name>[a-z_0-9]+) (?P<value>[-+\d.]+) \((?P<push>[-+]?[\d.]+)\)")
 
 
-def readable_drivers(drivers: str) -> str:
-    """'credit_hyg_5d 1.05 (+0.15); spy_trend 0.45 (+0.04)' as 'HYG's five-session change at
-    1.05 (adds 0.15 toward risk-on), SPY's five-session trend at 0.45 (adds 0.04 ...)'."""
-    out = []
-    for part in drivers.split(";"):
-        m = _DRIVER.fullmatch(part.strip())
-        if not m:
-            out.append(part.strip())
-            continue
-        push = float(m.group("push"))
-        way = "toward risk-on" if push >= 0 else "toward risk-off"
-        name = DRIVER_NAMES.get(m.group("name"), m.group("name").replace("_", " "))
-        out.append(f"{name} at {m.group('value')} ({abs(push):.2f} {way})")
-    return ", ".join(p for p in out if p)
+def _debate_words(debate: str, opinions: list[Opinion]) -> str:
+    """The footer's debate label explained: it reads the calls' leans on risk, not their
+    tickers (a TLT-up call leans away from risk, whatever its direction says)."""
+    havens = sorted({o.ticker for o in opinions if not o.abstained and o.ticker in DEFENSIVE})
+    haven = (
+        f" ({_and(havens)} up is a bet against risk, down a bet on it)"
+        if havens and debate != "all_abstain"
+        else ""
+    )
+    meaning = DEBATE_WORDS.get(debate, debate.replace("_", " "))
+    return f"The debate reads {debate}: {meaning}{haven}."
 
 
-def _news_line(context: CycleContext, opinions: list[Opinion]) -> str:
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
-    called = {t for o in opinions for t in (o.ticker, o.relative_to) if t}
-    bearing = [n for n in context.news if called & set(filter(None, n["tickers"].split(",")))]
-    n = (bearing or context.news)[0]
-    others = len(context.news) - 1
-    more = f" ({others} more headline{'s' if others != 1 else ''} in the day)" if others else ""
-    # The time alone when the headline is of the cycle's day; its date too when it is not.
-    day, clock = n["visible_from"][:10], n["visible_from"][-5:]
-    when = clock if day == context.cycle_ts[:10] else f"{day} {clock}"
-    return f"The wire, {when} ({n['source']}): {cited(n)}{more}."
+
+def pct(p: float) -> str:
+    return f"{100 * p:.0f}%"
 
 
 def _choose(candidates, reliable, regime_name: str):
@@ -348,6 +356,21 @@ def _choose(candidates, reliable, regime_name: str):
             return by_mind[mind], f", the most reliable of my minds in {regime_name} making a call"
     best = max(candidates, key=lambda c: (c[1].probability, c[0].mind))
     return best, ": its call has the best odds on the record"
+
+
+def _tape(context: CycleContext) -> str:
+    """The day's three biggest moves and the levels the macro mind reads (figures the fact
+    check verifies), with any move outside the session and any quote that is not fresh."""
+    t = context.market.tickers
+    m = context.market
+    movers = sorted(t.items(), key=lambda kv: -abs(kv[1]["change_1d_pct"]))
+    named = [k for k, _ in movers if k != "VIX"][:3]
+    return (
+        "On the tape, the day's biggest moves: "
+        + ", ".join(move(k, t[k]["change_1d_pct"]) for k in named)
+        + f". VIX at {m.vix_level:.2f}, the 10Y-2Y spread at {m.spread_10y_2y:.2f} percentage "
+        f"points, Fed Funds at {m.fed_funds:.2f}%." + _outside_session(t, named)
+    )
 
 
 def _outside_session(tickers: dict, named: list[str]) -> str:
@@ -379,7 +402,7 @@ def _reliability_line(context: CycleContext, reliable) -> str:
         return (
             f"My track record says no mind has earned my trust in {regime} yet "
             f"(that takes {RELIABLE_N} scored calls there and a hit rate above the base rate "
-            f"of {b:.2f}), "
+            f"of {100 * b:.0f}%), "
             "so I weigh each call by its calibrated odds."
         )
     named = "; ".join(f"{mind_title(m)}, {hits} of {n} right" for m, _rate, n, hits in reliable)
@@ -387,25 +410,9 @@ def _reliability_line(context: CycleContext, reliable) -> str:
         mind, _rate, n, hits = reliable[0]
         return (
             f"My track record says {mind_title(mind)} is my only reliable mind in "
-            f"{regime} ({hits} of {n} right; base rate {b:.2f})."
+            f"{regime} ({hits} of {n} right; base rate {100 * b:.0f}%)."
         )
     return (
-        f"My track record says these minds are reliable in {regime}: {named} (base rate {b:.2f})."
+        f"My track record says these minds are reliable in {regime}: {named} (base rate "
+        f"{100 * b:.0f}%)."
     )
-
-
-def _title(context: CycleContext, o: Opinion) -> str:
-    key = context.cycle_key + "title"
-    if o.relative_to:
-        return pick(
-            key,
-            [
-                f"{o.ticker} Against {o.relative_to}: The Spread Is the Story",
-                f"The {o.ticker}/{o.relative_to} Trade Isn't About Headlines",
-            ],
-        )
-    if o.ticker == "VIX":
-        return pick(key, ["Cheap Insurance Is Still Insurance", "Complacency Has a Price"])
-    if o.direction == "up":
-        return pick(key, [f"{o.ticker} Has Further to Run", f"Why I'm Leaning Long {o.ticker}"])
-    return pick(key, [f"{o.ticker} Isn't Done Falling", f"The Case Against {o.ticker} This Week"])

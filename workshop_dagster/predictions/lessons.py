@@ -25,27 +25,27 @@ def lesson_for(row: dict) -> str:
     moved = float(row["realized_return_pct"])
     conf = float(row["confidence"]) if row.get("confidence") is not None else None
     regime = str(row.get("regime", "")).replace("_", "-")
-    conf_text = f" at {conf:.2f}" if conf is not None else ""
+    conf_text = f" at {100 * conf:.0f}%" if conf is not None else ""
     head = f"{who} {verb} {_call_text(row)}{conf_text}; it moved {moved:+.2f}%."
     score = float(row["score"])
     if row["hit"] and score >= 0.7:
         tail = (
-            f"Score: {score:.1f}. Right, and for a reason that held: in {regime} the "
+            f"Score: {score:.1f} out of 1. Right, and for a reason that held: in {regime} the "
             f"{row['subject_kind'].replace('_', ' ')} read was worth trusting."
         )
     elif row["hit"]:
         tail = (
-            f"Score: {score:.1f}. Right on direction, but the move was barely out of the "
+            f"Score: {score:.1f} out of 1. Right on direction, but the move was barely out of the "
             "noise: that is luck as much as skill, and I should size confidence that way."
         )
     elif score > 0:
         tail = (
-            f"Score: {score:.1f}. Wrong, inside the noise band: the signal was not strong "
+            f"Score: {score:.1f} out of 1. Wrong, inside the noise band: the signal was not strong "
             f"enough to call in {regime}."
         )
     else:
         tail = (
-            f"Score: {score:.1f}. Dead wrong. The {regime} regime did not reward this "
+            f"Score: {score:.1f} out of 1. Dead wrong. The {regime} regime did not reward this "
             f"kind of {row['subject_kind'].replace('_', ' ')} call; the reasoning was flawed."
         )
     return f"{head} {tail}"

@@ -46,6 +46,23 @@ def provenance_markdown(
         ]
     else:
         lines.append("None: the news archive held no item visible in the day before this cycle.")
+    releases = context.get("releases", [])
+    if releases:
+        lines += ["", "**Release calendar**", ""]
+        lines += [
+            f"- {_cell(r['name'])} ({_cell(r.get('source', ''))}): "
+            f"{'out at' if r['status'] == 'out' else 'due'} {r['at']}"
+            for r in releases
+        ]
+    regime = context.get("regime") or {}
+    if regime:
+        # The regime model's score and each input's push: for the reader who checks the label;
+        # the memo says the regime in words.
+        lines += [
+            "",
+            f"**Regime model**: {regime['label']}, score {regime['score']:+.2f} "
+            f"(inputs and their pushes: {_cell(regime.get('drivers', ''))})",
+        ]
     quoted = sorted({c.text for c in extract_claims(memo_body)})
     lines += ["", "**Figures the memo quoted** (checked against the cycle's data)", ""]
     lines.append(", ".join(_cell(q) for q in quoted) if quoted else "None.")

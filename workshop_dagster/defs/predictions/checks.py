@@ -47,7 +47,84 @@ def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinit
     ) -> dg.AssetCheckResult:
         return _figures(memo, mind_opinions, cycle_features, mind_context, warehouse)
 
-    return [predictions_are_valid, memo_figures_match_data]
+    @dg.asset_check(
+        asset=key("memo"),
+        name="memo_claims_agree_with_data",
+        blocking=False,
+        partitions_def=PARTITIONS,
+        additional_ins={
+            "mind_opinions": dg.AssetIn(key=key("mind_opinions")),
+            "mind_context": dg.AssetIn(key=key("mind_context")),
+        },
+        description="Every claim of direction or size in the memo and the opinions ('yields "
+        "falling hard', 'TLT rallying', 'volatility is elevated', 'broad breadth', 'risk-off', "
+        "the debate label) agrees with the sign and size of the cycle's data, and no mind "
+        "makes a call it rates under a coin (predictions/claim_check.py). The loop refuses a "
+        "memo that fails before it is published (offline: it abstains and says why; a model: "
+        "asked once to repair, then it abstains), so a failure here names a memo sealed by an "
+        "earlier release, or a bug.",
+    )
+    def memo_claims_agree_with_data(memo, mind_opinions, mind_context) -> dg.AssetCheckResult:
+        return _claims(memo, mind_opinions, mind_context)
+
+    return [predictions_are_valid, memo_figures_match_data, memo_claims_agree_with_data]
+
+
+def _claims(memo, mind_opinions, mind_context) -> dg.AssetCheckResult:
+    import json
+
+    from ...minds.debate import debate_label
+    from ...minds.types import Opinion
+    from ...predictions.claim_check import claim_problems
+
+    docs = {
+        k: json.loads(d)
+        for k, d in zip(mind_context["cycle_key"], mind_context["context_json"], strict=True)
+    }
+    opinions: dict[str, list[Opinion]] = {}
+    problems, checked = [], 0
+    for row in mind_opinions.to_dict("records"):
+        key = row["cycle_key"]
+        opinions.setdefault(key, []).append(
+            Opinion(
+                mind=row["mind"],
+                stance=row["stance"],
+                narrative="",
+                abstained=bool(row["abstained"]),
+                ticker=row.get("ticker"),
+                direction=row.get("direction"),
+                confidence=row.get("confidence"),
+            )
+        )
+        if key in docs:
+            checked += 1
+            for problem in claim_problems(row["narrative"], docs[key]):
+                problems.append({"cycle_key": key, "in": row["mind"], "claim": problem})
+        confidence = row.get("confidence")
+        if not row["abstained"] and confidence is not None and confidence < 0.5:
+            problems.append(
+                {
+                    "cycle_key": key,
+                    "in": row["mind"],
+                    "claim": f"a call at {confidence:.2f}, under a coin",
+                }
+            )
+    for key, body in zip(memo["cycle_key"], memo["body"], strict=True):
+        if key not in docs:
+            continue
+        checked += 1
+        label = debate_label(opinions[key]) if key in opinions else None
+        for problem in claim_problems(body, docs[key], label):
+            problems.append({"cycle_key": key, "in": "memo", "claim": problem})
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{checked} texts read, {len(problems)} claims the data contradicts",
+        metadata={
+            "texts_checked": checked,
+            "contradicted": dg.MetadataValue.json(problems[:50]),
+        },
+    )
 
 
 def _valid(context, predictions, data_quality: DataQualityResource) -> dg.AssetCheckResult:
@@ -147,4 +224,6 @@ def _headlines(warehouse: WarehouseResource, mind_context) -> dict[str, dict[str
 
 
 # The code location's own variant's; the side variants' are built in defs/variants/.
-predictions_are_valid, memo_figures_match_data = build_checks(SETTINGS.variant)
+predictions_are_valid, memo_figures_match_data, memo_claims_agree_with_data = build_checks(
+    SETTINGS.variant
+)
