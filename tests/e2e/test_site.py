@@ -74,7 +74,7 @@ def test_every_link_resolves_and_every_image_exists(built_site):
     for post in (built_site / "posts").glob("*.html"):
         # Each post says what its call did in the paper portfolio, or why it did nothing.
         assert re.search(r'<p class="position">(Position|No position): ', post.read_text()), post
-    for image in ("img/reliability.png", "img/rolling.png", "img/portfolio.png"):
+    for image in ("img/reliability.png", "img/running.png", "img/portfolio.png"):
         data = (built_site / image).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
@@ -83,16 +83,17 @@ def test_chromium_renders_index_scoreboard_and_escapes_model_text(built_site):
     with browser_page() as page:
         page.goto((built_site / "index.html").as_uri())
         assert page.title() == "Workshop · posts"
-        # The index opens on the new calls; every cycle (restatements and abstentions with
-        # them) is folded below it.
+        # The index opens on the latest new calls and their outcomes; every cycle
+        # (restatements and abstentions with them) is folded below it.
         every = page.locator("details.all-cycles table.posts tbody tr")
         assert every.count() == 24
-        calls = page.locator("h1 + p + table.posts tbody tr")
-        assert 0 < calls.count() < 24
+        calls = page.locator("table.latest tbody tr")
+        assert 0 < calls.count() <= 12
         assert not any(
             t in ("abstained", "unparseable") or t.endswith("restated")
-            for t in page.locator("h1 + p + table.posts td.call").all_inner_texts()
+            for t in page.locator("table.latest td.call").all_inner_texts()
         )
+        assert "new calls in 24 cycles" in page.inner_text("div.summary")
         screenshot(page, "site-index.png")
 
         page.locator("details.all-cycles summary").click()
@@ -128,3 +129,40 @@ def test_chromium_renders_index_scoreboard_and_escapes_model_text(built_site):
         assert page.eval_on_selector("img", "i => i.naturalWidth") > 0
         assert "Sharpe − SPY held [95%]" in page.inner_text("table.portfolio thead")
         screenshot(page, "site-portfolio.png")
+
+
+PAGES = ("index.html", "scoreboard.html", "calibration.html", "portfolio.html")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_site_reads_at_a_desktops_and_a_phones_width(built_site, width):
+    """One stylesheet on every page; nothing wider than the screen (a wide table scrolls
+    inside itself on a phone); charts scaled to the column; the latest calls first."""
+    with browser_page(width=width, height=900) as page:
+        posts = sorted((built_site / "posts").glob("*.html"))
+        for name in [*PAGES, f"posts/{posts[-1].name}"]:
+            page.goto((built_site / name).as_uri())
+            page.wait_for_load_state()
+            fits = page.evaluate(
+                "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
+            )
+            assert fits, f"{name} is wider than {width}px"
+            font = page.evaluate("() => getComputedStyle(document.body).fontFamily")
+            assert "system-ui" in font, (name, font)
+            ink = page.evaluate(
+                "() => getComputedStyle(document.documentElement).getPropertyValue('--ink')"
+            )
+            assert ink.strip() == "#1f2430"
+            images = page.eval_on_selector_all(
+                "main img",
+                "imgs => imgs.map(i => [i.naturalWidth, i.getBoundingClientRect().width])",
+            )
+            assert all(natural > 0 and 0 < shown <= width for natural, shown in images), images
+            assert page.locator("nav a").count() >= 6
+            screenshot(page, f"site-{width}-{name.replace('/', '-')}.png")
+        page.goto((built_site / "index.html").as_uri())
+        first = page.evaluate(
+            "() => document.querySelector('main h1').nextElementSibling.className"
+        )
+        assert first == "summary"
+        assert page.locator("table.latest").is_visible()

@@ -322,7 +322,7 @@ def title_for(
             )
         return f"Nothing Worth Calling: Breadth at {100 * m.breadth:.0f}%, {_today(t, 'SPY')}"
     subject = (
-        f"{o.ticker} {'Over' if o.direction == 'up' else 'Under'} {o.relative_to}"
+        f"{o.ticker} {'Ahead of' if o.direction == 'up' else 'Behind'} {o.relative_to}"
         if o.relative_to
         else f"{o.ticker} {'Higher' if o.direction == 'up' else 'Lower'}"
     )

@@ -16,6 +16,9 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .theme import chart_style
+
+    plt.rcParams.update(chart_style())
     return plt
 
 
@@ -33,15 +36,19 @@ def draw_reliability(ax, by_source: dict[str, pd.DataFrame], title: str) -> None
             (hit - rows["low"].to_numpy(dtype=float)).clip(min=0),
             (rows["high"].to_numpy(dtype=float) - hit).clip(min=0),
         ]
+        # Points with their intervals, never joined: a line between bins reads as a trend
+        # the bins do not have.
         ax.errorbar(
             rows["probability"].to_numpy(dtype=float),
             hit,
             yerr=yerr,
-            marker="o",
+            fmt="o",
+            ls="none",
+            markersize=5,
             capsize=3,
+            elinewidth=1.2,
             color=colour(source),
             label=source,
-            lw=1,
         )
         for row in rows.itertuples():
             ax.annotate(str(row.n), (row.probability, row.hit_rate), fontsize=7)
@@ -64,16 +71,27 @@ def reliability_diagram(by_source: dict[str, pd.DataFrame], path: Path, title: s
     return path
 
 
-def rolling_scores(scores: pd.DataFrame, path: Path, window: int = 20) -> Path:
-    """Each source's mean score over its last `window` scored calls, by the time they were known."""
+def running_scores(scores: pd.DataFrame, path: Path) -> Path:
+    """Each source's share of its calls right so far, by the time each outcome was known: the
+    running score a reader takes in at a glance, against a coin."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    ax.axhline(0.5, color="#999999", lw=1, ls="--", label="a coin")
     for source, rows in scores.sort_values("known_at").groupby("source"):
-        rolling = rows["score"].rolling(window, min_periods=min(5, window)).mean()
-        ax.plot(rows["known_at"], rolling, label=source, color=colour(source), lw=1.4)
+        hits = rows["hit"].astype(float).to_numpy()
+        running = hits.cumsum() / (pd.Series(range(1, len(hits) + 1)).to_numpy())
+        ax.plot(
+            pd.to_datetime(rows["known_at"]).to_numpy(),
+            running,
+            label=f"{source} ({int(hits.sum())} of {len(hits)})",
+            color=colour(source),
+            lw=1.6,
+            drawstyle="steps-post",
+        )
     ax.set_ylim(0, 1)
-    ax.set_ylabel(f"mean score, last {window} calls")
-    ax.set_title("Rolling score per mind")
+    ax.yaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
+    ax.set_ylabel("share of calls right so far")
+    ax.set_title("Running score: every new call, as its outcome became known")
     return _saved(plt, fig, ax, path)
 
 

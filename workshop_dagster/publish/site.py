@@ -16,10 +16,11 @@ import pandas as pd
 from ..predictions import calibration_report as report
 from ..predictions import record_head, verdicts
 from ..predictions.signing import Signer
-from .charts import reliability_diagram, rolling_scores
+from .charts import reliability_diagram, running_scores
 from .layout import OUTCOME_MARKER
 from .posts import markdown_to_html, split_post
 from .sealed_pages import sealed_block
+from .theme import css_root
 
 TEMPLATES = Path(__file__).parent / "templates"
 SMALL_N = 5
@@ -215,14 +216,6 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
             ),
         )
         (staging / "posts" / f"{post['slug']}.html").write_text(html, encoding="utf-8")
-    head = record_head.head_of(chain)
-    (staging / "index.html").write_text(
-        env.get_template("index.html").render(
-            posts=posts.to_dict("records"),
-            head=head,
-        ),
-        encoding="utf-8",
-    )
 
     record = data.track_record
     overall = (
@@ -239,8 +232,8 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
     images += _variants_page(env, staging, data.comparisons or [])
     images += _portfolio_page(env, staging, data)
     if len(scored):
-        rolling_scores(scored, staging / "img" / "rolling.png")
-        images.append("img/rolling.png")
+        running_scores(scored, staging / "img" / "running.png")
+        images.append("img/running.png")
     rules = []
     for rule in data.rules.to_dict("records") if len(data.rules) else []:
         kind = scored[
@@ -268,7 +261,16 @@ def build_site(data: SiteData, out_dir: Path) -> dict:
         ),
         encoding="utf-8",
     )
-    (staging / "style.css").write_text((TEMPLATES / "style.css").read_text(), encoding="utf-8")
+    head = record_head.head_of(chain)
+    (staging / "index.html").write_text(
+        env.get_template("index.html").render(
+            posts=posts.to_dict("records"), head=head, images=images
+        ),
+        encoding="utf-8",
+    )
+    (staging / "style.css").write_text(
+        css_root() + (TEMPLATES / "style.css").read_text(), encoding="utf-8"
+    )
     _write_record(staging / "record", data.seals, memos, data.public_keys or {}, data.signer)
 
     if out_dir.exists():

@@ -173,7 +173,7 @@ def _warehouse_comparisons(conn) -> list[dict]:
     kinds={"html"},
     description="A static HTML site (no server needed): posts newest first with calls and "
     "outcomes, a scoreboard with per-mind and per-regime tables (outcomes and calls, each "
-    "source's skill and why), the rolling score per mind and the active rules with their "
+    "source's skill and why), the running score per mind and the active rules with their "
     "evidence, and a calibration report per source and month (reliability with intervals, "
     "ECE, the Brier decomposition).",
 )
