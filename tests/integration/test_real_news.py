@@ -161,3 +161,27 @@ def test_nothing_published_after_a_cycle_reaches_it(
         pd.testing.assert_frame_equal(original[name], perturbed[name], obj=name)
     assert len(original["news_items"]) > 60
     assert json.loads(original["mind_context"]["context_json"][0])["news"]
+
+
+def test_320_real_cycles_argue_with_the_news_of_their_minute(workshop_env, shared_market):
+    """The README's demo length on the real data up to the first seed's morning (back into the
+    thin winter at the tests' cadence): every memo and opinion passes the claim check, quotes
+    no number without its unit, makes no call under a coin; most calls have their own title,
+    and every memo whose cycle had headlines cites one."""
+    from tests.memo_quality import assert_memos_argue
+    from workshop_dagster.definitions import PARTITIONS
+
+    keys = PARTITIONS.get_partition_keys()
+    end = keys.index(SEED_MORNING)
+    cycles = keys[end - 319 : end + 1]
+    assert materialize(cycles, market=f"csv:{shared_market}", selection=LOOP).success
+    quality = assert_memos_argue(workshop_env["WORKSHOP_DB"])
+    assert quality["memos"] == 320
+    memos = query("select m.body, x.context_json from memo m join mind_context x using (cycle_key)")
+    with_news = [
+        body
+        for body, doc in zip(memos["body"], memos["context_json"], strict=True)
+        if json.loads(doc).get("news") and "Nothing New Since" not in body
+    ]
+    assert len(with_news) > 100, "the dense window has headlines"
+    assert all("[N" in body for body in with_news), "a memo with news cites a headline"

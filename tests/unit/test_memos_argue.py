@@ -87,8 +87,8 @@ def test_the_issues_tlt_case_says_what_its_figures_mean():
 
 
 def test_a_mind_never_wants_a_call_it_rates_under_a_coin():
-    """The Contrarian right in 3 of 40 stretched-move calls in this regime: its record pulls
-    the call under a coin, so it stands aside and says why, instead of "wanting" it at 0.09."""
+    """The Contrarian right in 3 of 40 stretched-move calls in this regime: its record pulls the
+    call under a coin, so it stands aside and says why, instead of "wanting" it at 0.09."""
     record = [
         {
             "source": "contrarian",
@@ -105,7 +105,12 @@ def test_a_mind_never_wants_a_call_it_rates_under_a_coin():
     burned = contrarian_mind(_context(five_day=stretched, track_record=record))
     assert burned.abstained and burned.confidence is None
     assert "under a coin" in burned.abstain_reason
-    assert "3 of 40 right" in burned.narrative and "I stand aside" in burned.narrative
+    assert "(3 of 40 right) leaves it at 18%, under a coin" in burned.narrative
+    assert "I stand aside" in burned.narrative
+    # A record over a coin (26 of 40) makes the call, at a conviction pulled toward it.
+    record[0]["hits"] = 26
+    proven = contrarian_mind(_context(five_day=stretched, track_record=record))
+    assert not proven.abstained and 0.5 <= proven.confidence <= 0.7
 
 
 def test_minds_that_disagree_answer_each_other_and_the_memo_weighs_it():

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..mind_registry import mind_names
 from .cycle_context import CycleContext
-from .synthesis import ABSTAIN_TAG, footer, render_memo
+from .synthesis import abstention_memo
 from .types import Memo, Opinion
 
 REASON = "nothing new since the previous cycle"
@@ -60,7 +60,6 @@ def quiet_memo(
     context: CycleContext, opinions: list[Opinion], debate: str, previous: pd.Timestamp
 ) -> Memo:
     cycle_ts = pd.Timestamp(context.cycle_ts)
-    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
     when = (
         f"{previous:%H:%M}"
         if previous.normalize() == cycle_ts.normalize()
@@ -71,15 +70,4 @@ def quiet_memo(
         "last cycle. I did not ask the minds again; the same information would only repeat the "
         "same call, and a call counted twice flatters or damns the record for nothing."
     ]
-    title = "Nothing New Since the Last Cycle"
-    text = render_memo(
-        title,
-        cycle_ts,
-        context.ordinal,
-        body,
-        ["No call this cycle."],
-        ABSTAIN_TAG,
-        footer(debate, None, opinions),
-        written_at,
-    )
-    return Memo(title, text, ABSTAIN_TAG, True, None, None)
+    return abstention_memo(context, opinions, debate, "Nothing New Since the Last Cycle", body)

@@ -155,11 +155,13 @@ def _abstain(mind: str, narrative: str, reason: str) -> Opinion:
 
 def _called(mind: str, case: str, thesis: str, call: tuple, context: CycleContext) -> Opinion:
     """The opinion with its call (ticker, relative_to, direction, timeframe, strength), at the
-    conviction its record leaves; a record that pulls it under a coin makes the mind stand
-    aside, saying so, rather than "want" a call it rates as likelier wrong."""
+    conviction its record leaves. A record that pulls the conviction under a coin makes the
+    mind stand aside and say so, rather than "want" a call it rates as likelier wrong (a floor
+    at 51% instead hid the record from the calibration, which bins calls by their stated
+    number: the daily walk's synthesis then followed Flow's IWM-over-QQQ calls 103 times at
+    38% right; docs/architecture.md)."""
     ticker, rel, direction, tf, strength = call
-    stated = conviction(strength)
-    confidence = calibrated(stated, context, mind)
+    confidence = calibrated(conviction(strength), context, mind)
     n, hits = mind_record(context, mind, context.regime.label)
     regime = context.regime.label.replace("_", "-")
     subject = f"{ticker} against {rel}" if rel else ticker
@@ -171,11 +173,10 @@ def _called(mind: str, case: str, thesis: str, call: tuple, context: CycleContex
             "coin: I stand aside rather than make a call I rate as likelier wrong.",
             f"its record in {regime} ({hits} of {n}) puts the call under a coin",
         )
-    record = _record_sentence(context, mind)
     return Opinion(
         mind=mind,
         stance=lean(ticker, direction),
-        narrative=f"{case} {record}",
+        narrative=f"{case} {_record_sentence(context, mind)}",
         thesis=thesis,
         ticker=ticker,
         relative_to=rel,

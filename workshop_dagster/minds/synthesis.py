@@ -235,17 +235,7 @@ def _synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> 
             "clear a coin on the record I have."
         )
         title = prose.title_for(context, None, opinions, best)
-        memo_text = render_memo(
-            title,
-            cycle_ts,
-            context.ordinal,
-            body,
-            ["No call this cycle."],
-            ABSTAIN_TAG,
-            footer(debate, None, opinions),
-            written_at,
-        )
-        return Memo(title, memo_text, ABSTAIN_TAG, True, None, None)
+        return abstention_memo(context, opinions, debate, title, body)
 
     o, cal = chosen
     published = cal.probability
@@ -286,14 +276,21 @@ def _refused(
 ) -> Memo:
     """The memo in place of a draft the claim check refused: it names what the draft got
     wrong and makes no call."""
-    cycle_ts = pd.Timestamp(context.cycle_ts)
-    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
-    title = "My Draft Contradicted Its Own Figures: No Call"
     body = [
         "I wrote a memo this cycle whose words did not agree with its own figures ("
         + "; ".join(problems[:3])
         + "). A memo that contradicts itself is not published, and I make no call on it."
     ]
+    title = "My Draft Contradicted Its Own Figures: No Call"
+    return abstention_memo(context, opinions, debate, title, body)
+
+
+def abstention_memo(
+    context: CycleContext, opinions: list[Opinion], debate: str, title: str, body: list[str]
+) -> Memo:
+    """A memo in the seeds' layout that makes no call: `body` its paragraphs."""
+    cycle_ts = pd.Timestamp(context.cycle_ts)
+    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
     text = render_memo(
         title,
         cycle_ts,
