@@ -115,25 +115,36 @@ def quality_worker_runtime(tmp_path_factory):
     quality_worker.shutdown(runtime)
 
 
-@pytest.fixture
-def workshop_env(tmp_path, monkeypatch) -> dict[str, str]:
-    """A temporary warehouse, data folder and DAGSTER_HOME, exported to the environment."""
-    home = tmp_path / "dagster_home"
+def _workshop_env(folder: Path, patch: pytest.MonkeyPatch) -> dict[str, str]:
+    home = folder / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
     env = {
         "DAGSTER_HOME": str(home),
-        "WORKSHOP_DATA_DIR": str(tmp_path / "data"),
-        "WORKSHOP_DB": str(tmp_path / "data" / "workshop.duckdb"),
+        "WORKSHOP_DATA_DIR": str(folder / "data"),
+        "WORKSHOP_DB": str(folder / "data" / "workshop.duckdb"),
     }
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("WORKSHOP_MARKET", raising=False)
+        patch.setenv(key, value)
+    patch.delenv("WORKSHOP_MARKET", raising=False)
     # No live news feeds: a test of them serves its own on 127.0.0.1 (test_news_feeds.py).
-    monkeypatch.setenv("WORKSHOP_NEWS_FEEDS", "none")
+    patch.setenv("WORKSHOP_NEWS_FEEDS", "none")
     # Create the instance's storage once, as `make ui`/`make demo` do: two processes creating
     # a fresh SQLite instance at the same moment race on its tables.
     import dagster as dg
 
     dg.DagsterInstance.get().dispose()
     return env
+
+
+@pytest.fixture
+def workshop_env(tmp_path, monkeypatch) -> dict[str, str]:
+    """A temporary warehouse, data folder and DAGSTER_HOME, exported to the environment."""
+    return _workshop_env(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_workshop_env(tmp_path_factory):
+    """`workshop_env` shared by a module's tests (one expensive run, read by several)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield _workshop_env(tmp_path_factory.mktemp("module_env"), patch)

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from tests.conftest import SHARED_MARKET, shared_path
 from tests.integration.helpers import materialize, query
 from workshop_dagster.market.universe import TICKERS
 
@@ -39,11 +40,25 @@ def _context(cycle_key: str) -> dict:
     )
 
 
+@pytest.fixture(scope="module")
+def real_320(module_workshop_env):
+    """320 cycles of the real data up to the first seed's morning (the README's demo length;
+    at the tests' cadence back into the thin winter), materialized once for the module."""
+    from workshop_dagster.definitions import PARTITIONS
+
+    market = shared_path(SHARED_MARKET)
+    keys = PARTITIONS.get_partition_keys()
+    end = keys.index(SEED_MORNING)
+    cycles = keys[end - 319 : end + 1]
+    assert SEED_EVENING in cycles
+    assert materialize(cycles, market=f"csv:{market}", selection=LOOP).success
+    return module_workshop_env
+
+
 @pytest.mark.parametrize("cycle_key", [SEED_EVENING, SEED_MORNING])
-def test_a_seed_moment_reads_the_headlines_of_its_minute(workshop_env, shared_market, cycle_key):
+def test_a_seed_moment_reads_the_headlines_of_its_minute(real_320, shared_market, cycle_key):
     """Every ticker with a headline in the day before the cycle has one in its view; none was
     published after the cycle's minute; the minds' context quotes them with their times."""
-    assert materialize(cycle_key, market=f"csv:{shared_market}", selection=LOOP).success
     cycle_ts = pd.Timestamp(cycle_key[:10] + " " + cycle_key[11:])
     seen = query(
         "select v.item_id, a.visible_from, a.published_at, a.title, a.tickers "
@@ -163,19 +178,14 @@ def test_nothing_published_after_a_cycle_reaches_it(
     assert json.loads(original["mind_context"]["context_json"][0])["news"]
 
 
-def test_320_real_cycles_argue_with_the_news_of_their_minute(workshop_env, shared_market):
+def test_320_real_cycles_argue_with_the_news_of_their_minute(real_320):
     """The README's demo length on the real data up to the first seed's morning (back into the
     thin winter at the tests' cadence): every memo and opinion passes the claim check, quotes
     no number without its unit, makes no call under a coin; most calls have their own title,
     and every memo whose cycle had headlines cites one."""
     from tests.memo_quality import assert_memos_argue
-    from workshop_dagster.definitions import PARTITIONS
 
-    keys = PARTITIONS.get_partition_keys()
-    end = keys.index(SEED_MORNING)
-    cycles = keys[end - 319 : end + 1]
-    assert materialize(cycles, market=f"csv:{shared_market}", selection=LOOP).success
-    quality = assert_memos_argue(workshop_env["WORKSHOP_DB"])
+    quality = assert_memos_argue(real_320["WORKSHOP_DB"])
     assert quality["memos"] == 320
     memos = query("select m.body, x.context_json from memo m join mind_context x using (cycle_key)")
     with_news = [
