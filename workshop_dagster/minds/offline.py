@@ -3,10 +3,10 @@
 Each mind states its case with its evidence, in words and units a reader knows ("the 10Y has
 fallen 18bp over its last five prints", "breadth at 81% of the tape up on the day", "IWM down
 1.44%": the forms the fact check and the claim check read), cites the headlines and releases
-its lens reads, and makes one call or abstains and says why. Its number is its conviction that
-the call is right, never under a coin: the signal's strength, pulled toward the mind's own hit
-rate in the current regime once it has a record there; a call its record pulls under a coin is
-not made (the mind stands aside and says why). `rebuttals` then has each mind answer the others.
+its lens reads, and makes one call or abstains and says why. Its number is its conviction: the
+signal's strength, pulled toward the mind's own hit rate in the current regime once it has a
+record there (the calibration, not the mind, says how likely the call is to be right).
+`rebuttals` then has each mind answer the others.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from .types import Opinion, lean
 
 SHRINK_N = 5  # pseudo-calls of prior at 50% when blending a record into conviction
 TYPICAL_5D_MOVE = {"index": 2.0, "mega_cap": 5.0, "sector": 3.5, "volatility": 20.0}
-COIN = 0.5
 BIG_YIELD_MOVE_BP = 15  # what makes the 10-year's move "hard" (predictions/claim_check.py)
 
 
@@ -37,15 +36,9 @@ def pick(key: str, options: list[str]) -> str:
     return options[h % len(options)]
 
 
-def conviction(strength: float) -> float:
-    """A signal's strength (0.30 a bare signal .. 0.55 the strongest) as the mind's stated
-    conviction that its call is right: 0.52 .. 0.70, above a coin by construction."""
-    return round(min(max(0.5 + 0.8 * (strength - 0.30), 0.51), 0.9), 2)
-
-
 def calibrated(confidence: float, context: CycleContext, mind: str) -> float:
-    """Blend a conviction with the mind's record in this regime (Beta(2.5, 2.5) prior); the
-    result may fall under a coin, and then the mind does not make the call (`_called`)."""
+    """Blend a signal's conviction with the mind's record in this regime (Beta(2.5, 2.5)
+    prior)."""
     n, hits = mind_record(context, mind, context.regime.label)
     if n == 0:
         return round(min(max(confidence, 0.05), 0.9), 2)
@@ -155,24 +148,11 @@ def _abstain(mind: str, narrative: str, reason: str) -> Opinion:
 
 def _called(mind: str, case: str, thesis: str, call: tuple, context: CycleContext) -> Opinion:
     """The opinion with its call (ticker, relative_to, direction, timeframe, strength), at the
-    conviction its record leaves. A record that pulls the conviction under a coin makes the
-    mind stand aside and say so, rather than "want" a call it rates as likelier wrong (a floor
-    at 51% instead hid the record from the calibration, which bins calls by their stated
-    number: the daily walk's synthesis then followed Flow's IWM-over-QQQ calls 103 times at
-    38% right; docs/architecture.md)."""
+    conviction the signal's strength and the mind's record leave (a conviction, not a
+    probability: the calibration turns it into one, docs/scoring.md). Minds standing aside
+    when that falls under a coin was walked and not kept (docs/evaluation.md, session 19):
+    a mind silenced by its record adds nothing to it, and two minds fell silent for good."""
     ticker, rel, direction, tf, strength = call
-    confidence = calibrated(conviction(strength), context, mind)
-    n, hits = mind_record(context, mind, context.regime.label)
-    regime = context.regime.label.replace("_", "-")
-    subject = f"{ticker} against {rel}" if rel else ticker
-    if confidence < COIN:
-        return _abstain(
-            mind,
-            f"{case} The case points to {subject} {direction} over {tf}, but my record in "
-            f"{regime} ({hits} of {n} right) leaves it at {100 * confidence:.0f}%, under a "
-            "coin: I stand aside rather than make a call I rate as likelier wrong.",
-            f"its record in {regime} ({hits} of {n}) puts the call under a coin",
-        )
     return Opinion(
         mind=mind,
         stance=lean(ticker, direction),
@@ -182,7 +162,7 @@ def _called(mind: str, case: str, thesis: str, call: tuple, context: CycleContex
         relative_to=rel,
         direction=direction,
         timeframe=tf,
-        confidence=confidence,
+        confidence=calibrated(strength, context, mind),
     )
 
 

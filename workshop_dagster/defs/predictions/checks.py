@@ -58,8 +58,8 @@ def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinit
         },
         description="Every claim of direction or size in the memo and the opinions ('yields "
         "falling hard', 'TLT rallying', 'volatility is elevated', 'broad breadth', 'risk-off', "
-        "the debate label) agrees with the sign and size of the cycle's data, and no mind "
-        "makes a call it rates under a coin (predictions/claim_check.py). The loop refuses a "
+        "the debate label) agrees with the sign and size of the cycle's data "
+        "(predictions/claim_check.py). The loop refuses a "
         "memo that fails before it is published (offline: it abstains and says why; a model: "
         "asked once to repair, then it abstains), so a failure here names a memo sealed by an "
         "earlier release, or a bug.",
@@ -100,15 +100,6 @@ def _claims(memo, mind_opinions, mind_context) -> dg.AssetCheckResult:
             checked += 1
             for problem in claim_problems(row["narrative"], docs[key]):
                 problems.append({"cycle_key": key, "in": row["mind"], "claim": problem})
-        confidence = row.get("confidence")
-        if not row["abstained"] and confidence is not None and confidence < 0.5:
-            problems.append(
-                {
-                    "cycle_key": key,
-                    "in": row["mind"],
-                    "claim": f"a call at {confidence:.2f}, under a coin",
-                }
-            )
     for key, body in zip(memo["cycle_key"], memo["body"], strict=True):
         if key not in docs:
             continue
