@@ -74,6 +74,10 @@ BREADTH = re.compile(
     r"(?P<w2>broad|thin|narrow)\s+(?:breadth|participation))",
     re.I,
 )
+SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+# The verbs TICKER_VERB reads, by a stem each contains (the cheap test before the scan).
+VERB_STEMS = ("rall", "rising", "climbing", "jumping", "surging", "soaring", "falling")
+VERB_STEMS += ("sliding", "dropping", "sinking", "tumbling", "plunging", "slumping")
 DEBATE = re.compile(r"\*Debate:\s*(?P<label>[a-z_]+)")
 # A decimal with no unit after it (and not a price, a VIX level, a date or a time).
 DECIMAL = re.compile(
@@ -92,11 +96,19 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
     """What `text` claims that its cycle's data (`doc`: the context document's `market` and
     `regime`) contradicts, one sentence each; [] when every claim agrees."""
     text = CITED.sub("[cited]", text or "")
+    sentences = [(x, x.lower()) for x in SENTENCE.split(text)]
+
+    def where(*words: str) -> str:
+        """The sentences that hold one of `words`: a pattern scans those only."""
+        return "\n".join(x for x, low in sentences if any(w in low for w in words))
+
     market, regime = doc["market"], doc["regime"]
     tickers = market["tickers"]
     problems = []
     d10 = market.get("ust_10y_change_5obs_bp")
-    for m in YIELDS.finditer(text):
+    # Each pattern scans only the sentences that hold its words (a year of memos and opinions
+    # is 20,000 texts: the whole-text scans were 5 s of the loop's year, docs/performance.md).
+    for m in YIELDS.finditer(where("yield", "long rates")):
         verb, size = m.group("verb").lower(), (m.group("size") or "").lower()
         if d10 is None:
             problems.append(f"{m.group(0)!r}: the cycle knows no change in the 10-year yield")
@@ -108,7 +120,7 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
                 f"{m.group(0)!r}: {abs(d10):.0f}bp over five prints is not {size} "
                 f"(that takes {BIG_YIELD_BP:.0f}bp)"
             )
-    for m in TEN_YEAR_MOVE.finditer(text):
+    for m in TEN_YEAR_MOVE.finditer(where("10y has")):
         said = float(m.group("v").replace("−", "-"))
         verb = m.group("verb").lower()
         if verb in DOWN_WORDS:
@@ -117,7 +129,7 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
             said = abs(said)
         if d10 is None or round(d10) != round(said):
             problems.append(f"{m.group(0)!r}, but the 10Y moved {d10}bp over five prints")
-    for m in TICKER_VERB.finditer(text):
+    for m in TICKER_VERB.finditer(where(*VERB_STEMS)):
         ticker, verb = m.group("t"), m.group("verb").lower()
         row = tickers.get(ticker)
         if row is None:
@@ -130,12 +142,12 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
                 f"{m.group(0)!r}: {change:+.2f}% is not {verb} for {ticker} (that takes "
                 f"{BIG_MOVE_PCT[_kind(ticker)]:.1f}%)"
             )
-    for m in REGIME.finditer(text):
+    for m in REGIME.finditer(where("risk-", "transition")):
         said = m.group("r").lower().replace("-", "_")
         if said != regime["label"]:
             problems.append(f"{m.group(0)!r}, but the cycle's regime is {regime['label']}")
     vix, dvix = float(market["vix_level"]), float(market["vix_change_1d"])
-    for m in VOLATILITY.finditer(text):
+    for m in VOLATILITY.finditer(where("volatility is", "vix is")):
         word = m.group("w").lower()
         wrong = {
             "elevated": vix < VIX_ELEVATED,
@@ -150,12 +162,12 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
         }[word]
         if wrong:
             problems.append(f"{m.group(0)!r}, but VIX is at {vix:.2f} ({dvix:+.2f} points)")
-    for m in VIX_POINTS.finditer(text):
+    for m in VIX_POINTS.finditer(where("points")):
         said = float(m.group("v")) * (1 if m.group("dir").lower() == "up" else -1)
         if abs(said - dvix) > 0.005 + 1e-9 and round(said, 1) != round(dvix, 1):
             problems.append(f"{m.group(0)!r}, but VIX moved {dvix:+.2f} points")
     breadth = float(market["breadth"])
-    for m in BREADTH.finditer(text):
+    for m in BREADTH.finditer(where("breadth is", "participation", "breadth")):
         word = (m.group("w1") or m.group("w2")).lower()
         wrong = {
             "broad": breadth < BROAD,
@@ -168,7 +180,7 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
         if wrong:
             problems.append(f"{m.group(0)!r}, but breadth is {100 * breadth:.0f}%")
     if debate_label is not None:
-        for m in DEBATE.finditer(text):
+        for m in DEBATE.finditer(where("*debate")):
             if m.group("label") != debate_label:
                 problems.append(
                     f"the footer's debate is {m.group('label')}, but the minds' calls make "

@@ -39,83 +39,21 @@ def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinit
             "mind_context": dg.AssetIn(key=key("mind_context")),
         },
         description="Every figure quoted for a ticker or a series in the memo and the opinions "
-        "must match the cycle's data within rounding, and every headline cited ('[N2] “...”') "
-        "must be one the cycle was shown, in its own words; what fails is listed.",
+        "must match the cycle's data within rounding; every headline cited ('[N2] “...”') must "
+        "be one the cycle was shown, in its own words; and every claim of direction or size "
+        "('yields falling hard', 'TLT rallying', 'volatility is elevated', 'broad breadth', "
+        "'risk-off', the debate label) must agree with the sign and size of the cycle's data "
+        "(predictions/claim_check.py). What fails is listed. The loop refuses a memo whose "
+        "claims fail before it is published (offline: it abstains and says why; a model: asked "
+        "once to repair, then it abstains), so a claim failing here names a memo sealed by an "
+        "earlier release, or a bug.",
     )
     def memo_figures_match_data(
         memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
         return _figures(memo, mind_opinions, cycle_features, mind_context, warehouse)
 
-    @dg.asset_check(
-        asset=key("memo"),
-        name="memo_claims_agree_with_data",
-        blocking=False,
-        partitions_def=PARTITIONS,
-        additional_ins={
-            "mind_opinions": dg.AssetIn(key=key("mind_opinions")),
-            "mind_context": dg.AssetIn(key=key("mind_context")),
-        },
-        description="Every claim of direction or size in the memo and the opinions ('yields "
-        "falling hard', 'TLT rallying', 'volatility is elevated', 'broad breadth', 'risk-off', "
-        "the debate label) agrees with the sign and size of the cycle's data "
-        "(predictions/claim_check.py). The loop refuses a "
-        "memo that fails before it is published (offline: it abstains and says why; a model: "
-        "asked once to repair, then it abstains), so a failure here names a memo sealed by an "
-        "earlier release, or a bug.",
-    )
-    def memo_claims_agree_with_data(memo, mind_opinions, mind_context) -> dg.AssetCheckResult:
-        return _claims(memo, mind_opinions, mind_context)
-
-    return [predictions_are_valid, memo_figures_match_data, memo_claims_agree_with_data]
-
-
-def _claims(memo, mind_opinions, mind_context) -> dg.AssetCheckResult:
-    import json
-
-    from ...minds.debate import debate_label
-    from ...minds.types import Opinion
-    from ...predictions.claim_check import claim_problems
-
-    docs = {
-        k: json.loads(d)
-        for k, d in zip(mind_context["cycle_key"], mind_context["context_json"], strict=True)
-    }
-    opinions: dict[str, list[Opinion]] = {}
-    problems, checked = [], 0
-    for row in mind_opinions.to_dict("records"):
-        key = row["cycle_key"]
-        opinions.setdefault(key, []).append(
-            Opinion(
-                mind=row["mind"],
-                stance=row["stance"],
-                narrative="",
-                abstained=bool(row["abstained"]),
-                ticker=row.get("ticker"),
-                direction=row.get("direction"),
-                confidence=row.get("confidence"),
-            )
-        )
-        if key in docs:
-            checked += 1
-            for problem in claim_problems(row["narrative"], docs[key]):
-                problems.append({"cycle_key": key, "in": row["mind"], "claim": problem})
-    for key, body in zip(memo["cycle_key"], memo["body"], strict=True):
-        if key not in docs:
-            continue
-        checked += 1
-        label = debate_label(opinions[key]) if key in opinions else None
-        for problem in claim_problems(body, docs[key], label):
-            problems.append({"cycle_key": key, "in": "memo", "claim": problem})
-    return dg.AssetCheckResult(
-        passed=not problems,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"{checked} texts read, {len(problems)} claims the data contradicts",
-        metadata={
-            "texts_checked": checked,
-            "contradicted": dg.MetadataValue.json(problems[:50]),
-        },
-    )
+    return [predictions_are_valid, memo_figures_match_data]
 
 
 def _valid(context, predictions, data_quality: DataQualityResource) -> dg.AssetCheckResult:
@@ -144,6 +82,7 @@ def _valid(context, predictions, data_quality: DataQualityResource) -> dg.AssetC
 def _figures(
     memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
+    from ...predictions.claim_check import claim_problems
     from ...predictions.factcheck import (
         FACT_COLUMNS,
         check_citations,
@@ -152,7 +91,10 @@ def _figures(
     )
     from ...records import records_by
 
-    headlines = _headlines(warehouse, mind_context)
+    docs, headlines = _contexts(warehouse, mind_context)
+    debate = {}
+    for row in mind_opinions[["cycle_key", "mind", "stance", "abstained"]].to_dict("records"):
+        debate.setdefault(row["cycle_key"], []).append(row)
 
     unsupported, checked = [], 0
     # Each cycle's texts gathered in one pass (a range's frames filtered per cycle is quadratic).
@@ -168,7 +110,13 @@ def _figures(
     rows_of = records_by(cycle_features[columns], "cycle_key")
     for cycle_key in sorted(rows_of):
         facts = cycle_facts(rows_of[cycle_key])
+        doc = docs.get(cycle_key)
         for where, text in texts_of.get(cycle_key, []):
+            if doc is not None:
+                label = _debate_label(debate.get(cycle_key, [])) if where == "memo" else None
+                for problem in claim_problems(text, doc, label):
+                    checked += 1
+                    unsupported.append({"cycle_key": cycle_key, "in": where, "claim": problem})
             for problem in check_citations(text, headlines.get(cycle_key, {})):
                 checked += 1
                 unsupported.append({"cycle_key": cycle_key, "in": where, "claim": problem})
@@ -194,27 +142,43 @@ def _figures(
     )
 
 
-def _headlines(warehouse: WarehouseResource, mind_context) -> dict[str, dict[str, str]]:
-    """Each cycle's headlines by the handle its context showed them under: cite -> title."""
+def _contexts(warehouse: WarehouseResource, mind_context) -> tuple[dict, dict]:
+    """Each cycle's context document (its market and regime, for the claim check) and its
+    headlines by the handle its context showed them under: cite -> title."""
     import json
 
     from ...market import news_archive
 
-    refs = {
-        key: json.loads(doc).get("news", [])
+    docs = {
+        key: json.loads(doc)
         for key, doc in zip(mind_context["cycle_key"], mind_context["context_json"], strict=True)
     }
+    refs = {key: doc.get("news", []) for key, doc in docs.items()}
     ids = [r["item_id"] for rows in refs.values() for r in rows if "item_id" in r]
     with warehouse.connect() as conn:
         rows = news_archive.items(conn, ids)
     titles = dict(zip(rows["item_id"], rows["title"], strict=True))
-    return {
+    headlines = {
         key: {r["cite"]: titles.get(r["item_id"], "") for r in rows if "cite" in r}
         for key, rows in refs.items()
     }
+    return docs, headlines
+
+
+def _debate_label(rows: list[dict]) -> str | None:
+    """The debate label of a cycle's opinions rows (minds/debate.py), or None without them."""
+    if not rows:
+        return None
+    from ...minds.debate import debate_label
+    from ...minds.types import Opinion
+
+    return debate_label(
+        [
+            Opinion(mind=r["mind"], stance=r["stance"], narrative="", abstained=r["abstained"])
+            for r in rows
+        ]
+    )
 
 
 # The code location's own variant's; the side variants' are built in defs/variants/.
-predictions_are_valid, memo_figures_match_data, memo_claims_agree_with_data = build_checks(
-    SETTINGS.variant
-)
+predictions_are_valid, memo_figures_match_data = build_checks(SETTINGS.variant)
