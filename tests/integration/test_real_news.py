@@ -40,17 +40,22 @@ def _context(cycle_key: str) -> dict:
     )
 
 
+CPI_EVE, CPI_MORNING = "2026-04-09-19:15", "2026-04-10-09:15"  # CPI out at 08:30 on 04-10
+NO_NEWS = "2025-12-17-12:15"  # 2025-12 holds 2 headlines
+
+
 @pytest.fixture(scope="module")
 def real_320(module_workshop_env):
-    """320 cycles of the real data up to the first seed's morning (the README's demo length;
-    at the tests' cadence back into the thin winter), materialized once for the module."""
+    """320 cycles of the real data up to the morning CPI came out (the README's demo length;
+    at the tests' cadence back into the thin winter: both seeds' moments, a cycle before and
+    after a CPI release, a month without headlines), materialized once for the module."""
     from workshop_dagster.definitions import PARTITIONS
 
     market = shared_path(SHARED_MARKET)
     keys = PARTITIONS.get_partition_keys()
-    end = keys.index(SEED_MORNING)
+    end = keys.index(CPI_MORNING)
     cycles = keys[end - 319 : end + 1]
-    assert SEED_EVENING in cycles
+    assert {SEED_EVENING, SEED_MORNING, CPI_EVE, NO_NEWS} <= set(cycles)
     assert materialize(cycles, market=f"csv:{market}", selection=LOOP).success
     return module_workshop_env
 
@@ -80,11 +85,10 @@ def test_a_seed_moment_reads_the_headlines_of_its_minute(real_320, shared_market
     assert not any("&#" in n["title"] or "&amp;" in n["title"] for n in context["news"])
 
 
-def test_the_release_calendar_says_what_is_due_and_what_came_out(workshop_env, shared_market):
+def test_the_release_calendar_says_what_is_due_and_what_came_out(real_320):
     """CPI came out at 08:30 on 2026-04-10 (the BLS calendar); the cycle before knows it is
     coming, the one after that it came out, and neither knows more."""
-    keys = ["2026-04-09-19:15", "2026-04-10-09:15"]
-    assert materialize(keys, market=f"csv:{shared_market}", selection=LOOP).success
+    keys = [CPI_EVE, CPI_MORNING]
     before, after = (_context(k).get("releases", []) for k in keys)
     cpi = [r for r in before if r["name"] == "CPI"]
     assert cpi == [{"name": "CPI", "at": "2026-04-10 08:30", "status": "coming", "source": "BLS"}]
@@ -93,10 +97,9 @@ def test_the_release_calendar_says_what_is_due_and_what_came_out(workshop_env, s
     assert (due <= pd.Timestamp("2026-04-09 19:15") + pd.Timedelta(days=7)).all()
 
 
-def test_a_month_without_headlines_says_so(workshop_env, shared_market):
+def test_a_month_without_headlines_says_so(real_320):
     """2025-12 holds 2 headlines in the archive: a cycle with none in its day says so."""
-    key = "2025-12-17-12:15"
-    assert materialize(key, market=f"csv:{shared_market}", selection=LOOP).success
+    key = NO_NEWS
     context = _context(key)
     assert context["news"] == []
     assert context["news_note"] == "no headline is public in the day before this cycle"
@@ -179,8 +182,8 @@ def test_nothing_published_after_a_cycle_reaches_it(
 
 
 def test_320_real_cycles_argue_with_the_news_of_their_minute(real_320):
-    """The README's demo length on the real data up to the first seed's morning (back into the
-    thin winter at the tests' cadence): every memo and opinion passes the claim check, quotes
+    """The README's demo length on the real data up to a CPI morning (back into the thin
+    winter at the tests' cadence): every memo and opinion passes the claim check, quotes
     no number without its unit, makes no call under a coin; most calls have their own title,
     and every memo whose cycle had headlines cites one."""
     from tests.memo_quality import assert_memos_argue
