@@ -28,6 +28,12 @@ TICKER_KIND = {
 }
 
 
+def ticker_kind(ticker: str) -> str:
+    """A ticker's kind (index, mega_cap, sector, volatility); a name outside the universe is
+    read as an index."""
+    return TICKER_KIND.get(ticker, "index")
+
+
 def yahoo_symbol(ticker: str) -> str:
     return YAHOO_SYMBOLS.get(ticker, ticker)
 

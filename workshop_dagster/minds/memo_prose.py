@@ -14,8 +14,11 @@ import re
 
 import pandas as pd
 
+from ..market.universe import ticker_kind
 from ..mind_registry import title as mind_title
+from ..predictions.claim_check import BIG_MOVE_PCT, BROAD, THIN, VIX_CALM, VIX_ELEVATED
 from ..predictions.standing_calls import when
+from ..predictions.verdicts import pct
 from .cycle_context import CycleContext
 from .offline import (
     TYPICAL_5D_MOVE,
@@ -25,22 +28,10 @@ from .offline import (
     release_sentence,
     when_public,
 )
-from .rebuttals import call_words, disagree
+from .rebuttals import call_words, first_clash
 from .types import Opinion
 
-# A day's move that would undo a call, by the kind of ticker (what "wrong" looks like).
-TYPICAL_DAY_MOVE = {"index": 1.0, "sector": 1.5, "mega_cap": 2.0, "volatility": 10.0}
 _DRIVER = re.compile(r"(?P<name>[a-z_0-9]+) (?P<value>[-+\d.]+) \((?P<push>[-+]?[\d.]+)\)")
-
-
-def _kind(ticker: str) -> str:
-    from ..market.universe import TICKER_KIND
-
-    return TICKER_KIND.get(ticker, "index")
-
-
-def pct(p: float) -> str:
-    return f"{100 * p:.0f}%"
 
 
 def opening(opinions: list[Opinion]) -> str:
@@ -48,16 +39,16 @@ def opening(opinions: list[Opinion]) -> str:
     callers = [o for o in opinions if not o.abstained]
     aside = [mind_title(o.mind) for o in opinions if o.abstained]
     aside_text = (
-        f" {_listed(aside)} {'stands' if len(aside) == 1 else 'stand'} aside." if aside else ""
+        f" {listed(aside)} {'stands' if len(aside) == 1 else 'stand'} aside." if aside else ""
     )
     if not callers:
         return (
             f"All {len(opinions)} minds stood aside this cycle, and I'd rather say so than "
             "dress up a guess."
         )
-    clashes = [(a, b) for i, a in enumerate(callers) for b in callers[i + 1 :] if disagree(a, b)]
-    if clashes:
-        a, b = clashes[0]
+    clash = first_clash(opinions)
+    if clash:
+        a, b = clash
         return (
             f"My minds read the same tape and disagree. {mind_title(a.mind)} argues "
             f"{call_words(a)}; {mind_title(b.mind)} argues {call_words(b)}. They cannot both "
@@ -69,7 +60,7 @@ def opening(opinions: list[Opinion]) -> str:
             f"{mind_title(o.mind)} is the only mind with a call: {call_words(o)}.{aside_text} "
             "A lone call is a question, not an answer: does its evidence carry it alone?"
         )
-    names = _listed([mind_title(o.mind) for o in callers])
+    names = listed([mind_title(o.mind) for o in callers])
     return (
         f"{names} lean the same way this cycle ("
         + "; ".join(call_words(o) for o in callers)
@@ -77,7 +68,8 @@ def opening(opinions: list[Opinion]) -> str:
     )
 
 
-def _listed(names: list[str]) -> str:
+def listed(names: list[str]) -> str:
+    """'Macro', 'Macro and Flow', 'Macro, Flow and Contrarian'."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -87,9 +79,9 @@ def _driver_words(context: CycleContext, name: str) -> str | None:
     m = context.market
     t = m.tickers
     if name == "vix_level":
-        if m.vix_level >= 20:
+        if m.vix_level >= VIX_ELEVATED:
             return f"VIX at {m.vix_level:.2f}, elevated"
-        if m.vix_level <= 16:
+        if m.vix_level <= VIX_CALM:
             return f"VIX at {m.vix_level:.2f}, calm"
         return f"VIX at {m.vix_level:.2f}, neither calm nor stressed"
     if name == "vix_change":
@@ -98,9 +90,9 @@ def _driver_words(context: CycleContext, name: str) -> str | None:
     if name == "breadth":
         word = (
             "broad participation"
-            if m.breadth >= 0.6
+            if m.breadth >= BROAD
             else "thin breadth"
-            if m.breadth <= 0.4
+            if m.breadth <= THIN
             else "middling breadth"
         )
         return f"{word}, {100 * m.breadth:.0f}% of the tape up on the day"
@@ -214,10 +206,7 @@ def weighing(
         if o.mind in ruled_out:
             weight += "; my rules rule it out (below)"
         parts.append(f"{head}{thesis}. {weight}.")
-    callers = [o for o in opinions if not o.abstained]
-    clash = next(
-        ((a, b) for i, a in enumerate(callers) for b in callers[i + 1 :] if disagree(a, b)), None
-    )
+    clash = first_clash(opinions)
     if clash:
         a, b = clash
         reply = answer(b, [a], context)
@@ -261,7 +250,7 @@ def decisive_evidence(context: CycleContext, o: Opinion) -> str:
             f"{100 * m.breadth:.0f}% of the tape up on the day, the mega-caps {m.mega_cap_1d:+.2f}%"
         )
     if o.mind == "contrarian" and o.ticker in t and o.ticker != "VIX":
-        z = abs(t[o.ticker]["change_5d_pct"]) / TYPICAL_5D_MOVE[_kind(o.ticker)]
+        z = abs(t[o.ticker]["change_5d_pct"]) / TYPICAL_5D_MOVE[ticker_kind(o.ticker)]
         return f"{move(o.ticker, t[o.ticker]['change_5d_pct'], True)}, {z:.1f} times a normal week"
     if o.mind == "contrarian":
         return f"VIX at {m.vix_level:.2f}, cheap insurance"
@@ -280,7 +269,8 @@ def change_my_mind(context: CycleContext, o: Opinion) -> str:
         )
     elif o.ticker in t:
         last = float(t[o.ticker]["last"])
-        x = TYPICAL_DAY_MOVE[_kind(o.ticker)]
+        # A big day's move for its kind (the claim check's) is what would undo the call.
+        x = BIG_MOVE_PCT[ticker_kind(o.ticker)]
         if o.direction == "up":
             price = f"{o.ticker} closing under ${last * (1 - x / 100):.2f}, {x:.1f}% below its last ${last:.2f}"
         else:
@@ -304,10 +294,7 @@ def title_for(
     t = m.tickers
     if o is None:
         callers = [x for x in opinions if not x.abstained]
-        clash = next(
-            ((a, b) for i, a in enumerate(callers) for b in callers[i + 1 :] if disagree(a, b)),
-            None,
-        )
+        clash = first_clash(opinions)
         if clash:
             a, b = clash
             return (

@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ..market.universe import ticker_kind
+from ..predictions.claim_check import BIG_YIELD_BP, BROAD
 from .context import mind_record
 from .cycle_context import CycleContext
 from .types import Opinion, lean
 
 SHRINK_N = 5  # pseudo-calls of prior at 50% when blending a record into conviction
 TYPICAL_5D_MOVE = {"index": 2.0, "mega_cap": 5.0, "sector": 3.5, "volatility": 20.0}
-BIG_YIELD_MOVE_BP = 15  # what makes the 10-year's move "hard" (predictions/claim_check.py)
 
 
 def move(ticker: str, pct: float, five_day: bool = False) -> str:
@@ -175,7 +176,7 @@ def yields_sentence(context: CycleContext) -> str:
     if d10 == 0:
         return f"The 10Y is at {m.ust_10y:.2f}%, unchanged over its last five prints."
     verb = "fallen" if d10 < 0 else "climbed"
-    size = " hard" if abs(d10) >= BIG_YIELD_MOVE_BP else ""
+    size = " hard" if abs(d10) >= BIG_YIELD_BP else ""
     way = "falling" if d10 < 0 else "rising"
     return (
         f"The 10Y has {verb} {abs(d10):.0f}bp over its last five prints, to {m.ust_10y:.2f}%: "
@@ -211,7 +212,7 @@ def macro_mind(context: CycleContext) -> Opinion:
         thesis = "Volatility this high and still rising persists for days, not hours."
         call = ("SPY", None, "down", "48h", 0.42 + min((vix - 24) / 40, 0.15))
         tickers = ("SPY",)
-    elif d10 is not None and d10 >= BIG_YIELD_MOVE_BP:
+    elif d10 is not None and d10 >= BIG_YIELD_BP:
         case = (
             "Duration is the constraint. Small caps carry the most floating-rate debt, so "
             f"rising yields hurt them first; {move('IWM', t['IWM']['change_1d_pct'])} today."
@@ -219,7 +220,7 @@ def macro_mind(context: CycleContext) -> Opinion:
         thesis = "Rising yields hurt the small caps' floating-rate debt before anything else."
         call = ("IWM", None, "down", "48h", 0.38 + min((d10 - 15) / 100, 0.15))
         tickers = ("IWM",)
-    elif d10 is not None and d10 <= -BIG_YIELD_MOVE_BP:
+    elif d10 is not None and d10 <= -BIG_YIELD_BP:
         tlt = t["TLT"]["change_1d_pct"]
         with_it = "with the move" if tlt >= 0 else "lagging the move, which leaves room"
         case = (
@@ -276,7 +277,7 @@ def flow_mind(context: CycleContext) -> Opinion:
                 "This is orderly rebalancing into small caps, not a squeeze: "
                 + (
                     "broad participation"
-                    if breadth >= 0.6
+                    if breadth >= BROAD
                     else f"{100 * breadth:.0f}% of the tape up, enough to confirm"
                 )
                 + ", a steady size spread.",
@@ -321,20 +322,23 @@ def flow_mind(context: CycleContext) -> Opinion:
     return _called("flow", text, thesis, call, context)
 
 
-def contrarian_mind(context: CycleContext) -> Opinion:
-    """What consensus misses: stretched moves and tail risks."""
-    from ..market.universe import TICKER_KIND
-
-    m = context.market
+def most_stretched(context: CycleContext) -> tuple[float, str, dict, float]:
+    """The week's most stretched move against its kind's typical week (VIX aside): (how many
+    typical weeks, ticker, its row, the signed ratio); ties to the first ticker by name."""
     stretched = []
-    for ticker, row in m.tickers.items():
-        kind = TICKER_KIND.get(ticker, "index")
+    for ticker, row in context.market.tickers.items():
+        kind = ticker_kind(ticker)
         if kind == "volatility":
             continue
         z = row["change_5d_pct"] / TYPICAL_5D_MOVE[kind]
         stretched.append((abs(z), ticker, row, z))
-    stretched.sort(key=lambda x: (-x[0], x[1]))
-    top_abs, ticker, row, z = stretched[0]
+    return min(stretched, key=lambda x: (-x[0], x[1]))
+
+
+def contrarian_mind(context: CycleContext) -> Opinion:
+    """What consensus misses: stretched moves and tail risks."""
+    m = context.market
+    top_abs, ticker, row, z = most_stretched(context)
     opening = pick(
         context.cycle_key + "contrarian",
         [

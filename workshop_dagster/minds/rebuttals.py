@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..mind_registry import title as mind_title
 from .cycle_context import CycleContext
-from .offline import move
+from .offline import most_stretched, move
 from .types import Opinion
 
 
@@ -31,6 +31,15 @@ def disagree(a: Opinion, b: Opinion) -> bool:
     if (a.ticker, a.relative_to) == (b.ticker, b.relative_to):
         return a.direction != b.direction
     return {a.stance, b.stance} == {"bullish", "bearish"}
+
+
+def first_clash(opinions: list[Opinion]) -> tuple[Opinion, Opinion] | None:
+    """The first two calls, in the minds' order, that cannot both be right; None when none
+    clash."""
+    callers = [o for o in opinions if not o.abstained]
+    return next(
+        ((a, b) for i, a in enumerate(callers) for b in callers[i + 1 :] if disagree(a, b)), None
+    )
 
 
 def _macro_lens(context: CycleContext) -> str:
@@ -53,15 +62,7 @@ def _flow_lens(context: CycleContext) -> str:
 
 
 def _contrarian_lens(context: CycleContext) -> str:
-    from ..market.universe import TICKER_KIND
-    from .offline import TYPICAL_5D_MOVE
-
-    rows = [
-        (abs(r["change_5d_pct"]) / TYPICAL_5D_MOVE[TICKER_KIND.get(t, "index")], t, r)
-        for t, r in context.market.tickers.items()
-        if TICKER_KIND.get(t) != "volatility"
-    ]
-    z, ticker, row = max(rows, key=lambda x: (x[0], x[1]))
+    z, ticker, row, _ = most_stretched(context)
     return (
         f"the most stretched move on the board, {move(ticker, row['change_5d_pct'], True)}, "
         f"is {z:.1f} times a normal week"

@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..market.universe import ticker_kind
 from .factcheck import CITED
 
 BIG_YIELD_BP = 15.0  # "falling hard": the 10-year moved this much over five prints
@@ -86,12 +87,6 @@ DECIMAL = re.compile(
 )
 
 
-def _kind(ticker: str) -> str:
-    from ..market.universe import TICKER_KIND
-
-    return TICKER_KIND.get(ticker, "index")
-
-
 def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None = None) -> list[str]:
     """What `text` claims that its cycle's data (`doc`: the context document's `market` and
     `regime`) contradicts, one sentence each; [] when every claim agrees."""
@@ -137,10 +132,10 @@ def claim_problems(text: str, doc: Mapping[str, Any], debate_label: str | None =
         change = float(row["change_1d_pct"])
         if (verb in UP_WORDS) != (change > 0) or change == 0:
             problems.append(f"{m.group(0)!r}, but {ticker} is {change:+.2f}% on the day")
-        elif verb in STRONG and abs(change) < BIG_MOVE_PCT[_kind(ticker)]:
+        elif verb in STRONG and abs(change) < BIG_MOVE_PCT[ticker_kind(ticker)]:
             problems.append(
                 f"{m.group(0)!r}: {change:+.2f}% is not {verb} for {ticker} (that takes "
-                f"{BIG_MOVE_PCT[_kind(ticker)]:.1f}%)"
+                f"{BIG_MOVE_PCT[ticker_kind(ticker)]:.1f}%)"
             )
     for m in REGIME.finditer(where("risk-", "transition")):
         said = m.group("r").lower().replace("-", "_")
