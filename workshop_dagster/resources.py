@@ -99,12 +99,7 @@ class MarketResource(dg.ConfigurableResource):
         """The scheduled releases these cycles may know (`release_calendar`); none from a
         source without a calendar."""
         cycles = sorted(cycle_times)
-        source = self.open()
-        if not hasattr(source, "releases"):
-            from .market.release_calendar import empty_calendar
-
-            return empty_calendar()
-        return source.releases(cycles[0], cycles[-1])
+        return self.open().releases(cycles[0], cycles[-1])
 
 
 class _LLMResource(dg.ConfigurableResource):

@@ -10,10 +10,9 @@ import pandas as pd
 
 from ..predictions.claim_check import claim_problems
 from ..predictions.tags import find_tag, parse_tag
-from ..publish.layout import MemoParts, cycle_header, render
 from .cycle_context import CycleContext
 from .prompting import InvalidReply
-from .synthesis import ABSTAIN_TAG, call_problem, footer
+from .synthesis import abstention_memo, call_problem, footer, render_memo
 from .types import Memo, Opinion
 
 
@@ -108,34 +107,23 @@ def with_repair(request: dict, reply: dict, problem: str) -> dict:
 def assemble_memo(context, opinions, debate, text: str, problem: str | None) -> Memo:
     """The memo as published: the model's text in the seeds' layout with the cycle's header and
     debate footer, or, when it failed validation after its repair, an abstention saying why."""
-    cycle_ts = pd.Timestamp(context.cycle_ts)
-    written = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
-    header = cycle_header(cycle_ts, context.ordinal)
     if problem:
         body = [
             f"I can't publish a call this cycle: the model's memo failed validation "
             f"after one repair ({problem}). So I abstain, and say so."
         ]
-        parts = MemoParts(
-            "No Valid Memo This Cycle",
-            f"{written:%Y-%m-%d %H:%M:%S} UTC",
-            header,
-            body,
-            ["No call this cycle."],
-            ABSTAIN_TAG,
-            footer(debate, None, opinions),
-        )
-        return Memo(parts.title, render(parts), ABSTAIN_TAG, True, None, None)
+        return abstention_memo(context, opinions, debate, "No Valid Memo This Cycle", body)
+    cycle_ts = pd.Timestamp(context.cycle_ts)
     title, body, prediction, tag = split_memo(text)
     call = parse_tag(tag, cycle_ts)
     conviction = call.confidence if call.parse_status == "parsed" else None
-    parts = MemoParts(
+    text = render_memo(
         title,
-        f"{written:%Y-%m-%d %H:%M:%S} UTC",
-        header,
+        cycle_ts,
+        context.ordinal,
         body,
         prediction,
         tag,
         footer(debate, conviction, opinions),
     )
-    return Memo(title, render(parts), tag, call.parse_status == "abstained", None, conviction)
+    return Memo(title, text, tag, call.parse_status == "abstained", None, conviction)

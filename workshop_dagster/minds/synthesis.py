@@ -17,6 +17,7 @@ from ..predictions.claim_check import claim_problems
 from ..predictions.scoring import COIN
 from ..predictions.standing_calls import standing_on, when
 from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
+from ..predictions.verdicts import pct
 from ..publish.layout import MemoParts, cycle_header, render
 from . import memo_prose as prose
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
@@ -121,6 +122,13 @@ def footer(debate: str, conviction: float | None, opinions: list[Opinion]) -> st
     return f"*Debate: {debate} | Conviction: {pct(conviction)}{minds}*"
 
 
+def written_line(cycle_ts: pd.Timestamp) -> str:
+    """The memo's '*Workshop · …*' time: the cycle's minute in UTC (a memo is written at its
+    cycle, so a re-run writes the same line)."""
+    utc = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
+    return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+
+
 def render_memo(
     title: str,
     cycle_ts: pd.Timestamp,
@@ -129,12 +137,11 @@ def render_memo(
     prediction: list[str],
     tag_line: str,
     footer_line: str,
-    written_at: pd.Timestamp,
 ) -> str:
     return render(
         MemoParts(
             title,
-            f"{written_at:%Y-%m-%d %H:%M:%S} UTC",
+            written_line(cycle_ts),
             cycle_header(cycle_ts, ordinal),
             body,
             prediction,
@@ -215,8 +222,6 @@ def _synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> 
     if context.lessons:
         lesson = context.lessons[-1]
         body.append(f"The last lesson I wrote myself ({lesson.known_at[:10]}): {lesson.text}")
-    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
-
     if chosen_opinion is None:
         best = None
         if not allowed:
@@ -266,7 +271,6 @@ def _synthesize(context: CycleContext, opinions: list[Opinion], debate: str) -> 
         prediction,
         tag,
         footer(debate, published, opinions),
-        written_at,
     )
     return Memo(title, memo_text, tag, False, o.mind, published)
 
@@ -289,17 +293,14 @@ def abstention_memo(
     context: CycleContext, opinions: list[Opinion], debate: str, title: str, body: list[str]
 ) -> Memo:
     """A memo in the seeds' layout that makes no call: `body` its paragraphs."""
-    cycle_ts = pd.Timestamp(context.cycle_ts)
-    written_at = cycle_ts.tz_localize("America/New_York").tz_convert("UTC").tz_localize(None)
     text = render_memo(
         title,
-        cycle_ts,
+        pd.Timestamp(context.cycle_ts),
         context.ordinal,
         body,
         ["No call this cycle."],
         ABSTAIN_TAG,
         footer(debate, None, opinions),
-        written_at,
     )
     return Memo(title, text, ABSTAIN_TAG, True, None, None)
 
@@ -322,20 +323,12 @@ def _debate_words(debate: str, opinions: list[Opinion]) -> str:
     tickers (a TLT-up call leans away from risk, whatever its direction says)."""
     havens = sorted({o.ticker for o in opinions if not o.abstained and o.ticker in DEFENSIVE})
     haven = (
-        f" ({_and(havens)} up is a bet against risk, down a bet on it)"
+        f" ({prose.listed(havens)} up is a bet against risk, down a bet on it)"
         if havens and debate != "all_abstain"
         else ""
     )
     meaning = DEBATE_WORDS.get(debate, debate.replace("_", " "))
     return f"The debate reads {debate}: {meaning}{haven}."
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def pct(p: float) -> str:
-    return f"{100 * p:.0f}%"
 
 
 def _choose(candidates, reliable, regime_name: str):

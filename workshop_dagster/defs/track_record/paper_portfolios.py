@@ -42,27 +42,22 @@ def build_paper_portfolios(variant: str, side: bool = False) -> dg.AssetsDefinit
         name=f"{variant}_paper_portfolios" if side else "paper_portfolios",
         specs=[
             dg.AssetSpec(
-                positions,
+                key,
                 group_name=place.group("track_record"),
-                deps=[place.key("prediction_scores"), place.key("predictions")]
-                + ["macro_rates", "cycle_features"],
+                deps=deps,
                 kinds={"duckdb", "pandas"},
-                description=place.described(POSITIONS_DESCRIPTION),
-            ),
-            dg.AssetSpec(
-                equity,
-                group_name=place.group("track_record"),
-                deps=[positions],
-                kinds={"duckdb", "pandas"},
-                description=place.described(EQUITY_DESCRIPTION),
-            ),
-            dg.AssetSpec(
-                performance,
-                group_name=place.group("track_record"),
-                deps=[equity],
-                kinds={"duckdb", "pandas"},
-                description=place.described(PERFORMANCE_DESCRIPTION),
-            ),
+                description=place.described(description),
+            )
+            for key, deps, description in (
+                (
+                    positions,
+                    [place.key("prediction_scores"), place.key("predictions")]
+                    + ["macro_rates", "cycle_features"],
+                    POSITIONS_DESCRIPTION,
+                ),
+                (equity, [positions], EQUITY_DESCRIPTION),
+                (performance, [equity], PERFORMANCE_DESCRIPTION),
+            )
         ],
         pool="duckdb",
     )
