@@ -25,7 +25,7 @@ from .release_calendar import in_span
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
-def _read_table(path: str) -> pd.DataFrame:
+def read_table(path: str) -> pd.DataFrame:
     """A CSV as text cells, with the file line of each row in `line` (header: line 1)."""
     try:
         frame = pd.read_csv(path, dtype=str, skip_blank_lines=False)
@@ -36,7 +36,7 @@ def _read_table(path: str) -> pd.DataFrame:
     return frame.dropna(how="all", subset=[c for c in frame.columns if c != "line"])
 
 
-def _listed(rows: pd.DataFrame, column: str) -> str:
+def listed_lines(rows: pd.DataFrame, column: str) -> str:
     """'line N ('text'), ...' for the rows of a bad cell, at most ten."""
     pairs = zip(rows["line"].head(10), rows[column].head(10), strict=True)
     more = f" and {len(rows) - 10} more lines" if len(rows) > 10 else ""
@@ -47,7 +47,7 @@ def _dates(frame: pd.DataFrame, column: str, path: str) -> pd.Series:
     dates = pd.to_datetime(frame[column].str.strip().str[:10], errors="coerce", format="%Y-%m-%d")
     bad = dates.isna()
     if bad.any():
-        listed = _listed(frame[bad], column)
+        listed = listed_lines(frame[bad], column)
         raise MarketDataError(f"{path}: {column} is not a YYYY-MM-DD date on {listed}")
     return dates
 
@@ -56,7 +56,7 @@ def _dates(frame: pd.DataFrame, column: str, path: str) -> pd.Series:
 def _read_daily(path: str, mtime: float) -> pd.DataFrame:
     """The file's bars with their origin ("<path> line N"). A cell that is not a number keeps
     its text, so the market data gate (`quality.bar_problems`) can name it."""
-    frame = _read_table(path)
+    frame = read_table(path)
     missing = {"date", *BAR_COLUMNS} - set(frame.columns)
     if missing:
         raise MarketDataError(f"{path}: missing columns {sorted(missing)}")
@@ -74,7 +74,7 @@ def _read_daily(path: str, mtime: float) -> pd.DataFrame:
 
 @lru_cache(maxsize=16)
 def _read_rates(path: str, mtime: float) -> pd.DataFrame:
-    frame = _read_table(path)
+    frame = read_table(path)
     if len(frame.columns) < 3:
         raise MarketDataError(f"{path}: expected two columns, date and value")
     date_col, value_col = frame.columns[0], frame.columns[1]
@@ -85,7 +85,7 @@ def _read_rates(path: str, mtime: float) -> pd.DataFrame:
     bad = (values.isna() & ~text.isin(["", "."])) | np.isinf(values)
     if bad.any():
         raise MarketDataError(
-            f"{path}: {value_col} is not a number on {_listed(frame[bad], value_col)}"
+            f"{path}: {value_col} is not a number on {listed_lines(frame[bad], value_col)}"
         )
     out = pd.DataFrame({"obs_date": _dates(frame, date_col, path), "value": values})
     dup = out["obs_date"].duplicated(keep=False)
@@ -258,7 +258,7 @@ def _intraday_frame(out: pd.DataFrame, path: str, minutes: int) -> pd.DataFrame:
 
 def _read_intraday_checked(path: str, minutes: int, zone: str | None) -> pd.DataFrame:
     try:
-        frame = _read_table(path)
+        frame = read_table(path)
     except (OSError, EOFError) as exc:
         raise MarketDataError(
             f"{path}: not a readable gzip CSV file ({type(exc).__name__}: {exc}); replace the "
@@ -277,7 +277,7 @@ def _read_intraday_checked(path: str, minutes: int, zone: str | None) -> pd.Data
         )
         raise MarketDataError(
             f"{path}: timestamp is not an ISO 8601 time with its UTC offset {stated} on "
-            f"{_listed(frame[bad.to_numpy()], 'timestamp')}"
+            f"{listed_lines(frame[bad.to_numpy()], 'timestamp')}"
         )
     for col in BAR_COLUMNS:
         text = frame[col].fillna("").str.strip()
@@ -287,14 +287,14 @@ def _read_intraday_checked(path: str, minutes: int, zone: str | None) -> pd.Data
             wrong |= number <= 0
         if wrong.any():
             raise MarketDataError(
-                f"{path}: {col} is not a positive number on {_listed(frame[wrong], col)}"
+                f"{path}: {col} is not a positive number on {listed_lines(frame[wrong], col)}"
             )
         out[col] = number.astype(float)
     order = out["bar_start"].diff().dt.total_seconds()
     if (order <= 0).any():
         rows = frame[(order <= 0).to_numpy()]
         raise MarketDataError(
-            f"{path}: timestamps repeat or go back in time on {_listed(rows, 'timestamp')}"
+            f"{path}: timestamps repeat or go back in time on {listed_lines(rows, 'timestamp')}"
         )
     return _intraday_frame(out.assign(line=frame["line"].to_numpy()), path, minutes)
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import calendar
+from .csv_replay import instants_in_new_york, listed_lines, read_table
 from .errors import MarketDataError
 from .news import empty_news, finish, tag_tickers
 from .universe import TICKERS
@@ -37,25 +39,17 @@ def _file(root: Path, name: str) -> Path | None:
     return None
 
 
-def _times(text: pd.Series, lines: pd.Series, path: str) -> pd.Series:
-    """ISO 8601 times with their offsets as naive New York times; a time without an offset is
-    read as New York time (SOURCES.md: Financial Modeling Prep's), one that is not a time is
-    an error naming its lines."""
-    text = text.fillna("").str.strip()
-    aware = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    if aware.any():
-        parsed = pd.to_datetime(text[aware], utc=True, errors="coerce", format="ISO8601")
-        out[aware] = parsed.dt.tz_convert("America/New_York").dt.tz_localize(None)
-    if (~aware).any():
-        out[~aware] = pd.to_datetime(text[~aware], errors="coerce", format="ISO8601")
+def _times(frame: pd.DataFrame, path: str) -> pd.Series:
+    """`published_at` as naive New York times (`csv_replay.instants_in_new_york`: an offset is
+    applied, a time without one is read as New York time, SOURCES.md's Financial Modeling Prep
+    rows); one that is not a time is an error naming its lines."""
+    out = instants_in_new_york(frame["published_at"].fillna(""), calendar.NY)
     bad = out.isna()
     if bad.any():
-        listed = ", ".join(
-            f"line {n} ({v!r})" for n, v in zip(lines[bad].head(5), text[bad].head(5), strict=True)
+        raise MarketDataError(
+            f"{path}: published_at is not an ISO 8601 time (without an offset, a New York time "
+            f"outside the hour the clocks go back) on {listed_lines(frame[bad], 'published_at')}"
         )
-        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
-        raise MarketDataError(f"{path}: published_at is not an ISO 8601 time on {listed}{more}")
     return out.astype("datetime64[ns]")
 
 
@@ -71,18 +65,18 @@ def _read(path: str, mtime: float, feed_prefix: str) -> pd.DataFrame:
     """One news file as archive rows (`news.finish`): entities unescaped ("&#8217;" is "’"),
     each text cell one line; a row without a title is dropped, a bad time is an error."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise MarketDataError(f"{path}: not a readable news CSV ({exc})".strip()) from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+        frame = read_table(path)
+    except (OSError, EOFError) as exc:  # a truncated or non-gzip .gz
+        raise MarketDataError(
+            f"{path}: not a readable news CSV ({type(exc).__name__}: {exc})"
+        ) from None
     missing = set(COLUMNS) - set(frame.columns)
     if missing:
         raise MarketDataError(f"{path}: missing columns {sorted(missing)} (expected {COLUMNS})")
-    lines = pd.Series(frame.index + 2, index=frame.index)
+    frame = frame.fillna({c: "" for c in COLUMNS})
     frame["title"] = frame["title"].map(lambda t: " ".join(html.unescape(t).split()))
     frame = frame[frame["title"] != ""]
-    lines = lines[frame.index]
-    published = _times(frame["published_at"], lines, path)
+    published = _times(frame, path)
     source = frame["source"].map(lambda s: " ".join(html.unescape(s).split()) or "unknown")
     out = pd.DataFrame(
         {
