@@ -1,6 +1,6 @@
-"""The books of the Claude engine: the replay cache's writer, the run's budget and the ledger.
+"""The books of a model engine (minds/model_engine.py): the replay cache's writer, the run's budget and the ledger.
 
-A mixin of `ClaudeEngine` (it holds the engine's lock, config and prices): what a request costs
+A mixin of `ModelEngine` (it holds the engine's lock, config and prices): what a request costs
 before it goes (`_reserve`, a ceiling from its size) and after (`_record`, from its usage), the
 ledger rows the step writes to `llm_calls` and `llm_spend`, and the replies kept for replay.
 """
@@ -78,17 +78,21 @@ class CallBooks:
         return [found.get(k) for k in keys]
 
     # -- budget and ledger -------------------------------------------------------------------
-    def _estimate(self, request: dict) -> float:
+    def _estimated_usage(self, request: dict) -> dict:
+        """A ceiling of a request's tokens from its size: a token per 3 characters of prompt,
+        every output token it may write."""
         chars = sum(len(b["text"]) for b in request["system"]) + len(
             json.dumps(request["messages"])
         )
-        usage = {
+        return {
             "input_tokens": chars // 3,
             "output_tokens": request["max_tokens"],
             "cache_write_tokens": 0,
             "cache_read_tokens": 0,
         }
-        return cost_usd(self.prices, request["model"], usage)
+
+    def _estimate(self, request: dict) -> float:
+        return cost_usd(self.prices, request["model"], self._estimated_usage(request))
 
     def _reserve(self, request: dict) -> float:
         estimate = self._estimate(request)
