@@ -53,7 +53,7 @@ CALLS = {
     },
     "flow": {
         "stance": "bearish",
-        "narrative": "Breadth is thin and the leaders are tired.",
+        "narrative": "The leaders are tired and small caps lag them.",
         "thesis": "Distribution, not rotation.",
         "abstain": False,
         "ticker": "IWM",

@@ -103,8 +103,9 @@ class MarketResource(dg.ConfigurableResource):
 
 
 class _LLMResource(dg.ConfigurableResource):
-    """Who writes the opinions and memos: `offline` (deterministic minds) or `anthropic`. The
-    other config fields are `settings.LLMSettings`'s, with its defaults."""
+    """Who writes the opinions and memos: `offline` (deterministic minds), `anthropic` (Claude)
+    or `openai` (any chat-completions server). The other config fields are
+    `settings.LLMSettings`'s, with its defaults."""
 
     provider: str = "offline"
     replay_database: str = ""
@@ -139,7 +140,20 @@ class _LLMResource(dg.ConfigurableResource):
                 spend=WarehouseSpend(self.replay_database),
                 personas=Path(self.personas) if self.personas else None,
             )
-        raise ValueError(f"unknown WORKSHOP_LLM {self.provider!r}: use offline or anthropic")
+        if self.provider == "openai":
+            from .minds.openai_engine import ChatEngine
+            from .minds.replay import WarehouseReplay
+            from .minds.spend import WarehouseSpend
+
+            return ChatEngine(
+                self.llm_settings(),
+                WarehouseReplay(self.replay_database),
+                spend=WarehouseSpend(self.replay_database),
+                personas=Path(self.personas) if self.personas else None,
+            )
+        raise ValueError(
+            f"unknown WORKSHOP_LLM {self.provider!r}: use offline, anthropic or openai"
+        )
 
 
 # One model for the LLM's settings: the resource's fields are generated from LLMSettings, so a

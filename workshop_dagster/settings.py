@@ -40,7 +40,8 @@ def _env(var: str, low=None, high=None) -> dict:
 
 @dataclass(frozen=True)
 class LLMSettings:
-    """How the Claude minds call the API. Each field with an `env` is a WORKSHOP_LLM_* variable;
+    """How the model minds (Claude, or a chat-completions server) are called. Each field with
+    an `env` is a WORKSHOP_LLM_* variable;
     `LLMResource`'s config fields are these fields (resources.py derives them), so the defaults
     live here only."""
 
@@ -65,6 +66,9 @@ class LLMSettings:
     # JSON {"model": [input, output, cache_write, cache_read]} ($ per million tokens) over the
     # built-in table (minds/spend.DEFAULT_PRICES); empty: the built-in table.
     prices_json: str = field(default="", metadata=_env("WORKSHOP_LLM_PRICES"))
+    # The chat-completions server of WORKSHOP_LLM=openai ("": Ollama's on this machine,
+    # minds/openai_engine.DEFAULT_BASE_URL).
+    base_url: str = field(default="", metadata=_env("WORKSHOP_LLM_BASE_URL"))
 
 
 @dataclass(frozen=True)
@@ -128,11 +132,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     database = Path(env.get("WORKSHOP_DB") or data_dir / "workshop.duckdb").expanduser()
     llm = env.get("WORKSHOP_LLM", "offline").strip() or "offline"
     if llm not in LLM_ENGINES:
-        raise SettingsError(f"WORKSHOP_LLM={llm!r} is not an engine: use offline or anthropic")
-    if llm == "anthropic" and not env.get("ANTHROPIC_API_KEY", "").strip():
+        raise SettingsError(f"WORKSHOP_LLM={llm!r} is not an engine: use {', '.join(LLM_ENGINES)}")
+    llm_settings = _llm_settings(env, llm)
+    problem = _engine_problem(llm, env, llm_settings)
+    if problem:
         raise SettingsError(
-            "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY in the environment "
-            "(or WORKSHOP_LLM=offline for the offline minds)"
+            f"WORKSHOP_LLM={llm} {problem} (or WORKSHOP_LLM=offline for the offline minds)"
         )
     market = env.get("WORKSHOP_MARKET", "sim").strip() or "sim"
     _check_market(market)
@@ -145,7 +150,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     cron_text = env.get("WORKSHOP_CYCLE_CRON", "").strip()
     cycle_cron = _cron(cron_text or DEFAULT_CYCLE_CRON)
     cycle_skip = _skip(env.get("WORKSHOP_CYCLE_SKIP", ""), cycle_cron)
-    variant = _variant(env.get("WORKSHOP_VARIANT", ""), llm)
+    variant = _variant(env.get("WORKSHOP_VARIANT", ""), llm, env, llm_settings)
     return Settings(
         market=market,
         seed=_number(env, "WORKSHOP_SEED", int, 7, 0, 2**32 - 1),
@@ -158,13 +163,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=DEFAULT_TIMEZONE,
         llm=llm,
         site_url=site_url,
-        llm_settings=_llm_settings(env),
+        llm_settings=llm_settings,
         scoring_interval_s=_number(env, "WORKSHOP_SCORING_INTERVAL_S", int, 300, 10, 86400),
         intraday=_flag(env, "WORKSHOP_INTRADAY", True),
         news_feeds=_news_feeds(env.get("WORKSHOP_NEWS_FEEDS", "")),
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
         variant=variant,
-        side_variants=_side_variants(env.get("WORKSHOP_VARIANTS", ""), variant, llm, database.stem),
+        side_variants=_side_variants(
+            env.get("WORKSHOP_VARIANTS", ""), variant, llm, database.stem, env, llm_settings
+        ),
         portfolio=_portfolio(env),
     )
 
@@ -177,9 +184,9 @@ def _portfolio(env: dict[str, str]) -> PortfolioRules:
         raise SettingsError(str(exc)) from None
 
 
-def _variant(text: str, llm: str) -> str:
-    """WORKSHOP_VARIANT: a variant of variants.yaml (default baseline), checked now, with the
-    engine it needs."""
+def _variant(text: str, llm: str, env: dict[str, str], llm_settings: LLMSettings) -> str:
+    """WORKSHOP_VARIANT: a variant of variants.yaml (default baseline), checked now, with what
+    its engine needs."""
     from .variants import VariantsFileError, load_variants
 
     name = text.strip() or "baseline"
@@ -191,16 +198,43 @@ def _variant(text: str, llm: str) -> str:
         raise SettingsError(
             f"WORKSHOP_VARIANT={name!r} is not a variant: use one of {', '.join(variants)}"
         )
-    needs = variants[name].engine
-    if needs and needs != llm:
-        raise SettingsError(
-            f"WORKSHOP_VARIANT={name} runs the {needs} minds: set WORKSHOP_LLM={needs}"
-            + (" (and ANTHROPIC_API_KEY)" if needs == "anthropic" else "")
-        )
+    problem = _variant_problem(variants[name], llm, env, llm_settings)
+    if problem:
+        raise SettingsError(f"WORKSHOP_VARIANT={name} {problem}")
     return name
 
 
-def _side_variants(text: str, main: str, llm: str, catalog: str) -> tuple[str, ...]:
+def _variant_problem(variant, llm: str, env: dict[str, str], llm_settings: LLMSettings):
+    """What a variant's engine lacks (None: nothing): the key, the server or a model."""
+    from dataclasses import replace
+
+    engine = variant.engine or llm
+    if engine == llm and not (variant.base_url or variant.mind_model or variant.synthesis_model):
+        return None  # WORKSHOP_LLM's engine and settings, checked already
+    overrides = variant.llm_overrides()
+    cfg = replace(
+        llm_settings,
+        **{
+            k: overrides[k] for k in ("mind_model", "synthesis_model", "base_url") if k in overrides
+        },
+    )
+    if engine == "openai" and engine != llm and not variant.mind_model:
+        return (
+            f"runs on a chat-completions server (engine: openai) while WORKSHOP_LLM={llm}: "
+            "name its model in the variant (`mind_model`, and `synthesis_model` if another)"
+        )
+    problem = _engine_problem(engine, env, cfg)
+    return f"runs the {engine} minds, which {problem}" if problem else None
+
+
+def _side_variants(
+    text: str,
+    main: str,
+    llm: str,
+    catalog: str,
+    env: dict[str, str],
+    llm_settings: LLMSettings,
+) -> tuple[str, ...]:
     """WORKSHOP_VARIANTS: the variants run beside the code location's own, comma-separated, or
     `none`; unset, every variant of variants.yaml whose minds this install runs (its engine is
     WORKSHOP_LLM's, or it names none). A variant's schema may not share the name of the
@@ -232,13 +266,9 @@ def _side_variants(text: str, main: str, llm: str, catalog: str) -> tuple[str, .
                 f"WORKSHOP_VARIANTS: {name} is the code location's own variant "
                 "(WORKSHOP_VARIANT): list only the others"
             )
-        needs = variants[name].engine
-        if needs and needs != llm:
-            raise SettingsError(
-                f"WORKSHOP_VARIANTS: {name} runs the {needs} minds: set WORKSHOP_LLM={needs}"
-                + (" (and ANTHROPIC_API_KEY)" if needs == "anthropic" else "")
-                + f", or leave {name} out"
-            )
+        problem = _variant_problem(variants[name], llm, env, llm_settings)
+        if problem:
+            raise SettingsError(f"WORKSHOP_VARIANTS: {name} {problem}, or leave {name} out")
     if text and len(set(names)) != len(names):
         raise SettingsError(f"WORKSHOP_VARIANTS: a variant is listed twice in {text!r}")
     return tuple(names)
@@ -392,7 +422,10 @@ def _flag(env: dict[str, str], var: str, default: bool) -> bool:
     return text in TRUE
 
 
-def _llm_settings(env: dict[str, str]) -> LLMSettings:
+def _llm_settings(env: dict[str, str], llm: str = "offline") -> LLMSettings:
+    """WORKSHOP_LLM_*, each checked now. On a chat-completions server (`openai`) the Claude
+    defaults of the models mean nothing: the minds' model must be named, and the synthesis
+    runs on it unless WORKSHOP_LLM_SYNTHESIS_MODEL says otherwise."""
     import typing
 
     kinds = typing.get_type_hints(LLMSettings)
@@ -411,7 +444,64 @@ def _llm_settings(env: dict[str, str]) -> LLMSettings:
             options[f.name] = _number(env, var, kind, None, f.metadata["low"], f.metadata["high"])
     if options.get("prices_json"):
         _check_prices(options["prices_json"])
+    if options.get("base_url"):
+        problem = url_problem(options["base_url"])
+        if problem:
+            raise SettingsError(f"WORKSHOP_LLM_BASE_URL {problem}")
+    if llm == "openai" and "mind_model" in options:
+        options.setdefault("synthesis_model", options["mind_model"])
     return LLMSettings(**options)
+
+
+def url_problem(text: str) -> str | None:
+    """Why `text` is not the http(s) URL of a server (None: it is one)."""
+    from urllib.parse import urlsplit
+
+    text = text.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if ok:
+        return None
+    return (
+        f"{text!r} is not a URL: give the server's http(s):// address, e.g. "
+        "http://localhost:11434/v1"
+    )
+
+
+def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str | None:
+    """What an engine lacks to run (None: nothing): Claude's key; a chat-completions server's
+    model, and a price for each model of a server that is not on this machine or network."""
+    if engine == "anthropic" and not env.get("ANTHROPIC_API_KEY", "").strip():
+        return "needs ANTHROPIC_API_KEY in the environment"
+    if engine != "openai":
+        return None
+    from .minds.chat_wire import DEFAULT_BASE_URL, is_local
+
+    if cfg.mind_model == LLMSettings.mind_model:
+        return (
+            "needs WORKSHOP_LLM_MODEL: the model the server serves (e.g. qwen2.5:14b on "
+            "Ollama, the --model of a vLLM server)"
+        )
+    base_url = cfg.base_url or DEFAULT_BASE_URL
+    if is_local(base_url):
+        return None
+    from .minds.spend import price_table
+
+    prices = price_table(cfg.prices_json)
+    unpriced = [m for m in dict.fromkeys((cfg.mind_model, cfg.synthesis_model)) if m not in prices]
+    if unpriced:
+        return (
+            f"has no price for {', '.join(map(repr, unpriced))} at {base_url} (not on this "
+            'machine or network): add it to WORKSHOP_LLM_PRICES, e.g. {"'
+            + unpriced[0]
+            + '": [input, output, cache_write, cache_read]} in $ per million tokens ([0, 0, 0, '
+            "0] for a server of your own)"
+        )
+    return None
 
 
 def _check_prices(text: str) -> None:

@@ -26,7 +26,7 @@ RESERVED = frozenset(
     {"main", "temp", "memory", "information_schema", "pg_catalog", "system"}
     | {"market", "minds", "predictions", "track_record", "publish", "variants"}
 )
-ENGINES = ("offline", "anthropic")  # the minds' engines: WORKSHOP_LLM's values too (settings.py)
+ENGINES = ("offline", "anthropic", "openai")  # the minds' engines: WORKSHOP_LLM's values too
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,12 @@ class Variant:
     # A folder of prompt files (house.md, synthesis.md, a mind's) replacing the project's for
     # the Claude minds: another persona on the same history; "" for none.
     personas: str = ""
-    # The Claude models of the minds and of the synthesis ("": WORKSHOP_LLM_MODEL's and
-    # WORKSHOP_LLM_SYNTHESIS_MODEL's); a variant naming one runs the Claude minds.
+    # The models of the minds and of the synthesis ("": WORKSHOP_LLM_MODEL's and
+    # WORKSHOP_LLM_SYNTHESIS_MODEL's), on the variant's engine (anthropic or openai).
     mind_model: str = ""
     synthesis_model: str = ""
+    # The chat-completions server of an `openai` variant ("": WORKSHOP_LLM_BASE_URL's).
+    base_url: str = ""
     # The calibration's pseudo-calls (minds/calibration.py: base, direction, bin, regime) the
     # variant changes; empty: the loop's.
     calibration: tuple[tuple[str, int], ...] = ()
@@ -62,11 +64,20 @@ class Variant:
         return dict(self.calibration) or None
 
     def llm_overrides(self) -> dict[str, str]:
-        """What the variant changes of the LLM resource: its personas and models."""
+        """What the variant changes of the LLM resource: its engine, server, personas and
+        models. An `openai` variant naming only its minds' model has its synthesis on it too."""
         out = {"personas": self.personas}
+        if self.engine:
+            out["provider"] = self.engine
+        if self.engine == "openai" and self.mind_model and not self.synthesis_model:
+            out["synthesis_model"] = self.mind_model
         out |= {
             k: v
-            for k, v in (("mind_model", self.mind_model), ("synthesis_model", self.synthesis_model))
+            for k, v in (
+                ("mind_model", self.mind_model),
+                ("synthesis_model", self.synthesis_model),
+                ("base_url", self.base_url),
+            )
             if v
         }
         return out
@@ -171,6 +182,7 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             "personas",
             "mind_model",
             "synthesis_model",
+            "base_url",
             "calibration",
             "sizing",
         }
@@ -211,11 +223,24 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
                     f"{path}: variant {name}: {key} {value!r} is not a model name"
                 )
             models[key] = value.strip()
-        if models and engine != "anthropic":
+        if models and engine not in ("anthropic", "openai"):
             raise VariantsFileError(
-                f"{path}: variant {name}: {', '.join(models)} names a Claude model; add "
-                "`engine: anthropic` (the offline minds have no model)"
+                f"{path}: variant {name}: {', '.join(models)} names a model; add "
+                "`engine: anthropic` or `engine: openai` (the offline minds have no model)"
             )
+        base_url = fields.get("base_url")
+        if base_url is not None:
+            from .settings import url_problem
+
+            if engine != "openai":
+                raise VariantsFileError(
+                    f"{path}: variant {name}: base_url names a chat-completions server; add "
+                    "`engine: openai`"
+                )
+            problem = url_problem(str(base_url))
+            if problem:
+                raise VariantsFileError(f"{path}: variant {name}: base_url {problem}")
+            models["base_url"] = str(base_url).strip()
         out[name] = Variant(
             name,
             feedback,

@@ -68,7 +68,7 @@ def test_loading_the_code_location_imports_no_data_library(tmp_path):
     import subprocess
     import sys
 
-    heavy = ["pandas", "numpy", "duckdb", "great_expectations", "yfinance", "anthropic"]
+    heavy = ["pandas", "numpy", "duckdb", "great_expectations", "yfinance", "anthropic", "openai"]
     probe = (
         "import sys, workshop_dagster.definitions; "
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"

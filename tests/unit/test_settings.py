@@ -50,7 +50,23 @@ def test_skipped_ticks_are_cron_strings():
             {"WORKSHOP_CYCLE_CRON": "15 19 * * 1-5", "WORKSHOP_CYCLE_SKIP": "15 19 * * *"},
             "skips every tick of WORKSHOP_CYCLE_CRON='15 19 * * 1-5': no cycle would ever run",
         ),
-        ({"WORKSHOP_LLM": "gpt"}, "WORKSHOP_LLM='gpt' is not an engine: use offline or anthropic"),
+        (
+            {"WORKSHOP_LLM": "gpt"},
+            "WORKSHOP_LLM='gpt' is not an engine: use offline, anthropic, openai",
+        ),
+        ({"WORKSHOP_LLM": "openai"}, "WORKSHOP_LLM=openai needs WORKSHOP_LLM_MODEL"),
+        (
+            {"WORKSHOP_LLM": "openai", "WORKSHOP_LLM_MODEL": "q", "WORKSHOP_LLM_BASE_URL": "x:1"},
+            "WORKSHOP_LLM_BASE_URL 'x:1' is not a URL",
+        ),
+        (
+            {
+                "WORKSHOP_LLM": "openai",
+                "WORKSHOP_LLM_MODEL": "qwen/qwen-2.5-72b-instruct",
+                "WORKSHOP_LLM_BASE_URL": "https://openrouter.ai/api/v1",
+            },
+            "has no price for 'qwen/qwen-2.5-72b-instruct' at https://openrouter.ai/api/v1",
+        ),
         ({"WORKSHOP_LLM": "anthropic"}, "WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY"),
         ({"WORKSHOP_LLM": "anthropic", "ANTHROPIC_API_KEY": "  "}, "needs ANTHROPIC_API_KEY"),
         (

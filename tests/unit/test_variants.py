@@ -63,8 +63,18 @@ def test_the_built_in_variants_and_a_bad_file_named_by_its_fault(tmp_path):
 
 def test_the_side_variants_default_to_those_this_install_runs_and_bad_lists_are_named():
     env = {"WORKSHOP_NEWS_FEEDS": "none"}
-    # Offline: every variant but the Claude one (it needs WORKSHOP_LLM=anthropic).
+    # Offline: every variant whose engine is WORKSHOP_LLM's or none (not the Claude or the
+    # local-model ones: they need a key or a server).
     assert load_settings(env).side_variants == ("no_feedback", "placebo")
+    # Named, a variant on another engine runs beside the offline minds when it has what that
+    # engine needs: a local model its server (here the default, Ollama's) and its model.
+    assert load_settings({**env, "WORKSHOP_VARIANTS": "qwen_local"}).side_variants == (
+        "qwen_local",
+    )
+    remote = {**env, "WORKSHOP_VARIANTS": "qwen_local"}
+    remote["WORKSHOP_LLM_BASE_URL"] = "https://openrouter.ai/api/v1"
+    with pytest.raises(SettingsError, match="qwen_local runs the openai minds, which has no price"):
+        load_settings(remote)
     assert load_settings({**env, "WORKSHOP_VARIANTS": "none"}).side_variants == ()
     assert load_settings({**env, "WORKSHOP_VARIANTS": " placebo "}).side_variants == ("placebo",)
     own = load_settings({**env, "WORKSHOP_VARIANT": "placebo"})
@@ -75,7 +85,7 @@ def test_the_side_variants_default_to_those_this_install_runs_and_bad_lists_are_
         "bogus": "'bogus' is not a variant",
         "baseline": "baseline is the code location's own variant",
         "placebo,placebo": "listed twice",
-        "skeptic_claude": "runs the anthropic minds: set WORKSHOP_LLM=anthropic",
+        "skeptic_claude": "runs the anthropic minds, which needs ANTHROPIC_API_KEY",
     }
     for text, says in cases.items():
         with pytest.raises(SettingsError, match="WORKSHOP_VARIANTS") as raised:
@@ -216,7 +226,9 @@ def test_a_claude_variant_names_its_engine_and_a_persona_folder_that_exists(tmp_
         .read_text()
         .startswith("You are the synthesis, and a skeptic.")
     )
-    with pytest.raises(SettingsError, match="runs the anthropic minds: set WORKSHOP_LLM"):
+    with pytest.raises(
+        SettingsError, match="runs the anthropic minds, which needs ANTHROPIC_API_KEY"
+    ):
         load_settings({"WORKSHOP_VARIANT": "skeptic_claude", "WORKSHOP_NEWS_FEEDS": "none"})
     path = tmp_path / "variants.yaml"
     path.write_text("variants:\n  baseline: {}\n  x: {engine: anthropic, personas: nowhere}\n")

@@ -4,6 +4,7 @@ one repair request when it is not, and the memo as published."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -13,14 +14,72 @@ from ..predictions.tags import find_tag, parse_tag
 from .cycle_context import CycleContext
 from .prompting import InvalidReply
 from .synthesis import abstention_memo, call_problem, footer, render_memo
-from .types import Memo, Opinion
+from .types import Memo, Opinion, lean
 
 
 def tool_input(reply: dict) -> dict:
+    """A mind's `submit_opinion` input: its tool call, or, from a model that answered in prose
+    (a local model that ignores tools), the same fields read from its text (`text_opinion`)."""
     for block in reply["content"]:
         if block.get("type") == "tool_use" and block.get("name") == "submit_opinion":
             return block.get("input")
+    text = reply_text(reply)
+    if text:
+        return text_opinion(text)
     raise InvalidReply("the reply did not call submit_opinion")
+
+
+def answered_in_prose(reply: dict) -> bool:
+    """Whether a mind's reply gave its opinion as text rather than as the tool call."""
+    return not any(b.get("type") == "tool_use" for b in reply["content"]) and bool(
+        reply_text(reply)
+    )
+
+
+def text_opinion(text: str) -> dict:
+    """The `submit_opinion` fields of a prose reply: a JSON object of those fields if the text
+    is one (some models print the call instead of making it), else the narrative and the tag
+    on its last line (chat_wire.TEXT_ANSWER asks for it). Raises InvalidReply when neither."""
+    from .prompting import OPINION_TOOL
+
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        try:
+            data = json.loads(text[start : end + 1])
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("arguments"), dict):
+            data = data["arguments"]  # {"name": "submit_opinion", "arguments": {...}}
+        if isinstance(data, dict) and set(data) <= set(OPINION_TOOL["input_schema"]["properties"]):
+            return data
+    found = find_tag(text)
+    if found is None:
+        raise InvalidReply(
+            "the reply neither called submit_opinion nor ended with the tag "
+            "[DIRECTION: …] [TIMEFRAME: …] [CONFIDENCE: …]"
+        )
+    raw = found[1]
+    narrative = text[: text.rfind(raw)].strip()
+    call = parse_tag(raw)
+    if call.parse_status == "abstained":
+        return {
+            "stance": "neutral",
+            "narrative": narrative,
+            "abstain": True,
+            "abstain_reason": "abstained in prose",
+        }
+    if call.parse_status != "parsed":
+        raise InvalidReply(f"the reply's tag could not be read: {call.parse_error}")
+    fields = {
+        "stance": lean(call.ticker, call.direction),
+        "narrative": narrative,
+        "abstain": False,
+        "ticker": call.ticker,
+        "direction": call.direction,
+        "timeframe": call.timeframe,
+        "confidence": call.confidence,
+    }
+    return fields | ({"relative_to": call.relative_to} if call.relative_to else {})
 
 
 def reply_text(reply: dict) -> str:
