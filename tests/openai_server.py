@@ -285,3 +285,39 @@ class ChatServer:
                     self.wfile.flush()
 
         return Handler
+
+
+def _serve_for_parent(style: str, latency_s: float, conn) -> None:
+    with ChatServer(style, latency_s=latency_s) as server:
+        conn.send(server.url)
+        while conn.recv() != "stop":
+            with server._lock:
+                conn.send([r["kind"] for r in server.requests])
+
+
+@contextlib.contextmanager
+def chat_server_process(style: str = "vllm", latency_s: float = 0.0):
+    """The server in a process of its own, as a remote server is (its work per request does not
+    compete with the client for the client's GIL). Yields (url, a function listing the kinds of
+    the requests received so far)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_for_parent, args=(style, latency_s, child))
+    proc.start()
+    try:
+        url = parent.recv()
+
+        def requests_so_far() -> list[str]:
+            parent.send("requests")
+            return parent.recv()
+
+        yield url, requests_so_far
+    finally:
+        with contextlib.suppress(OSError):
+            parent.send("stop")
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()

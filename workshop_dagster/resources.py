@@ -243,7 +243,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ),
         "warehouse": WarehouseResource(database=database),
         "llm": LLMResource(
-            provider=settings.llm, replay_database=database, **asdict(settings.llm_settings)
+            provider=settings.llm,
+            replay_database=settings.llm_settings.replay_db or database,
+            **asdict(settings.llm_settings),
         ).for_variant(settings.variant),
         "data_quality": DataQualityResource(runtime_dir=str(settings.runtime_dir)),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),

@@ -69,6 +69,9 @@ class LLMSettings:
     # The chat-completions server of WORKSHOP_LLM=openai ("": Ollama's on this machine,
     # minds/openai_engine.DEFAULT_BASE_URL).
     base_url: str = field(default="", metadata=_env("WORKSHOP_LLM_BASE_URL"))
+    # Where the replay cache and the spend ledger are kept ("": the warehouse). The evaluation
+    # keeps a model variant's beside its walks, so a walk asked again pays nothing.
+    replay_db: str = field(default="", metadata=_env("WORKSHOP_LLM_REPLAY_DB"))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.bench]
 RESULT = re.compile(r"^(\w+): \S+ .+\((.+)\)$")
 
 
-@pytest.mark.parametrize("name", ["load", "cycle", "scoring", "claude_path", "portfolio"])
+@pytest.mark.parametrize(
+    "name", ["load", "cycle", "scoring", "claude_path", "openai_path", "portfolio"]
+)
 def test_benchmark_runs_on_a_tiny_size(name):
     runs_on_a_tiny_size(name)
 

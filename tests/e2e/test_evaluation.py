@@ -213,3 +213,41 @@ def test_a_walk_without_feedback_shows_no_record_and_compares_with_the_loop(
         r"baseline − no_feedback: ([+-]\d+\.\d\d \[95% [+-]\d+\.\d\d, [+-]\d+\.\d\d\]|too few days)",
         table,
     ), table[-800:]
+
+
+def test_a_local_model_variant_walks_on_its_server_replays_the_second_time_and_compares(
+    shared_market, first_walk
+):
+    """`make evaluate EVALUATE_ARGS="--variant qwen_local"` against a chat-completions server
+    (the test's, on 127.0.0.1, Ollama's chunks), then `make compare baseline qwen_local`: the
+    walk asks the server for every cycle once; a second walk replays every reply from the cache
+    kept beside the walks, and asks nothing."""
+    from tests.openai_server import ChatServer
+
+    root = first_walk[0]
+    folder = root / "variants" / "qwen_local"
+    with ChatServer("ollama") as server:
+        env = {"WORKSHOP_LLM_BASE_URL": server.url}
+        args = (shared_market, folder, "--walk", "daily", "--end", "2018-01-03")
+        for _ in range(2):
+            code, out = run(
+                [sys.executable, "-m", "workshop_dagster.evaluation", "--market", str(args[0])]
+                + ["--out", str(folder), *args[2:], "--variant", "qwen_local"],
+                env_with(env),
+                timeout=300,
+            )
+            assert code == 0, out[-3000:]
+            assert len(server.requests) == 8, "two cycles, asked once: the second walk replays"
+    assert {r["body"]["model"] for r in server.requests} == {"qwen2.5:14b"}
+    with duckdb.connect(str(folder / "evaluation.duckdb"), read_only=True) as conn:
+        outcomes = conn.execute("select outcome, count(*) from llm_calls group by 1").fetchall()
+    assert outcomes == [("replayed", 8)]
+    code, out = run(
+        [sys.executable, "-m", "workshop_dagster.evaluation.compare", "baseline", "qwen_local"]
+        + ["--root", str(root)],
+        env_with({}),
+        timeout=300,
+    )
+    assert code == 0, out
+    table = (root / "compare-baseline-vs-qwen_local-daily.md").read_text()
+    assert re.search(r"\| all cycles \| brier \| [12] \|", table), table[:1500]

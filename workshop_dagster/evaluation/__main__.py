@@ -137,11 +137,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     variants = load_variants()
     if args.variant not in variants:
         parser.error(f"--variant {args.variant!r}: use one of {', '.join(variants)}")
-    if variants[args.variant].engine == "anthropic":
-        parser.error(
-            f"--variant {args.variant} runs the Claude minds; the walk-forward replays the "
-            "offline minds (a Claude variant runs as a code location: WORKSHOP_VARIANT)"
-        )
     if args.out is None:
         # One walk asked alone lands where both walks put it (the intraday one under
         # intraday/), so `make compare --walk intraday` finds it and the daily one is kept.
@@ -196,7 +191,7 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
                 "WORKSHOP_START": args.start or walk.start,
                 "WORKSHOP_DB": str(db),
                 "WORKSHOP_DATA_DIR": str(out / "data"),
-                "WORKSHOP_LLM": "offline",
+                **_model_settings(args.variant, out),
                 "WORKSHOP_VARIANT": args.variant,
                 # A walk replays one variant in its own warehouse (`make compare` pairs them).
                 "WORKSHOP_VARIANTS": "none",
@@ -214,6 +209,25 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
         raise SystemExit(f"evaluation: {text}") from None
     use(settings)
     return out, settings
+
+
+def _model_settings(variant: str, out: Path) -> dict[str, str]:
+    """The engine a variant's walk runs: the offline minds, or the variant's model (Claude, or a
+    chat-completions server) with the shell's WORKSHOP_LLM_* and keys, its replay cache and
+    spend ledger in `llm_replay.duckdb` beside the walk (kept: a walk asked again replays every
+    reply at $0, where the walk's warehouse is made anew)."""
+    from ..variants import load_variants
+
+    chosen = load_variants()[variant]
+    engine = chosen.engine or "offline"
+    if engine == "offline":
+        return {"WORKSHOP_LLM": "offline"}
+    shell = {k: v for k, v in os.environ.items() if k.startswith("WORKSHOP_LLM_")}
+    if chosen.mind_model:  # the variant's models are applied by the resource; this one passes
+        shell.setdefault("WORKSHOP_LLM_MODEL", chosen.mind_model)  # the settings' check
+    keys = {k: os.environ[k] for k in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY") if k in os.environ}
+    replay = str(out / "llm_replay.duckdb")
+    return {**shell, **keys, "WORKSHOP_LLM": engine, "WORKSHOP_LLM_REPLAY_DB": replay}
 
 
 def _data_end(walk: Walk) -> str:
