@@ -467,6 +467,12 @@ def url_problem(text: str) -> str | None:
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:
         ok = False
+    if ok and "@" in parts.netloc:
+        # The resource's config (this URL) is stored with every run: no secret may ride in it.
+        return (
+            "carries a user or password: give the address alone and the key in OPENAI_API_KEY "
+            "(sent as a bearer token; a URL is stored with each run's configuration)"
+        )
     if ok:
         return None
     return (
@@ -482,7 +488,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
         return "needs ANTHROPIC_API_KEY in the environment"
     if engine != "openai":
         return None
-    from .minds.chat_wire import DEFAULT_BASE_URL, is_local
+    from .minds.chat_wire import DEFAULT_BASE_URL, is_local, public_url
 
     if cfg.mind_model == LLMSettings.mind_model:
         return (
@@ -498,7 +504,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
     unpriced = [m for m in dict.fromkeys((cfg.mind_model, cfg.synthesis_model)) if m not in prices]
     if unpriced:
         return (
-            f"has no price for {', '.join(map(repr, unpriced))} at {base_url} (not on this "
+            f"has no price for {', '.join(map(repr, unpriced))} at {public_url(base_url)} (not on "
             'machine or network): add it to WORKSHOP_LLM_PRICES, e.g. {"'
             + unpriced[0]
             + '": [input, output, cache_write, cache_read]} in $ per million tokens ([0, 0, 0, '

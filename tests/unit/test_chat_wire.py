@@ -7,6 +7,7 @@ from workshop_dagster.minds.chat_wire import (
     TEXT_ANSWER,
     chat_params,
     is_local,
+    public_url,
     refuses_tools,
     reply_from_completion,
     server_host,
@@ -152,7 +153,10 @@ def test_a_server_on_this_machine_or_network_is_local(url, local):
 
 
 def test_the_host_is_named_without_the_credentials_a_url_carries():
-    assert server_host("https://user:secret@llm.example.com:8443/v1") == "llm.example.com:8443"
+    url = "https://user:secret@llm.example.com:8443/v1"
+    assert server_host(url) == "llm.example.com:8443"
+    assert public_url(url) == "https://llm.example.com:8443/v1"
+    assert public_url("http://localhost:11434/v1") == "http://localhost:11434/v1"
 
 
 def test_servers_that_refuse_tools_are_recognised_by_their_messages():

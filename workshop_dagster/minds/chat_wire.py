@@ -184,6 +184,14 @@ def server_host(base_url: str) -> str:
     return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
 
 
+def public_url(base_url: str) -> str:
+    """The URL as it may be shown (in an error, a log): without a user or password in it."""
+    parts = urlsplit(base_url)
+    if "@" not in parts.netloc:
+        return base_url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def is_local(base_url: str) -> bool:
     """A server on this machine or a private network (its calls cost nothing by default)."""
     host = urlsplit(base_url).hostname or ""

@@ -22,6 +22,7 @@ from .chat_wire import (
     DEFAULT_BASE_URL,
     chat_params,
     is_local,
+    public_url,
     refuses_tools,
     reply_from_completion,
     server_host,
@@ -148,7 +149,7 @@ class ChatEngine(ModelEngine):
         if isinstance(exc, openai.NotFoundError):
             return CONFIG, (
                 f"the server at {host} has no model {request['model']!r} or no chat "
-                f"completions at {self.base_url} (404: {error_message(exc)}): check "
+                f"completions at {public_url(self.base_url)} (404: {error_message(exc)}): check "
                 "WORKSHOP_LLM_MODEL / WORKSHOP_LLM_SYNTHESIS_MODEL (on Ollama: `ollama pull "
                 "MODEL`) and WORKSHOP_LLM_BASE_URL (it ends in /v1)"
             )
@@ -159,5 +160,10 @@ class ChatEngine(ModelEngine):
         if isinstance(exc, openai.APIStatusError):
             return status_fault(exc.status_code), error_message(exc)
         if isinstance(exc, openai.APIConnectionError):
-            return status_fault(None), error_message(exc)
+            cause = exc.__cause__ or exc.__context__
+            why = f"{type(cause).__name__}: {cause}" if cause else error_message(exc)
+            return status_fault(None), (
+                f"{error_message(exc)} {why}; is a server running at {public_url(self.base_url)} "
+                "(WORKSHOP_LLM_BASE_URL)?"
+            )
         return None
