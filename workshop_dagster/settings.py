@@ -490,6 +490,12 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
         return None
     from .minds.chat_wire import DEFAULT_BASE_URL, is_local, public_url
 
+    if cfg.batch:
+        return (
+            "has no Message Batches (WORKSHOP_LLM_BATCH=true is Claude's): unset it; a "
+            "chat-completions server answers a backfill's calls one cycle at a time"
+        )
+
     if cfg.mind_model == LLMSettings.mind_model:
         return (
             "needs WORKSHOP_LLM_MODEL: the model the server serves (e.g. qwen2.5:14b on "

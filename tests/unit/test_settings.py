@@ -60,6 +60,10 @@ def test_skipped_ticks_are_cron_strings():
             "WORKSHOP_LLM_BASE_URL 'x:1' is not a URL",
         ),
         (
+            {"WORKSHOP_LLM": "openai", "WORKSHOP_LLM_MODEL": "q", "WORKSHOP_LLM_BATCH": "true"},
+            "WORKSHOP_LLM=openai has no Message Batches",
+        ),
+        (
             {"WORKSHOP_LLM_BASE_URL": "https://me:hunter2@llm.example.com/v1"},
             "WORKSHOP_LLM_BASE_URL carries a user or password",
         ),
