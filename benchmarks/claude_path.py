@@ -9,15 +9,11 @@ are sent when it begins, so they read the cycle's data from the cache."""
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
-from _common import PROJECT, arguments, report
+from _common import PROJECT, arguments
+from _deliberation import LATENCY_S, measure, throwaway_instance
 
 FIXTURES = PROJECT.parent / "shared" / "data" / "fixtures" / "anthropic"
-LATENCY_S = 1.0
-FIRST_CYCLE = "2026-03-30-09:15"  # and the cycle after it (the repeated backfill is their range)
-DELIBERATION = ["mind_context", "mind_opinions", "debate", "memo", "llm_calls", "predictions"]
 
 
 def main() -> None:
@@ -25,80 +21,23 @@ def main() -> None:
     if not FIXTURES.is_dir():
         print(f"claude_path: skipped (needs {FIXTURES}, the recorded API responses)")
         return
-    tmp = Path(tempfile.mkdtemp(prefix="workshop-bench-"))
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
-    os.environ.update(
-        {
-            "DAGSTER_HOME": str(home),
-            "WORKSHOP_DATA_DIR": str(tmp / "data"),
-            "WORKSHOP_DB": str(tmp / "data" / "workshop.duckdb"),
-            "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-secret",
-        }
-    )
+    throwaway_instance({"ANTHROPIC_API_KEY": "sk-ant-bench-not-a-secret"})
     import anthropic  # noqa: F401 - imported before timing, as a running code server has it
-    import dagster as dg
 
     from tests.anthropic_server import messages_server_process
-    from tests.integration.helpers import materialize, query
-    from workshop_dagster.mind_registry import mind_names
-    from workshop_dagster.partitions import cycle_partitions
     from workshop_dagster.resources import LLMResource
 
-    # Two consecutive cycles of the active cadence: a range of two cycles that are not would
-    # take in the cycles between, whose market the benchmark has not materialized.
-    keys = cycle_partitions().get_partition_keys()
-    second = keys[keys.index(FIRST_CYCLE) + 1]
-    cycles = [FIRST_CYCLE] if args.tiny else [FIRST_CYCLE, second]
-    minds_only = dg.AssetSelection.assets(*DELIBERATION).without_checks()
-    # The server runs in its own process, as the real API is remote: in this one its work per
-    # request would compete with the client for the GIL and be counted as the client's.
-    with messages_server_process(FIXTURES, latency_s=LATENCY_S) as (url, requests_so_far):
+    def claude(url: str) -> LLMResource:
         os.environ["ANTHROPIC_BASE_URL"] = url
-        llm = LLMResource(
+        return LLMResource(
             provider="anthropic", timeout_s=10.0, replay_database=os.environ["WORKSHOP_DB"]
         )
-        walls, cycles_s = [], []
-        for key in cycles:
-            assert materialize(key, selection=dg.AssetSelection.groups("market")).success
-            result = materialize(key, selection=minds_only, llm=llm)
-            assert result.success
-            # The step that asks the model (inputs read, context built, outputs written included).
-            stats = dg.DagsterInstance.get().get_run_step_stats(result.run_id)
-            step = next(s for s in stats if s.step_key == "deliberation")
-            walls.append(step.end_time - step.start_time)
-            memo = next(
-                m
-                for m in result.get_asset_materialization_events()
-                if m.asset_key == dg.AssetKey("memo")
-            )
-            cycles_s.append(memo.materialization.metadata["minds_seconds_per_cycle"].value)
-        first_pass = requests_so_far()
-        calls = query(
-            "select cycle_key, source, input_tokens, cache_read_tokens, cache_write_tokens "
-            "from llm_calls where outcome = 'ok' order by rowid"
-        )
-        # The same cycles again, as a repeated backfill: answered from the replay cache.
-        assert materialize(cycles, selection=minds_only, llm=llm).success
-        repeated = len(requests_so_far()) - len(first_pass)
-    total = calls["input_tokens"] + calls["cache_read_tokens"] + calls["cache_write_tokens"]
-    calls["cached_share"] = (calls["cache_read_tokens"] / total).round(3)
-    print(calls[["cycle_key", "source", "cached_share"]].to_string(index=False))
-    serial = 4 * LATENCY_S
-    wall, cycle = walls[-1], cycles_s[-1]
-    print(
-        f"one cycle's deliberation: {cycle:.2f} s ({cycle / serial:.2f}x 4 serial calls of "
-        f"{LATENCY_S:.0f} s); the whole step with its reads and writes: {wall:.2f} s "
-        f"({wall / serial:.2f}x)   API calls on the repeated backfill: {repeated}"
-    )
-    # The first mind sent (mind_names()[0]) writes the cycle's prefix; every later call can read it.
-    share = calls[calls["source"] != mind_names()[0]]["cached_share"].mean()
-    print(
-        f"cached share of input tokens from the second call of each cycle on: {share:.2f} (the "
-        "server caches a prefix once a reply carrying it has begun, as the API does)"
-    )
-    report("claude_path", cycle, "s per cycle", cycle / serial, "4 serial calls; target <= 0.55")
+
+    # The server runs in its own process, as the real API is remote: in this one its work per
+    # request would compete with the client for the GIL and be counted as the client's.
+    served = messages_server_process(FIXTURES, latency_s=LATENCY_S)
+    cache = "the server caches a prefix once a reply carrying it has begun, as the API does"
+    measure("claude_path", served, claude, args.tiny, cache)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,13 @@ import contextlib
 import copy
 import hashlib
 import json
-import multiprocessing
 import re
-import threading
 import time
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.served import LocalServer
 
 KINDS = {
     "You are the Macro mind": "macro",
@@ -128,7 +128,7 @@ INJECTION = (
 )
 
 
-class MessagesServer:
+class MessagesServer(LocalServer):
     def __init__(self, fixtures: Path, latency_s: float = 0.0):
         self.tool_reply = json.loads(
             (fixtures / "vercel-ai__anthropic-json-tool.1.json").read_text()
@@ -145,12 +145,9 @@ class MessagesServer:
         )
         self.latency_s = latency_s
         self.script: dict[str, list] = defaultdict(list)
-        self.requests: list[dict] = []
         self._cached: set[str] = set()
         self.batches: dict[str, dict] = {}
-        self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._listen()
 
     def _batch_json(self, batch: dict, ended: bool) -> dict:
         n = len(batch["results"])
@@ -174,21 +171,6 @@ class MessagesServer:
             if ended
             else None,
         }
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def calls(self, kind: str | None = None) -> list[dict]:
-        return [r for r in self.requests if kind is None or r["kind"] == kind]
 
     # -- request handling --------------------------------------------------------------------
     def _kind(self, body: dict) -> str:
@@ -429,35 +411,9 @@ def stream_events(reply: dict) -> list[tuple[str, str]]:
     return [(e["type"], json.dumps(e)) for e in events]
 
 
-def _serve_for_parent(fixtures: str, latency_s: float, conn) -> None:
-    with MessagesServer(Path(fixtures), latency_s=latency_s) as server:
-        conn.send(server.url)
-        while conn.recv() != "stop":
-            with server._lock:
-                conn.send([r["kind"] for r in server.requests])
-
-
-@contextlib.contextmanager
 def messages_server_process(fixtures: Path, latency_s: float = 0.0):
-    """The server in a process of its own, as a remote API is: its work per request (parsing,
-    the cache model, the reply) does not compete with the client for the client's GIL. Yields
-    (url, a function listing the kinds of the requests received so far)."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve_for_parent, args=(str(fixtures), latency_s, child))
-    proc.start()
-    try:
-        url = parent.recv()
+    """The server in a process of its own (tests/served.py). Yields (url, a function listing the
+    kinds of the requests received so far)."""
+    from tests.served import server_process
 
-        def requests_so_far() -> list[dict]:
-            parent.send("requests")
-            return parent.recv()
-
-        yield url, requests_so_far
-    finally:
-        with contextlib.suppress(OSError):
-            parent.send("stop")
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+    return server_process(MessagesServer, Path(fixtures), latency_s=latency_s)

@@ -29,12 +29,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import time
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from tests.anthropic_server import CALLS, KINDS, compliant_memo
+from tests.served import LocalServer
 
 ERRORS = {
     "429": (429, "Rate limit reached for requests", "rate_limit_exceeded", {"retry-after": "1"}),
@@ -56,31 +56,15 @@ def _tag(call: dict) -> str:
     )
 
 
-class ChatServer:
+class ChatServer(LocalServer):
+    path = "/v1"
+
     def __init__(self, style: str = "vllm", latency_s: float = 0.0):
         self.style = style
         self.latency_s = latency_s
         self.script: dict[str, list] = defaultdict(list)
-        self.requests: list[dict] = []
         self._cached: set[str] = set()
-        self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def calls(self, kind: str | None = None) -> list[dict]:
-        return [r for r in self.requests if kind is None or r["kind"] == kind]
+        self._listen()
 
     # -- request handling ----------------------------------------------------------------------
     @staticmethod
@@ -287,37 +271,9 @@ class ChatServer:
         return Handler
 
 
-def _serve_for_parent(style: str, latency_s: float, conn) -> None:
-    with ChatServer(style, latency_s=latency_s) as server:
-        conn.send(server.url)
-        while conn.recv() != "stop":
-            with server._lock:
-                conn.send([r["kind"] for r in server.requests])
-
-
-@contextlib.contextmanager
 def chat_server_process(style: str = "vllm", latency_s: float = 0.0):
-    """The server in a process of its own, as a remote server is (its work per request does not
-    compete with the client for the client's GIL). Yields (url, a function listing the kinds of
-    the requests received so far)."""
-    import multiprocessing
+    """The server in a process of its own (tests/served.py). Yields (url, a function listing the
+    kinds of the requests received so far)."""
+    from tests.served import server_process
 
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve_for_parent, args=(style, latency_s, child))
-    proc.start()
-    try:
-        url = parent.recv()
-
-        def requests_so_far() -> list[str]:
-            parent.send("requests")
-            return parent.recv()
-
-        yield url, requests_so_far
-    finally:
-        with contextlib.suppress(OSError):
-            parent.send("stop")
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+    return server_process(ChatServer, style, latency_s=latency_s)

@@ -129,23 +129,15 @@ class _LLMResource(dg.ConfigurableResource):
             from .minds.engine import OfflineEngine
 
             return OfflineEngine()
-        if self.provider == "anthropic":
-            from .minds.claude import ClaudeEngine
+        if self.provider in ("anthropic", "openai"):
             from .minds.replay import WarehouseReplay
             from .minds.spend import WarehouseSpend
 
-            return ClaudeEngine(
-                self.llm_settings(),
-                WarehouseReplay(self.replay_database),
-                spend=WarehouseSpend(self.replay_database),
-                personas=Path(self.personas) if self.personas else None,
-            )
-        if self.provider == "openai":
-            from .minds.openai_engine import ChatEngine
-            from .minds.replay import WarehouseReplay
-            from .minds.spend import WarehouseSpend
-
-            return ChatEngine(
+            if self.provider == "anthropic":
+                from .minds.claude import ClaudeEngine as Engine
+            else:
+                from .minds.openai_engine import ChatEngine as Engine
+            return Engine(
                 self.llm_settings(),
                 WarehouseReplay(self.replay_database),
                 spend=WarehouseSpend(self.replay_database),

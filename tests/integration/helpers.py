@@ -67,3 +67,11 @@ def failure_text(result) -> str:
         elif event.event_type_value == "RESOURCE_INIT_FAILURE":
             texts.append(event.event_specific_data.error.to_string())
     return "\n".join(texts)
+
+
+def assert_in_no_table(secret: str) -> None:
+    """No table of the warehouse holds `secret` (a key) anywhere in its rows."""
+    with duckdb.connect(str(load_settings().database), read_only=True) as conn:
+        for (table,) in conn.execute("select table_name from information_schema.tables").fetchall():
+            dump = conn.execute(f"select * from {table}").fetchdf().to_csv()
+            assert secret not in dump, f"the key leaked into {table}"

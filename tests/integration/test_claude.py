@@ -4,12 +4,11 @@
 import json
 
 import dagster as dg
-import duckdb
 import pytest
 
 from tests.anthropic_server import INJECTION, MessagesServer
 from tests.conftest import SHARED_DATA, shared_path
-from tests.integration.helpers import failure_text, materialize, query
+from tests.integration.helpers import assert_in_no_table, failure_text, materialize, query
 from workshop_dagster.resources import LLMResource
 
 KEY = "sk-ant-test-DO-NOT-LEAK-1234567890"
@@ -304,16 +303,7 @@ def test_auth_error_fails_fast_and_never_shows_the_key(api):
     assert len(api.calls("macro")) == 1, "an auth error is not retried"
     logs = "\n".join(str(e) for e in dg.DagsterInstance.get().all_logs(result.run_id))
     assert KEY not in text and KEY not in logs
-    _assert_key_in_no_table()
-
-
-def _assert_key_in_no_table():
-    from workshop_dagster.settings import load_settings
-
-    with duckdb.connect(str(load_settings().database), read_only=True) as conn:
-        for (table,) in conn.execute("select table_name from information_schema.tables").fetchall():
-            dump = conn.execute(f"select * from {table}").fetchdf().to_csv()
-            assert KEY not in dump, f"the API key leaked into {table}"
+    assert_in_no_table(KEY)
 
 
 def test_the_budget_stops_the_run_before_the_call(api):

@@ -3,10 +3,9 @@ chat-completions server on 127.0.0.1 streaming the chunk shapes of vLLM and Olla
 (tests/openai_server.py), with the guarantees the Claude minds have (test_claude.py)."""
 
 import dagster as dg
-import duckdb
 import pytest
 
-from tests.integration.helpers import failure_text, materialize, query
+from tests.integration.helpers import assert_in_no_table, failure_text, materialize, query
 from tests.openai_server import ChatServer
 from workshop_dagster.resources import LLMResource
 
@@ -149,16 +148,7 @@ def test_a_rerun_makes_no_request_and_the_key_is_never_kept(server):
     assert query("select cycle_key, body from memo order by cycle_key").equals(memos)
     logs = "\n".join(str(e) for e in dg.DagsterInstance.get().all_logs(result.run_id))
     assert KEY not in logs
-    _assert_key_in_no_table()
-
-
-def _assert_key_in_no_table():
-    from workshop_dagster.settings import load_settings
-
-    with duckdb.connect(str(load_settings().database), read_only=True) as conn:
-        for (table,) in conn.execute("select table_name from information_schema.tables").fetchall():
-            dump = conn.execute(f"select * from {table}").fetchdf().to_csv()
-            assert KEY not in dump, f"the key leaked into {table}"
+    assert_in_no_table(KEY)
 
 
 def test_rate_limits_errors_cut_streams_and_broken_chunks_are_retried(server):
@@ -261,7 +251,7 @@ def test_a_wrong_key_or_model_fails_at_once_naming_the_setting_never_the_key(ser
     server.script["contrarian"] = ["404"]
     text = failure_text(run(CYCLE, chat(server)))
     assert "WORKSHOP_LLM_MODEL" in text and "ollama pull" in text
-    _assert_key_in_no_table()
+    assert_in_no_table(KEY)
 
 
 def test_a_priced_model_is_charged_and_the_budget_stops_the_run_before_the_call(server):
