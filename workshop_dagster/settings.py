@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .portfolio.rules import PortfolioRules, PortfolioRulesError, rules_from_env
+from .server_urls import url_problem
 from .variants import ENGINES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ class LLMSettings:
     )
     batch_timeout_s: float = 24 * 3600.0
     # JSON {"model": [input, output, cache_write, cache_read]} ($ per million tokens) over the
-    # built-in table (minds/spend.DEFAULT_PRICES); empty: the built-in table.
+    # built-in table (model_prices.DEFAULT_PRICES); empty: the built-in table.
     prices_json: str = field(default="", metadata=_env("WORKSHOP_LLM_PRICES"))
     # The chat-completions server of WORKSHOP_LLM=openai ("": Ollama's on this machine,
     # minds/openai_engine.DEFAULT_BASE_URL).
@@ -456,31 +457,6 @@ def _llm_settings(env: dict[str, str], llm: str = "offline") -> LLMSettings:
     return LLMSettings(**options)
 
 
-def url_problem(text: str) -> str | None:
-    """Why `text` is not the http(s) URL of a server (None: it is one)."""
-    from urllib.parse import urlsplit
-
-    text = text.strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        ok = False
-    if ok and "@" in parts.netloc:
-        # The resource's config (this URL) is stored with every run: no secret may ride in it.
-        return (
-            "carries a user or password: give the address alone and the key in OPENAI_API_KEY "
-            "(sent as a bearer token; a URL is stored with each run's configuration)"
-        )
-    if ok:
-        return None
-    return (
-        f"{text!r} is not a URL: give the server's http(s):// address, e.g. "
-        "http://localhost:11434/v1"
-    )
-
-
 def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str | None:
     """What an engine lacks to run (None: nothing): Claude's key; a chat-completions server's
     model, and a price for each model of a server that is not on this machine or network."""
@@ -488,7 +464,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
         return "needs ANTHROPIC_API_KEY in the environment"
     if engine != "openai":
         return None
-    from .minds.chat_wire import DEFAULT_BASE_URL, is_local, public_url
+    from .server_urls import DEFAULT_BASE_URL, is_local, public_url
 
     if cfg.batch:
         return (
@@ -504,7 +480,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
     base_url = cfg.base_url or DEFAULT_BASE_URL
     if is_local(base_url):
         return None
-    from .minds.spend import price_table
+    from .model_prices import price_table
 
     prices = price_table(cfg.prices_json)
     unpriced = [m for m in dict.fromkeys((cfg.mind_model, cfg.synthesis_model)) if m not in prices]

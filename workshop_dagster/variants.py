@@ -230,7 +230,7 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             )
         base_url = fields.get("base_url")
         if base_url is not None:
-            from .settings import url_problem
+            from .server_urls import url_problem
 
             if engine != "openai":
                 raise VariantsFileError(

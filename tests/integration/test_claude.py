@@ -362,7 +362,8 @@ def test_backfill_with_message_batches(api):
         "cache_read_tokens, model from llm_calls"
     )
     assert (ledger["outcome"] == "ok-batch").all() and len(ledger) == 24
-    from workshop_dagster.minds.spend import DEFAULT_PRICES, cost_usd
+    from workshop_dagster.minds.spend import cost_usd
+    from workshop_dagster.model_prices import DEFAULT_PRICES
 
     for row in ledger.to_dict("records"):  # half the standard price, cache tokens included
         assert row["cost_usd"] == pytest.approx(

@@ -6,15 +6,13 @@ import pytest
 from workshop_dagster.minds.chat_wire import (
     TEXT_ANSWER,
     chat_params,
-    is_local,
-    public_url,
     refuses_tools,
     reply_from_completion,
-    server_host,
     usage_of_completion,
 )
 from workshop_dagster.minds.prompting import OPINION_TOOL, InvalidReply
 from workshop_dagster.minds.replies import text_opinion, with_repair
+from workshop_dagster.server_urls import is_local, public_url, server_host
 
 REQUEST = {
     "model": "qwen2.5:14b",

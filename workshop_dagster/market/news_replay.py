@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import calendar
-from .csv_replay import instants_in_new_york, listed_lines, read_table
+from .csv_files import instants_in_new_york, listed_lines, read_table
 from .errors import MarketDataError
 from .news import empty_news, finish, tag_tickers
 from .universe import TICKERS
@@ -40,7 +40,7 @@ def _file(root: Path, name: str) -> Path | None:
 
 
 def _times(frame: pd.DataFrame, path: str) -> pd.Series:
-    """`published_at` as naive New York times (`csv_replay.instants_in_new_york`: an offset is
+    """`published_at` as naive New York times (`csv_files.instants_in_new_york`: an offset is
     applied, a time without one is read as New York time, SOURCES.md's Financial Modeling Prep
     rows); one that is not a time is an error naming its lines."""
     out = instants_in_new_york(frame["published_at"].fillna(""), calendar.NY)

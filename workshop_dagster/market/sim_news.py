@@ -15,6 +15,9 @@ from .universe import TICKERS
 
 WIRE = "simulated: Workshop Wire"
 FED = "simulated: Federal Reserve"
+# The simulator's first session (`simulator` imports it from here, so the two share it without
+# importing each other).
+EPOCH = pd.Timestamp("2018-01-02")
 EDGAR = "simulated: SEC EDGAR"
 SINGLE_STOCKS = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA")
 COMPANIES = {
@@ -57,7 +60,6 @@ def fed_calendar(until) -> pd.DataFrame:
     advance, as the real committee's calendar is."""
     from .calendar import sessions
     from .release_calendar import calendar_rows
-    from .simulator import EPOCH
 
     days = sessions(EPOCH, pd.Timestamp(until).normalize())
     meetings = [

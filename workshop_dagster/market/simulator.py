@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from . import calendar
+from .sim_news import EPOCH
 from .universe import TICKERS
 
-EPOCH = pd.Timestamp("2018-01-02")
 REGIMES = ("risk_on", "transition", "risk_off")
 FACTORS = ("market", "size", "growth", "rates", "energy", "gold", "credit")
 

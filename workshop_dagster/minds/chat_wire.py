@@ -26,9 +26,7 @@ Where servers differ (docs/operations.md, "Any model"):
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from urllib.parse import urlsplit
 
 # Said to a model on the chat wire whenever it is offered the opinion tool: a model that cannot
 # call tools still gives a reply the loop can read.
@@ -172,33 +170,3 @@ def refuses_tools(message: str) -> bool:
     return "tool" in text and any(
         word in text for word in ("not support", "requires", "unsupported", "not enabled")
     )
-
-
-# Ollama's OpenAI-compatible endpoint, where a local model most often is.
-DEFAULT_BASE_URL = "http://localhost:11434/v1"
-
-
-def server_host(base_url: str) -> str:
-    """The server's host and port, without any user or password the URL carries."""
-    parts = urlsplit(base_url)
-    return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
-
-
-def public_url(base_url: str) -> str:
-    """The URL as it may be shown (in an error, a log): without a user or password in it."""
-    parts = urlsplit(base_url)
-    if "@" not in parts.netloc:
-        return base_url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
-def is_local(base_url: str) -> bool:
-    """A server on this machine or a private network (its calls cost nothing by default)."""
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..mind_registry import mind_names
+from ..model_prices import price_table
 from ..settings import LLMSettings
 from .call_books import CallBooks
 from .cycle_context import CycleContext
@@ -39,7 +40,7 @@ from .prompting import (
     synthesis_request,
 )
 from .replies import assemble_memo, memo_problem, reply_text, tool_input, with_repair
-from .spend import cost_usd, price_table
+from .spend import cost_usd
 from .types import Memo, Opinion
 
 NOT_LOOKED_UP = object()

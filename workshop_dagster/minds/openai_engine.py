@@ -18,15 +18,8 @@ import json
 import threading
 from collections.abc import Callable
 
-from .chat_wire import (
-    DEFAULT_BASE_URL,
-    chat_params,
-    is_local,
-    public_url,
-    refuses_tools,
-    reply_from_completion,
-    server_host,
-)
+from ..server_urls import DEFAULT_BASE_URL, is_local, public_url, server_host
+from .chat_wire import chat_params, refuses_tools, reply_from_completion
 from .llm_errors import MalformedStream
 from .model_engine import CONFIG, UNREADABLE, ModelEngine, error_message, status_fault
 from .replies import answered_in_prose
