@@ -58,7 +58,8 @@ def _holiday_ticks(start: str, cron: str, timezone: str) -> list:
     Ticks after today are included: a code server loaded before a holiday must not offer it.
     """
     import pandas as pd
-    from dagster._utils.schedules import cron_string_iterator
+
+    from .platform.cron import cron_ticks
 
     first = pd.Timestamp(start).normalize()
     days = pd.date_range(first, pd.Timestamp(_horizon(timezone)).tz_localize(None), freq="D")
@@ -70,7 +71,7 @@ def _holiday_ticks(start: str, cron: str, timezone: str) -> list:
             continue
         lower = max(day, begin).tz_localize(timezone)
         upper = (day + pd.Timedelta(days=1)).tz_localize(timezone)
-        for tick in cron_string_iterator(lower.timestamp(), cron, timezone):
+        for tick in cron_ticks(cron, lower.timestamp(), timezone):
             t = pd.Timestamp(tick)
             if t >= upper:
                 break

@@ -342,9 +342,9 @@ def _check_market(spec: str) -> None:
 
 
 def _cron(cron: str) -> str:
-    from dagster._utils.schedules import is_valid_cron_string
+    from .platform.cron import is_valid_cron
 
-    if not is_valid_cron_string(cron):
+    if not is_valid_cron(cron):
         raise SettingsError(
             f"WORKSHOP_CYCLE_CRON={cron!r} is not a five-field cron string "
             f"(minute hour day month weekday, New York time), e.g. {DEFAULT_CYCLE_CRON!r}"
@@ -355,13 +355,13 @@ def _cron(cron: str) -> str:
 def _skip(text: str, cron: str) -> tuple[str, ...]:
     """WORKSHOP_CYCLE_SKIP: cron strings separated by `;` (or `none`; unset: nothing skipped).
     Refused when it is not cron or leaves no tick of the cron a cycle."""
-    from dagster._utils.schedules import cron_string_iterator, is_valid_cron_string
+    from .platform.cron import cron_ticks, is_valid_cron
 
     text = text.strip()
     if not text or text.lower() == "none":
         return ()
     skip = tuple(part.strip() for part in text.split(";") if part.strip())
-    bad = [part for part in skip if not is_valid_cron_string(part)]
+    bad = [part for part in skip if not is_valid_cron(part)]
     if bad:
         raise SettingsError(
             f"WORKSHOP_CYCLE_SKIP={text!r}: {bad[0]!r} is not a five-field cron string "
@@ -375,7 +375,7 @@ def _skip(text: str, cron: str) -> tuple[str, ...]:
 
     def ticks(c: str) -> set[float]:
         out = set()
-        for tick in cron_string_iterator(begin, c, "UTC"):
+        for tick in cron_ticks(c, begin, "UTC"):
             if tick.timestamp() >= end:
                 return out
             out.add(tick.timestamp())
