@@ -19,6 +19,9 @@ half of `WORKSHOP_SIGNING_KEY` where it is set. With neither, they are checked a
 the record itself publishes, which proves only that the record and its key agree (a forger
 replaces both), and verify says so. Exit status 0 when everything verifies, 1 otherwise.
 docs/architecture.md ("What the seal holds against") says what each check catches.
+
+(Over 350 lines: three places (warehouse, site, instance) held against one chain, each check
+naming what it found.)
 """
 
 from __future__ import annotations

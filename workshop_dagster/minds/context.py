@@ -13,6 +13,9 @@ with the session's other outcomes. The cycles between two closes can then be ask
 (Message Batches, `waves`) and see exactly what the loop walked one by one would have shown
 them (an abstention is known at once, a sub-session call before the close: counted per cycle,
 they differed), and the record's SQL runs once a session, not sixteen times.
+
+(Over 350 lines: what a cycle is shown is one as-of rule applied to every part (market, news,
+releases, record, lessons, rules), kept together so the rule is read once.)
 """
 
 from __future__ import annotations

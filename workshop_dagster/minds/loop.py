@@ -7,6 +7,9 @@ loop would have produced live. The loop closes through the record, not a graph e
 calls come in (`prior`), and every call made is added to the history the next cycle reads.
 With Message Batches, each wave of cycles that no session close separates is asked at once
 (nothing one of them says can reach another's context).
+
+(Over 350 lines: the cycle walk and the rows it writes (context, opinions, debate, memo, calls)
+are one sequence; the batching waves and the resume advice belong to that walk.)
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ argument, says which evidence decided it and what would change its mind, and is 
 it says. Every figure is quoted in a form the fact check reads, with its unit; every claim of
 direction or size agrees with the data (`predictions/claim_check.py`). The regime model's
 score and weights are the provenance's, not the prose's.
+
+(Over 350 lines: one memo's paragraphs, a function each, in the order a memo runs; apart, a
+paragraph's words would live away from its neighbours'.)
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ its lens reads, and makes one call or abstains and says why. Its number is its c
 signal's strength, pulled toward the mind's own hit rate in the current regime once it has a
 record there (the calibration, not the mind, says how likely the call is to be right).
 `rebuttals` then has each mind answer the others.
+
+(Over 350 lines: three minds and the evidence sentences they share; a mind's lens reads best
+beside the others'.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The memo follows the seeds' layout: title, `*Workshop · time*`, the bold cycle header, a rule,
 first-person reasoning that cites the record and the rules, a rule, **Prediction:**, the call in
 words, the tag line, a rule, and the debate footer.
+
+(Over 350 lines: choosing the call, binding a memo to the minds' calls (`call_problem`, shared
+by the model engines) and the seeds' layout, one decision read top to bottom.)
 """
 
 from __future__ import annotations

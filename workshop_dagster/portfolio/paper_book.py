@@ -12,6 +12,9 @@ last price known by its horizon and flagged, never dropped.
 Equity is marked at every cycle from the prices published by that cycle's time; cash earns the
 fed funds rate the cycle knew and short legs pay a borrow fee; every trade pays its cost
 (rules.py). Nothing here reads a price published after the time it is used at.
+
+(Over 350 lines: one book's rules (open, restate, flip, trim, close, mark, cash) act on the same
+state and are read in that order.)
 """
 
 from __future__ import annotations

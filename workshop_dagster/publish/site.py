@@ -2,6 +2,9 @@
 
 Everything that came from a model or from news is escaped before it reaches HTML: templates
 autoescape, and Markdown is rendered with raw HTML disabled.
+
+(Over 350 lines: every page of the site from one `SiteData`; the charts, posts, layout and theme
+are modules of their own.)
 """
 
 from __future__ import annotations

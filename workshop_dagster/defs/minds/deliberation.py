@@ -5,6 +5,9 @@ One step, because each cycle depends on the calls of the cycles before it (`mind
 loop closes through the warehouse, not through a graph edge (scores -> context would be a cycle
 in the asset graph): the step reads the predictions made before its first cycle, and the prices
 that score them, and hands them to the loop.
+
+(Over 350 lines: the step, its inputs read as of the range, its six outputs written in one
+transaction, and the failures that say how to resume.)
 """
 
 from dataclasses import asdict
