@@ -54,6 +54,11 @@ class _Gate:
             self.file.acquire(timeout=timeout)
             try:
                 self.conn = duckdb.connect(str(self.path), config={"custom_user_agent": "workshop"})
+            except duckdb.IOException as exc:
+                self.file.release()
+                if written_by_another_version(exc):
+                    raise WarehouseUnreadable(self.path, exc) from None
+                raise
             except BaseException:
                 self.file.release()
                 raise
@@ -241,11 +246,27 @@ def read_only(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 class WarehouseUnreadable(RuntimeError):
-    """The warehouse file cannot be opened for reading (another DuckDB version, a damaged
-    file, a path that is not a DuckDB file)."""
+    """The warehouse file cannot be opened (another DuckDB version, a damaged file, a path that
+    is not a DuckDB file)."""
 
     def __init__(self, path: Path, exc: Exception):
-        super().__init__(f"{path}: cannot be read as a DuckDB warehouse: {exc}")
+        if written_by_another_version(exc):
+            import duckdb
+
+            said = str(exc).strip().splitlines()[0].removeprefix("IO Error: ")
+            super().__init__(
+                f"{path} was written by another DuckDB version than this one (duckdb "
+                f"{duckdb.__version__}; {said}): open it with the DuckDB that wrote it, or move "
+                "it across with that DuckDB's EXPORT DATABASE and this one's IMPORT DATABASE "
+                "(docs/operations.md, 'A warehouse from another DuckDB version')"
+            )
+        else:
+            super().__init__(f"{path}: cannot be read as a DuckDB warehouse: {exc}")
+
+
+def written_by_another_version(exc: Exception) -> bool:
+    """Whether DuckDB refused a file for its storage version (a newer or an older DuckDB's)."""
+    return "Trying to read a database file with version number" in str(exc)
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> bool:

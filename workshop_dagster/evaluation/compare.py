@@ -19,15 +19,15 @@ WALK_TABLES = ("prediction_scores", "predictions", "macro_rates")
 def _walk(folder: Path, variant: str) -> dict[str, pd.DataFrame]:
     """The tables of a variant's walk that a comparison reads (its scores, for the pairing; its
     calls and rates, for the paper portfolios), read once."""
-    import duckdb
-
     db = folder / "evaluation.duckdb"
     if not db.exists():
         raise SystemExit(
             f"no walk of variant {variant} in {folder}: run `make evaluate "
             f'EVALUATE_ARGS="--variant {variant}"` first'
         )
-    with duckdb.connect(str(db), read_only=True) as conn:
+    from .. import warehouse
+
+    with warehouse.read_only(db) as conn:
         return {t: conn.execute(f"select * from {t}").fetchdf() for t in WALK_TABLES}
 
 
