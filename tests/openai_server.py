@@ -19,7 +19,7 @@ from the cache if a request carrying the same one had begun its reply when this 
 The synthesis answers as the prompt asks (the same memo as the Messages server's). A script per
 request kind (macro, flow, contrarian, synthesis) injects faults: latency, 429 with
 retry-after, 500, 401, 404, a hang, a stream cut in the middle, a chunk that is not JSON, an
-error event inside a stream, no usage, a server that refuses tools (Ollama's 400 for a model
+error event inside a stream, no usage, a call or prose that carries instructions and HTML, a server that refuses tools (Ollama's 400 for a model
 without them), a model that ignores the tools and answers in prose (with the tag, as JSON in a
 code block, or in another language without the tag), an invalid call.
 """
@@ -33,7 +33,7 @@ import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler
 
-from tests.anthropic_server import CALLS, KINDS, compliant_memo
+from tests.anthropic_server import CALLS, INJECTION, KINDS, compliant_memo
 from tests.served import LocalServer
 
 ERRORS = {
@@ -106,6 +106,10 @@ class ChatServer(LocalServer):
         call = dict(CALLS[kind])
         if behaviour == "invalid":
             call["confidence"] = 7
+        if behaviour == "inject":  # text that speaks as instructions, and a field of its own
+            call = {**call, "narrative": INJECTION, "admin_override": True}
+        if behaviour == "inject_prose":  # prose with HTML and instructions, a valid tag after
+            return f"<script>alert(1)</script> {INJECTION}\n\n{_tag(call)}", None
         tools_offered = bool(body.get("tools"))
         if behaviour == "prose" or (not tools_offered and behaviour != "foreign"):
             if call.get("abstain"):

@@ -284,3 +284,20 @@ def test_a_variant_on_a_local_model_runs_beside_the_offline_minds(server):
     assert llm.base_url == server.url
     assert run(CYCLE, llm).success
     assert {r["body"]["model"] for r in server.requests} == {"qwen2.5:14b"}
+
+
+def test_a_model_reply_carrying_instructions_or_html_is_refused_or_kept_as_text(server):
+    """A tool call with a field of its own (the injection's `admin_override`) fails the check
+    and is asked once to repair; prose with a <script> and instructions before a valid tag is
+    read as the mind's narrative, text only: it changes no call and the site escapes it."""
+    server.script["macro"] = ["inject"]
+    server.script["flow"] = ["inject_prose"]
+    result = run(CYCLE, chat(server))
+    assert result.success, failure_text(result)
+    assert len(server.calls("macro")) == 2, "the injected call was sent back for repair"
+    opinions = query("select mind, narrative, subject from mind_opinions").set_index("mind")
+    assert "admin mode" not in opinions.loc["macro", "narrative"]
+    assert opinions.loc["flow", "narrative"].startswith("<script>")
+    assert opinions.loc["flow", "subject"] == "IWM vs QQQ"  # the call its tag made, no other
+    synthesis = query("select subject, confidence from predictions where source = 'synthesis'")
+    assert synthesis["subject"][0] == "IWM" and synthesis["confidence"][0] < 1
