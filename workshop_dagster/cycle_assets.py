@@ -37,6 +37,13 @@ CYCLE_TABLE = {"partition_expr": "cycle_ts"}
 # What every per-cycle asset declares: the cycle partitions, and a range of cycles run as one
 # run (a backfill walks its cycles in time order in one step, docs/architecture.md).
 PER_CYCLE = {"partitions_def": PARTITIONS, "backfill_policy": dg.BackfillPolicy.single_run()}
+# A run that has not ended: what the scoring and rollups sensors wait on before asking again.
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:

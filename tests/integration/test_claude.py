@@ -406,7 +406,7 @@ def test_a_persona_variant_changes_only_its_prompts(api):
 def test_a_side_variant_runs_the_claude_minds_with_its_own_personas(api):
     """A side variant on the Claude minds: its own persona folder (placebo: the project's),
     never the code location's variant's; a second run replays at $0."""
-    from workshop_dagster.defs.cycle.variant_jobs import PER_CYCLE_ASSETS, keys
+    from workshop_dagster.variant_jobs import PER_CYCLE_ASSETS, keys
     from workshop_dagster.variants import load_variants
 
     skeptic = load_variants()["skeptic_claude"].personas

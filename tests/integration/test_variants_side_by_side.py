@@ -19,8 +19,8 @@ MARKET_TABLES = ("market_bars", "market_quotes", "cycle_features", "regime_label
 
 
 def _variant_run(variant: str, keys=CYCLES, **kwargs):
-    from workshop_dagster.defs.cycle.variant_jobs import PER_CYCLE_ASSETS
-    from workshop_dagster.defs.cycle.variant_jobs import keys as keys_of
+    from workshop_dagster.variant_jobs import PER_CYCLE_ASSETS
+    from workshop_dagster.variant_jobs import keys as keys_of
 
     selection = dg.AssetSelection.assets(*keys_of(variant, PER_CYCLE_ASSETS))
     return materialize(keys, selection=selection, **kwargs)

@@ -52,3 +52,19 @@ def test_a_module_over_350_lines_says_why_at_its_top():
             if "Over 350 lines:" not in doc:
                 silent.append(str(path.relative_to(PACKAGE)))
     assert not silent, f"say why at the top, '(Over 350 lines: ...)': {silent}"
+
+
+def test_a_domain_of_defs_imports_no_other_domain():
+    """A domain of defs/ imports only what is below defs/ (the shared names and the variant
+    jobs are in `variant_jobs.py` and `cycle_assets.py`), so each folder stands alone."""
+    defs = PACKAGE / "defs"
+    crossing = {}
+    for path in _modules(defs):
+        domain = path.relative_to(defs).parts[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+                other = node.module.split(".")[0]
+                if other != domain:
+                    crossing.setdefault(str(path.relative_to(PACKAGE)), []).append(node.module)
+    assert not crossing

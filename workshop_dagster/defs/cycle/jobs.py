@@ -12,6 +12,7 @@ import dagster as dg
 from ...cycle_assets import PARTITIONS
 from ...market import calendar
 from ...partitions import key_to_time, time_to_key
+from ...variant_jobs import variant_jobs  # noqa: F401 - loaded as definitions from here
 
 cycle_job = dg.define_asset_job(
     "cycle",

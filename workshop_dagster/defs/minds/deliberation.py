@@ -31,13 +31,15 @@ from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
+from ...variant_jobs import LOOP_OUTPUTS
 from ...variant_place import VariantPlace
 from ...warehouse import table_exists as warehouse_table_exists
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LOOP_OUTPUTS = {
+# Each output of the step (`variant_jobs.LOOP_OUTPUTS` names them): its group and description.
+DESCRIBED = {
     "mind_context": (
         "minds",
         "What the minds are shown per cycle, all as of the cycle time: features, regime, "
@@ -246,7 +248,7 @@ def build_deliberation(variant: str, side: bool = False) -> dg.AssetsDefinition:
 
     @dg.multi_asset(
         name=f"{variant}_deliberation" if side else "deliberation",
-        outs={name: out(name, group, desc) for name, (group, desc) in LOOP_OUTPUTS.items()},
+        outs={name: out(name, *DESCRIBED[name]) for name in LOOP_OUTPUTS},
         ins={
             "cycle_features": dg.AssetIn(),
             "regime_labels": dg.AssetIn(),
@@ -471,5 +473,6 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
             )
 
 
-# The code location's own variant (WORKSHOP_VARIANT); the others beside it: defs/variants/.
+# The code location's own variant (WORKSHOP_VARIANT), and each side variant (WORKSHOP_VARIANTS).
 deliberation = build_deliberation(SETTINGS.variant)
+variant_deliberations = [build_deliberation(v, side=True) for v in SETTINGS.side_variants]

@@ -180,5 +180,6 @@ def _debate_label(rows: list[dict]) -> str | None:
     )
 
 
-# The code location's own variant's; the side variants' are built in defs/variants/.
+# The code location's own variant's, and each side variant's (WORKSHOP_VARIANTS).
 predictions_are_valid, memo_figures_match_data = build_checks(SETTINGS.variant)
+variant_checks = [c for v in SETTINGS.side_variants for c in build_checks(v, side=True)]

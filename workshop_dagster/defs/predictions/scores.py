@@ -106,5 +106,6 @@ def _scores(context, predictions, market: MarketResource, key: dg.AssetKey) -> d
     )
 
 
-# The code location's own variant's; the side variants' are built in defs/variants/.
+# The code location's own variant's, and each side variant's (WORKSHOP_VARIANTS).
 prediction_scores, lessons = build_scoring(SETTINGS.variant)
+variant_scoring = [a for v in SETTINGS.side_variants for a in build_scoring(v, side=True)]

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from ... import warehouse
-from ...cycle_assets import SETTINGS
+from ...cycle_assets import ACTIVE, SETTINGS
 from ...market import calendar
 from ...resources import WarehouseResource
-from ..cycle.variant_jobs import SCORE_JOBS
+from ...variant_jobs import SCORE_JOBS
 
 if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load
     import pandas as pd
@@ -64,12 +64,6 @@ def due_cycles(
 
 
 MAX_ATTEMPTS = 3
-ACTIVE = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 
 
 def cycles_in_flight(instance: dg.DagsterInstance) -> tuple[set[str], list[tuple[str, str]]]:

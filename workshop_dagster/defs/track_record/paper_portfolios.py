@@ -5,8 +5,8 @@ import dagster as dg
 
 from ...cycle_assets import SETTINGS, permanent_errors_fail_fast
 from ...resources import MarketResource, WarehouseResource
+from ...variant_jobs import PAPER_ASSETS
 from ...variant_place import VariantPlace
-from ..cycle.variant_jobs import PAPER_ASSETS
 
 # pandas and the domain modules are imported in the bodies: the code location's load imports
 # no pandas (docs/performance.md).
@@ -219,6 +219,8 @@ def _check(place: VariantPlace, name: str, asset: str, description: str, find):
     return check
 
 
-# The code location's own variant's; the side variants' are built in defs/variants/side.py.
+# The code location's own variant's, and each side variant's (WORKSHOP_VARIANTS) at its sizing.
 paper_portfolios = build_paper_portfolios(SETTINGS.variant)
 paper_portfolio_checks = build_paper_checks(SETTINGS.variant)
+variant_paper_portfolios = [build_paper_portfolios(v, side=True) for v in SETTINGS.side_variants]
+variant_paper_checks = [c for v in SETTINGS.side_variants for c in build_paper_checks(v, side=True)]

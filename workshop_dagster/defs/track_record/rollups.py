@@ -3,16 +3,21 @@ rebuilds them and the site, and the sensor that runs it when new scores (or post
 
 import dagster as dg
 
-from ...cycle_assets import PARTITIONS, SETTINGS
+from ...cycle_assets import ACTIVE, PARTITIONS, SETTINGS
 from ...sql_models import load_sql_assets
-from ..cycle.variant_jobs import ROLLUPS_JOBS
-from ..predictions.scoring_sensor import ACTIVE
+from ...variant_jobs import ROLLUPS_JOBS
 
 # The rollups look for new scores as often as the scoring sensor looks for matured calls, at
 # most every 30 s (a check of two timestamps: cheap).
 ROLLUPS_INTERVAL_S = min(30, SETTINGS.scoring_interval_s)
 
 track_record_models = load_sql_assets(PARTITIONS, group="track_record")
+# Each side variant's, in its schema and group (WORKSHOP_VARIANTS).
+variant_track_record_models = [
+    a
+    for v in SETTINGS.side_variants
+    for a in load_sql_assets(PARTITIONS, group="track_record", variant=v)
+]
 
 rollups_job = dg.define_asset_job(
     "rollups",

@@ -1,15 +1,19 @@
-"""The side variants' jobs (WORKSHOP_VARIANTS; their assets: defs/variants/side.py). Per variant:
+"""The side variants' jobs (WORKSHOP_VARIANTS; each domain in defs/ builds its assets for every
+variant), and the names of the assets they select. Per variant:
 `<name>_cycle` (its minds, calls and scores for a cycle or a range, over the market the `cycle`
 job materializes), `<name>_score` (what the scoring sensor requests when its calls mature) and
 `<name>_rollups` (its record, the comparison with the loop, and the site; the rollups sensor
 requests it). Named by asset key only, so the sensors that request them need none of the
-variants' asset code."""
+variants' asset code; below defs/, so the domains that request them (the scoring and rollups
+sensors) import no other domain. Loaded as definitions through defs/cycle/jobs.py."""
 
 import dagster as dg
 
-from ...cycle_assets import SETTINGS
-from ...variant_place import VariantPlace
-from ..minds.deliberation import LOOP_OUTPUTS
+from .cycle_assets import SETTINGS
+from .variant_place import VariantPlace
+
+# The outputs of the `deliberation` step (defs/minds/deliberation.py describes each).
+LOOP_OUTPUTS = ("mind_context", "mind_opinions", "debate", "memo", "predictions", "llm_calls")
 
 PER_CYCLE_ASSETS = (*LOOP_OUTPUTS, "prediction_scores", "lessons")
 RECORD_ASSETS = ("track_record", "calibration", "rules")
