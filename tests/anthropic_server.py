@@ -279,20 +279,11 @@ class MessagesServer(LocalServer):
                 body = json.loads(self.rfile.read(length))
                 if self.path.rstrip("/").endswith("/messages/batches"):
                     return self._create_batch(body)
-                kind = server._kind(body)
-                with server._lock:
-                    script = server.script[kind]
-                    behaviour = script.pop(0) if script else "ok"
-                record = {
-                    "kind": kind,
-                    "body": body,
-                    "behaviour": behaviour,
-                    "headers": dict(self.headers),
-                    "start": time.monotonic(),
-                }
-                with server._lock:
-                    record["usage"] = server._prefix_usage(body)  # the cache as it is now
-                    server.requests.append(record)
+                # Its usage as the cache stands when it arrives.
+                record = server._received(
+                    server._kind(body), body, self.headers, server._prefix_usage
+                )
+                kind, behaviour = record["kind"], record["behaviour"]
                 began = server.latency_s * FIRST_EVENT_SHARE
                 time.sleep(began)
                 if behaviour == "hang":

@@ -206,20 +206,8 @@ class ChatServer(LocalServer):
                 body = json.loads(self.rfile.read(length))
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
-                kind = server._kind(body)
-                with server._lock:
-                    script = server.script[kind]
-                    behaviour = script.pop(0) if script else "ok"
-                    record = {
-                        "kind": kind,
-                        "body": body,
-                        "behaviour": behaviour,
-                        "headers": dict(self.headers),
-                        "start": time.monotonic(),
-                        "usage": server._usage(body),
-                        "n": len(server.requests),
-                    }
-                    server.requests.append(record)
+                record = server._received(server._kind(body), body, self.headers, server._usage)
+                kind, behaviour = record["kind"], record["behaviour"]
                 began = server.latency_s * 0.1
                 time.sleep(began)
                 if behaviour == "hang":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import threading
+import time
 from http.server import ThreadingHTTPServer
 
 
@@ -39,6 +40,23 @@ class LocalServer:
 
     def calls(self, kind: str | None = None) -> list[dict]:
         return [r for r in self.requests if kind is None or r["kind"] == kind]
+
+    def _received(self, kind: str, body: dict, headers, usage) -> dict:
+        """The request recorded with the behaviour its kind's script gives it ("ok" once the
+        script is spent) and its usage as the server's cache stands now (`usage(body)`)."""
+        with self._lock:
+            script = self.script[kind]
+            record = {
+                "kind": kind,
+                "body": body,
+                "behaviour": script.pop(0) if script else "ok",
+                "headers": dict(headers),
+                "start": time.monotonic(),
+                "usage": usage(body),
+                "n": len(self.requests),
+            }
+            self.requests.append(record)
+        return record
 
 
 def _serve_for_parent(server_class, args: tuple, kwargs: dict, conn) -> None:
