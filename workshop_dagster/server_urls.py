@@ -39,8 +39,6 @@ def is_local(base_url: str) -> bool:
 
 def url_problem(text: str) -> str | None:
     """Why `text` is not the http(s) URL of a server (None: it is one)."""
-    from urllib.parse import urlsplit
-
     text = text.strip()
     try:
         parts = urlsplit(text)

@@ -71,7 +71,7 @@ class LLMSettings:
     # built-in table (model_prices.DEFAULT_PRICES); empty: the built-in table.
     prices_json: str = field(default="", metadata=_env("WORKSHOP_LLM_PRICES"))
     # The chat-completions server of WORKSHOP_LLM=openai ("": Ollama's on this machine,
-    # minds/openai_engine.DEFAULT_BASE_URL).
+    # server_urls.DEFAULT_BASE_URL).
     base_url: str = field(default="", metadata=_env("WORKSHOP_LLM_BASE_URL"))
     # Where the replay cache and the spend ledger are kept ("": the warehouse). The evaluation
     # keeps a model variant's beside its walks, so a walk asked again pays nothing.
@@ -474,7 +474,6 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
             "has no Message Batches (WORKSHOP_LLM_BATCH=true is Claude's): unset it; a "
             "chat-completions server answers a backfill's calls one cycle at a time"
         )
-
     if cfg.mind_model == LLMSettings.mind_model:
         return (
             "needs WORKSHOP_LLM_MODEL: the model the server serves (e.g. qwen2.5:14b on "
@@ -490,7 +489,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
     if unpriced:
         return (
             f"has no price for {', '.join(map(repr, unpriced))} at {public_url(base_url)} (not on "
-            'machine or network): add it to WORKSHOP_LLM_PRICES, e.g. {"'
+            'this machine or network): add it to WORKSHOP_LLM_PRICES, e.g. {"'
             + unpriced[0]
             + '": [input, output, cache_write, cache_read]} in $ per million tokens ([0, 0, 0, '
             "0] for a server of your own)"

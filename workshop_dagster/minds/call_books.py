@@ -1,4 +1,5 @@
-"""The books of a model engine (minds/model_engine.py): the replay cache's writer, the run's budget and the ledger.
+"""The books of a model engine (minds/model_engine.py): the replay cache's writer, the run's
+budget and the ledger.
 
 A mixin of `ModelEngine` (it holds the engine's lock, config and prices): what a request costs
 before it goes (`_reserve`, a ceiling from its size) and after (`_record`, from its usage), the

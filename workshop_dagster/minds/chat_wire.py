@@ -10,7 +10,8 @@ other module reads. Pure: no client, no network.
 Where servers differ (docs/operations.md, "Any model"):
 - a mind's opinion is asked as a forced function call (a named `tool_choice`, which vLLM
   serves with guided decoding and Ollama and OpenRouter pass to the model); a server or model
-  that refuses tools is asked again without them (`without_tools`), and a model that ignores
+  that refuses tools is asked again without them (`chat_params(..., tools=False)`), and a model
+  that ignores
   them answers in prose: the system prompt says how to end such a reply (`TEXT_ANSWER`), and
   `replies.tool_input` reads the tag from the text;
 - the synthesis writes prose, so it is sent no tools at all (vLLM refuses `auto` tool choice
@@ -43,9 +44,11 @@ STOP_REASONS = {"tool_calls": "tool_use", "stop": "end_turn", "length": "max_tok
 def chat_params(request: dict, tools: bool = True) -> dict:
     """`chat.completions.create` arguments for a Messages-shaped request, streamed with usage.
     `tools=False`: the same request for a server that refuses function calling."""
-    offered = tools and bool(request.get("tools")) and "tool_choice" in request
+    # A mind's request (its opinion as a forced tool call): the prose fallback is said either way.
+    opinion = bool(request.get("tools")) and "tool_choice" in request
+    offered = tools and opinion
     system = "\n\n".join(block["text"] for block in request.get("system", []))
-    if request.get("tools") and "tool_choice" in request:
+    if opinion:
         system = f"{system}\n\n{TEXT_ANSWER}"
     messages: list[dict] = [{"role": "system", "content": system}] if system else []
     for message in request["messages"]:

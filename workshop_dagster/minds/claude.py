@@ -10,28 +10,20 @@ authentication error names the setting to fix, never the key.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 from collections.abc import Callable
 
 from ..mind_registry import mind_names
 from .claude_batches import BatchCalls
 from .cycle_context import CycleContext
 from .llm_errors import LLMConfigError, MalformedStream
-from .model_engine import CONFIG, UNREADABLE, ModelEngine, error_message, status_fault
+from .model_engine import CONFIG, ModelEngine, client_fault, shared_client
 from .prompting import mind_request
 from .spend import usage_of
 from .types import Memo, Opinion
 
-_clients: dict[tuple, object] = {}
-_clients_lock = threading.Lock()
-
 
 def _sdk_client(timeout_s: float, max_retries: int):
-    """One `anthropic.Anthropic` per process and settings, shared by every engine (each step
-    builds one): building it loads the TLS trust store (holding the GIL; docs/performance.md), and a shared
-    client keeps its connections to the API alive from one step to the next."""
+    """The process's `anthropic.Anthropic` for the key and these settings (`shared_client`)."""
     import os
 
     import anthropic
@@ -39,16 +31,10 @@ def _sdk_client(timeout_s: float, max_retries: int):
     api_key = os.environ.get("ANTHROPIC_API_KEY")
     if not api_key:
         raise LLMConfigError("WORKSHOP_LLM=anthropic needs ANTHROPIC_API_KEY in the environment")
-    key = (
-        hashlib.sha256(api_key.encode()).hexdigest(),
-        os.environ.get("ANTHROPIC_BASE_URL"),
-        timeout_s,
-        max_retries,
+    settings = (os.environ.get("ANTHROPIC_BASE_URL"), timeout_s, max_retries)
+    return shared_client(
+        api_key, settings, lambda: anthropic.Anthropic(max_retries=max_retries, timeout=timeout_s)
     )
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = anthropic.Anthropic(max_retries=max_retries, timeout=timeout_s)
-        return _clients[key]
 
 
 class ClaudeEngine(BatchCalls, ModelEngine):
@@ -106,15 +92,7 @@ class ClaudeEngine(BatchCalls, ModelEngine):
                 f"model {request['model']!r} was not found ({exc.status_code}): check "
                 "WORKSHOP_LLM_MODEL / WORKSHOP_LLM_SYNTHESIS_MODEL"
             )
-        if isinstance(
-            exc, anthropic.APIResponseValidationError | json.JSONDecodeError | MalformedStream
-        ):
-            return UNREADABLE, error_message(exc)
-        if isinstance(exc, anthropic.APIStatusError):
-            return status_fault(exc.status_code), error_message(exc)
-        if isinstance(exc, anthropic.APIConnectionError):
-            return status_fault(None), error_message(exc)
-        return None
+        return client_fault(anthropic, exc)
 
     # -- Message Batches for backfills ---------------------------------------------------------
     @property

@@ -20,6 +20,8 @@ A subclass says how one request goes out (`_send`) and what a client error means
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +33,7 @@ from ..model_prices import price_table
 from ..settings import LLMSettings
 from .call_books import CallBooks
 from .cycle_context import CycleContext
-from .llm_errors import LLMCallFailed, LLMConfigError
+from .llm_errors import LLMCallFailed, LLMConfigError, MalformedStream
 from .prompting import (
     InvalidReply,
     mind_request,
@@ -44,6 +46,8 @@ from .spend import cost_usd
 from .types import Memo, Opinion
 
 NOT_LOOKED_UP = object()
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
 # How `_fault` classes an exception: a setting to fix, a reply that could not be read (sent once
 # more), a request the server refused (not retried), or a fault the client already retried.
 CONFIG, UNREADABLE, REJECTED, RETRIED = "config", "unreadable", "rejected", "retried"
@@ -308,3 +312,28 @@ def error_message(exc) -> str:
         message = inner.get("message") if isinstance(inner, dict) else inner
         return str(message or body)[:300]
     return str(exc)[:300]
+
+
+def shared_client(api_key: str, settings: tuple, build: Callable[[], object]):
+    """One SDK client per process, key and settings, shared by every engine (each step builds
+    one): building one loads the TLS trust store (holding the GIL; docs/performance.md), and a
+    shared client keeps its connections alive from one step to the next. Keyed by the key's
+    hash, never the key."""
+    key = (hashlib.sha256(api_key.encode()).hexdigest(), *settings)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = build()
+        return _clients[key]
+
+
+def client_fault(sdk, exc: Exception) -> tuple[str, str] | None:
+    """What an error of a Stainless-made client (`anthropic`, `openai`: the same classes) means
+    when no setting is at fault: a reply that cannot be read (sent once more), a status the
+    client does or does not retry, a connection it retried; None for anything else."""
+    if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError | MalformedStream):
+        return UNREADABLE, error_message(exc)
+    if isinstance(exc, sdk.APIStatusError):
+        return status_fault(exc.status_code), error_message(exc)
+    if isinstance(exc, sdk.APIConnectionError):
+        return status_fault(None), error_message(exc)
+    return None

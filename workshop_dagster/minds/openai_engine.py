@@ -13,37 +13,37 @@ the environment when the client is built and is never logged or stored.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 from collections.abc import Callable
 
 from ..server_urls import DEFAULT_BASE_URL, is_local, public_url, server_host
 from .chat_wire import chat_params, refuses_tools, reply_from_completion
 from .llm_errors import MalformedStream
-from .model_engine import CONFIG, UNREADABLE, ModelEngine, error_message, status_fault
+from .model_engine import (
+    CONFIG,
+    ModelEngine,
+    client_fault,
+    error_message,
+    shared_client,
+    status_fault,
+)
 from .replies import answered_in_prose
-
-_clients: dict[tuple, object] = {}
-_clients_lock = threading.Lock()
 
 
 def _sdk_client(base_url: str, timeout_s: float, max_retries: int):
-    """One `openai.OpenAI` per process and settings, shared by every engine (each step builds
-    one), so its connections stay alive from one step to the next."""
+    """The process's `openai.OpenAI` for the key and these settings (`shared_client`)."""
     import os
 
     import openai
 
     # Ollama, vLLM and llama.cpp take any key; the client insists on one.
     api_key = os.environ.get("OPENAI_API_KEY", "").strip() or "no-key"
-    key = (hashlib.sha256(api_key.encode()).hexdigest(), base_url, timeout_s, max_retries)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = openai.OpenAI(
-                api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s
-            )
-        return _clients[key]
+    return shared_client(
+        api_key,
+        (base_url, timeout_s, max_retries),
+        lambda: openai.OpenAI(
+            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s
+        ),
+    )
 
 
 class ChatEngine(ModelEngine):
@@ -85,23 +85,24 @@ class ChatEngine(ModelEngine):
         import openai
 
         params = chat_params(request, tools=not self._tools_refused)
-        outcome = "ok"
         try:
             completion, retries = self._streamed(params, on_reply_start)
         except openai.BadRequestError as exc:
             if "tools" not in params or not refuses_tools(error_message(exc)):
                 raise
             self._tools_refused = True  # the rest of the step asks for prose at once
-            completion, retries = self._streamed(chat_params(request, tools=False), on_reply_start)
+            params = chat_params(request, tools=False)
+            completion, retries = self._streamed(params, on_reply_start)
         try:
             reply = reply_from_completion(completion)
         except ValueError as exc:
             raise MalformedStream(str(exc)) from exc
-        if "tool_choice" in request:
-            if "tools" not in params or self._tools_refused:
-                outcome = "ok-untooled"
-            elif answered_in_prose(reply):
-                outcome = "ok-text"
+        # A mind's opinion (the request forces the tool): sent without tools, or read from prose.
+        outcome = "ok"
+        if "tool_choice" in request and "tools" not in params:
+            outcome = "ok-untooled"
+        elif "tool_choice" in request and answered_in_prose(reply):
+            outcome = "ok-text"
         return reply, retries, outcome
 
     def _streamed(self, params: dict, on_reply_start: Callable[[], None] | None) -> tuple:
@@ -146,12 +147,6 @@ class ChatEngine(ModelEngine):
                 "WORKSHOP_LLM_MODEL / WORKSHOP_LLM_SYNTHESIS_MODEL (on Ollama: `ollama pull "
                 "MODEL`) and WORKSHOP_LLM_BASE_URL (it ends in /v1)"
             )
-        if isinstance(
-            exc, MalformedStream | json.JSONDecodeError | openai.APIResponseValidationError
-        ):
-            return UNREADABLE, error_message(exc)
-        if isinstance(exc, openai.APIStatusError):
-            return status_fault(exc.status_code), error_message(exc)
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
             why = f"{type(cause).__name__}: {cause}" if cause else error_message(exc)
@@ -159,4 +154,4 @@ class ChatEngine(ModelEngine):
                 f"{error_message(exc)} {why}; is a server running at {public_url(self.base_url)} "
                 "(WORKSHOP_LLM_BASE_URL)?"
             )
-        return None
+        return client_fault(openai, exc)

@@ -12,7 +12,7 @@ import pandas as pd
 from ..predictions.claim_check import claim_problems
 from ..predictions.tags import find_tag, parse_tag
 from .cycle_context import CycleContext
-from .prompting import InvalidReply
+from .prompting import OPINION_TOOL, InvalidReply
 from .synthesis import abstention_memo, call_problem, footer, render_memo
 from .types import Memo, Opinion, lean
 
@@ -40,8 +40,6 @@ def text_opinion(text: str) -> dict:
     """The `submit_opinion` fields of a prose reply: a JSON object of those fields if the text
     is one (some models print the call instead of making it), else the narrative and the tag
     on its last line (chat_wire.TEXT_ANSWER asks for it). Raises InvalidReply when neither."""
-    from .prompting import OPINION_TOOL
-
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
         try:
