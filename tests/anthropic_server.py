@@ -224,6 +224,8 @@ class MessagesServer(LocalServer):
             content = []
             if behaviour == "invalid":
                 call["confidence"] = 7
+            if behaviour == "under_a_coin":  # a call its own mind rates as likelier wrong
+                call["confidence"] = 0.3
             if behaviour == "inject":
                 content.append({"type": "text", "text": INJECTION})
                 call = {**call, "narrative": INJECTION, "admin_override": True}

@@ -18,18 +18,22 @@ def memo_quality(db: str) -> dict:
             "from memo m join mind_context x using (cycle_key) join debate d using (cycle_key) "
             "order by m.cycle_key"
         ).fetchall()
-        opinions = conn.execute("select cycle_key, narrative from mind_opinions").fetchall()
+        opinions = conn.execute(
+            "select cycle_key, narrative, confidence, abstained from mind_opinions"
+        ).fetchall()
     by_cycle = defaultdict(list)
-    for key, narrative in opinions:
-        by_cycle[key].append(narrative)
-    contradicted, bare = [], []
+    for key, narrative, confidence, abstained in opinions:
+        by_cycle[key].append((narrative, confidence, abstained))
+    contradicted, bare, under_a_coin = [], [], []
     for key, _title, body, _abstained, context_json, label in memos:
         doc = json.loads(context_json)
         contradicted += [(key, p) for p in claim_problems(body, doc, label)]
         bare += [(key, n) for n in bare_numbers(body)]
-        for narrative in by_cycle[key]:
+        for narrative, confidence, abstained in by_cycle[key]:
             contradicted += [(key, p) for p in claim_problems(narrative, doc)]
             bare += [(key, n) for n in bare_numbers(narrative)]
+            if not abstained and confidence is not None and confidence < 0.5:
+                under_a_coin.append((key, confidence))
     titles = [title for _, title, *_ in memos]
     call_titles = [title for _, title, _, abstained, *_ in memos if not abstained]
     repeated = sum(
@@ -41,6 +45,7 @@ def memo_quality(db: str) -> dict:
         "memos": len(memos),
         "contradicted": contradicted,
         "bare_numbers": bare,
+        "under_a_coin": under_a_coin,
         "distinct_call_titles": len(set(call_titles)) / max(1, len(call_titles)),
         "distinct_titles": len(set(titles)) / max(1, len(titles)),
         "consecutive_same_title": repeated,
@@ -49,12 +54,13 @@ def memo_quality(db: str) -> dict:
 
 
 def assert_memos_argue(db: str) -> dict:
-    """No memo or opinion contradicts its figures or quotes a decimal without its unit; most
-    calls have their own title; a title repeats on consecutive memos that say different
-    things only where a rounded figure happens to repeat."""
+    """No memo or opinion contradicts its figures, quotes a decimal without its unit or makes
+    a call under a coin; most calls have their own title; a title repeats on consecutive
+    memos that say different things only where a rounded figure happens to repeat."""
     q = memo_quality(db)
     assert q["contradicted"] == [], q["contradicted"][:5]
     assert q["bare_numbers"] == [], q["bare_numbers"][:5]
+    assert q["under_a_coin"] == []
     assert q["distinct_call_titles"] >= 0.8, q["distinct_call_titles"]
     assert q["consecutive_same_title"] <= 0.03 * q["memos"], q["consecutive_same_title"]
     assert q["words"][len(q["words"]) // 2] >= 400, "the median memo is not an argument"

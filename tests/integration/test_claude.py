@@ -253,6 +253,19 @@ def test_invalid_reply_is_repaired_once_then_abstains(api):
     )
 
 
+def test_a_call_its_mind_rates_under_a_coin_is_repaired(api):
+    """A call at 0.3 names the side its mind thinks likelier wrong: the mind is told to state
+    the other side or abstain, and its repaired call is stated over a coin."""
+    api.script["macro"] = ["under_a_coin"]
+    result = run(CYCLE, claude())
+    assert result.success, failure_text(result)
+    coin = api.calls("macro")[1]["body"]["messages"][-1]["content"][0]
+    assert coin["is_error"] and "confidence 0.3 is under a coin" in str(coin["content"])
+    assert "state the other side at one minus that, or abstain" in str(coin["content"])
+    ops = query("select mind, abstained, confidence from mind_opinions").set_index("mind")
+    assert not ops.loc["macro", "abstained"] and ops.loc["macro", "confidence"] == 0.58
+
+
 def test_memo_without_tag_is_repaired_or_becomes_an_explicit_abstention(api):
     api.script["synthesis"] = ["no_tag"]
     assert run(CYCLE, claude()).success

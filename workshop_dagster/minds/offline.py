@@ -3,10 +3,11 @@
 Each mind states its case with its evidence, in words and units a reader knows ("the 10Y has
 fallen 18bp over its last five prints", "breadth at 81% of the tape up on the day", "IWM down
 1.44%": the forms the fact check and the claim check read), cites the headlines and releases
-its lens reads, and makes one call or abstains and says why. Its number is its conviction: the
-signal's strength, pulled toward the mind's own hit rate in the current regime once it has a
-record there (the calibration, not the mind, says how likely the call is to be right).
-`rebuttals` then has each mind answer the others.
+its lens reads, and makes one call or abstains and says why. Its number is its conviction that
+the call is right, from its signal's strength alone and never under a coin (a call names the
+side the mind thinks likelier); its record is the calibration's to read (`calibration`: the
+probability the synthesis publishes), so every call it makes is scored and its record keeps
+learning. `rebuttals` then has each mind answer the others.
 
 (Over 350 lines: three minds and the evidence sentences they share; a mind's lens reads best
 beside the others'.)
@@ -23,7 +24,6 @@ from .context import mind_record
 from .cycle_context import CycleContext
 from .types import Opinion, lean
 
-SHRINK_N = 5  # pseudo-calls of prior at 50% when blending a record into conviction
 TYPICAL_5D_MOVE = {"index": 2.0, "mega_cap": 5.0, "sector": 3.5, "volatility": 20.0}
 
 
@@ -40,15 +40,15 @@ def pick(key: str, options: list[str]) -> str:
     return options[h % len(options)]
 
 
-def calibrated(confidence: float, context: CycleContext, mind: str) -> float:
-    """Blend a signal's conviction with the mind's record in this regime (Beta(2.5, 2.5)
-    prior)."""
-    n, hits = mind_record(context, mind, context.regime.label)
-    if n == 0:
-        return round(min(max(confidence, 0.05), 0.9), 2)
-    record = (hits + 0.5 * SHRINK_N) / (n + SHRINK_N)
-    weight = n / (n + SHRINK_N)
-    return round(min(max((1 - weight) * confidence + weight * record, 0.05), 0.9), 2)
+def conviction(strength: float) -> float:
+    """A signal's strength (0.32 a bare signal .. 0.57 the strongest) as the mind's stated
+    conviction that its call is right: 0.52 .. 0.72, over a coin by construction.
+
+    Not blended with the mind's record: a blend pulled a burned mind's number under a coin (it
+    "wanted" calls at 0.09), and standing aside there starved its record (docs/evaluation.md,
+    session 19). The record reaches the call through the calibration, which reads the calls
+    binned by this number."""
+    return round(min(max(0.5 + 0.8 * (strength - 0.30), 0.51), 0.9), 2)
 
 
 # What each mind reads in the news (the Contrarian tail risks and filings, the Macro mind the Fed
@@ -141,7 +141,10 @@ def _record_sentence(context: CycleContext, mind: str) -> str:
     n, hits = mind_record(context, mind, regime=context.regime.label)
     if n == 0:
         return f"I have no scored calls in {regime} yet, so this is unproven."
-    return f"My record in {regime}: {hits} of {n} right, and I weigh this call with that in mind."
+    return (
+        f"My record in {regime}: {hits} of {n} right; my number is my reading of the tape, the "
+        "record says what it is worth."
+    )
 
 
 def _abstain(mind: str, narrative: str, reason: str) -> Opinion:
@@ -152,10 +155,8 @@ def _abstain(mind: str, narrative: str, reason: str) -> Opinion:
 
 def _called(mind: str, case: str, thesis: str, call: tuple, context: CycleContext) -> Opinion:
     """The opinion with its call (ticker, relative_to, direction, timeframe, strength), at the
-    conviction the signal's strength and the mind's record leave (a conviction, not a
-    probability: the calibration turns it into one, docs/scoring.md). Minds standing aside
-    when that falls under a coin was walked and not kept (docs/evaluation.md, session 19):
-    a mind silenced by its record adds nothing to it, and two minds fell silent for good."""
+    signal's conviction (a conviction, not a probability: the calibration turns it into one
+    with the mind's record, docs/scoring.md)."""
     ticker, rel, direction, tf, strength = call
     return Opinion(
         mind=mind,
@@ -166,7 +167,7 @@ def _called(mind: str, case: str, thesis: str, call: tuple, context: CycleContex
         relative_to=rel,
         direction=direction,
         timeframe=tf,
-        confidence=calibrated(strength, context, mind),
+        confidence=conviction(strength),
     )
 
 

@@ -38,7 +38,7 @@ OPINION_TOOL = {
             "relative_to": {"type": "string", "enum": list(TICKERS)},
             "direction": {"type": "string", "enum": ["up", "down", "flat"]},
             "timeframe": {"type": "string", "description": "e.g. 24h, 48h, 1w"},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "confidence": {"type": "number", "minimum": 0.5, "maximum": 1},
         },
         "required": ["stance", "narrative", "abstain"],
         "additionalProperties": False,
@@ -226,6 +226,11 @@ def opinion_from_tool_input(mind: str, data: dict) -> Opinion:
     conf = data.get("confidence")
     if not isinstance(conf, int | float) or not 0 <= conf <= 1:
         raise InvalidReply(f"confidence {conf!r} is not a number in [0, 1]")
+    if conf < 0.5:
+        raise InvalidReply(
+            f"confidence {conf} is under a coin: a call names the direction you think likelier, "
+            "so state the other side at one minus that, or abstain"
+        )
     from ..predictions.tags import TagError, parse_timeframe
 
     timeframe = str(data.get("timeframe") or "")

@@ -43,7 +43,8 @@ def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinit
         "be one the cycle was shown, in its own words; and every claim of direction or size "
         "('yields falling hard', 'TLT rallying', 'volatility is elevated', 'broad breadth', "
         "'risk-off', the debate label) must agree with the sign and size of the cycle's data "
-        "(predictions/claim_check.py). What fails is listed. The loop refuses a memo whose "
+        "(predictions/claim_check.py); no mind makes a call at a conviction under a coin. "
+        "What fails is listed. The loop refuses a memo whose "
         "claims fail before it is published (offline: it abstains and says why; a model: asked "
         "once to repair, then it abstains), so a claim failing here names a memo sealed by an "
         "earlier release, or a bug.",
@@ -82,6 +83,8 @@ def _valid(context, predictions, data_quality: DataQualityResource) -> dg.AssetC
 def _figures(
     memo, mind_opinions, cycle_features, mind_context, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
+    import pandas as pd
+
     from ...predictions.claim_check import claim_problems
     from ...predictions.factcheck import (
         FACT_COLUMNS,
@@ -97,6 +100,19 @@ def _figures(
         debate.setdefault(row["cycle_key"], []).append(row)
 
     unsupported, checked = [], 0
+    # A call names the side its mind thinks likelier: a conviction under a coin is no call.
+    for row in mind_opinions[["cycle_key", "mind", "abstained", "confidence"]].to_dict("records"):
+        if row["abstained"] or pd.isna(row["confidence"]):
+            continue
+        checked += 1
+        if row["confidence"] < 0.5:
+            unsupported.append(
+                {
+                    "cycle_key": row["cycle_key"],
+                    "in": row["mind"],
+                    "claim": f"a call at a conviction of {row['confidence']:.2f}, under a coin",
+                }
+            )
     # Each cycle's texts gathered in one pass (a range's frames filtered per cycle is quadratic).
     texts_of: dict[str, list[tuple[str, str]]] = {}
     for cycle_key, body in zip(memo["cycle_key"], memo["body"], strict=True):
