@@ -18,7 +18,9 @@ SHARED_MARKET = PROJECT.parent / "shared" / "data" / "market"
 sys.path.insert(0, str(PROJECT))
 
 
-def arguments(description: str, postgres: bool = False, year: bool = False) -> argparse.Namespace:
+def arguments(
+    description: str, postgres: bool = False, year: bool = False, lake: bool = False
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--tiny", action="store_true", help="a tiny size: proves the script runs (the test suite)"
@@ -32,19 +34,30 @@ def arguments(description: str, postgres: bool = False, year: bool = False) -> a
             help="store the Dagster instance in a PostgreSQL server started on 127.0.0.1 "
             "(the production setting of docs/operations.md; needs Debian's postgresql)",
         )
+    if lake:
+        parser.add_argument(
+            "--lake",
+            action="store_true",
+            help="the warehouse in a DuckLake whose catalog is a PostgreSQL server started on "
+            "127.0.0.1 (docs/operations.md, 'A shared warehouse'; needs Debian's postgresql)",
+        )
     return parser.parse_args()
 
 
 @contextmanager
-def workspace(postgres: bool = False, **settings: str):
-    """A temporary warehouse and DAGSTER_HOME (SQLite, or PostgreSQL as docs/operations.md
-    configures it); yields the environment for child processes."""
-    with tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp, _instance_db(postgres) as pg:
+def workspace(postgres: bool = False, lake: bool = False, **settings: str):
+    """A temporary warehouse (a DuckDB file, or a DuckLake on PostgreSQL) and DAGSTER_HOME
+    (SQLite, or PostgreSQL as docs/operations.md configures it); yields the environment for
+    child processes."""
+    with (
+        tempfile.TemporaryDirectory(prefix="workshop-bench-") as tmp,
+        _instance_db(postgres or lake) as pg,
+    ):
         home = Path(tmp) / "dagster_home"
         home.mkdir()
         instance = (PROJECT / "dagster.yaml").read_text()
         env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSHOP_")}
-        if pg is not None:
+        if postgres:
             import yaml
 
             from tests.e2e.test_postgres_instance import documented_instance
@@ -63,6 +76,14 @@ def workspace(postgres: bool = False, **settings: str):
             "WORKSHOP_DB": str(Path(tmp) / "data" / "workshop.duckdb"),
             **settings,
         }
+        if lake:
+            pg.psql("postgres", "create database workshop_lake")
+            env |= {
+                "WORKSHOP_DB": f"ducklake:postgres:dbname=workshop_lake host={pg.host} "
+                f"port={pg.port} user={pg.user}",
+                "WORKSHOP_LAKE_DATA": str(Path(tmp) / "lake"),
+                "PGPASSWORD": pg.password,
+            }
         # Create the instance's storage once, before any timed run.
         run([str(BIN / "dagster"), "instance", "info"], env)
         yield env, Path(tmp)

@@ -13,8 +13,8 @@ from _common import arguments, report, run, workspace
 
 
 def main() -> None:
-    args = arguments(__doc__, postgres=True)
-    with workspace(args.postgres) as (env, _tmp):
+    args = arguments(__doc__, postgres=True, lake=True)
+    with workspace(args.postgres, lake=args.lake) as (env, tmp):
         from workshop_dagster.partitions import build_cycle_partitions
         from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP, DEFAULT_START
 
@@ -29,7 +29,11 @@ def main() -> None:
             + ["--end", year[-1]],
             env,
         )
-        warehouse_mb = _size_mb(Path(env["WORKSHOP_DB"]).parent, "*.duckdb*")
+        warehouse_mb = (
+            _size_mb(tmp / "lake", "**/*")
+            if args.lake
+            else _size_mb(Path(env["WORKSHOP_DB"]).parent, "*.duckdb*")
+        )
         instance_mb = _size_mb(Path(env["DAGSTER_HOME"]), "**/*")
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
@@ -38,7 +42,7 @@ def main() -> None:
         f"warehouse {warehouse_mb:.0f} MB, Dagster instance {instance_mb:.0f} MB"
     )
     report(
-        "loop_backfill",
+        "loop_backfill_lake" if args.lake else "loop_backfill",
         seconds,
         f"s for {len(year)} cycles",
         None,

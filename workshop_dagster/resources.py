@@ -17,6 +17,7 @@ from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
 from .settings import PROJECT_ROOT, LLMSettings, Settings, active
+from .store import source_stamp
 
 if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code location's load
     import duckdb
@@ -32,7 +33,7 @@ class MarketResource(dg.ConfigurableResource):
     source: str = "sim"
     seed: int = 7
     cache_dir: str = str(PROJECT_ROOT / "data" / "market_cache")
-    # The warehouse this source is bound to (`warehouse.claim_source`); empty: not checked.
+    # The warehouse this source is bound to (`store.source_stamp.claim_source`); empty: not checked.
     database: str = ""
     # Quotes of the cycle's minute from intraday bars where the source has them.
     intraday: bool = True
@@ -52,9 +53,9 @@ class MarketResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Before any step of the run writes: a run from another source than the warehouse's
-        # stops here (warehouse.MixedSourcesError names both and what to do).
+        # stops here (source_stamp.MixedSourcesError names both and what to do).
         if self.database:
-            warehouse.claim_source(self.database, self.identity, self.source.split(":")[0])
+            source_stamp.claim_source(self.database, self.identity, self.source.split(":")[0])
 
     def open(self) -> MarketSource:
         return open_source(

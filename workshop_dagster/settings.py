@@ -19,11 +19,13 @@ finds each variable once.)
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .portfolio.rules import PortfolioRules, PortfolioRulesError, rules_from_env
 from .server_urls import url_problem
+from .store import lake
 from .variants import ENGINES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +86,7 @@ class Settings:
 
     market: str
     seed: int
-    database: Path
+    database: Path | str  # a DuckDB file, or a lake's location (store/lake.py)
     data_dir: Path
     runtime_dir: Path
     cycle_cron: str
@@ -136,7 +138,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     the values it accepts."""
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("WORKSHOP_DATA_DIR") or PROJECT_ROOT / "data").expanduser()
-    database = Path(env.get("WORKSHOP_DB") or data_dir / "workshop.duckdb").expanduser()
+    database = _database(env, data_dir)
     llm = env.get("WORKSHOP_LLM", "offline").strip() or "offline"
     if llm not in LLM_ENGINES:
         raise SettingsError(f"WORKSHOP_LLM={llm!r} is not an engine: use {', '.join(LLM_ENGINES)}")
@@ -177,10 +179,38 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         signing_key=_signing_key(env.get("WORKSHOP_SIGNING_KEY", "")),
         variant=variant,
         side_variants=_side_variants(
-            env.get("WORKSHOP_VARIANTS", ""), variant, llm, database.stem, env, llm_settings
+            env.get("WORKSHOP_VARIANTS", ""),
+            variant,
+            llm,
+            lake.ALIAS if lake.is_lake(database) else Path(database).stem,
+            env,
+            llm_settings,
         ),
         portfolio=_portfolio(env),
     )
+
+
+def _database(env: dict[str, str], data_dir: Path) -> Path | str:
+    """The warehouse: a DuckDB file (WORKSHOP_DB, default data/workshop.duckdb), or a shared
+    DuckLake (WORKSHOP_DB=ducklake:postgres:<conninfo> with its data in WORKSHOP_LAKE_DATA)."""
+    given = env.get("WORKSHOP_DB", "").strip()
+    data = env.get("WORKSHOP_LAKE_DATA", "").strip()
+    if not lake.is_lake(given):
+        if data:
+            raise SettingsError(
+                "WORKSHOP_LAKE_DATA is set but WORKSHOP_DB names no lake: a lake's catalog is "
+                f"WORKSHOP_DB={lake.PREFIX}<conninfo> (or unset WORKSHOP_LAKE_DATA for the file)"
+            )
+        return Path(given or data_dir / "workshop.duckdb").expanduser()
+    problem = lake.location_problem(given, data)
+    if problem:
+        shown = re.sub(r"(password\s*=\s*)\S+", r"\1***", given)
+        raise SettingsError(f"WORKSHOP_DB={shown!r}: {problem}")
+    try:
+        lake.extension_files()
+    except lake.LakeUnavailable as exc:
+        raise SettingsError(f"WORKSHOP_DB names a lake, but {exc}") from None
+    return lake.location(given, data)
 
 
 def _portfolio(env: dict[str, str]) -> PortfolioRules:

@@ -105,9 +105,10 @@ def variant_records(database: Path) -> list[str]:
 def check_warehouse(database: Path, public_key: str | None = None, schema: str = "main") -> Checked:
     """One record of the warehouse: the loop's (`main`) or a side variant's (its schema)."""
     from . import warehouse
+    from .store import lake
 
     name = "warehouse" if schema == "main" else f"warehouse, variant {schema}"
-    if not Path(database).exists():
+    if not lake.is_lake(database) and not Path(database).exists():
         return Checked(name, [f"no warehouse at {database}"])
     with warehouse.read_only(database) as conn:
         if not warehouse.table_exists(conn, "record_seals", schema):

@@ -1,10 +1,16 @@
-"""The DuckDB warehouse file: one writer at a time, every write all-or-nothing.
+"""The warehouse's one door: the DuckDB file (one writer at a time) or a shared DuckLake
+(`store/lake.py`: many writers, the catalog in PostgreSQL); every write all-or-nothing.
 
 DuckDB lets one process open a database file read-write; a second process gets "Could not set
 lock on file". Every connection Workshop opens goes through `connect`, which takes an exclusive
 cross-process file lock first (so concurrent runs queue instead of failing) and wraps the work in
 a transaction (so a failed or killed write leaves no partial partition behind). During a run
-the lock and the connection are kept between uses for a moment (`_Gate`).
+the lock and the connection are kept between uses for a moment (`_Gate`). A lake needs no
+file lock: its catalog commits writers of different rows side by side and refuses the second
+writer of the same rows (`WriteConflict`).
+
+(Over 350 lines: the one door and what every use of it shares: the gate that keeps a run's
+connection, transactions and their conflicts, read-only access, the errors a user sees.)
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
+
+from .store import lake
 
 if TYPE_CHECKING:  # imported on first connect, not when the code location loads
     import duckdb
@@ -39,15 +47,32 @@ class _Gate:
     still its own transaction, committed when its block ends; a failed use closes at once.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, location: str) -> None:
+        # A lake is written by many processes at once: no file lock, the catalog arbitrates.
+        self.location = location
+        self.lake = lake.is_lake(location)
+        self.path = Path(location)
         self.users = threading.RLock()
-        self.file = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+        self.file = (
+            _NoLock()
+            if self.lake
+            else FileLock(location + ".lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+        )
         self.conn = None
         self.depth = 0
         self.timer: threading.Timer | None = None
 
     def open(self, timeout: float):
+        if self.conn is None and self.lake:
+            import duckdb
+
+            conn = duckdb.connect(config={"custom_user_agent": "workshop"})
+            try:
+                lake.attach(conn, self.location)
+            except BaseException:
+                conn.close()
+                raise
+            self.conn = conn
         if self.conn is None:
             import duckdb
 
@@ -94,6 +119,14 @@ class _Gate:
             self.users.release()
 
 
+class _NoLock:
+    def acquire(self, timeout: float | None = None) -> None:
+        return None
+
+    def release(self) -> None:
+        return None
+
+
 _gates: dict[str, _Gate] = {}
 _gates_guard = threading.Lock()
 _lingering = threading.Event()
@@ -107,11 +140,16 @@ def _held_conns() -> dict:
     return _held.conns
 
 
-def _gate_for(path: Path) -> _Gate:
-    key = str(path.resolve())
+def _key(database: str | Path) -> str:
+    """What identifies a warehouse in this process: a lake's location, a file's resolved path."""
+    return str(database) if lake.is_lake(database) else str(Path(database).resolve())
+
+
+def _gate_for(database: str | Path) -> _Gate:
+    key = _key(database)
     with _gates_guard:
         if key not in _gates:
-            _gates[key] = _Gate(Path(key))
+            _gates[key] = _Gate(key)
         return _gates[key]
 
 
@@ -151,15 +189,15 @@ def connect(
     """An exclusive connection to the warehouse; commits on success, rolls back on error."""
     import duckdb
 
-    path = Path(database)
-    held = _held_conns().get(str(path.resolve()))
+    held = _held_conns().get(_key(database))
     if held is not None:  # inside `one_transaction`: its connection, committed when it ends
         yield held
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gate = _gate_for(path)
+    if not lake.is_lake(database):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    gate = _gate_for(database)
     if not gate.users.acquire(timeout=timeout):
-        raise Timeout(str(path) + ".lock")
+        raise Timeout(str(database) + ".lock")
     ok = False
     try:
         # A use inside another use of the same thread gets its own connection (a cursor).
@@ -172,7 +210,7 @@ def connect(
                 conn.execute("BEGIN TRANSACTION")
             yield conn
             if transaction:
-                conn.execute("COMMIT")
+                _commit(conn, database)
             ok = True
         except BaseException:
             if transaction:
@@ -198,11 +236,10 @@ def one_transaction(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]
     transaction, committed when the block ends and rolled back if it fails (or the process dies
     first): a step whose outputs must land together or not at all (a cycle's seal, memo and
     calls: the deliberation) writes them through it, the IO manager's writes included."""
-    path = Path(database)
-    key = str(path.resolve())
+    key = _key(database)
     if key in _held_conns():
-        raise RuntimeError(f"{path}: one_transaction is already open in this thread")
-    with connect(path) as conn:
+        raise RuntimeError(f"{database}: one_transaction is already open in this thread")
+    with connect(database) as conn:
         _held_conns()[key] = conn
         try:
             yield conn
@@ -218,6 +255,10 @@ def read_only(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     already (a run lingering on it), that connection."""
     import duckdb
 
+    if lake.is_lake(database):  # the catalog keeps readers apart from the writers
+        with connect(database, transaction=False) as conn:
+            yield conn
+        return
     path = Path(database)
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}")
@@ -243,6 +284,33 @@ def read_only(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     finally:
         if lock is not None:
             lock.release()
+
+
+class WriteConflict(RuntimeError):
+    """Another writer of a shared lake committed the same rows first: nothing of this
+    transaction was written, and running it again reads what that writer wrote."""
+
+
+def _commit(conn, database) -> None:
+    try:
+        conn.execute("COMMIT")
+    except Exception as exc:
+        if lake.is_conflict(exc):
+            raise WriteConflict(
+                f"another writer of the lake committed the same rows first, so nothing of this "
+                f"write was kept; run it again ({str(exc).splitlines()[-1].strip()})"
+            ) from exc
+        raise
+
+
+def is_lake_connection(conn) -> bool:
+    """Whether `conn` writes a lake (whose tables take no primary key: `lake.portable_ddl`)."""
+    return conn.execute("select current_database()").fetchone()[0] == lake.ALIAS
+
+
+def create_table(conn, ddl: str) -> None:
+    """Run a `create table if not exists` as the connection's backend takes it."""
+    conn.execute(lake.portable_ddl(ddl, is_lake_connection(conn)))
 
 
 class WarehouseUnreadable(RuntimeError):
@@ -276,56 +344,6 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "mai
         [schema, table],
     ).fetchall()
     return bool(rows and rows[0][0])
-
-
-class MixedSourcesError(RuntimeError):
-    """A run would write cycles of one market source into a warehouse holding another's."""
-
-
-SOURCE_TABLE = "warehouse_source"
-
-
-def claim_source(database: str | Path, market: str, name: str) -> None:
-    """Bind the warehouse to one market source, or refuse a run from another.
-
-    Simulated, replayed and live cycles must never share a record, rules, calibration or site:
-    the first run that writes cycles stamps the warehouse with its source (`market`, e.g.
-    "sim (seed 7)" or "csv:/abs/path"), and a run from any other source stops before writing.
-    A warehouse that holds no cycle yet takes the new stamp; one written before stamps existed
-    takes it when its bars all came from a source of this `name` (sim, csv, yfinance)."""
-    with connect(database) as conn:
-        conn.execute(
-            f"create table if not exists {SOURCE_TABLE} (market varchar not null, "
-            "stamped_at timestamp not null)"
-        )
-        row = conn.execute(f"select market from {SOURCE_TABLE}").fetchone()
-        if row and row[0] == market:
-            return
-        holds_cycles = table_exists(conn, "market_bars") and bool(
-            conn.execute("select count(*) from market_bars").fetchone()[0]
-        )
-        if holds_cycles:
-            held = row[0] if row else _legacy_source(conn, name, market)
-            if held != market:
-                raise MixedSourcesError(
-                    f"the warehouse {database} holds cycles of market {held!r}; a run of "
-                    f"{market!r} would mix the two in one record, rules, calibration and site. "
-                    "Give this market its own folder (WORKSHOP_DATA_DIR, or WORKSHOP_DB), or "
-                    "remove the warehouse to start over"
-                )
-        conn.execute(f"delete from {SOURCE_TABLE}")
-        conn.execute(f"insert into {SOURCE_TABLE} values (?, current_localtimestamp())", [market])
-
-
-def _legacy_source(conn: duckdb.DuckDBPyConnection, name: str, market: str) -> str:
-    """What a warehouse written before the stamp holds, from its bars' source names: `market`
-    itself when they are all `name` (the best that can be known), else what they are."""
-    names = [
-        n for (n,) in conn.execute("select distinct source from market_bars order by 1").fetchall()
-    ]
-    if names == [name]:
-        return market
-    return " and ".join(names) + " (written before sources were stamped)"
 
 
 def add_new_columns(conn, table: str, columns: dict[str, str]) -> list[str]:

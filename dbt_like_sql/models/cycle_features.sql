@@ -135,10 +135,12 @@ cycle_wide as (
             - max(change_1d_pct) filter (where ticker = 'QQQ') as size_spread_1d,
         max(change_5d_pct) filter (where ticker = 'IWM')
             - max(change_5d_pct) filter (where ticker = 'QQQ') as size_spread_5d,
-        avg(change_1d_pct) filter (
+        -- Added in ticker order: a sum of doubles depends on the order it is made in, and a
+        -- sealed cycle's features must come out the same on every re-run.
+        avg(change_1d_pct order by ticker) filter (
             where ticker in ('AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA')
         ) as mega_cap_1d,
-        avg(change_5d_pct) filter (
+        avg(change_5d_pct order by ticker) filter (
             where ticker in ('AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA')
         ) as mega_cap_5d,
         max(last) filter (where ticker = 'VIX') as vix_level,

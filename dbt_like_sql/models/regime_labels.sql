@@ -42,7 +42,11 @@ scored as (
     select
         cycle_key,
         cycle_ts,
-        round(sum(signal * weight) / sum(weight), 4) as score,
+        -- Exact decimals: a sum of doubles depends on the order DuckDB's threads add them, and
+        -- a sealed cycle's regime must come out the same on every re-run to the last digit.
+        cast(
+            round(sum(cast(signal * weight as decimal(18, 9))) / sum(weight), 4) as double
+        ) as score,
         string_agg(
             driver || ' ' || cast(round(value, 2) as varchar)
                 || ' (' || case when signal >= 0 then '+' else '' end

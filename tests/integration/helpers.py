@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from workshop_dagster.resources import build_resources
@@ -54,7 +53,10 @@ def materialize(
 
 
 def query(sql: str, params=None) -> pd.DataFrame:
-    with duckdb.connect(str(load_settings().database), read_only=True) as conn:
+    """Read the warehouse of the settings (a file or a lake) as `verify` does."""
+    from workshop_dagster import warehouse
+
+    with warehouse.read_only(load_settings().database) as conn:
         return conn.execute(sql, params or []).fetchdf()
 
 
@@ -71,7 +73,12 @@ def failure_text(result) -> str:
 
 def assert_in_no_table(secret: str) -> None:
     """No table of the warehouse holds `secret` (a key) anywhere in its rows."""
-    with duckdb.connect(str(load_settings().database), read_only=True) as conn:
-        for (table,) in conn.execute("select table_name from information_schema.tables").fetchall():
+    from workshop_dagster import warehouse
+
+    with warehouse.read_only(load_settings().database) as conn:
+        for (table,) in conn.execute(
+            "select table_name from information_schema.tables where table_catalog = "
+            "current_database()"
+        ).fetchall():
             dump = conn.execute(f"select * from {table}").fetchdf().to_csv()
             assert secret not in dump, f"the key leaked into {table}"

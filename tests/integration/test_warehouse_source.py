@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from workshop_dagster.warehouse import MixedSourcesError, claim_source
+from workshop_dagster.store.source_stamp import MixedSourcesError, claim_source
 
 
 def _bars(db, sources):

@@ -71,7 +71,7 @@ def test_verify_reads_a_warehouse_copy_on_a_read_only_file_system(tmp_path):
                 "create table memo as select 'c1' cycle_key, 'I call QQQ lower. (c1)' body"
             )
             conn.execute(
-                "create table predictions as select 'c1' cycle_key, 'synthesis' source, "
+                "create table predictions as select 'c1' cycle_key, 'synthesis' as source, "
                 "'parsed' parse_status, 'QQQ' subject, 'down' direction, '24h' timeframe, "
                 "0.62 confidence, null::double band_low_pct, null::double band_high_pct"
             )

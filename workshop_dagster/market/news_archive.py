@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from .. import warehouse
+from ..warehouse import create_table
 from .news import NEWS_COLUMNS, TIME_COLUMNS, canonical_url, empty_news
 
 WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads
@@ -53,7 +54,7 @@ def _keys(url: str, title: str, published) -> set[str]:
 def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     """Append the items the archive does not hold yet (by id, URL or title: the first seen is
     kept, with the tickers of its duplicates in the same fetch); returns how many were added."""
-    conn.execute(DDL).fetchall()
+    create_table(conn, DDL)
     if items.empty:
         return 0
     new = items.sort_values(["visible_from", "item_id"]).drop_duplicates("item_id")
@@ -103,7 +104,7 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
     flooding feed cannot crowd the others out); and beyond them the newest `MAX_PER_TAG` of
     each ticker and of MACRO, so a day of 250 headlines still shows every name that had one
     (a day with fewer than `MAX_ITEMS` items shows them all, as before)."""
-    conn.execute(DDL).fetchall()
+    create_table(conn, DDL)
     cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
     cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
     conn.register("view_cycles", cycles)

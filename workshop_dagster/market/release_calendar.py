@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from .. import warehouse
+from ..warehouse import create_table
 
 NOTICE = pd.Timedelta(days=7)  # a release is known this long before it
 AHEAD = pd.Timedelta(days=7)  # a cycle shows the releases due this far ahead
@@ -100,7 +101,7 @@ def in_span(calendar: pd.DataFrame, start, end) -> pd.DataFrame:
 
 def store(conn: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> int:
     """Append the releases the table does not hold; returns how many were added."""
-    conn.execute(DDL).fetchall()
+    create_table(conn, DDL)
     if events.empty:
         return 0
     conn.register("incoming_releases", events[list(CALENDAR_COLUMNS)])

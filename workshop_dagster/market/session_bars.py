@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import warehouse
+from ..warehouse import create_table
 from .errors import MarketDataError
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def store(conn: duckdb.DuckDBPyConnection, view: DailyView) -> tuple[pd.DataFram
     """Store what is new in `view` (the bars a range of cycles sees, `asof.daily_view`) and
     return (each cycle's window, as `market_bars` keeps it; how many session rows were added).
     One transaction: the caller's connection is one use of the warehouse."""
-    conn.execute(DDL).fetchall()
+    create_table(conn, DDL)
     migrate(conn)
     incoming = view.bars.drop_duplicates(KEY + BAR_COLUMNS)[KEY + BAR_COLUMNS]
     clash = incoming[incoming.duplicated(KEY, keep=False)]
@@ -232,7 +233,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     out = windows(old)
     out["revision"] = out["cycle_ts"].map(dict(zip(old["cycle_ts"], rank, strict=False)))
     out = out.merge(old[["cycle_ts", "cycle_key"]].drop_duplicates("cycle_ts"), on="cycle_ts")
-    conn.execute(DDL).fetchall()
+    create_table(conn, DDL)
     conn.execute("alter table market_bars rename to market_bars_before_session_bars").fetchall()
     _insert(conn, stored)
     conn.register("migrated_windows", out)

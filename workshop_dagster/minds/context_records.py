@@ -24,7 +24,9 @@ create table if not exists context_records (
 
 def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
     """Add the records not stored yet; returns how many were new."""
-    conn.execute(DDL).fetchall()
+    from ..warehouse import create_table
+
+    create_table(conn, DDL)
     if not records:
         return 0
     frame = pd.DataFrame({"record_id": list(records), "record_json": list(records.values())})

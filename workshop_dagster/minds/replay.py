@@ -38,7 +38,7 @@ class WarehouseReplay:
         with self._lock:
             if self._stored is None:
                 with warehouse.connect(self.database) as conn:
-                    conn.execute(DDL)
+                    warehouse.create_table(conn, DDL)
                     rows = conn.execute("select source, model, prompt_hash from llm_replay")
                     self._stored = set(rows.fetchall())
             return self._stored
@@ -65,14 +65,24 @@ class WarehouseReplay:
         """Store (source, model, prompt hash, reply) rows in one connection."""
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
         with warehouse.connect(self.database) as conn:
-            conn.execute(DDL)
-            conn.executemany(
-                "insert or replace into llm_replay values (?, ?, ?, ?, ?)",
+            warehouse.create_table(conn, DDL)
+            # Delete-then-insert, not an upsert: a lake's tables have no key to upsert on.
+            new = pd.DataFrame(
                 [
                     [source, model, key, json.dumps(reply), now]
                     for source, model, key, reply in replies
                 ],
+                columns=["source", "model", "prompt_hash", "reply_json", "stored_at"],
             )
+            conn.register("new_replies", new)
+            try:
+                conn.execute(
+                    "delete from llm_replay r where exists (select 1 from new_replies n where "
+                    "(n.source, n.model, n.prompt_hash) = (r.source, r.model, r.prompt_hash))"
+                )
+                conn.execute("insert into llm_replay by name select * from new_replies")
+            finally:
+                conn.unregister("new_replies")
         with self._lock:
             if self._stored is not None:
                 self._stored.update((source, model, key) for source, model, key, _ in replies)

@@ -82,7 +82,7 @@ class WarehouseSpend:
         """Append ledger rows (as the engine records them), each under a new call id."""
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
         with warehouse.connect(self.database) as conn:
-            conn.execute(DDL)
+            warehouse.create_table(conn, DDL)
             conn.executemany(
                 f"insert into llm_spend values ({', '.join(['?'] * (len(LEDGER_FIELDS) + 2))})",
                 [[str(uuid.uuid4()), now, *(r[c] for c in LEDGER_FIELDS)] for r in rows],

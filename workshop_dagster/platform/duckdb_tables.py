@@ -31,9 +31,10 @@ from ..metadata import preview, table_metadata
 class LockedDuckDbClient(DuckDbClient):
     @staticmethod
     def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
-        # The stock client swallows a CatalogException, which would abort our transaction.
-        if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
-            DuckDbClient.delete_table_slice(context, table_slice, connection)
+        # Left to the type handler (`_replace_slice`): a table's columns are altered before its
+        # rows are deleted, as DuckDB 1.5 refuses to commit an ALTER of a table that the same
+        # transaction modified.
+        return None
 
     @staticmethod
     @contextmanager
@@ -62,7 +63,9 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
                     f"{name}: refusing to write an empty frame (it would wipe the partition); "
                     "the asset found no rows where rows were expected"
                 )
-            if not warehouse.table_exists(connection, table_slice.table, table_slice.schema):
+            if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
+                _delete_slice(context, table_slice, connection)
+            else:
                 connection.execute(f"create table {name} ({_column_ddl(obj)})")
             context.add_output_metadata({"dagster/partition_row_count": 0})
             return None
@@ -72,6 +75,7 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
             warehouse.add_new_columns(
                 connection, name, {c: _sql_type(t) for c, t in obj.dtypes.items()}
             )
+            _delete_slice(context, table_slice, connection)
             connection.execute(f"insert into {name} by name select * from obj")
         else:
             connection.execute(f"create table {name} as select * from obj")
@@ -93,6 +97,13 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
         return None
 
 
+def _delete_slice(context, table_slice: TableSlice, connection) -> None:
+    """The rows the output replaces (its partitions), after any change to the table's columns
+    (`LockedDuckDbClient.delete_table_slice`); the stock client's delete, which would swallow
+    a CatalogException and so abort the transaction, runs only on a table that exists."""
+    DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+
 def _typed_nulls(frame: pd.DataFrame) -> pd.DataFrame:
     """All-null object columns as strings: DuckDB would create them with type NULL, and the
     first later cycle with a value there (an abstention's reason, say) could not be inserted."""
@@ -108,9 +119,9 @@ def _typed_nulls(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _retype_null_columns(connection, table_slice: TableSlice, frame: pd.DataFrame) -> None:
     """Give the frame's type to columns a table was created with as type NULL (by an earlier
-    version), or as VARCHAR from an empty frame of untyped columns (an offline run's empty
-    `llm_calls`) while they hold no value yet: `sum(cost_usd)` must work whichever run wrote
-    first."""
+    version), or with another type while they hold no value yet (VARCHAR from an empty frame of
+    untyped columns, an offline run's empty `llm_calls`): `sum(cost_usd)` must work whichever
+    run wrote first."""
     table = f"{table_slice.schema}.{table_slice.table}"
     rows = connection.execute(
         "select column_name, data_type from information_schema.columns "
@@ -122,12 +133,20 @@ def _retype_null_columns(connection, table_slice: TableSlice, frame: pd.DataFram
             continue
         wanted = _sql_type(frame[col].dtype)
         untyped = data_type in ("NULL", '"NULL"')
-        textual = data_type == "VARCHAR" and wanted != "VARCHAR"
-        if textual:
+        # Another type while the column holds no value: VARCHAR from an empty frame, or INTEGER
+        # from a bare `null` (DuckDB 1.5's type for it; 2.0 made it NULL).
+        unused = not untyped and data_type != wanted
+        if unused:
             (values,) = connection.execute(f'select count("{col}") from {table}').fetchone()
-            textual = values == 0
-        if untyped or textual:
-            connection.execute(f'alter table {table} alter column "{col}" type {wanted}')
+            unused = values == 0
+        if untyped or unused:
+            if warehouse.is_lake_connection(connection):
+                # A lake changes a column's type only to a wider one; this one holds no value,
+                # so it is made again with the frame's type.
+                connection.execute(f'alter table {table} drop column "{col}"')
+                connection.execute(f'alter table {table} add column "{col}" {wanted}')
+            else:
+                connection.execute(f'alter table {table} alter column "{col}" type {wanted}')
 
 
 def _sql_type(dtype) -> str:

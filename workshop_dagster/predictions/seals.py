@@ -63,11 +63,11 @@ create table if not exists {schema}.record_signing_keys (
 
 
 def _ensure(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
-    from ..warehouse import add_new_columns
+    from ..warehouse import add_new_columns, create_table
 
     conn.execute(f"create schema if not exists {schema}").fetchall()
-    conn.execute(DDL.format(schema=schema)).fetchall()
-    conn.execute(KEYS_DDL.format(schema=schema)).fetchall()
+    create_table(conn, DDL.format(schema=schema))
+    create_table(conn, KEYS_DDL.format(schema=schema))
     add_new_columns(conn, f"{schema}.record_seals", SIGNATURE_COLUMNS)
 
 
@@ -228,10 +228,7 @@ def seal(
             pem = signer.public_pem()
             frame["signature"] = signer.sign(frame["seal"].tolist())
             frame["key_id"] = key_id(pem)
-            conn.execute(
-                f"insert into {schema}.record_signing_keys values (?, ?) on conflict do nothing",
-                [key_id(pem), pem],
-            ).fetchall()
+            _keep_key(conn, schema, pem)
         conn.register("new_seals", frame)
         try:
             conn.execute(
@@ -247,6 +244,17 @@ def seal(
     return pd.Series(sealed, name="seal")
 
 
+def _keep_key(conn: duckdb.DuckDBPyConnection, schema: str, pem: str) -> None:
+    """The public key beside the chain, once (an insert where it is missing: a lake's tables
+    have no key for `on conflict`)."""
+    kid = key_id(pem)
+    conn.execute(
+        f"insert into {schema}.record_signing_keys select ?, ? where not exists "
+        f"(select 1 from {schema}.record_signing_keys where key_id = ?)",
+        [kid, pem, kid],
+    ).fetchall()
+
+
 def _keep_head(
     conn: duckdb.DuckDBPyConnection, schema: str, head: record_head.Head, signer: Signer | None
 ) -> None:
@@ -259,10 +267,7 @@ def _keep_head(
             return
     if signer is not None:
         pem = signer.public_pem()
-        conn.execute(
-            f"insert into {schema}.record_signing_keys values (?, ?) on conflict do nothing",
-            [key_id(pem), pem],
-        ).fetchall()
+        _keep_key(conn, schema, pem)
     record_head.store(conn, schema, head.signed(signer))
 
 

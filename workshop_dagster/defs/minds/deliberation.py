@@ -33,7 +33,11 @@ from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
 from ...variant_jobs import LOOP_OUTPUTS
 from ...variant_place import VariantPlace
+from ...warehouse import WriteConflict
 from ...warehouse import table_exists as warehouse_table_exists
+
+# How often a deliberation refused at commit by another writer of a shared lake runs again.
+CONFLICT_RETRIES = 5
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -273,14 +277,20 @@ def build_deliberation(variant: str, side: bool = False) -> dg.AssetsDefinition:
         llm: LLMResource,
         warehouse: WarehouseResource,
     ):
-        yield from _deliberate(
-            context,
-            place,
-            (cycle_features, regime_labels, macro_rates, news_items),
-            market,
-            llm,
-            warehouse,
-        )
+        try:
+            yield from _deliberate(
+                context,
+                place,
+                (cycle_features, regime_labels, macro_rates, news_items),
+                market,
+                llm,
+                warehouse,
+            )
+        except WriteConflict as exc:
+            # A shared lake: another run sealed or wrote these tables first, and nothing of this
+            # step was kept; again after a pause, on the record as it now stands (its model
+            # calls answered from the replay cache, at no cost).
+            raise dg.RetryRequested(max_retries=CONFLICT_RETRIES, seconds_to_wait=2) from exc
 
     return deliberation
 
@@ -464,13 +474,14 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
                 {"parse_errors": int((frames["predictions"]["parse_status"] == "error").sum())},
             ),
         )
-        if isinstance(head, record_head.Head):
-            # The record's head as this run left it, kept in the instance (not the warehouse):
-            # `verify` finds a chain trimmed below it (predictions/record_head.py).
-            yield dg.AssetObservation(
-                asset_key=key("predictions"),
-                metadata={"record_head": dg.MetadataValue.json(asdict(head))},
-            )
+    if isinstance(head, record_head.Head):
+        # The record's head as this run left it, kept in the instance (not the warehouse):
+        # `verify` finds a chain trimmed below it (predictions/record_head.py). Once committed:
+        # a head observed and then not written would read as a trimmed chain.
+        yield dg.AssetObservation(
+            asset_key=key("predictions"),
+            metadata={"record_head": dg.MetadataValue.json(asdict(head))},
+        )
 
 
 # The code location's own variant (WORKSHOP_VARIANT), and each side variant (WORKSHOP_VARIANTS).
