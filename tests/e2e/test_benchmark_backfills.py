@@ -11,3 +11,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.bench]
 @pytest.mark.parametrize("name", ["backfill", "loop_backfill", "variant_backfill", "pool_wait"])
 def test_benchmark_runs_on_a_tiny_size(name):
     runs_on_a_tiny_size(name)
+
+
+def test_the_loop_backfill_benchmark_runs_on_a_lake():
+    """The loop's backfill with the warehouse in a DuckLake on a PostgreSQL on 127.0.0.1."""
+    from tests.e2e.postgres import postgres_bin
+
+    postgres_bin()  # skips (or fails in CI) where Debian's postgresql is missing
+    runs_on_a_tiny_size("loop_backfill", "--lake", result="loop_backfill_lake")

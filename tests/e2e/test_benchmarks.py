@@ -21,10 +21,11 @@ def test_benchmark_runs_on_a_tiny_size(name):
     runs_on_a_tiny_size(name)
 
 
-def runs_on_a_tiny_size(name: str) -> None:
-    """The script at `--tiny` exits 0 and ends with its result line (or says it skipped)."""
+def runs_on_a_tiny_size(name: str, *args: str, result: str | None = None) -> None:
+    """The script at `--tiny` (and `args`) exits 0 and ends with its result line, named `result`
+    (default: the script's name), or says it skipped."""
     code, out = run(
-        [sys.executable, str(PROJECT / "benchmarks" / f"{name}.py"), "--tiny"],
+        [sys.executable, str(PROJECT / "benchmarks" / f"{name}.py"), "--tiny", *args],
         env_with({}),
         timeout=600,
     )
@@ -33,5 +34,5 @@ def runs_on_a_tiny_size(name: str) -> None:
     if "skipped" in last:
         pytest.skip(last)
     match = RESULT.match(last)
-    assert match and match.group(1) == name, last
+    assert match and match.group(1) == (result or name), last
     print(last)  # `make bench-check` shows it (pytest -rP)
