@@ -13,10 +13,10 @@ import sys
 
 import pandas as pd
 
-from . import warehouse
 from .job_runs import InstanceFolderError, project_instance, run_job
 from .predictions.verdicts import FLOOR_NOTE
 from .settings import PROJECT_ROOT, SettingsError, active
+from .store import warehouse
 
 DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading day)
 

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pydantic
 
-from . import warehouse
 from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
 from .platform.io_manager import WarehouseIOManager
 from .settings import PROJECT_ROOT, LLMSettings, Settings, active
-from .store import source_stamp
+from .store import source_stamp, warehouse
 
 if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code location's load
     import duckdb

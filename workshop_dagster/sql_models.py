@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from . import warehouse
 from .cycle_assets import refuse_changes_to_sealed, refuse_keys_off_the_cadence
 from .metadata import PREVIEW_ROWS, preview, table_metadata
 from .settings import PROJECT_ROOT
 from .sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models, test_queries
+from .store import warehouse
 from .variant_place import VariantPlace
 
 if TYPE_CHECKING:  # imported by the runs, not by the code location's load

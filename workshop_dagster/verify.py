@@ -90,7 +90,7 @@ def _chain_facts(log: pd.DataFrame, required: str | None) -> list[str]:
 
 def variant_records(database: Path) -> list[str]:
     """The side variants whose sealed records the warehouse holds (their schemas)."""
-    from . import warehouse
+    from .store import warehouse
 
     if not Path(database).exists():
         return []
@@ -104,8 +104,7 @@ def variant_records(database: Path) -> list[str]:
 
 def check_warehouse(database: Path, public_key: str | None = None, schema: str = "main") -> Checked:
     """One record of the warehouse: the loop's (`main`) or a side variant's (its schema)."""
-    from . import warehouse
-    from .store import lake
+    from .store import lake, warehouse
 
     name = "warehouse" if schema == "main" else f"warehouse, variant {schema}"
     if not lake.is_lake(database) and not Path(database).exists():

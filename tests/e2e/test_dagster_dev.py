@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e.browser import browser_page, screenshot
 from tests.e2e.dagster_dev import running_dagster_dev, temporary_workshop_env, wait_for
-from workshop_dagster import warehouse
+from workshop_dagster.store import warehouse
 
 pytestmark = pytest.mark.e2e
 CYCLE = "2026-03-30-19:15"

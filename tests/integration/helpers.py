@@ -54,7 +54,7 @@ def materialize(
 
 def query(sql: str, params=None) -> pd.DataFrame:
     """Read the warehouse of the settings (a file or a lake) as `verify` does."""
-    from workshop_dagster import warehouse
+    from workshop_dagster.store import warehouse
 
     with warehouse.read_only(load_settings().database) as conn:
         return conn.execute(sql, params or []).fetchdf()
@@ -73,7 +73,7 @@ def failure_text(result) -> str:
 
 def assert_in_no_table(secret: str) -> None:
     """No table of the warehouse holds `secret` (a key) anywhere in its rows."""
-    from workshop_dagster import warehouse
+    from workshop_dagster.store import warehouse
 
     with warehouse.read_only(load_settings().database) as conn:
         for (table,) in conn.execute(

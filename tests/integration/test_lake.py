@@ -17,10 +17,9 @@ import pytest
 from tests.e2e.dagster_dev import free_port
 from tests.e2e.postgres import running_postgres
 from tests.integration.helpers import failure_text, materialize, query
-from workshop_dagster import warehouse
 from workshop_dagster.predictions import seals
 from workshop_dagster.settings import SettingsError, load_settings
-from workshop_dagster.store import lake
+from workshop_dagster.store import lake, warehouse
 from workshop_dagster.verify import verify_warehouse
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -168,3 +167,15 @@ def test_a_lake_setting_is_checked_at_load(monkeypatch, tmp_path):
         with pytest.raises(SettingsError, match=said.replace("(", r"\(")) as raised:
             load_settings(env)
         assert "hunter2" not in str(raised.value)
+
+
+def test_a_catalog_that_cannot_be_reached_is_named_without_its_password(monkeypatch):
+    """No PostgreSQL behind the catalog: the first use says which setting and what to check,
+    and the password given in PGPASSWORD appears nowhere in it."""
+    catalog = f"{lake.PREFIX}dbname=workshop host=127.0.0.1 port={free_port()} user=workshop"
+    monkeypatch.setenv("PGPASSWORD", "hunter2")
+    location = lake.location(catalog, "/srv/lake")
+    said = r"\(WORKSHOP_DB\).*Is PostgreSQL running"
+    with pytest.raises(lake.LakeUnavailable, match=said) as e, warehouse.connect(location):
+        pass
+    assert "hunter2" not in str(e.value)

@@ -10,11 +10,11 @@ import duckdb
 import pytest
 from filelock import FileLock
 
-from workshop_dagster import warehouse
+from workshop_dagster.store import warehouse
 
 OTHER_PROCESS = """
 import sys, time
-from workshop_dagster import warehouse
+from workshop_dagster.store import warehouse
 t = time.monotonic()
 with warehouse.connect(sys.argv[1], timeout=20) as conn:
     print(conn.execute("select count(*) from t").fetchone()[0], round(time.monotonic() - t, 3))

@@ -5,7 +5,7 @@ to do, never a bare storage error. (Tried by hand with duckdb 1.5.5 on a file of
 import duckdb
 import pytest
 
-from workshop_dagster import warehouse
+from workshop_dagster.store import warehouse
 
 REFUSAL = (
     "IO Error: Trying to read a database file with version number 999, but we can only read "

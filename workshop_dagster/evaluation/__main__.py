@@ -287,8 +287,8 @@ def run_loop(keys: list[str]) -> float:
 
 
 def _tables() -> dict[str, pd.DataFrame]:
-    from .. import warehouse
     from ..market.session_bars import WINDOW_BARS
+    from ..store import warehouse
 
     with warehouse.connect(active().database, transaction=False) as conn:
         tables = {t: conn.execute(f"select * from {t}").fetchdf() for t in TABLES}

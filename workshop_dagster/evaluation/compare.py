@@ -25,7 +25,7 @@ def _walk(folder: Path, variant: str) -> dict[str, pd.DataFrame]:
             f"no walk of variant {variant} in {folder}: run `make evaluate "
             f'EVALUATE_ARGS="--variant {variant}"` first'
         )
-    from .. import warehouse
+    from ..store import warehouse
 
     with warehouse.read_only(db) as conn:
         return {t: conn.execute(f"select * from {t}").fetchdf() for t in WALK_TABLES}

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from .. import warehouse
-from ..warehouse import create_table
+from ..store import warehouse
+from ..store.warehouse import create_table
 from .news import NEWS_COLUMNS, TIME_COLUMNS, canonical_url, empty_news
 
 WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from .. import warehouse
-from ..warehouse import create_table
+from ..store import warehouse
+from ..store.warehouse import create_table
 
 NOTICE = pd.Timedelta(days=7)  # a release is known this long before it
 AHEAD = pd.Timedelta(days=7)  # a cycle shows the releases due this far ahead

@@ -23,8 +23,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .. import warehouse
-from ..warehouse import create_table
+from ..store import warehouse
+from ..store.warehouse import create_table
 from .errors import MarketDataError
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ create table if not exists context_records (
 
 def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
     """Add the records not stored yet; returns how many were new."""
-    from ..warehouse import create_table
+    from ..store.warehouse import create_table
 
     create_table(conn, DDL)
     if not records:

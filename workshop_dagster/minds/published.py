@@ -38,7 +38,7 @@ def sealed_in(conn: duckdb.DuckDBPyConnection, schema: str, keys: Sequence[str])
     """The cycles among `keys` sealed in the record of `schema`."""
     import pandas as pd
 
-    from ..warehouse import table_exists
+    from ..store.warehouse import table_exists
 
     if not keys or not table_exists(conn, "record_seals", schema):
         return []
@@ -62,7 +62,7 @@ def load(
     import pandas as pd
 
     from ..records import records_by
-    from ..warehouse import table_exists
+    from ..store.warehouse import table_exists
 
     if not keys:
         return {}

@@ -14,7 +14,7 @@ import threading
 
 import pandas as pd
 
-from .. import warehouse
+from ..store import warehouse
 
 DDL = """
 create table if not exists llm_replay (

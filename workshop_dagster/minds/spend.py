@@ -16,7 +16,7 @@ import uuid
 
 import pandas as pd
 
-from .. import warehouse
+from ..store import warehouse
 from .llm_errors import LLMConfigError
 
 BATCH_DISCOUNT = 0.5  # Message Batches cost half the standard price

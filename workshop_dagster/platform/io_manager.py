@@ -10,7 +10,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from .. import warehouse
+from ..store import warehouse
 from .run_guard import guard_run
 
 

@@ -105,7 +105,7 @@ def store(conn: duckdb.DuckDBPyConnection, schema: str, head: Head) -> None:
 def stored(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> Head | None | str:
     """The head the warehouse records for a record; None when it has none; a problem (str) when
     the table holds other than one row."""
-    from ..warehouse import table_exists
+    from ..store.warehouse import table_exists
 
     if not table_exists(conn, "record_head", schema):
         return None

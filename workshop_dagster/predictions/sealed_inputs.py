@@ -93,7 +93,7 @@ def changed_sealed_cycles(
     frame, or a SQL relation) would change any: compared as multisets of rows on the columns
     both have (a column a release adds is not a change of what the memo saw). None when the
     table does not exist yet, no cycle is sealed, or the rows are the same."""
-    from ..warehouse import table_exists
+    from ..store.warehouse import table_exists
 
     schema, _, name = table.rpartition(".")
     if not sealed or not table_exists(conn, name, schema or "main"):

@@ -63,7 +63,7 @@ create table if not exists {schema}.record_signing_keys (
 
 
 def _ensure(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
-    from ..warehouse import add_new_columns, create_table
+    from ..store.warehouse import add_new_columns, create_table
 
     conn.execute(f"create schema if not exists {schema}").fetchall()
     create_table(conn, DDL.format(schema=schema))

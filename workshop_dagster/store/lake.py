@@ -115,7 +115,17 @@ def attach(conn, database: str) -> None:
     conn.execute(f"LOAD '{postgres}'")
     conn.execute(f"LOAD '{ducklake}'")
     options = f" (DATA_PATH '{_quoted(data_path)}')" if data_path else ""
-    conn.execute(f"ATTACH '{_quoted(PREFIX + conninfo)}' AS {ALIAS}{options}")
+    import duckdb
+
+    try:
+        conn.execute(f"ATTACH '{_quoted(PREFIX + conninfo)}' AS {ALIAS}{options}")
+    except duckdb.Error as exc:
+        said = " ".join(str(exc).split())
+        raise LakeUnavailable(
+            f"cannot open the lake whose catalog is {conninfo!r} (WORKSHOP_DB): {said}. Is "
+            "PostgreSQL running there, the database created (createdb), and its password in "
+            "PGPASSWORD or ~/.pgpass?"
+        ) from None
     conn.execute(f"USE {ALIAS}")
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import warehouse
+from . import warehouse
 
 if TYPE_CHECKING:
     import duckdb

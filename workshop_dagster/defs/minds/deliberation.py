@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ... import warehouse
 from ...cycle_assets import (
     CYCLE_TABLE,
     PARTITIONS,
@@ -31,10 +30,11 @@ from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
+from ...store import warehouse
+from ...store.warehouse import WriteConflict
+from ...store.warehouse import table_exists as warehouse_table_exists
 from ...variant_jobs import LOOP_OUTPUTS
 from ...variant_place import VariantPlace
-from ...warehouse import WriteConflict
-from ...warehouse import table_exists as warehouse_table_exists
 
 # How often a deliberation refused at commit by another writer of a shared lake runs again.
 CONFLICT_RETRIES = 5

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ... import warehouse
 from ...cycle_assets import ACTIVE, SETTINGS
 from ...market import calendar
 from ...resources import WarehouseResource
+from ...store import warehouse
 from ...variant_jobs import SCORE_JOBS
 
 if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load

@@ -151,7 +151,7 @@ def _warehouse_comparisons(conn) -> list[dict]:
     it has been built)."""
     import json
 
-    from ...warehouse import table_exists
+    from ...store.warehouse import table_exists
 
     if not table_exists(conn, "variant_comparison"):
         return []
@@ -193,7 +193,7 @@ def site(
     from ...predictions.signing import signer_for
     from ...publish.site import SiteData, build_site
     from ...settings import active
-    from ...warehouse import table_exists
+    from ...store.warehouse import table_exists
 
     with warehouse.connect() as conn:
         seals = sealed_record.chain(conn)

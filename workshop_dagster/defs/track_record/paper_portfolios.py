@@ -77,8 +77,8 @@ def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
     from ...portfolio.paper_book import fed_funds
     from ...predictions.bootstrap import horizon_block
     from ...predictions.scoring import PriceBook, minute_legs
+    from ...store.warehouse import table_exists
     from ...variants import load_variants
-    from ...warehouse import table_exists
 
     rules = load_variants()[variant].portfolio_rules(SETTINGS.portfolio)
     now = calendar.now_ny()

@@ -31,7 +31,7 @@ def _synthesis_scores(conn, schema: str):
     """A variant's decided synthesis rows (empty when it has none yet)."""
     import pandas as pd
 
-    from ... import warehouse
+    from ...store import warehouse
 
     if not warehouse.table_exists(conn, "prediction_scores", schema):
         return pd.DataFrame()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from .store import lake
+from . import lake
 
 if TYPE_CHECKING:  # imported on first connect, not when the code location loads
     import duckdb
