@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(if $(filter $(DATA_FOLDER),$(CURDIR)/data),$(CURDIR)/.d
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo backfill test bench-check lint format ui validate evaluate compare verify bench clean
+.PHONY: install instance demo backfill test bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
 
 $(STAMP): pyproject.toml
 	@echo "Creating $(VENV) and installing Workshop with Dagster, DuckDB, great_expectations and the test tools (about 2 minutes, once; again when pyproject.toml changes)"
@@ -89,6 +89,11 @@ compare: install
 # that differs (predictions/seals.py).
 verify: install
 	$(BIN)/python -m workshop_dagster.verify $(VERIFY_ARGS)
+
+# Copy a file warehouse (FILE, default the data folder's) into the empty DuckLake that WORKSHOP_DB
+# and WORKSHOP_LAKE_DATA name, then verify it (docs/operations.md, "A shared warehouse").
+copy-to-lake: install
+	$(BIN)/python -m workshop_dagster.store.copy_to_lake $(if $(FILE),--from $(FILE))
 
 # Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
 BENCHMARKS := load cycle backfill loop_backfill variant_backfill scoring claude_path pool_wait

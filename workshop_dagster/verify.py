@@ -90,9 +90,9 @@ def _chain_facts(log: pd.DataFrame, required: str | None) -> list[str]:
 
 def variant_records(database: Path) -> list[str]:
     """The side variants whose sealed records the warehouse holds (their schemas)."""
-    from .store import warehouse
+    from .store import lake, warehouse
 
-    if not Path(database).exists():
+    if not lake.is_lake(database) and not Path(database).exists():
         return []
     with warehouse.read_only(database) as conn:
         rows = conn.execute(

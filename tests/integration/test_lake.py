@@ -179,3 +179,31 @@ def test_a_catalog_that_cannot_be_reached_is_named_without_its_password(monkeypa
     with pytest.raises(lake.LakeUnavailable, match=said) as e, warehouse.connect(location):
         pass
     assert "hunter2" not in str(e.value)
+
+
+def test_a_file_warehouse_is_copied_into_an_empty_lake_once(
+    workshop_env, pg, tmp_path, monkeypatch
+):
+    """`make copy-to-lake`'s command: every table of the file (the loop's and a variant's
+    schema) in the lake with its rows, the sealed records verified there; a second copy into the
+    now full lake is refused and changes nothing."""
+    import subprocess
+
+    file = Path(workshop_env["WORKSHOP_DB"])
+    done = materialize(CYCLES[:2], selection=LOOP)
+    assert done.success, failure_text(done)
+    with warehouse.connect(file) as conn:  # a side variant's schema, as variants write it
+        conn.execute("create schema placebo")
+        conn.execute("create table placebo.memo as select * from main.memo")
+    warehouse.stop_lingering()
+    memos = query("select cycle_key, title, body from memo order by 1")
+    _use_lake(monkeypatch, pg, tmp_path, "lake_copy")
+    command = [sys.executable, "-m", "workshop_dagster.store.copy_to_lake", "--from", str(file)]
+    copied = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    assert "tables," in copied.stdout and "warehouse: verified" in copied.stdout
+    assert query("select cycle_key, title, body from memo order by 1").equals(memos)
+    assert len(query("select * from placebo.memo")) == len(memos)
+    again = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
+    assert again.returncode == 2 and "already holds" in again.stderr
+    assert query("select cycle_key, title, body from memo order by 1").equals(memos)

@@ -1,0 +1,111 @@
+"""`make copy-to-lake`: copy a DuckDB file warehouse into the empty DuckLake the settings name
+(WORKSHOP_DB and WORKSHOP_LAKE_DATA), every table of every schema (the loop's and each
+variant's), in one transaction: the lake holds all of it or none. Then every table's rows are
+counted on both sides and the lake's sealed records are verified as `make verify` does.
+
+A lake that already holds a table is refused (a copy never merges two records), and the file is
+only read, under the file lock that writers take, so no run changes it mid-copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from filelock import FileLock
+
+from . import lake, warehouse
+
+
+class CopyRefused(RuntimeError):
+    """The copy cannot start: no lake configured, no file, or a lake that is not empty."""
+
+
+def copy_file_into_lake(file: Path, location: str) -> dict[str, int]:
+    """Copy every table of `file` into the lake at `location`; returns rows per table."""
+    import duckdb
+
+    if not lake.is_lake(location):
+        raise CopyRefused(
+            f"WORKSHOP_DB is {location!r}, not a lake: set it to {lake.PREFIX}<conninfo> and "
+            "WORKSHOP_LAKE_DATA to the lake's folder (docs/operations.md, 'A shared warehouse')"
+        )
+    if not file.is_file():
+        raise CopyRefused(f"no warehouse file at {file}")
+    conn = duckdb.connect()
+    try:
+        lake.attach(conn, location)
+        with FileLock(str(file) + ".lock", timeout=warehouse.LOCK_TIMEOUT_S):
+            try:
+                conn.execute(f"ATTACH '{file}' AS copy_source (READ_ONLY)")
+            except duckdb.Error as exc:
+                raise warehouse.WarehouseUnreadable(file, exc) from None
+            tables = conn.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_catalog = 'copy_source' and table_type = 'BASE TABLE' "
+                "order by 1, 2"
+            ).fetchall()
+            held = conn.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_catalog = ?",
+                [lake.ALIAS],
+            ).fetchall()
+            if held:
+                raise CopyRefused(
+                    f"the lake already holds {len(held)} table(s) ({held[0][0]}, ...): a copy "
+                    "goes into an empty lake only, never merging two records"
+                )
+            conn.execute("BEGIN TRANSACTION")
+            for schema, table in tables:
+                conn.execute(f'create schema if not exists {lake.ALIAS}."{schema}"')
+                conn.execute(
+                    f'create table {lake.ALIAS}."{schema}"."{table}" as '
+                    f'select * from copy_source."{schema}"."{table}"'
+                )
+            conn.execute("COMMIT")
+            counts = {}
+            for schema, table in tables:
+                name = f'"{schema}"."{table}"'
+                (n_file,) = conn.execute(f"select count(*) from copy_source.{name}").fetchone()
+                (n_lake,) = conn.execute(f"select count(*) from {lake.ALIAS}.{name}").fetchone()
+                if n_file != n_lake:
+                    raise RuntimeError(
+                        f"{schema}.{table}: {n_file} rows in the file, {n_lake} in the lake"
+                    )
+                counts[f"{schema}.{table}"] = n_lake
+            return counts
+    finally:
+        conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--from",
+        dest="file",
+        default=None,
+        help="the file warehouse to copy (default: WORKSHOP_DATA_DIR's workshop.duckdb)",
+    )
+    args = parser.parse_args(argv)
+    from ..settings import load_settings
+    from ..verify import check_warehouse, variant_records
+
+    settings = load_settings()
+    file = Path(args.file or settings.data_dir / "workshop.duckdb").expanduser()
+    try:
+        counts = copy_file_into_lake(file, str(settings.database))
+    except (CopyRefused, lake.LakeUnavailable, warehouse.WarehouseUnreadable) as exc:
+        print(f"copy-to-lake: {exc}", file=sys.stderr)
+        return 2
+    print(f"copied {len(counts)} tables, {sum(counts.values()):,} rows, from {file} into the lake")
+    problems = []
+    for schema in ["main", *variant_records(settings.database)]:
+        checked = check_warehouse(settings.database, None, schema)
+        problems += checked.problems
+        print(f"{checked.name}: {'verified' if not checked.problems else checked.problems[0]}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
