@@ -175,7 +175,7 @@ def test_a_catalog_that_cannot_be_reached_is_named_without_its_password(monkeypa
     catalog = f"{lake.PREFIX}dbname=workshop host=127.0.0.1 port={free_port()} user=workshop"
     monkeypatch.setenv("PGPASSWORD", "hunter2")
     location = lake.location(catalog, "/srv/lake")
-    said = r"\(WORKSHOP_DB\).*Is PostgreSQL running"
+    said = r"\(WORKSHOP_DB\).*is PostgreSQL running"
     with pytest.raises(lake.LakeUnavailable, match=said) as e, warehouse.connect(location):
         pass
     assert "hunter2" not in str(e.value)

@@ -129,6 +129,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="the mind variant to walk (variants.yaml; default baseline)",
     )
     parser.add_argument(
+        "--lake",
+        default=None,
+        metavar="CATALOG",
+        help="walk in a shared DuckLake instead of a fresh file: its catalog "
+        "ducklake:postgres:<conninfo> (an empty database; the Parquet files go to --out/lake)",
+    )
+    parser.add_argument(
         "--out",
         default=None,
         help="folder for the results (default data/evaluation, a variant's "
@@ -162,7 +169,7 @@ def _both(args: argparse.Namespace) -> int:
         out = Path(args.out) / walk.folder
         command = [sys.executable, "-m", "workshop_dagster.evaluation", "--walk", walk.name]
         command += ["--market", args.market, "--out", str(out), "--variant", args.variant]
-        for flag in ("start", "end"):
+        for flag in ("start", "end", "lake"):
             if getattr(args, flag):
                 command += [f"--{flag}", getattr(args, flag)]
         print(f"== {walk.name} walk-forward", flush=True)
@@ -186,13 +193,16 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
     db = out / "evaluation.duckdb"
     for stale in (db, db.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
+    where = {"WORKSHOP_DB": str(db)}
+    if args.lake:  # the same walk in a lake: its figures must not depend on the backend
+        where = {"WORKSHOP_DB": args.lake, "WORKSHOP_LAKE_DATA": str(out / "lake")}
     try:
         settings = load_settings(
             {
                 "WORKSHOP_MARKET": f"csv:{market}",
                 "WORKSHOP_CYCLE_CRON": walk.cron,
                 "WORKSHOP_START": args.start or walk.start,
-                "WORKSHOP_DB": str(db),
+                **where,
                 "WORKSHOP_DATA_DIR": str(out / "data"),
                 **_model_settings(args.variant, out),
                 "WORKSHOP_VARIANT": args.variant,
@@ -210,8 +220,26 @@ def _configure(args: argparse.Namespace, walk: Walk) -> tuple[Path, Settings]:
         # The dates came from the command line, not the environment: named as given.
         text = str(exc).replace("WORKSHOP_START=", "--start ")
         raise SystemExit(f"evaluation: {text}") from None
+    if args.lake:
+        _refuse_a_lake_in_use(settings.database)
     use(settings)
     return out, settings
+
+
+def _refuse_a_lake_in_use(location: str) -> None:
+    """A walk starts from an empty warehouse: a lake that holds tables is refused, not mixed."""
+    from ..store import lake, warehouse
+
+    with warehouse.read_only(location) as conn:
+        (n,) = conn.execute(
+            "select count(*) from information_schema.tables where table_catalog = ?", [lake.ALIAS]
+        ).fetchone()
+    warehouse.stop_lingering()
+    if n:
+        raise SystemExit(
+            f"evaluation: the lake of --lake holds {n} table(s): a walk starts from an empty "
+            "warehouse (give it a new catalog database: createdb)"
+        )
 
 
 def _model_settings(variant: str, out: Path) -> dict[str, str]:

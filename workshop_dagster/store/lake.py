@@ -120,11 +120,19 @@ def attach(conn, database: str) -> None:
     try:
         conn.execute(f"ATTACH '{_quoted(PREFIX + conninfo)}' AS {ALIAS}{options}")
     except duckdb.Error as exc:
-        said = " ".join(str(exc).split())
+        said = " ".join(str(exc).split()).rstrip(".")
+        if "does not match existing data path" in said:
+            hint = (
+                "WORKSHOP_LAKE_DATA must name the folder the lake was made with (its catalog "
+                "keeps it): every host mounts the same one"
+            )
+        else:
+            hint = (
+                "is PostgreSQL running there, the database created (createdb), and its "
+                "password in PGPASSWORD or ~/.pgpass?"
+            )
         raise LakeUnavailable(
-            f"cannot open the lake whose catalog is {conninfo!r} (WORKSHOP_DB): {said}. Is "
-            "PostgreSQL running there, the database created (createdb), and its password in "
-            "PGPASSWORD or ~/.pgpass?"
+            f"cannot open the lake whose catalog is {conninfo!r} (WORKSHOP_DB): {said}; {hint}"
         ) from None
     conn.execute(f"USE {ALIAS}")
 
