@@ -14,7 +14,8 @@ import pydantic
 
 from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
-from .platform.io_manager import WarehouseIOManager
+from .platform.io_manager import KeptConnection, WarehouseIOManager
+from .platform.run_guard import RunGuard
 from .settings import PROJECT_ROOT, LLMSettings, Settings, active
 from .store import source_stamp, warehouse
 
@@ -224,6 +225,7 @@ class WarehouseResource(dg.ConfigurableResource):
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
     settings = settings or active()
     database = str(settings.database)
+    run_guard, kept_connection = RunGuard(), KeptConnection()
     return {
         "market": MarketResource(
             source=settings.market,
@@ -241,5 +243,14 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
         ).for_variant(settings.variant),
         "data_quality": DataQualityResource(runtime_dir=str(settings.runtime_dir)),
         "publisher": PublishResource(root=str(settings.data_dir), site_url=settings.site_url),
-        "io_manager": WarehouseIOManager(database=database, schema="main"),
+        # What a run does besides storing, each visible here: the dead-run guard and the
+        # warehouse connection kept between the run's uses; the IO manager starts both.
+        "run_guard": run_guard,
+        "kept_connection": kept_connection,
+        "io_manager": WarehouseIOManager(
+            database=database,
+            schema="main",
+            run_guard=run_guard,
+            kept_connection=kept_connection,
+        ),
     }

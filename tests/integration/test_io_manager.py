@@ -4,7 +4,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from workshop_dagster.platform.io_manager import WarehouseIOManager
+from workshop_dagster.platform.io_manager import warehouse_io_manager
 
 PARTS = dg.StaticPartitionsDefinition(["a", "b"])
 ROWS = {"a": None, "b": "no edge in risk-off"}
@@ -17,7 +17,7 @@ def opinions(context: dg.AssetExecutionContext) -> pd.DataFrame:
 
 
 def _materialize(db: str, key: str) -> None:
-    io = WarehouseIOManager(database=db, schema="main")
+    io = warehouse_io_manager(db)
     result = dg.materialize([opinions], partition_key=key, resources={"io_manager": io})
     assert result.success
 
@@ -55,7 +55,7 @@ def memos(context: dg.AssetExecutionContext) -> pd.DataFrame:
 def test_the_preview_cuts_long_cells_so_each_event_stays_small(tmp_path):
     """Every cycle's materialization event carries the preview: a full memo in it made a
     year's event log a gigabyte."""
-    io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="main")
+    io = warehouse_io_manager(str(tmp_path / "w.duckdb"))
     result = dg.materialize([memos], partition_key="a", resources={"io_manager": io})
     (event,) = result.get_asset_materialization_events()
     text = event.materialization.metadata["preview"].value
@@ -82,7 +82,7 @@ def test_a_range_run_puts_its_metadata_on_its_last_cycle_only(tmp_path):
     metadata into each: the preview (that cycle's rows), the run's counts, the SQL and the table
     name go on the last cycle's event; the others carry none (a year of cycles stored each
     ~3,750 times)."""
-    io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="main")
+    io = warehouse_io_manager(str(tmp_path / "w.duckdb"))
     result = dg.materialize(
         [memo_range],
         resources={"io_manager": io},

@@ -131,7 +131,8 @@ KILL_AFTER_MEMO = """
 import os, signal, sys
 import dagster as dg
 from tests.integration.helpers import materialize
-from workshop_dagster.platform.io_manager import WarehouseIOManager
+from workshop_dagster.platform.io_manager import KeptConnection, WarehouseIOManager
+from workshop_dagster.platform.run_guard import RunGuard
 
 class KilledAfterTheMemo(WarehouseIOManager):
     def create_io_manager(self, context):
@@ -148,7 +149,12 @@ class KilledAfterTheMemo(WarehouseIOManager):
 
         return Killing()
 
-io = KilledAfterTheMemo(database=os.environ["WORKSHOP_DB"], schema="main")
+io = KilledAfterTheMemo(
+    database=os.environ["WORKSHOP_DB"],
+    schema="main",
+    run_guard=RunGuard(),
+    kept_connection=KeptConnection(),
+)
 materialize(sys.argv[1], selection=dg.AssetSelection.groups("market", "minds", "predictions"),
             resources={"io_manager": io})
 """
@@ -161,7 +167,8 @@ class DiskFullAtTheCalls:
     def resource():
         import os
 
-        from workshop_dagster.platform.io_manager import WarehouseIOManager
+        from workshop_dagster.platform.io_manager import KeptConnection, WarehouseIOManager
+        from workshop_dagster.platform.run_guard import RunGuard
 
         class Failing(WarehouseIOManager):
             def create_io_manager(self, context):
@@ -178,7 +185,12 @@ class DiskFullAtTheCalls:
 
                 return Io()
 
-        return Failing(database=os.environ["WORKSHOP_DB"], schema="main")
+        return Failing(
+            database=os.environ["WORKSHOP_DB"],
+            schema="main",
+            run_guard=RunGuard(),
+            kept_connection=KeptConnection(),
+        )
 
 
 def test_a_run_that_dies_or_fails_between_the_memo_and_the_calls_leaves_nothing_of_its_cycle(

@@ -95,6 +95,15 @@ def guard_run(context: dg.InitResourceContext) -> None:
         context.log.warning(f"freed the pool slots of dead runs {', '.join(freed)}")
 
 
+class RunGuard(dg.ConfigurableResource):
+    """The dead-run guard as a resource of every run (`resources.py`): when a run starts, it
+    records the run's process and frees the pool slots of runs that died (`guard_run`). The
+    IO manager holds it, so any run that stores a table starts it."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        guard_run(context)
+
+
 def build_run_guard_sensor() -> dg.SensorDefinition:
     @dg.sensor(
         name="dead_run_sensor",
