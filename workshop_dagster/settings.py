@@ -19,7 +19,6 @@ finds each variable once.)
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -204,8 +203,7 @@ def _database(env: dict[str, str], data_dir: Path) -> Path | str:
         return Path(given or data_dir / "workshop.duckdb").expanduser()
     problem = lake.location_problem(given, data)
     if problem:
-        shown = re.sub(r"(password\s*=\s*)\S+", r"\1***", given)
-        raise SettingsError(f"WORKSHOP_DB={shown!r}: {problem}")
+        raise SettingsError(f"WORKSHOP_DB={lake.redacted(given)!r}: {problem}")
     try:
         lake.extension_files()
     except lake.LakeUnavailable as exc:

@@ -90,9 +90,9 @@ def _chain_facts(log: pd.DataFrame, required: str | None) -> list[str]:
 
 def variant_records(database: Path) -> list[str]:
     """The side variants whose sealed records the warehouse holds (their schemas)."""
-    from .store import lake, warehouse
+    from .store import warehouse
 
-    if not lake.is_lake(database) and not Path(database).exists():
+    if not warehouse.exists(database):
         return []
     with warehouse.read_only(database) as conn:
         rows = conn.execute(
@@ -104,10 +104,10 @@ def variant_records(database: Path) -> list[str]:
 
 def check_warehouse(database: Path, public_key: str | None = None, schema: str = "main") -> Checked:
     """One record of the warehouse: the loop's (`main`) or a side variant's (its schema)."""
-    from .store import lake, warehouse
+    from .store import warehouse
 
     name = "warehouse" if schema == "main" else f"warehouse, variant {schema}"
-    if not lake.is_lake(database) and not Path(database).exists():
+    if not warehouse.exists(database):
         return Checked(name, [f"no warehouse at {database}"])
     with warehouse.read_only(database) as conn:
         if not warehouse.table_exists(conn, "record_seals", schema):

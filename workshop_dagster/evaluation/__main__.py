@@ -234,7 +234,6 @@ def _refuse_a_lake_in_use(location: str) -> None:
         (n,) = conn.execute(
             "select count(*) from information_schema.tables where table_catalog = ?", [lake.ALIAS]
         ).fetchone()
-    warehouse.stop_lingering()
     if n:
         raise SystemExit(
             f"evaluation: the lake of --lake holds {n} table(s): a walk starts from an empty "

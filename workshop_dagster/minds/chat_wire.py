@@ -11,8 +11,7 @@ Where servers differ (docs/operations.md, "Any model"):
 - a mind's opinion is asked as a forced function call (a named `tool_choice`, which vLLM
   serves with guided decoding and Ollama and OpenRouter pass to the model); a server or model
   that refuses tools is asked again without them (`chat_params(..., tools=False)`), and a model
-  that ignores
-  them answers in prose: the system prompt says how to end such a reply (`TEXT_ANSWER`), and
+  that ignores them answers in prose: the system prompt says how to end such a reply (`TEXT_ANSWER`), and
   `replies.tool_input` reads the tag from the text;
 - the synthesis writes prose, so it is sent no tools at all (vLLM refuses `auto` tool choice
   unless it was started with `--enable-auto-tool-choice`);

@@ -31,7 +31,7 @@ from ..store import warehouse
 class LockedDuckDbClient(DuckDbClient):
     @staticmethod
     def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
-        # Left to the type handler (`_replace_slice`): a table's columns are altered before its
+        # Left to the type handler (`_delete_slice`): a table's columns are altered before its
         # rows are deleted, as DuckDB 1.5 refuses to commit an ALTER of a table that the same
         # transaction modified.
         return None

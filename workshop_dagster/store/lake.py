@@ -47,6 +47,14 @@ def parse(database: str) -> tuple[str, str]:
     return catalog.removeprefix(PREFIX).strip(), data.strip()
 
 
+_PASSWORD = re.compile(r"\b(password\s*=\s*)\S+", re.I)
+
+
+def redacted(catalog: str) -> str:
+    """The catalog setting as it may be shown: any password in it as ***."""
+    return _PASSWORD.sub(r"\1***", catalog)
+
+
 def location_problem(catalog: str, data_path: str) -> str | None:
     """Why `WORKSHOP_DB` (a lake catalog) and `WORKSHOP_LAKE_DATA` cannot name a lake, or None."""
     if not catalog.startswith(PREFIX):
@@ -54,7 +62,7 @@ def location_problem(catalog: str, data_path: str) -> str | None:
     conninfo = catalog.removeprefix(PREFIX)
     if not re.search(r"\bdbname\s*=", conninfo):
         return "names no dbname= (the PostgreSQL database that holds the lake's catalog)"
-    if re.search(r"\bpassword\s*=", conninfo):
+    if _PASSWORD.search(conninfo):
         return (
             "carries a password, which would be stored with every run's configuration: give it "
             "in PGPASSWORD or ~/.pgpass instead"
@@ -111,12 +119,12 @@ def extension_files() -> tuple[Path, Path]:
 def attach(conn, database: str) -> None:
     """Open the lake on an in-memory DuckDB connection and make it the default catalog."""
     conninfo, data_path = parse(database)
+    import duckdb
+
     postgres, ducklake = extension_files()
     conn.execute(f"LOAD '{postgres}'")
     conn.execute(f"LOAD '{ducklake}'")
     options = f" (DATA_PATH '{_quoted(data_path)}')" if data_path else ""
-    import duckdb
-
     try:
         conn.execute(f"ATTACH '{_quoted(PREFIX + conninfo)}' AS {ALIAS}{options}")
     except duckdb.Error as exc:

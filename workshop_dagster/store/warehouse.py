@@ -286,6 +286,12 @@ def read_only(database: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
             lock.release()
 
 
+def exists(database: str | Path) -> bool:
+    """Whether there is a warehouse to read: a lake always is (its catalog says what it holds),
+    a file when it is there."""
+    return lake.is_lake(database) or Path(database).exists()
+
+
 class WriteConflict(RuntimeError):
     """Another writer of a shared lake committed the same rows first: nothing of this
     transaction was written, and running it again reads what that writer wrote."""
