@@ -98,7 +98,7 @@ def synthetic_calls(n: int, closes: pd.DataFrame, rng: np.random.Generator) -> p
 
 def ours(calls: pd.DataFrame, closes: pd.DataFrame) -> float:
     from workshop_dagster.predictions.scoring import score_calls
-    from workshop_dagster.sql_project import models_by_name, run_in_memory
+    from workshop_dagster.store.sql_project import models_by_name, run_in_memory
 
     started = time.perf_counter()
     scored = score_calls(calls, closes, now=pd.Timestamp("2026-11-01"))

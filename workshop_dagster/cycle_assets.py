@@ -78,8 +78,8 @@ def refuse_changes_to_sealed(context: dg.AssetExecutionContext, conn, rows: dict
     """Before a step replaces its cycles' rows: refuse (a `dg.Failure`, raised inside the
     caller's transaction, so nothing it wrote stays) if any of `rows` (table -> new rows, a
     frame or a SQL relation) would change what a sealed cycle's memo was written from, unless
-    the run amends (predictions/sealed_inputs.py)."""
-    from .predictions.sealed_inputs import changed_sealed_cycles, sealed_keys
+    the run amends (store/sealed_inputs.py)."""
+    from .store.sealed_inputs import changed_sealed_cycles, sealed_keys
 
     if amending(context):
         return

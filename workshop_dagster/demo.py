@@ -16,7 +16,7 @@ import pandas as pd
 from .job_runs import InstanceFolderError, project_instance, run_job
 from .predictions.verdicts import FLOOR_NOTE
 from .settings import PROJECT_ROOT, SettingsError, active
-from .store import warehouse
+from .store import asset_rows, warehouse
 
 DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading day)
 
@@ -114,17 +114,14 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
     from .market.calendar import now_ny
     from .predictions.calibration_report import outcomes, summary
 
-    scores = conn.execute(
-        "select * from prediction_scores where cycle_key between ? and ?", [chosen[0], chosen[-1]]
-    ).fetchdf()
+    scores = asset_rows.scores_between(conn, chosen[0], chosen[-1])
     synthesis = scores[(scores["source"] == "synthesis") & (scores["status"] == "scored")]
     if synthesis.empty:
         return pd.DataFrame()
     settings = active()
-    features = conn.execute(
-        "select cycle_ts, ticker, change_1d_pct from cycle_features where cycle_ts between ? and ?",
-        [synthesis["cycle_ts"].min(), synthesis["cycle_ts"].max()],
-    ).fetchdf()
+    features = asset_rows.daily_changes(
+        conn, synthesis["cycle_ts"].min(), synthesis["cycle_ts"].max()
+    )
     closes = scoring_closes(synthesis, settings.market, settings.intraday, base_dir=PROJECT_ROOT)
     rows = baseline_scores(synthesis, features, closes, scores, now_ny())
     out = []
@@ -152,30 +149,11 @@ def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataF
 def report(chosen: list[str]) -> str:
     settings = active()
     with warehouse.connect(settings.database, transaction=False) as conn:
-        memo = conn.execute("select body from memo where cycle_key = ?", [chosen[-1]]).fetchone()[0]
-        # The latest memo that makes a new call, when the latest cycle's does not (a warehouse
-        # from before restatements were told apart has no `restates`: every call is new there).
-        columns = {
-            c
-            for (c,) in conn.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'main' and table_name = 'predictions'"
-            ).fetchall()
-        }
-        new_call = "and p.restates is null " if "restates" in columns else ""
-        called = conn.execute(
-            "select m.cycle_key, m.body from memo m join predictions p using (cycle_key) "
-            f"where p.source = 'synthesis' and p.parse_status = 'parsed' {new_call}"
-            "and m.cycle_key between ? and ? order by m.cycle_key desc limit 1",
-            [chosen[0], chosen[-1]],
-        ).fetchall()
-        board = conn.execute(
-            "select source, regime, n, n_restatements, n_abstained, hits, base_rate, brier, "
-            "brier_sd from track_record "
-            "where timeframe_bucket = 'all' and subject_kind = 'all' "
-            "order by source, regime"
-        ).fetchdf()
-        rules = conn.execute("select rule_text from rules").fetchdf()
+        memo = asset_rows.memo_body(conn, chosen[-1])
+        # The latest memo that makes a new call, when the latest cycle's does not.
+        called = asset_rows.latest_memo_with_a_new_call(conn, chosen[0], chosen[-1])
+        board = asset_rows.scoreboard(conn)
+        rules = asset_rows.rule_texts(conn)
         base = board["base_rate"].dropna()
         baselines = baseline_board(conn, float(base.iloc[0]) if len(base) else None, chosen)
     lines = [
@@ -186,8 +164,8 @@ def report(chosen: list[str]) -> str:
         "===========",
         memo,
     ]
-    if called and called[0][0] != chosen[-1]:
-        lines += [f"Latest call (cycle {called[0][0]})", "=" * 30, called[0][1]]
+    if called and called[0] != chosen[-1]:
+        lines += [f"Latest call (cycle {called[0]})", "=" * 30, called[1]]
     lines += [
         "Scoreboard (calls: new ideas; a call said again while it stands, before its horizon",
         "ends, is a restatement, listed and never counted; abstentions apart; the baselines",
@@ -206,7 +184,7 @@ def report(chosen: list[str]) -> str:
         )
     lines.append(FLOOR_NOTE)
     lines += ["", "Active rules", "============"]
-    lines += [f"- {r}" for r in rules["rule_text"]] or ["(none yet)"]
+    lines += [f"- {r}" for r in rules] or ["(none yet)"]
     site = settings.data_dir / "site" / "index.html"
     lines += ["", f"Posts: {settings.data_dir / 'posts'}", f"Site:  {site}"]
     text = "\n".join(lines)

@@ -131,8 +131,8 @@ class _LLMResource(dg.ConfigurableResource):
 
             return OfflineEngine()
         if self.provider in ("anthropic", "openai"):
-            from .minds.replay import WarehouseReplay
-            from .minds.spend import WarehouseSpend
+            from .store.llm_replay import WarehouseReplay
+            from .store.llm_spend import WarehouseSpend
 
             if self.provider == "anthropic":
                 from .minds.claude import ClaudeEngine as Engine

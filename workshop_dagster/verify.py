@@ -94,39 +94,29 @@ def variant_records(database: Path) -> list[str]:
 
     if not warehouse.exists(database):
         return []
+    from .store import record_seals
+
     with warehouse.read_only(database) as conn:
-        rows = conn.execute(
-            "select distinct table_schema from information_schema.tables "
-            "where table_name = 'record_seals' and table_schema <> 'main' order by 1"
-        ).fetchall()
-    return [r[0] for r in rows]
+        return [s for s in record_seals.schemas_with_a_record(conn) if s != "main"]
 
 
 def check_warehouse(database: Path, public_key: str | None = None, schema: str = "main") -> Checked:
     """One record of the warehouse: the loop's (`main`) or a side variant's (its schema)."""
-    from .store import warehouse
+    from .store import asset_rows, record_seals, warehouse
 
     name = "warehouse" if schema == "main" else f"warehouse, variant {schema}"
     if not warehouse.exists(database):
         return Checked(name, [f"no warehouse at {database}"])
     with warehouse.read_only(database) as conn:
-        if not warehouse.table_exists(conn, "record_seals", schema):
+        if not record_seals.has_record(conn, schema):
             return Checked(
                 name, ["the warehouse holds no sealed record (no cycle has been deliberated)"]
             )
-        log = conn.execute(f"select * from {schema}.record_seals order by seq").fetchdf()
-        keys = (
-            dict(
-                conn.execute(
-                    f"select key_id, public_pem from {schema}.record_signing_keys"
-                ).fetchall()
-            )
-            if warehouse.table_exists(conn, "record_signing_keys", schema)
-            else {}
-        )
+        log = record_seals.chain(conn, schema)
+        keys = record_seals.public_keys(conn, schema)
         head = record_head.stored(conn, schema)
-        memo = conn.execute(f"select cycle_key, body from {schema}.memo").fetchdf()
-        predictions = conn.execute(f"select * from {schema}.predictions").fetchdf()
+        memo = asset_rows.whole(conn, "memo", schema).reindex(columns=["cycle_key", "body"])
+        predictions = asset_rows.whole(conn, "predictions", schema)
     if "signature" not in log.columns:
         log = log.assign(signature=None, key_id=None)
     problems = [p for p in (seals.verify_chain(log),) if p]

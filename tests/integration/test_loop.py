@@ -14,7 +14,7 @@ from workshop_dagster.minds.context import record_point
 from workshop_dagster.minds.cycle_context import full_document
 from workshop_dagster.minds.engine import OfflineEngine
 from workshop_dagster.minds.types import Memo
-from workshop_dagster.sql_project import models_by_name, run_in_memory
+from workshop_dagster.store.sql_project import models_by_name, run_in_memory
 
 LOOP_GROUPS = dg.AssetSelection.groups("market", "minds", "predictions")
 ROLLUPS = dg.AssetSelection.groups("track_record")

@@ -13,7 +13,7 @@ from workshop_dagster.minds.calibration import call_probability
 from workshop_dagster.minds.context import RECORD_COLUMNS
 from workshop_dagster.predictions import calibration_report as report
 from workshop_dagster.publish.site import _table_rows
-from workshop_dagster.sql_project import models_by_name, run_models
+from workshop_dagster.store.sql_project import models_by_name, run_models
 
 T = pd.Timestamp
 

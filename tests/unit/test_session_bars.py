@@ -151,7 +151,7 @@ def test_a_warehouse_with_whole_windows_is_migrated_without_changing_what_cycles
 def _features(conn) -> pd.DataFrame:
     """The cycle_features SQL model over what `_write` stored, with no intraday quotes (every
     ticker at its daily close) and one rate a cycle."""
-    from workshop_dagster.sql_project import discover_models
+    from workshop_dagster.store.sql_project import discover_models
 
     cycles = conn.execute("select distinct cycle_key, cycle_ts from market_bars").fetchdf()
     quotes = pd.DataFrame(

@@ -314,14 +314,13 @@ def run_loop(keys: list[str]) -> float:
 
 
 def _tables() -> dict[str, pd.DataFrame]:
-    from ..market.session_bars import WINDOW_BARS
-    from ..store import warehouse
+    from ..store import asset_rows, session_bars, warehouse
 
     with warehouse.connect(active().database, transaction=False) as conn:
-        tables = {t: conn.execute(f"select * from {t}").fetchdf() for t in TABLES}
+        tables = {t: asset_rows.whole(conn, t) for t in TABLES}
         # What each window held, put back from the sessions stored once (market_bars names it).
         tables["market_windows"] = tables["market_bars"]
-        tables["market_bars"] = conn.execute(WINDOW_BARS.format(windows="market_bars")).fetchdf()
+        tables["market_bars"] = session_bars.window_bars(conn)
         return tables
 
 

@@ -25,10 +25,10 @@ def _walk(folder: Path, variant: str) -> dict[str, pd.DataFrame]:
             f"no walk of variant {variant} in {folder}: run `make evaluate "
             f'EVALUATE_ARGS="--variant {variant}"` first'
         )
-    from ..store import warehouse
+    from ..store import asset_rows, warehouse
 
     with warehouse.read_only(db) as conn:
-        return {t: conn.execute(f"select * from {t}").fetchdf() for t in WALK_TABLES}
+        return {t: asset_rows.whole(conn, t) for t in WALK_TABLES}
 
 
 def _restated(scores: pd.DataFrame) -> str:

@@ -16,29 +16,13 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from ..store import warehouse
-from ..store.warehouse import create_table
+from ..store import news_archive as table
 from .news import NEWS_COLUMNS, TIME_COLUMNS, canonical_url, empty_news
 
 WINDOW = pd.Timedelta(hours=24)  # how far back a cycle reads
 MAX_ITEMS = 20  # the newest items a cycle reads within the window
 MAX_PER_FEED = 10  # of them, at most this many from one feed while others have items
 MAX_PER_TAG = 2  # and beyond them, the newest of each ticker (and of MACRO) in the window
-
-DDL = """
-create table if not exists news_archive (
-    item_id varchar primary key,
-    published_at timestamp_ns not null,
-    fetched_at timestamp_ns not null,
-    visible_from timestamp_ns not null,
-    source varchar not null,
-    feed varchar not null,
-    title varchar not null,
-    summary varchar not null,
-    url varchar not null,
-    tickers varchar not null
-)
-"""
 
 
 def _keys(url: str, title: str, published) -> set[str]:
@@ -54,22 +38,12 @@ def _keys(url: str, title: str, published) -> set[str]:
 def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     """Append the items the archive does not hold yet (by id, URL or title: the first seen is
     kept, with the tickers of its duplicates in the same fetch); returns how many were added."""
-    create_table(conn, DDL)
+    table.ensure(conn)
     if items.empty:
         return 0
     new = items.sort_values(["visible_from", "item_id"]).drop_duplicates("item_id")
-    conn.register("incoming_news", new)
-    try:
-        held = conn.execute(
-            "select item_id, url, title, published_at from news_archive where item_id in "
-            "(select item_id from incoming_news) or title in (select title from incoming_news) "
-            "or lower(title) in (select lower(title) from incoming_news) "
-            "or (url <> '' and split_part(url, '?', 1) in "
-            "(select split_part(url, '?', 1) from incoming_news))"
-            # (a superset: `_keys` compares the canonical URLs, queries that name a story kept)
-        ).fetchdf()
-    finally:
-        conn.unregister("incoming_news")
+    # (a superset: `_keys` compares the canonical URLs, queries that name a story kept)
+    held = table.held_like(conn, new)
     seen = set(held["item_id"])
     for url, title, published in zip(held["url"], held["title"], held["published_at"], strict=True):
         seen |= _keys(url, title, published)
@@ -89,11 +63,7 @@ def store(conn: duckdb.DuckDBPyConnection, items: pd.DataFrame) -> int:
     fresh = new.assign(tickers=tickers)[keep]
     if fresh.empty:
         return 0
-    conn.register("fresh_news", fresh[list(NEWS_COLUMNS)])
-    try:
-        conn.execute("insert into news_archive by name select * from fresh_news").fetchall()
-    finally:
-        conn.unregister("fresh_news")
+    table.append(conn, fresh[list(NEWS_COLUMNS)])
     return len(fresh)
 
 
@@ -104,67 +74,21 @@ def visible(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFr
     flooding feed cannot crowd the others out); and beyond them the newest `MAX_PER_TAG` of
     each ticker and of MACRO, so a day of 250 headlines still shows every name that had one
     (a day with fewer than `MAX_ITEMS` items shows them all, as before)."""
-    create_table(conn, DDL)
-    cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
-    cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
-    conn.register("view_cycles", cycles)
-    try:
-        return conn.execute(
-            f"""
-            with in_window as (
-                select
-                    c.cycle_ts, a.item_id, a.visible_from, a.published_at, a.tickers,
-                    row_number() over (
-                        partition by c.cycle_ts, a.feed order by a.visible_from desc, a.item_id
-                    ) as rank_in_feed
-                from view_cycles c
-                join news_archive a
-                  on a.visible_from <= c.cycle_ts
-                 and a.visible_from > c.cycle_ts - interval '{int(WINDOW.total_seconds())} seconds'
-            ),
-            newest as (
-                select cycle_ts, item_id, visible_from, published_at
-                from in_window
-                qualify row_number() over (
-                    partition by cycle_ts
-                    order by rank_in_feed > {MAX_PER_FEED}, visible_from desc, item_id
-                ) <= {MAX_ITEMS}
-            ),
-            tagged as (
-                select cycle_ts, item_id, visible_from, published_at,
-                       unnest(string_split(tickers, ',')) as tag
-                from in_window
-                where tickers <> ''
-            ),
-            newest_of_each_tag as (
-                select cycle_ts, item_id, visible_from, published_at
-                from tagged
-                qualify row_number() over (
-                    partition by cycle_ts, tag order by visible_from desc, item_id
-                ) <= {MAX_PER_TAG}
-            )
-            select * from newest
-            union
-            select * from newest_of_each_tag
-            order by cycle_ts, visible_from, item_id
-            """
-        ).fetchdf()
-    finally:
-        conn.unregister("view_cycles")
+    return table.visible(
+        conn,
+        cycle_times,
+        window_s=int(WINDOW.total_seconds()),
+        max_items=MAX_ITEMS,
+        max_per_feed=MAX_PER_FEED,
+        max_per_tag=MAX_PER_TAG,
+    )
 
 
 def items(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFrame:
     """The archive's rows for these ids (a read: works on a read-only connection)."""
-    if not len(item_ids) or not warehouse.table_exists(conn, "news_archive"):
+    out = table.rows(conn, item_ids) if len(item_ids) else None
+    if out is None:
         return empty_news()
-    ids = pd.DataFrame({"item_id": sorted(set(item_ids))})
-    conn.register("wanted_news", ids)
-    try:
-        out = conn.execute(
-            "select a.* from news_archive a join wanted_news w using (item_id)"
-        ).fetchdf()
-    finally:
-        conn.unregister("wanted_news")
     for col in TIME_COLUMNS:
         out[col] = out[col].astype("datetime64[ns]")
     return out[list(NEWS_COLUMNS)]

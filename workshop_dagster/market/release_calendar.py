@@ -19,25 +19,12 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from ..store import warehouse
-from ..store.warehouse import create_table
+from ..store import release_calendar as table
 
 NOTICE = pd.Timedelta(days=7)  # a release is known this long before it
 AHEAD = pd.Timedelta(days=7)  # a cycle shows the releases due this far ahead
 WINDOW = pd.Timedelta(hours=24)  # and those out in the day before it (as `news_archive`)
 CALENDAR_COLUMNS = ("event_id", "event_at", "known_from", "source", "name", "title", "url")
-
-DDL = """
-create table if not exists release_calendar (
-    event_id varchar primary key,
-    event_at timestamp_ns not null,
-    known_from timestamp_ns not null,
-    source varchar not null,
-    name varchar not null,
-    title varchar not null,
-    url varchar not null
-)
-"""
 
 # What a reader calls a release, from its official title.
 NAMES = (
@@ -101,20 +88,7 @@ def in_span(calendar: pd.DataFrame, start, end) -> pd.DataFrame:
 
 def store(conn: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> int:
     """Append the releases the table does not hold; returns how many were added."""
-    create_table(conn, DDL)
-    if events.empty:
-        return 0
-    conn.register("incoming_releases", events[list(CALENDAR_COLUMNS)])
-    try:
-        before = conn.execute("select count(*) from release_calendar").fetchall()[0][0]
-        conn.execute(
-            "insert into release_calendar by name select * from incoming_releases "
-            "where event_id not in (select event_id from release_calendar)"
-        ).fetchall()
-        after = conn.execute("select count(*) from release_calendar").fetchall()[0][0]
-    finally:
-        conn.unregister("incoming_releases")
-    return int(after - before)
+    return table.append_new(conn, events[list(CALENDAR_COLUMNS)] if len(events) else events)
 
 
 def around(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFrame:
@@ -122,26 +96,18 @@ def around(conn: duckdb.DuckDBPyConnection, cycle_times: Sequence) -> pd.DataFra
     the next `AHEAD` and known by the cycle; "out": in the `WINDOW` before it, or at its
     minute). A read: works on a read-only connection without the table (no rows)."""
     columns = ["cycle_ts", "event_at", "name", "title", "source", "status"]
-    if not len(cycle_times) or not warehouse.table_exists(conn, "release_calendar"):
+    out = (
+        table.around(
+            conn,
+            cycle_times,
+            window_s=int(WINDOW.total_seconds()),
+            ahead_s=int(AHEAD.total_seconds()),
+        )
+        if len(cycle_times)
+        else None
+    )
+    if out is None:
         return pd.DataFrame(columns=columns)
-    cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
-    cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
-    conn.register("calendar_cycles", cycles)
-    try:
-        out = conn.execute(
-            f"""
-            select c.cycle_ts, r.event_at, r.name, r.title, r.source,
-                   case when r.event_at <= c.cycle_ts then 'out' else 'coming' end as status
-            from calendar_cycles c
-            join release_calendar r
-              on r.known_from <= c.cycle_ts
-             and r.event_at > c.cycle_ts - interval '{int(WINDOW.total_seconds())} seconds'
-             and r.event_at <= c.cycle_ts + interval '{int(AHEAD.total_seconds())} seconds'
-            order by c.cycle_ts, r.event_at, r.title
-            """
-        ).fetchdf()
-    finally:
-        conn.unregister("calendar_cycles")
     for col in ("cycle_ts", "event_at"):
         out[col] = out[col].astype("datetime64[ns]")
     return out[columns]

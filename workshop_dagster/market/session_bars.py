@@ -23,8 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..store import warehouse
-from ..store.warehouse import create_table
+from ..store import session_bars as table
 from .errors import MarketDataError
 
 if TYPE_CHECKING:
@@ -33,57 +32,8 @@ if TYPE_CHECKING:
 BAR_COLUMNS = ["bar_ts", "open", "high", "low", "close", "volume"]
 KEY = ["source", "ticker", "session_date"]
 
-DDL = """
-create table if not exists session_bars (
-    source varchar not null,
-    ticker varchar not null,
-    session_date timestamp_ns not null,
-    revision bigint not null,
-    present boolean not null,
-    bar_ts timestamp_ns,
-    open double,
-    high double,
-    low double,
-    close double,
-    volume double,
-    primary key (source, ticker, session_date, revision)
-)
-"""
-
-# Each window's bars as its cycle saw them: per session in the window, the latest revision at or
-# before the window's, if that revision is a bar and not a removal. `{windows}` is a relation of
-# market_bars rows.
-WINDOW_BARS = """
-with revisions as (
-    select
-        windows.cycle_key,
-        windows.cycle_ts,
-        windows.ticker,
-        windows.source,
-        session_bars.session_date,
-        session_bars.present,
-        session_bars.bar_ts,
-        session_bars.open,
-        session_bars.high,
-        session_bars.low,
-        session_bars.close,
-        session_bars.volume,
-        row_number() over (
-            partition by windows.cycle_ts, windows.ticker, session_bars.session_date
-            order by session_bars.revision desc
-        ) as newest
-    from {windows} as windows
-    inner join session_bars
-        on session_bars.source = windows.source
-        and session_bars.ticker = windows.ticker
-        and session_bars.session_date between windows.first_session and windows.last_session
-        and session_bars.revision <= windows.revision
-)
-select
-    cycle_key, cycle_ts, ticker, session_date, bar_ts, open, high, low, close, volume, source
-from revisions
-where newest = 1 and present
-"""
+# Each window's bars as its cycle saw them (the store's query, named here for its readers).
+WINDOW_BARS = table.WINDOW_BARS
 
 
 def view_windows(view: DailyView) -> pd.DataFrame:
@@ -153,33 +103,11 @@ def _changed(incoming: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([added, removed[added.columns]], ignore_index=True)
 
 
-def _latest(conn: duckdb.DuckDBPyConnection, incoming: pd.DataFrame) -> pd.DataFrame:
-    """The newest stored revision of each session in the span `incoming` covers."""
-    conn.register(
-        "incoming_spans",
-        incoming.groupby(["source", "ticker"], as_index=False)["session_date"].agg(
-            first="min", last="max"
-        ),
-    )
-    try:
-        return conn.execute(
-            "select s.source, s.ticker, s.session_date, s.present, "
-            + ", ".join(f"s.{c}" for c in BAR_COLUMNS)
-            + " from session_bars s join incoming_spans i "
-            "on s.source = i.source and s.ticker = i.ticker "
-            "and s.session_date between i.first and i.last "
-            "qualify row_number() over (partition by s.source, s.ticker, s.session_date "
-            "order by s.revision desc) = 1"
-        ).fetchdf()
-    finally:
-        conn.unregister("incoming_spans")
-
-
 def store(conn: duckdb.DuckDBPyConnection, view: DailyView) -> tuple[pd.DataFrame, int]:
     """Store what is new in `view` (the bars a range of cycles sees, `asof.daily_view`) and
     return (each cycle's window, as `market_bars` keeps it; how many session rows were added).
     One transaction: the caller's connection is one use of the warehouse."""
-    create_table(conn, DDL)
+    table.ensure(conn)
     migrate(conn)
     incoming = view.bars.drop_duplicates(KEY + BAR_COLUMNS)[KEY + BAR_COLUMNS]
     clash = incoming[incoming.duplicated(KEY, keep=False)]
@@ -189,8 +117,11 @@ def store(conn: duckdb.DuckDBPyConnection, view: DailyView) -> tuple[pd.DataFram
             f"the source served two different bars for {first['ticker']} on "
             f"{first['session_date']:%Y-%m-%d} in one snapshot"
         )
-    added = _changed(incoming, _latest(conn, incoming))
-    revision = conn.execute("select coalesce(max(revision), 0) from session_bars").fetchall()[0][0]
+    spans = incoming.groupby(["source", "ticker"], as_index=False)["session_date"].agg(
+        first="min", last="max"
+    )
+    added = _changed(incoming, table.latest(conn, spans, BAR_COLUMNS))
+    revision = table.latest_revision(conn)
     if len(added):
         revision += 1
         _insert(conn, added.assign(revision=revision))
@@ -200,14 +131,14 @@ def store(conn: duckdb.DuckDBPyConnection, view: DailyView) -> tuple[pd.DataFram
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
+    table.insert(conn, _typed(rows))
+
+
+def _typed(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.astype({"bar_ts": "datetime64[ns]", "session_date": "datetime64[ns]"})
     for col in ("open", "high", "low", "close", "volume"):
         rows[col] = rows[col].astype("float64")
-    conn.register("new_session_bars", rows)
-    try:
-        conn.execute("insert into session_bars by name select * from new_session_bars").fetchall()
-    finally:
-        conn.unregister("new_session_bars")
+    return rows
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -215,11 +146,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     `market_bars`) into windows over stored sessions, losing nothing: a session whose bar
     changed between cycles becomes a revision at the first cycle that saw the change. Checked
     before it commits: every window resolves to exactly the bars it held."""
-    if not warehouse.table_exists(conn, "market_bars"):
+    old = table.whole_windows(conn)
+    if old is None:
         return
-    if "open" not in conn.execute("select * from market_bars limit 0").fetchdf().columns:
-        return
-    old = conn.execute("select * from market_bars").fetchdf()
     old = old.sort_values(["source", "ticker", "session_date", "cycle_ts"])
     # A revision number per cycle (its rank in time); a session's bar is stored again at the
     # first cycle where it differs from what the previous cycle saw.
@@ -233,22 +162,4 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     out = windows(old)
     out["revision"] = out["cycle_ts"].map(dict(zip(old["cycle_ts"], rank, strict=False)))
     out = out.merge(old[["cycle_ts", "cycle_key"]].drop_duplicates("cycle_ts"), on="cycle_ts")
-    create_table(conn, DDL)
-    conn.execute("alter table market_bars rename to market_bars_before_session_bars").fetchall()
-    _insert(conn, stored)
-    conn.register("migrated_windows", out)
-    try:
-        conn.execute("create table market_bars as select * from migrated_windows").fetchall()
-    finally:
-        conn.unregister("migrated_windows")
-    resolved = conn.execute(
-        f"select count(*) from ({WINDOW_BARS.format(windows='market_bars')}) r "
-        "join market_bars_before_session_bars o using (cycle_ts, ticker, session_date) "
-        "where r.close is not distinct from o.close and r.bar_ts = o.bar_ts"
-    ).fetchall()[0][0]
-    if resolved != len(old):
-        raise RuntimeError(
-            f"moving market_bars to session_bars would change what cycles saw ({resolved} of "
-            f"{len(old)} bars resolved the same); the warehouse is left as it was"
-        )
-    conn.execute("drop table market_bars_before_session_bars").fetchall()
+    table.swap_in_windows(conn, _typed(stored), out, expected=len(old))

@@ -32,7 +32,7 @@ from ..market.universe import TICKER_KIND
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.lessons import lesson_for
 from ..predictions.scoring import SETTLE_GRACE, PriceBook, score_calls
-from ..sql_project import models_by_name, run_models
+from ..store.sql_project import models_by_name, run_models
 from .cycle_context import CycleContext, Lesson, MarketView, RegimeView
 
 LESSONS_SHOWN = 5

@@ -9,7 +9,7 @@ the run see, without asking the minds again; the later cycles keep the record th
 were sealed (`verify` lists a backfill sealed out of time order). What would make a sealed
 cycle say something else for a real reason is refused by name instead: another writer (engine,
 model, prompts or personas: `MindsEngine.writer`, stored with each memo), or other inputs
-(`predictions/sealed_inputs.py`). A run that amends (`workshop/amend=true`) recomputes and
+(`store/sealed_inputs.py`). A run that amends (`workshop/amend=true`) recomputes and
 appends visible amendments, as before.
 """
 
@@ -36,21 +36,9 @@ class PublishedCycle:
 
 def sealed_in(conn: duckdb.DuckDBPyConnection, schema: str, keys: Sequence[str]) -> list[str]:
     """The cycles among `keys` sealed in the record of `schema`."""
-    import pandas as pd
+    from ..store import record_seals
 
-    from ..store.warehouse import table_exists
-
-    if not keys or not table_exists(conn, "record_seals", schema):
-        return []
-    conn.register("asked_keys", pd.DataFrame({"cycle_key": list(keys)}))
-    try:
-        rows = conn.execute(
-            f"select distinct cycle_key from {schema}.record_seals "
-            "where cycle_key in (select cycle_key from asked_keys) order by 1"
-        ).fetchall()
-    finally:
-        conn.unregister("asked_keys")
-    return [r[0] for r in rows]
+    return record_seals.sealed_among(conn, keys, schema)
 
 
 def load(
@@ -62,25 +50,16 @@ def load(
     import pandas as pd
 
     from ..records import records_by
-    from ..store.warehouse import table_exists
+    from ..store import asset_rows
 
     if not keys:
         return {}
-    conn.register("published_keys", pd.DataFrame({"cycle_key": list(keys)}))
-    try:
-        frames = {}
-        for table in TABLES:
-            if not table_exists(conn, table, schema):
-                return {}
-            frames[table] = records_by(
-                conn.execute(
-                    f"select * from {schema}.{table} "
-                    "where cycle_key in (select cycle_key from published_keys)"
-                ).fetchdf(),
-                "cycle_key",
-            )
-    finally:
-        conn.unregister("published_keys")
+    frames = {}
+    for table in TABLES:
+        rows = asset_rows.of_cycles(conn, table, keys, schema)
+        if rows is None:
+            return {}
+        frames[table] = records_by(rows, "cycle_key")
     out = {}
     for key in keys:
         rows = {t: frames[t].get(key, []) for t in TABLES}

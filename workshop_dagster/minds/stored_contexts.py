@@ -15,6 +15,7 @@ from .cycle_context import joined
 def read_full(conn: duckdb.DuckDBPyConnection, mind_context: pd.DataFrame) -> dict[str, dict]:
     """cycle_key -> the full context document, for the rows of `mind_context`."""
     from ..market import news_archive
+    from ..store import context_records
 
     docs = dict(zip(mind_context["cycle_key"], mind_context["context_json"], strict=True))
     parsed = {key: json.loads(doc) for key, doc in docs.items()}
@@ -23,18 +24,7 @@ def read_full(conn: duckdb.DuckDBPyConnection, mind_context: pd.DataFrame) -> di
     item_ids = sorted(
         {n["item_id"] for d in parsed.values() for n in d.get("news", []) if "item_id" in n}
     )
-    records = {}
-    if record_ids:
-        conn.register("wanted_records", pd.DataFrame({"record_id": record_ids}))
-        try:
-            records = dict(
-                conn.execute(
-                    "select record_id, record_json from context_records "
-                    "join wanted_records using (record_id)"
-                ).fetchall()
-            )
-        finally:
-            conn.unregister("wanted_records")
+    records = context_records.read(conn, record_ids)
     items = news_archive.items(conn, item_ids)
     news = {r["item_id"]: r for r in items.to_dict("records")}
     parsed_records: dict[str, dict] = {}

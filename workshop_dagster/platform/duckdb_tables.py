@@ -25,7 +25,7 @@ from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from ..metadata import preview, table_metadata
-from ..store import warehouse
+from ..store import frames, warehouse
 
 
 class LockedDuckDbClient(DuckDbClient):
@@ -66,19 +66,17 @@ class GuardedPandasTypeHandler(DuckDBPandasTypeHandler):
             if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
                 _delete_slice(context, table_slice, connection)
             else:
-                connection.execute(f"create table {name} ({_column_ddl(obj)})")
+                frames.create_empty(connection, table_slice.table, table_slice.schema, obj)
             context.add_output_metadata({"dagster/partition_row_count": 0})
             return None
-        obj = _typed_nulls(obj)
-        if warehouse.table_exists(connection, table_slice.table, table_slice.schema):
-            _retype_null_columns(connection, table_slice, obj)
-            warehouse.add_new_columns(
-                connection, name, {c: _sql_type(t) for c, t in obj.dtypes.items()}
-            )
+        obj = frames.typed_nulls(obj)
+        table, schema = table_slice.table, table_slice.schema
+        if warehouse.table_exists(connection, table, schema):
+            frames.fit_columns(connection, table, schema, obj)
             _delete_slice(context, table_slice, connection)
-            connection.execute(f"insert into {name} by name select * from obj")
+            frames.insert(connection, table, schema, obj)
         else:
-            connection.execute(f"create table {name} as select * from obj")
+            frames.create(connection, table, schema, obj)
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         last, last_key = obj, None
         if len(keys) > 1:  # a range: the preview shows its last cycle's rows
@@ -102,68 +100,6 @@ def _delete_slice(context, table_slice: TableSlice, connection) -> None:
     (`LockedDuckDbClient.delete_table_slice`); the stock client's delete, which would swallow
     a CatalogException and so abort the transaction, runs only on a table that exists."""
     DuckDbClient.delete_table_slice(context, table_slice, connection)
-
-
-def _typed_nulls(frame: pd.DataFrame) -> pd.DataFrame:
-    """All-null object columns as strings: DuckDB would create them with type NULL, and the
-    first later cycle with a value there (an abstention's reason, say) could not be inserted."""
-    empty = [
-        col
-        for col, dtype in frame.dtypes.items()
-        if dtype == object and frame[col].isna().all()  # noqa: E721 - numpy object dtype
-    ]
-    if not empty:
-        return frame
-    return frame.astype({col: "string" for col in empty})
-
-
-def _retype_null_columns(connection, table_slice: TableSlice, frame: pd.DataFrame) -> None:
-    """Give the frame's type to columns a table was created with as type NULL (by an earlier
-    version), or with another type while they hold no value yet (VARCHAR from an empty frame of
-    untyped columns, an offline run's empty `llm_calls`): `sum(cost_usd)` must work whichever
-    run wrote first."""
-    table = f"{table_slice.schema}.{table_slice.table}"
-    rows = connection.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ?",
-        [table_slice.schema, table_slice.table],
-    ).fetchall()
-    for col, data_type in rows:
-        if col not in frame.columns:
-            continue
-        wanted = _sql_type(frame[col].dtype)
-        untyped = data_type in ("NULL", '"NULL"')
-        # Another type while the column holds no value: VARCHAR from an empty frame, or INTEGER
-        # from a bare `null` (DuckDB 1.5's type for it; 2.0 made it NULL).
-        unused = not untyped and data_type != wanted
-        if unused:
-            (values,) = connection.execute(f'select count("{col}") from {table}').fetchone()
-            unused = values == 0
-        if untyped or unused:
-            if warehouse.is_lake_connection(connection):
-                # A lake changes a column's type only to a wider one; this one holds no value,
-                # so it is made again with the frame's type.
-                connection.execute(f'alter table {table} drop column "{col}"')
-                connection.execute(f'alter table {table} add column "{col}" {wanted}')
-            else:
-                connection.execute(f'alter table {table} alter column "{col}" type {wanted}')
-
-
-def _sql_type(dtype) -> str:
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "BIGINT"
-    if pd.api.types.is_float_dtype(dtype):
-        return "DOUBLE"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "TIMESTAMP_NS"
-    return "VARCHAR"
-
-
-def _column_ddl(frame: pd.DataFrame) -> str:
-    """Column types for a table created from an empty frame (DuckDB would type them NULL)."""
-    return ", ".join(f'"{col}" {_sql_type(dtype)}' for col, dtype in frame.dtypes.items())
 
 
 class RangeDbIOManager(DbIOManager):

@@ -29,15 +29,6 @@ if TYPE_CHECKING:
 
     from .signing import Signer
 
-HEAD_DDL = """
-create table if not exists {schema}.record_head (
-    seq bigint not null,
-    seal varchar not null,
-    cycle_key varchar not null,
-    key_id varchar,
-    signature varchar
-)
-"""
 # The shortest seal prefix `--head` accepts (64 bits: no two seals of a record share it).
 MIN_PIN_DIGITS = 16
 
@@ -94,24 +85,19 @@ def head_of(log: pd.DataFrame) -> Head | None:
 
 def store(conn: duckdb.DuckDBPyConnection, schema: str, head: Head) -> None:
     """Replace the record's head (in the caller's transaction: the one that appended the seals)."""
-    conn.execute(HEAD_DDL.format(schema=schema)).fetchall()
-    conn.execute(f"delete from {schema}.record_head").fetchall()
-    conn.execute(
-        f"insert into {schema}.record_head values (?, ?, ?, ?, ?)",
-        [head.seq, head.seal, head.cycle_key, head.key_id, head.signature],
-    ).fetchall()
+    from ..store import record_head as table
+
+    table.replace(conn, schema, (head.seq, head.seal, head.cycle_key, head.key_id, head.signature))
 
 
 def stored(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> Head | None | str:
     """The head the warehouse records for a record; None when it has none; a problem (str) when
     the table holds other than one row."""
-    from ..store.warehouse import table_exists
+    from ..store import record_head as table
 
-    if not table_exists(conn, "record_head", schema):
+    rows = table.rows(conn, schema)
+    if rows is None:
         return None
-    rows = conn.execute(
-        f"select seq, seal, cycle_key, key_id, signature from {schema}.record_head"
-    ).fetchall()
     if len(rows) != 1:
         return f"the record's head table holds {len(rows)} rows, not one"
     seq, seal, cycle_key, kid, signature = rows[0]

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from ..records import records_by
+from ..store import record_seals as table
 from . import record_head
 from .signing import Signer, key_id
 
@@ -38,45 +39,17 @@ CALL_FIELDS = (
     "band_low_pct",
     "band_high_pct",
 )
-DDL = """
-create table if not exists {schema}.record_seals (
-    seq bigint primary key,
-    cycle_key varchar not null,
-    kind varchar not null,
-    content_hash varchar not null,
-    prev_seal varchar not null,
-    seal varchar not null,
-    content_json varchar not null
-)
-"""
 # A chain row's fields, in order; the seal covers all but the content (through its hash).
 CHAIN_COLUMNS = ("seq", "cycle_key", "kind", "content_hash", "prev_seal", "seal", "content_json")
 # Optional signatures (predictions/signing.py): a row's signature of its seal and the id of the
-# key that made it; the public keys beside the chain. Added to a chain made before them.
-SIGNATURE_COLUMNS = {"signature": "VARCHAR", "key_id": "VARCHAR"}
-KEYS_DDL = """
-create table if not exists {schema}.record_signing_keys (
-    key_id varchar primary key,
-    public_pem varchar not null
-)
-"""
-
-
-def _ensure(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
-    from ..store.warehouse import add_new_columns, create_table
-
-    conn.execute(f"create schema if not exists {schema}").fetchall()
-    create_table(conn, DDL.format(schema=schema))
-    create_table(conn, KEYS_DDL.format(schema=schema))
-    add_new_columns(conn, f"{schema}.record_seals", SIGNATURE_COLUMNS)
+# key that made it (the store adds the columns to a chain made before them).
+SIGNATURE_COLUMNS = table.SIGNATURE_COLUMNS
 
 
 def public_keys(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> dict[str, str]:
     """key id -> public key PEM of every key that signed a seal (of the variant in `schema`)."""
-    _ensure(conn, schema)
-    return dict(
-        conn.execute(f"select key_id, public_pem from {schema}.record_signing_keys").fetchall()
-    )
+    table.ensure(conn, schema)
+    return table.public_keys(conn, schema)
 
 
 class SealedRecordError(RuntimeError):
@@ -88,17 +61,7 @@ def claim_variant(conn: duckdb.DuckDBPyConnection, schema: str, variant: str) ->
     """Bind the record in `schema` to one variant, or refuse another's calls: two variants in
     one record would make one track record, calibration and rules of two configurations. A
     record sealed before variants were stamped is the loop's own (`baseline`)."""
-    _ensure(conn, schema)
-    conn.execute(
-        f"create table if not exists {schema}.record_variant (variant varchar not null)"
-    ).fetchall()
-    row = conn.execute(f"select variant from {schema}.record_variant").fetchone()
-    if row is None:
-        sealed = conn.execute(f"select count(*) from {schema}.record_seals").fetchone()[0]
-        held = "baseline" if sealed else variant
-        conn.execute(f"insert into {schema}.record_variant values (?)", [held]).fetchall()
-    else:
-        held = row[0]
+    held = table.claimed_variant(conn, schema, variant)
     if held != variant:
         where = "the loop's record (schema main)" if schema == "main" else f"schema {schema}"
         raise SealedRecordError(
@@ -165,8 +128,8 @@ def contents(memo: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, str]:
 
 def chain(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> pd.DataFrame:
     """The chain of a variant (each variant's record is sealed in its own schema)."""
-    _ensure(conn, schema)
-    return conn.execute(f"select * from {schema}.record_seals order by seq").fetchdf()
+    table.ensure(conn, schema)
+    return table.chain(conn, schema)
 
 
 def seal(
@@ -182,22 +145,9 @@ def seal(
     Refuses, naming the first such cycle, to change a sealed cycle's content unless `amend`.
     With a `signer`, each new row is signed and its public key recorded. `schema`: the
     variant's, whose chain this is."""
-    _ensure(conn, schema)
-    conn.register("cycles_to_seal", pd.DataFrame({"cycle_key": sorted(by_cycle)}))
-    try:  # only the latest row of each cycle of the run, and the chain's last row
-        latest = (
-            conn.execute(
-                f"select s.* from {schema}.record_seals s join cycles_to_seal using (cycle_key) "
-                "qualify row_number() over (partition by s.cycle_key order by s.seq desc) = 1"
-            )
-            .fetchdf()
-            .set_index("cycle_key")
-        )
-    finally:
-        conn.unregister("cycles_to_seal")
-    tail = conn.execute(
-        f"select seq, seal, cycle_key from {schema}.record_seals order by seq desc limit 1"
-    ).fetchall()
+    table.ensure(conn, schema)
+    latest = table.latest_of(conn, list(by_cycle), schema).set_index("cycle_key")
+    tail = table.tail(conn, schema)
     changed = [
         k
         for k in sorted(by_cycle)
@@ -210,8 +160,8 @@ def seal(
             "the record is not rewritten. To publish the new content as a visible amendment, "
             "run again with the run tag workshop/amend=true"
         )
-    seq = int(tail[0][0]) + 1 if tail else 1
-    prev = tail[0][1] if tail else GENESIS
+    seq = tail[0] + 1 if tail else 1
+    prev = tail[1] if tail else GENESIS
     rows = []
     for key in sorted(by_cycle):
         if key in latest.index and latest.at[key, "content_json"] == by_cycle[key]:
@@ -228,31 +178,14 @@ def seal(
             pem = signer.public_pem()
             frame["signature"] = signer.sign(frame["seal"].tolist())
             frame["key_id"] = key_id(pem)
-            _keep_key(conn, schema, pem)
-        conn.register("new_seals", frame)
-        try:
-            conn.execute(
-                f"insert into {schema}.record_seals by name select * from new_seals"
-            ).fetchall()
-        finally:
-            conn.unregister("new_seals")
-    last = (rows[-1][0], rows[-1][5], rows[-1][1]) if rows else (tail[0] if tail else None)
+            table.keep_key(conn, schema, key_id(pem), pem)
+        table.append(conn, frame, schema)
+    last = (rows[-1][0], rows[-1][5], rows[-1][1]) if rows else tail
     if last is not None:
         _keep_head(conn, schema, record_head.Head(int(last[0]), last[1], last[2]), signer)
     sealed = latest["seal"].to_dict()
     sealed.update({r[1]: r[5] for r in rows})
     return pd.Series(sealed, name="seal")
-
-
-def _keep_key(conn: duckdb.DuckDBPyConnection, schema: str, pem: str) -> None:
-    """The public key beside the chain, once (an insert where it is missing: a lake's tables
-    have no key for `on conflict`)."""
-    kid = key_id(pem)
-    conn.execute(
-        f"insert into {schema}.record_signing_keys select ?, ? where not exists "
-        f"(select 1 from {schema}.record_signing_keys where key_id = ?)",
-        [kid, pem, kid],
-    ).fetchall()
 
 
 def _keep_head(
@@ -267,7 +200,7 @@ def _keep_head(
             return
     if signer is not None:
         pem = signer.public_pem()
-        _keep_key(conn, schema, pem)
+        table.keep_key(conn, schema, key_id(pem), pem)
     record_head.store(conn, schema, head.signed(signer))
 
 

@@ -30,9 +30,7 @@ from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
 from ...partitions import cycle_ordinal, key_to_time
 from ...progress import to_terminal
 from ...resources import LLMResource, MarketResource, WarehouseResource
-from ...store import warehouse
 from ...store.warehouse import WriteConflict
-from ...store.warehouse import table_exists as warehouse_table_exists
 from ...variant_jobs import LOOP_OUTPUTS
 from ...variant_place import VariantPlace
 
@@ -82,15 +80,10 @@ def _prior_predictions(
     wh: WarehouseResource, before: "pd.Timestamp", schema: str
 ) -> "pd.DataFrame":
     """The variant's own calls before `before` (its schema's `predictions`): never another's."""
-    import pandas as pd
+    from ...store import asset_rows
 
     with wh.connect() as conn:
-        if not warehouse.table_exists(conn, "predictions", schema):
-            return pd.DataFrame()
-        return conn.execute(
-            f"select * from {schema}.predictions where cycle_ts < ? order by cycle_ts, source",
-            [before],
-        ).fetchdf()
+        return asset_rows.calls_before(conn, before, schema)
 
 
 def _scoring_prices(market: MarketResource, prior: "pd.DataFrame", first_needed, cycles):
@@ -179,18 +172,10 @@ def _with_published_ledger(warehouse: WarehouseResource, schema: str, ledger, pu
 
     if not published:
         return ledger
-    keys = pd.DataFrame({"cycle_key": [c.cycle_key for c in published.values()]})
+    from ...store import asset_rows
+
     with warehouse.connect() as conn:
-        if not warehouse_table_exists(conn, "llm_calls", schema):
-            return ledger
-        conn.register("published_ledger_keys", keys)
-        try:
-            stored = conn.execute(
-                f"select * from {schema}.llm_calls "
-                "where cycle_key in (select cycle_key from published_ledger_keys)"
-            ).fetchdf()
-        finally:
-            conn.unregister("published_ledger_keys")
+        stored = asset_rows.ledger_of(conn, [c.cycle_key for c in published.values()], schema)
     if stored.empty:
         return ledger
     stored = stored.reindex(columns=ledger.columns).astype(ledger.dtypes.to_dict())
@@ -205,11 +190,11 @@ def _with_stored(warehouse: WarehouseResource, records: dict, context_json: str)
     wanted = json.loads(context_json).get("record_id")
     if wanted is None or wanted in records:
         return records
+    from ...store import context_records
+
     with warehouse.connect() as conn:
-        rows = conn.execute(
-            "select record_json from context_records where record_id = ?", [wanted]
-        ).fetchall()
-    return {**records, **({wanted: rows[0][0]} if rows else {})}
+        held = context_records.read(conn, [wanted])
+    return {**records, **held}
 
 
 def _news_read(warehouse: WarehouseResource, news_items):
@@ -302,11 +287,11 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
 
     import pandas as pd
 
-    from ...minds import context_records
     from ...minds.context import Feedback
     from ...minds.loop import TIME_COLUMNS, deliberate, resume_advice
     from ...minds.spend import LEDGER_FIELDS
     from ...predictions import record_head
+    from ...store import context_records
 
     cycles = sorted(cycle_times(context))
     missing = _missing_market(cycles, cycle_features)
@@ -361,7 +346,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
     # published get back the ledger rows they were written with.
     calls = ledger
     ledger = _with_published_ledger(warehouse, schema, ledger, published)
-    # The records the contexts name, each stored once (append-only: minds/context_records.py).
+    # The records the contexts name, each stored once (append-only: store/context_records.py).
     records = out.pop("context_records")
     with warehouse.connect() as conn:
         new_records = context_records.store(conn, records)

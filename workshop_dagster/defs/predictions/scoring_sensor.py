@@ -22,45 +22,16 @@ from ...variant_jobs import SCORE_JOBS
 if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load
     import pandas as pd
 
-DUE_SQL = """
-with scored as (
-    select cycle_key, source, status from {schema}.prediction_scores
-)
-select p.cycle_key, max(p.horizon_end) as latest_due
-from {schema}.predictions p
-left join scored s on s.cycle_key = p.cycle_key and s.source = p.source
-where p.parse_status = 'parsed'
-  and p.horizon_end <= ?
-  and (s.status is null or s.status = 'pending')
-group by p.cycle_key
-order by p.cycle_key
-"""
-DUE_WITHOUT_SCORES_SQL = """
-select cycle_key, max(horizon_end) as latest_due
-from {schema}.predictions
-where parse_status = 'parsed' and horizon_end <= ?
-group by cycle_key
-order by cycle_key
-"""
-
 
 def due_cycles(
     database: str, now: "pd.Timestamp", schema: str = "main"
 ) -> "list[tuple[str, pd.Timestamp]]":
     """(cycle_key, latest matured horizon) for cycles with matured, unscored calls (of the
     variant whose tables are in `schema`)."""
-    import pandas as pd
+    from ...store import asset_rows
 
     with warehouse.connect(database, transaction=False, timeout=30) as conn:
-        if not warehouse.table_exists(conn, "predictions", schema):
-            return []
-        sql = (
-            DUE_SQL
-            if warehouse.table_exists(conn, "prediction_scores", schema)
-            else DUE_WITHOUT_SCORES_SQL
-        )
-        rows = conn.execute(sql.format(schema=schema), [now]).fetchall()
-    return [(key, pd.Timestamp(due)) for key, due in rows]
+        return asset_rows.due_cycles(conn, now, schema)
 
 
 MAX_ATTEMPTS = 3

@@ -151,12 +151,9 @@ def _warehouse_comparisons(conn) -> list[dict]:
     it has been built)."""
     import json
 
-    from ...store.warehouse import table_exists
+    from ...store import asset_rows
 
-    if not table_exists(conn, "variant_comparison"):
-        return []
-    docs = conn.execute("select distinct b, doc from variant_comparison order by b").fetchall()
-    return [json.loads(doc) for _, doc in docs]
+    return [json.loads(doc) for doc in asset_rows.comparison_documents(conn)]
 
 
 @dg.asset(
@@ -193,19 +190,16 @@ def site(
     from ...predictions.signing import signer_for
     from ...publish.site import SiteData, build_site
     from ...settings import active
+    from ...store import asset_rows
     from ...store.warehouse import table_exists
 
     with warehouse.connect() as conn:
         seals = sealed_record.chain(conn)
         public_keys = sealed_record.public_keys(conn)
-        memos = (
-            dict(conn.execute("select cycle_key, body from memo").fetchall())
-            if table_exists(conn, "memo")
-            else {}
-        )
+        memos = asset_rows.memo_bodies(conn)
         warehouse_comparisons = _warehouse_comparisons(conn)
         paper = {
-            name: conn.execute(f"select * from {name}").fetchdf()
+            name: asset_rows.whole(conn, name)
             for name in ("paper_positions", "paper_equity", "paper_performance")
             if table_exists(conn, name)
         }

@@ -77,32 +77,26 @@ def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
     from ...portfolio.paper_book import fed_funds
     from ...predictions.bootstrap import horizon_block
     from ...predictions.scoring import PriceBook, minute_legs
-    from ...store.warehouse import table_exists
+    from ...store import asset_rows, paper_books
     from ...variants import load_variants
 
     rules = load_variants()[variant].portfolio_rules(SETTINGS.portfolio)
     now = calendar.now_ny()
     with warehouse.connect() as conn:
-        if not table_exists(conn, "predictions", schema):
+        predictions = asset_rows.calls_in_time_order(conn, schema)
+        if predictions.empty:
             raise dg.Failure(f"no predictions of variant {variant} yet: run a cycle first")
-        predictions = conn.execute(
-            f"select * from {schema}.predictions order by cycle_ts"
-        ).fetchdf()
-        rates = fed_funds(conn.execute("select series, value, as_of from macro_rates").fetchdf())
-        features = conn.execute(
-            "select cycle_ts, ticker, change_1d_pct from cycle_features"
-        ).fetchdf()
+        rates = fed_funds(asset_rows.rate_points(conn))
+        features = asset_rows.daily_changes(conn)
     start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
     end = max(min(now, predictions["horizon_end"].max()), predictions["cycle_ts"].max())
     with permanent_errors_fail_fast():
         closes = market.scoring_prices(start, end, intraday_tickers=minute_legs(predictions))
     book = every_portfolio(predictions, PriceBook.of(closes), rules, now, rates, features)
     table = metrics_table(book, rules, horizon_block(predictions))
+    frames = dict(zip(PAPER_ASSETS, (book.positions, book.marks, table), strict=True))
     with warehouse.one_transaction() as conn:
-        for name, frame in zip(PAPER_ASSETS, (book.positions, book.marks, table), strict=True):
-            conn.register("frame", frame)
-            conn.execute(f"create or replace table {schema}.{name} as select * from frame")
-            conn.unregister("frame")
+        paper_books.replace_books(conn, frames, schema)
     positions, equity, performance = keys
     yield dg.MaterializeResult(
         asset_key=positions,
@@ -145,36 +139,22 @@ def _markdown(table) -> str:
 
 
 def _books_balance(conn, schema: str = "main"):
-    rows = conn.execute(
-        f"select source, cycle_key, equity from {schema}.paper_equity "
-        "where not isfinite(equity) or not isfinite(cash) "
-        "or abs(cash + long_value - short_value - equity) > 1e-6 * greatest(1, abs(equity))"
-    ).fetchall()
-    return rows, {}
+    from ...store import paper_books
+
+    return paper_books.unbalanced_marks(conn, schema), {}
 
 
 def _within_cap(conn, schema: str = "main"):
+    from ...store import paper_books
+
     cap = SETTINGS.portfolio.gross_cap
-    rows = conn.execute(
-        f"select source, cycle_key, gross, equity from {schema}.paper_equity "
-        "where gross > ? + 1e-9 or equity < 0 or not isfinite(equity)",
-        [cap],
-    ).fetchall()
-    return rows, {"gross_cap": cap}
+    return paper_books.marks_over_the_cap(conn, cap, schema), {"gross_cap": cap}
 
 
 def _every_call(conn, schema: str = "main"):
-    rows = conn.execute(
-        f"""
-        with scored as (
-            select cycle_key, source from {schema}.prediction_scores where status = 'scored'
-        )
-        select s.cycle_key, s.source from scored s
-        left join {schema}.paper_positions p using (cycle_key, source)
-        where p.cycle_key is null or (p.status = 'none' and p.reason is null)
-        """
-    ).fetchall()
-    return rows, {}
+    from ...store import paper_books
+
+    return paper_books.scored_calls_without_a_position(conn, schema), {}
 
 
 # The checks read what the asset wrote; blocking: a failure stops the run before the site.

@@ -29,16 +29,9 @@ COLUMNS = {
 
 def _synthesis_scores(conn, schema: str):
     """A variant's decided synthesis rows (empty when it has none yet)."""
-    import pandas as pd
+    from ...store import asset_rows
 
-    from ...store import warehouse
-
-    if not warehouse.table_exists(conn, "prediction_scores", schema):
-        return pd.DataFrame()
-    return conn.execute(
-        f"select * from {schema}.prediction_scores where source = 'synthesis' "
-        "and status in ('scored', 'abstained')"
-    ).fetchdf()
+    return asset_rows.synthesis_decided(conn, schema)
 
 
 @dg.asset(

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .settings import PROJECT_ROOT
-
 if TYPE_CHECKING:  # the models are discovered when the code location loads; run, they import these
     import duckdb
     import pandas as pd
 
-SQL_DIR = PROJECT_ROOT / "dbt_like_sql"
+# The SQL project beside the package (`dbt_like_sql/`: one model a file, its tests in schema.yml).
+SQL_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
 CONFIG_RE = re.compile(r"\{\{\s*config\((?P<args>.*?)\)\s*\}\}", re.S)
 REF_RE = re.compile(r"\{\{\s*ref\(\s*['\"](?P<name>\w+)['\"]\s*\)\s*\}\}")
 PARTITION_COLUMN = "cycle_ts"

@@ -49,33 +49,16 @@ class ChangedInputs:
 # Tables whose rows stand for other rows: the columns that are only a pointer, and the query
 # that resolves a relation of them to what they point to (compared instead).
 def _resolved() -> dict[str, tuple[tuple[str, ...], str]]:
-    from ..market.session_bars import WINDOW_BARS
+    from .session_bars import WINDOW_BARS
 
     return {"market_bars": (("revision",), WINDOW_BARS)}
 
 
 def sealed_keys(conn: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str]:
     """The cycles among `keys` sealed in any record of the warehouse (the loop's or a variant's)."""
-    import pandas as pd
+    from .record_seals import sealed_anywhere
 
-    schemas = [
-        s
-        for (s,) in conn.execute(
-            "select distinct table_schema from information_schema.tables "
-            "where table_name = 'record_seals'"
-        ).fetchall()
-    ]
-    if not schemas or not keys:
-        return []
-    union = " union ".join(f"select distinct cycle_key from {s}.record_seals" for s in schemas)
-    conn.register("asked_cycle_keys", pd.DataFrame({"cycle_key": list(keys)}))
-    try:
-        rows = conn.execute(
-            f"select cycle_key from asked_cycle_keys where cycle_key in ({union}) order by 1"
-        ).fetchall()
-    finally:
-        conn.unregister("asked_cycle_keys")
-    return [r[0] for r in rows]
+    return sealed_anywhere(conn, keys)
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
@@ -93,7 +76,7 @@ def changed_sealed_cycles(
     frame, or a SQL relation) would change any: compared as multisets of rows on the columns
     both have (a column a release adds is not a change of what the memo saw). None when the
     table does not exist yet, no cycle is sealed, or the rows are the same."""
-    from ..store.warehouse import table_exists
+    from .warehouse import table_exists
 
     schema, _, name = table.rpartition(".")
     if not sealed or not table_exists(conn, name, schema or "main"):

@@ -10,10 +10,12 @@ written leaves rows no context names, which are harmless.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import pandas as pd
+
+from .warehouse import create_table, table_exists
 
 DDL = """
 create table if not exists context_records (
@@ -24,8 +26,6 @@ create table if not exists context_records (
 
 def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
     """Add the records not stored yet; returns how many were new."""
-    from ..store.warehouse import create_table
-
     create_table(conn, DDL)
     if not records:
         return 0
@@ -40,3 +40,20 @@ def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
         return conn.execute("select count(*) from context_records").fetchall()[0][0] - before
     finally:
         conn.unregister("new_context_records")
+
+
+def read(conn: duckdb.DuckDBPyConnection, record_ids: Sequence[str]) -> dict[str, str]:
+    """record_id -> record_json of the stored records among `record_ids` (a read: works on a
+    read-only connection, and before the table is made)."""
+    if not record_ids or not table_exists(conn, "context_records"):
+        return {}
+    conn.register("wanted_records", pd.DataFrame({"record_id": sorted(set(record_ids))}))
+    try:
+        return dict(
+            conn.execute(
+                "select record_id, record_json from context_records "
+                "join wanted_records using (record_id)"
+            ).fetchall()
+        )
+    finally:
+        conn.unregister("wanted_records")

@@ -14,7 +14,7 @@ import threading
 
 import pandas as pd
 
-from ..store import warehouse
+from . import warehouse
 
 DDL = """
 create table if not exists llm_replay (

@@ -1,0 +1,70 @@
+"""The `release_calendar` table: one row a scheduled release, append-only (what a release is,
+when it is known and what a cycle shows are `market/release_calendar.py`'s)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from .warehouse import create_table, table_exists
+
+DDL = """
+create table if not exists release_calendar (
+    event_id varchar primary key,
+    event_at timestamp_ns not null,
+    known_from timestamp_ns not null,
+    source varchar not null,
+    name varchar not null,
+    title varchar not null,
+    url varchar not null
+)
+"""
+
+
+def append_new(conn: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> int:
+    """Append the releases of `events` the table does not hold (by `event_id`); returns how
+    many were added."""
+    create_table(conn, DDL)
+    if events.empty:
+        return 0
+    conn.register("incoming_releases", events)
+    try:
+        before = conn.execute("select count(*) from release_calendar").fetchall()[0][0]
+        conn.execute(
+            "insert into release_calendar by name select * from incoming_releases "
+            "where event_id not in (select event_id from release_calendar)"
+        ).fetchall()
+        after = conn.execute("select count(*) from release_calendar").fetchall()[0][0]
+    finally:
+        conn.unregister("incoming_releases")
+    return int(after - before)
+
+
+def around(
+    conn: duckdb.DuckDBPyConnection, cycle_times: Sequence, *, window_s: int, ahead_s: int
+) -> pd.DataFrame | None:
+    """Each cycle's releases known by it, out in the `window_s` before it or due in the
+    `ahead_s` after it: cycle_ts, event_at, name, title, source, status ('out' or 'coming').
+    None where the table was never made (a read: works on a read-only connection)."""
+    if not table_exists(conn, "release_calendar"):
+        return None
+    cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
+    cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
+    conn.register("calendar_cycles", cycles)
+    try:
+        return conn.execute(
+            f"""
+            select c.cycle_ts, r.event_at, r.name, r.title, r.source,
+                   case when r.event_at <= c.cycle_ts then 'out' else 'coming' end as status
+            from calendar_cycles c
+            join release_calendar r
+              on r.known_from <= c.cycle_ts
+             and r.event_at > c.cycle_ts - interval '{int(window_s)} seconds'
+             and r.event_at <= c.cycle_ts + interval '{int(ahead_s)} seconds'
+            order by c.cycle_ts, r.event_at, r.title
+            """
+        ).fetchdf()
+    finally:
+        conn.unregister("calendar_cycles")
