@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(if $(filter $(DATA_FOLDER),$(CURDIR)/data),$(CURDIR)/.d
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo backfill test bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
+.PHONY: install instance demo backfill test test-lake bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
 
 $(STAMP): pyproject.toml
 	@echo "Creating $(VENV) and installing Workshop with Dagster, DuckDB, great_expectations and the test tools (about 2 minutes, once; again when pyproject.toml changes)"
@@ -65,6 +65,17 @@ test: install
 	DAGSTER_HOME=$$scratch VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs && \
 	echo 'pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"' && \
 	DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"; \
+	status=$$?; rm -rf $$scratch; exit $$status
+
+# The integration tests again with every warehouse a DuckLake (docs/operations.md, "A shared
+# warehouse"): its catalog on a PostgreSQL server each test worker starts on 127.0.0.1 (Debian's
+# postgresql; skipped with the reason without it), its Parquet files in the test's folder.
+# Tests of what only a DuckDB file has are marked `file_warehouse` and skipped here.
+test-lake: install
+	@scratch=$$(mktemp -d -t workshop-test-dagster-home.XXXXXX) && cp dagster.yaml $$scratch/ && \
+	echo 'WORKSHOP_TEST_WAREHOUSE=lake pytest -q -n 3 --dist loadfile tests/integration -m "not bench"' && \
+	WORKSHOP_TEST_WAREHOUSE=lake DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -n 3 --dist loadfile \
+	  --no-loadscope-reorder tests/integration -m "not bench"; \
 	status=$$?; rm -rf $$scratch; exit $$status
 
 # Each benchmark script at a tiny size, ending with its result line (proves the scripts run;

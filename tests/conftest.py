@@ -115,6 +115,58 @@ def quality_worker_runtime(tmp_path_factory):
     quality_worker.shutdown(runtime)
 
 
+# `make test-lake`: the integration tests again with every warehouse a DuckLake (its catalog a
+# database of a PostgreSQL server each test worker starts on 127.0.0.1, its files in the test's
+# folder) instead of a DuckDB file. Tests of what only a file has are marked `file_warehouse`.
+LAKE = os.environ.get("WORKSHOP_TEST_WAREHOUSE") == "lake"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if LAKE and item.get_closest_marker("file_warehouse"):
+        pytest.skip("a DuckDB file's behaviour (make test runs it; make test-lake is the lake's)")
+
+
+class _LakeServer:
+    """One PostgreSQL server per test process, started at the first lake, stopped at exit."""
+
+    server = None
+    stack = None
+
+    @classmethod
+    def catalog(cls) -> tuple[str, str]:
+        """A new, empty catalog database: (its DuckLake location, its password)."""
+        import uuid
+        from contextlib import ExitStack
+
+        from tests.e2e.dagster_dev import free_port
+        from tests.e2e.postgres import running_postgres
+        from workshop_dagster.store import lake
+
+        if cls.server is None:
+            cls.stack = ExitStack()
+            cls.server = cls.stack.enter_context(running_postgres(free_port()))
+        pg = cls.server
+        name = f"lake_{uuid.uuid4().hex[:12]}"
+        pg.psql("postgres", f"create database {name}")
+        location = f"{lake.PREFIX}dbname={name} host={pg.host} port={pg.port} user={pg.user}"
+        return location, pg.password
+
+
+def warehouse_env(file: Path) -> dict[str, str]:
+    """The settings of a new, empty warehouse: the DuckDB `file`, or under `make test-lake` a
+    new lake (its Parquet files in a folder beside where the file would be)."""
+    if not LAKE:
+        return {"WORKSHOP_DB": str(file)}
+    location, password = _LakeServer.catalog()
+    files = file.parent / f"{file.stem}-lake"
+    return {"WORKSHOP_DB": location, "PGPASSWORD": password, "WORKSHOP_LAKE_DATA": str(files)}
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if _LakeServer.stack is not None:
+        _LakeServer.stack.close()
+
+
 def _workshop_env(folder: Path, patch: pytest.MonkeyPatch) -> dict[str, str]:
     home = folder / "dagster_home"
     home.mkdir()
@@ -122,7 +174,7 @@ def _workshop_env(folder: Path, patch: pytest.MonkeyPatch) -> dict[str, str]:
     env = {
         "DAGSTER_HOME": str(home),
         "WORKSHOP_DATA_DIR": str(folder / "data"),
-        "WORKSHOP_DB": str(folder / "data" / "workshop.duckdb"),
+        **warehouse_env(folder / "data" / "workshop.duckdb"),
     }
     for key, value in env.items():
         patch.setenv(key, value)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-import duckdb
-
 from workshop_dagster.predictions.claim_check import bare_numbers, claim_problems
 
 
 def memo_quality(db: str) -> dict:
-    with duckdb.connect(db, read_only=True) as conn:
+    from workshop_dagster.store import warehouse
+
+    with warehouse.read_only(db) as conn:
         memos = conn.execute(
             "select m.cycle_key, m.title, m.body, m.abstained, x.context_json, d.label "
             "from memo m join mind_context x using (cycle_key) join debate d using (cycle_key) "

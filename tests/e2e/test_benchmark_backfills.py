@@ -19,3 +19,12 @@ def test_the_loop_backfill_benchmark_runs_on_a_lake():
 
     postgres_bin()  # skips (or fails in CI) where Debian's postgresql is missing
     runs_on_a_tiny_size("loop_backfill", "--lake", result="loop_backfill_lake")
+
+
+def test_the_concurrent_variants_benchmark_runs_on_a_lake():
+    """Four variant runs on one lake, in turn and at once: each run succeeds and every
+    variant's calls are there once per cycle."""
+    from tests.e2e.postgres import postgres_bin
+
+    postgres_bin()  # skips (or fails in CI) where Debian's postgresql is missing
+    runs_on_a_tiny_size("lake_variants")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import dagster as dg
 import pandas as pd
 
@@ -58,6 +60,16 @@ def query(sql: str, params=None) -> pd.DataFrame:
 
     with warehouse.read_only(load_settings().database) as conn:
         return conn.execute(sql, params or []).fetchdf()
+
+
+@contextmanager
+def writable():
+    """A read-write connection to the warehouse of the settings (a file or a lake), as a hand
+    edit would open it: through the one door, committed when the block ends."""
+    from workshop_dagster.store import warehouse
+
+    with warehouse.connect(load_settings().database) as conn:
+        yield conn
 
 
 def failure_text(result) -> str:

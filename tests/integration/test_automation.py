@@ -4,9 +4,8 @@ import datetime
 import zoneinfo
 
 import dagster as dg
-import duckdb
 
-from tests.integration.helpers import materialize
+from tests.integration.helpers import materialize, writable
 from workshop_dagster.settings import load_settings
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -114,7 +113,7 @@ def test_scoring_sensor_requests_each_matured_cycle_once_and_catches_up(workshop
     assert not first.run_requests, "every call was already scored by the cycle runs"
 
     # Scores lost (a scoring run that never happened, a daemon that was down): catch up.
-    with duckdb.connect(str(load_settings().database)) as conn:
+    with writable() as conn:
         conn.execute("delete from prediction_scores where cycle_key in (?, ?)", keys[:2])
         conn.execute(
             "update prediction_scores set status = 'pending' where cycle_key = ?", [keys[2]]

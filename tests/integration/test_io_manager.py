@@ -3,8 +3,12 @@
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
 from workshop_dagster.platform.io_manager import warehouse_io_manager
+
+# Writes DuckDB files of its own (the IO manager's frame handling; the lake's is test_lake.py).
+pytestmark = pytest.mark.file_warehouse
 
 PARTS = dg.StaticPartitionsDefinition(["a", "b"])
 ROWS = {"a": None, "b": "no edge in risk-off"}

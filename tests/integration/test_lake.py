@@ -22,6 +22,9 @@ from workshop_dagster.settings import SettingsError, load_settings
 from workshop_dagster.store import lake, warehouse
 from workshop_dagster.verify import verify_warehouse
 
+# Starts its own lakes beside a file: `make test-lake` would run it twice over.
+pytestmark = pytest.mark.file_warehouse
+
 PROJECT = Path(__file__).resolve().parents[2]
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions")
 CYCLES = ["2026-03-02-19:15", "2026-03-03-19:15", "2026-03-04-19:15"]

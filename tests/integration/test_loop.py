@@ -1,15 +1,14 @@
 """The offline loop over a backfilled range: closed, free of look-ahead, reproducible, gated."""
 
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from tests.conftest import PROJECT
-from tests.integration.helpers import materialize, query
+from tests.conftest import PROJECT, warehouse_env
+from tests.integration.helpers import materialize, query, writable
 from workshop_dagster.minds.context import record_point
 from workshop_dagster.minds.cycle_context import full_document
 from workshop_dagster.minds.engine import OfflineEngine
@@ -81,7 +80,8 @@ def looped(tmp_path_factory):
         (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
         mp.setenv("DAGSTER_HOME", str(home))
         mp.setenv("WORKSHOP_DATA_DIR", str(tmp / "data"))
-        mp.setenv("WORKSHOP_DB", str(tmp / "data" / "workshop.duckdb"))
+        for key, value in warehouse_env(tmp / "data" / "workshop.duckdb").items():
+            mp.setenv(key, value)
         keys = four_weeks()
         first_result = backfill(keys)
         first = snapshot(LOOP_TABLES + ROLLUP_TABLES)
@@ -99,7 +99,6 @@ def looped(tmp_path_factory):
 
 def _arrive_late(cycles: list[pd.Timestamp]) -> list[str]:
     """Add news the archive did not have when the cycles first ran; returns their ids."""
-    import duckdb
 
     from workshop_dagster.market.news import finish
 
@@ -129,7 +128,7 @@ def _arrive_late(cycles: list[pd.Timestamp]) -> list[str]:
             ]
         )
     )
-    with duckdb.connect(os.environ["WORKSHOP_DB"]) as conn:
+    with writable() as conn:
         conn.register("late_items", items)
         conn.execute("insert into news_archive by name select * from late_items")
     return [item for item, _, _ in rows]

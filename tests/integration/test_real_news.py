@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from tests.conftest import SHARED_MARKET, shared_path
+from tests.conftest import SHARED_MARKET, shared_path, warehouse_env
 from tests.integration.helpers import materialize, query
 from workshop_dagster.market.universe import TICKERS
 
@@ -169,7 +169,8 @@ def test_nothing_published_after_a_cycle_reaches_it(
     cut = pd.Timestamp("2026-04-02 09:15")
     tables = []
     for market in (shared_market, _perturbed_market(shared_market, tmp_path / "m", cut)):
-        monkeypatch.setenv("WORKSHOP_DB", str(tmp_path / f"{market.name}.duckdb"))
+        for key, value in warehouse_env(tmp_path / f"{market.name}.duckdb").items():
+            monkeypatch.setenv(key, value)
         assert materialize(keys, market=f"csv:{market}", selection=LOOP).success
         tables.append({name: query(sql) for name, sql in TABLES.items()})
         held = query("select count(*) n from news_archive where title like 'Planted%'")["n"][0]

@@ -21,6 +21,9 @@ from workshop_dagster.predictions.record_head import Head
 from workshop_dagster.predictions.signing import Signer, key_id
 from workshop_dagster.verify import main as verify
 
+# Forges DuckDB files of its own, copied between attacks.
+pytestmark = pytest.mark.file_warehouse
+
 CYCLES = ["2026-03-30-09:15", "2026-03-30-12:15", "2026-03-30-19:15"]
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions") | dg.AssetSelection.assets(
     "posts"

@@ -2,9 +2,8 @@
 naming the cycle a hand edit or a deletion touched, in the warehouse and on the site."""
 
 import dagster as dg
-import duckdb
 
-from tests.integration.helpers import failure_text, materialize, query
+from tests.integration.helpers import failure_text, materialize, query, writable
 from workshop_dagster.minds.engine import OfflineEngine
 from workshop_dagster.publish.layout import parse, render
 from workshop_dagster.verify import main as verify
@@ -107,7 +106,7 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
 
     # Hand edits after the fact: each named by its cycle.
     site = settings.data_dir / "site"
-    with duckdb.connect(str(settings.database)) as conn:
+    with writable() as conn:
         conn.execute(
             "update predictions set confidence = 0.99 "
             "where cycle_key = '2026-03-31-09:15' and source = 'synthesis'"
@@ -115,7 +114,7 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     assert verify_warehouse(settings.database) == [
         "cycle 2026-03-31-09:15: its calls differ from what was sealed"
     ]
-    with duckdb.connect(str(settings.database)) as conn:
+    with writable() as conn:
         conn.execute("delete from memo where cycle_key = '2026-03-30-19:15'")
     assert verify_warehouse(settings.database) == ["cycle 2026-03-30-19:15 is sealed but missing"]
     assert verify([]) == 1 and "warehouse: NOT VERIFIED" in capsys.readouterr().out

@@ -4,10 +4,9 @@ seals its own (defs/variants/)."""
 import json
 
 import dagster as dg
-import duckdb
 import pytest
 
-from tests.integration.helpers import failure_text, materialize, query
+from tests.integration.helpers import failure_text, materialize, query, writable
 from workshop_dagster.resources import build_resources
 from workshop_dagster.settings import load_settings
 
@@ -134,7 +133,7 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
     db = load_settings().database
     assert variant_records(db) == ["no_feedback", "placebo"]
     assert verify_warehouse(db, schema="placebo") == []
-    with duckdb.connect(str(db)) as conn:
+    with writable() as conn:
         conn.execute(
             "update placebo.memo set body = body || ' (edited)' where cycle_key = ?", [CYCLES[1]]
         )
@@ -143,7 +142,7 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
     assert verify_warehouse(db) == [] and verify_warehouse(db, schema="no_feedback") == []
 
     # The scoring sensor asks each variant's own score job for its matured, unscored calls.
-    with duckdb.connect(str(load_settings().database)) as conn:
+    with writable() as conn:
         conn.execute("delete from placebo.prediction_scores")
     import pandas as pd
 

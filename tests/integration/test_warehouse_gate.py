@@ -12,6 +12,9 @@ from filelock import FileLock
 
 from workshop_dagster.store import warehouse
 
+# The file's lock and gate: a lake has neither (its catalog arbitrates).
+pytestmark = pytest.mark.file_warehouse
+
 OTHER_PROCESS = """
 import sys, time
 from workshop_dagster.store import warehouse

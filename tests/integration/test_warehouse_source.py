@@ -5,6 +5,9 @@ import pytest
 
 from workshop_dagster.store.source_stamp import MixedSourcesError, claim_source
 
+# Stamps DuckDB files of its own.
+pytestmark = pytest.mark.file_warehouse
+
 
 def _bars(db, sources):
     with duckdb.connect(str(db)) as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "workshop_dagster"
-DOMAINS = ("market", "minds", "predictions", "portfolio", "publish")
+DOMAINS = ("market", "minds", "predictions", "portfolio", "publish", "store")
 
 
 def _modules(folder: Path = PACKAGE):

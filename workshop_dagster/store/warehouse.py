@@ -141,15 +141,19 @@ def _held_conns() -> dict:
 
 
 def _key(database: str | Path) -> str:
-    """What identifies a warehouse in this process: a lake's location, a file's resolved path."""
-    return str(database) if lake.is_lake(database) else str(Path(database).resolve())
+    """What identifies a warehouse in this process: a lake's catalog (with or without its data
+    path spelled out: the catalog keeps it), a file's resolved path. Two spellings of one
+    warehouse share its gate, so a `one_transaction` holds every write to it."""
+    if lake.is_lake(database):
+        return lake.PREFIX + lake.parse(str(database))[0]
+    return str(Path(database).resolve())
 
 
 def _gate_for(database: str | Path) -> _Gate:
     key = _key(database)
     with _gates_guard:
         if key not in _gates:
-            _gates[key] = _Gate(key)
+            _gates[key] = _Gate(str(database) if lake.is_lake(database) else key)
         return _gates[key]
 
 
