@@ -38,15 +38,15 @@ instance: $(DAGSTER_HOME)/dagster.yaml
 	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || echo "note: $(DAGSTER_HOME)/dagster.yaml differs from the project's dagster.yaml and is kept as it is (diff the two to take the project's changes)"
 
 demo: install instance
-	$(BIN)/python -m workshop_dagster.demo $(DEMO_ARGS)
+	$(BIN)/python -m workshop_dagster.commands.demo $(DEMO_ARGS)
 
 # A job over a range of cycles in one run, in the project's instance, then the rollups
-# (workshop_dagster/backfill.py): make backfill FROM=2026-03-02-09:15 TO=2026-03-31-19:15
+# (workshop_dagster/commands/backfill.py): make backfill FROM=2026-03-02-09:15 TO=2026-03-31-19:15
 # [JOB=placebo_cycle] [BACKFILL_ARGS=--amend].
 JOB ?= cycle
 backfill: install instance
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "make backfill needs FROM=<cycle> TO=<cycle>, e.g. FROM=2026-03-02-09:15 TO=2026-03-31-19:15" >&2; exit 2; }
-	$(BIN)/python -m workshop_dagster.backfill $(FROM) $(TO) --job $(JOB) $(BACKFILL_ARGS)
+	$(BIN)/python -m workshop_dagster.commands.backfill $(FROM) $(TO) --job $(JOB) $(BACKFILL_ARGS)
 
 # Three workers on two cores: the end-to-end files spend most of their time waiting on daemons,
 # servers and subprocesses (5.5 min instead of 6.6 with two). Files go to the workers in
@@ -99,12 +99,12 @@ compare: install
 # Recompute the sealed record from the warehouse and the published site; names the first cycle
 # that differs (predictions/seals.py).
 verify: install
-	$(BIN)/python -m workshop_dagster.verify $(VERIFY_ARGS)
+	$(BIN)/python -m workshop_dagster.commands.verify $(VERIFY_ARGS)
 
 # Copy a file warehouse (FILE, default the data folder's) into the empty DuckLake that WORKSHOP_DB
 # and WORKSHOP_LAKE_DATA name, then verify it (docs/operations.md, "A shared warehouse").
 copy-to-lake: install
-	$(BIN)/python -m workshop_dagster.store.copy_to_lake $(if $(FILE),--from $(FILE))
+	$(BIN)/python -m workshop_dagster.commands.copy_to_lake $(if $(FILE),--from $(FILE))
 
 # Each benchmark prints its figures; the last line is `name: value unit (ratio vs baseline)`.
 BENCHMARKS := load cycle backfill loop_backfill variant_backfill scoring claude_path pool_wait

@@ -41,8 +41,8 @@ def measure(name: str, served, make_llm: Callable[[str], object], tiny: bool, ca
     import dagster as dg
 
     from tests.integration.helpers import materialize, query
-    from workshop_dagster.mind_registry import mind_names
-    from workshop_dagster.partitions import cycle_partitions
+    from workshop_dagster.lib.partitions import cycle_partitions
+    from workshop_dagster.registry.minds import mind_names
 
     # Two consecutive cycles of the active cadence: a range of two cycles that are not would
     # take in the cycles between, whose market the benchmark has not materialized.

@@ -12,8 +12,8 @@ from tests.e2e.processes import MATERIALIZE_MARKET
 def main() -> None:
     args = arguments(__doc__, postgres=True)
     with workspace(args.postgres, WORKSHOP_START="2024-01-02") as (env, _tmp):
-        from workshop_dagster.partitions import build_cycle_partitions
-        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+        from workshop_dagster.config.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+        from workshop_dagster.lib.partitions import build_cycle_partitions
 
         keys = build_cycle_partitions(
             "2024-01-02", DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP
@@ -26,8 +26,8 @@ def main() -> None:
         # schedule are cached in the data folder by the first process of the day that needs them
         # (docs/performance.md); building the schedule (~0.4 s) is not a year's run's work.
         warm = (
-            "import workshop_dagster.cycle_assets; "
-            "from workshop_dagster.partitions import cycle_partitions, previous_cycle_key; "
+            "import workshop_dagster.lib.per_cycle; "
+            "from workshop_dagster.lib.partitions import cycle_partitions, previous_cycle_key; "
             f"previous_cycle_key({year[0]!r}, cycle_partitions())"
         )
         run([str(BIN / "python"), "-c", warm], env)

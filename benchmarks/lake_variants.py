@@ -39,8 +39,8 @@ def main() -> None:
 
 def _once(at_once: bool, tiny: bool) -> tuple[float, int]:
     with workspace(lake=True, WORKSHOP_START="2025-01-02") as (env, _tmp):
-        from workshop_dagster.partitions import build_cycle_partitions
-        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+        from workshop_dagster.config.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+        from workshop_dagster.lib.partitions import build_cycle_partitions
 
         keys = build_cycle_partitions(
             "2025-01-02", DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP
@@ -97,7 +97,7 @@ def _every_call_once(env: dict[str, str], cycles: int) -> None:
     check = (
         "import os, sys\n"
         "from workshop_dagster.store import warehouse\n"
-        "from workshop_dagster.verify import verify_warehouse\n"
+        "from workshop_dagster.commands.verify import verify_warehouse\n"
         "db = os.environ['WORKSHOP_DB']\n"
         "with warehouse.read_only(db) as conn:\n"
         "    for v in sys.argv[1:]:\n"

@@ -15,8 +15,12 @@ from _common import arguments, report, run, workspace
 def main() -> None:
     args = arguments(__doc__, postgres=True, lake=True)
     with workspace(args.postgres, lake=args.lake) as (env, tmp):
-        from workshop_dagster.partitions import build_cycle_partitions
-        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP, DEFAULT_START
+        from workshop_dagster.config.settings import (
+            DEFAULT_CYCLE_CRON,
+            DEFAULT_CYCLE_SKIP,
+            DEFAULT_START,
+        )
+        from workshop_dagster.lib.partitions import build_cycle_partitions
 
         keys = build_cycle_partitions(
             DEFAULT_START, DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP
@@ -25,7 +29,7 @@ def main() -> None:
         if args.tiny:
             year = year[:6]
         seconds = run(
-            [sys.executable, "-m", "workshop_dagster.demo", "--cycles", str(len(year))]
+            [sys.executable, "-m", "workshop_dagster.commands.demo", "--cycles", str(len(year))]
             + ["--end", year[-1]],
             env,
         )

@@ -44,8 +44,8 @@ def _once(size: str) -> tuple[int, float, dict[str, float]]:
     """The loop's backfill, then each variant's, in a fresh workspace: (cycles, seconds of the
     loop's, seconds of each variant's)."""
     with workspace(WORKSHOP_START="2025-01-02") as (env, _tmp):
-        from workshop_dagster.partitions import build_cycle_partitions
-        from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+        from workshop_dagster.config.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP
+        from workshop_dagster.lib.partitions import build_cycle_partitions
 
         keys = build_cycle_partitions(
             "2025-01-02", DEFAULT_CYCLE_CRON, "America/New_York", None, DEFAULT_CYCLE_SKIP

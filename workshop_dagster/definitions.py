@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from . import defs as domains
-from .cycle_assets import PARTITIONS, SETTINGS
+from .lib.per_cycle import PARTITIONS, SETTINGS
 from .platform.run_guard import patch_blocked_step_sleep
 from .resources import build_resources
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pydantic
 
+from .config.settings import PROJECT_ROOT, LLMSettings, Settings, active
 from .market.sources import MarketSource, csv_folder, open_source
 from .platform import quality_worker
 from .platform.io_manager import KeptConnection, WarehouseIOManager
 from .platform.run_guard import RunGuard
-from .settings import PROJECT_ROOT, LLMSettings, Settings, active
 from .store import source_stamp, warehouse
 
 if TYPE_CHECKING:  # pandas and duckdb are imported by the runs, not by the code location's load
@@ -115,7 +115,7 @@ class _LLMResource(dg.ConfigurableResource):
 
     def for_variant(self, variant: str):
         """This resource as `variant` runs it: its persona folder and models (variants.yaml)."""
-        from .variants import load_variants
+        from .config.variants import load_variants
 
         # A new resource, not `model_copy`: Dagster configures a run's resource from the
         # arguments it was constructed with, which a copy would not change.
@@ -150,7 +150,7 @@ class _LLMResource(dg.ConfigurableResource):
 
 
 # One model for the LLM's settings: the resource's fields are generated from LLMSettings, so a
-# setting is declared (with its default and its WORKSHOP_LLM_* variable) in settings.py only.
+# setting is declared (with its default and its WORKSHOP_LLM_* variable) in config/settings.py only.
 _LLM_KINDS = typing.get_type_hints(LLMSettings)
 LLMResource = pydantic.create_model(
     "LLMResource",

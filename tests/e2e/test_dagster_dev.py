@@ -65,7 +65,7 @@ def test_cycle_backfill_and_sensor_through_the_real_processes(dev):
     # 2b. A side variant backfilled over two of those cycles from the UI's selection: one run
     # (a range is a single run), its own rows, the market untouched. Launched now, checked at
     # the end: the daemon's backfill ticks overlap the sensors' steps below.
-    from workshop_dagster.variant_jobs import PER_CYCLE_ASSETS
+    from workshop_dagster.lib.variant_jobs import PER_CYCLE_ASSETS
 
     span = [CYCLE, BACKFILL[0]]
     variant_backfill = dev.launch_asset_backfill([["placebo", a] for a in PER_CYCLE_ASSETS], span)

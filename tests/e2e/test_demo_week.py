@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 WEEK_OF_DEMOS = """
 import sys
 import pandas as pd
-from workshop_dagster import demo
+from workshop_dagster.commands import demo
 from workshop_dagster.market import calendar
 
 for day in pd.date_range("2026-03-02", "2026-03-07"):
@@ -48,5 +48,7 @@ def test_the_demo_run_every_evening_of_a_week_adds_each_day_once_and_rewrites_no
     # The Friday evening before and the five sessions' three cycles, every one sealed once.
     assert len(sealed) == 16 and all(n == 1 for _, n in sealed), sealed
     assert scored > 0, "the calls of the week's first days were scored as their horizons passed"
-    code, verified = run([sys.executable, "-m", "workshop_dagster.verify"], env_with(workshop_env))
+    code, verified = run(
+        [sys.executable, "-m", "workshop_dagster.commands.verify"], env_with(workshop_env)
+    )
     assert code == 0 and "verified" in verified, verified[-2000:]

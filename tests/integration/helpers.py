@@ -7,8 +7,8 @@ from contextlib import contextmanager
 import dagster as dg
 import pandas as pd
 
+from workshop_dagster.config.settings import load_settings
 from workshop_dagster.resources import build_resources
-from workshop_dagster.settings import load_settings
 
 
 def materialize(

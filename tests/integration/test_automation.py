@@ -6,7 +6,7 @@ import zoneinfo
 import dagster as dg
 
 from tests.integration.helpers import materialize, writable
-from workshop_dagster.settings import load_settings
+from workshop_dagster.config.settings import load_settings
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions")
@@ -32,9 +32,9 @@ def test_each_tick_runs_its_own_cycle_and_holidays_are_skipped():
 
 
 def test_a_tick_skipped_by_the_setting_runs_nothing():
+    from workshop_dagster.config.settings import DEFAULT_CYCLE_CRON
     from workshop_dagster.defs.cycle.jobs import build_cycle_schedule, cycle_job
-    from workshop_dagster.partitions import build_cycle_partitions
-    from workshop_dagster.settings import DEFAULT_CYCLE_CRON
+    from workshop_dagster.lib.partitions import build_cycle_partitions
 
     parts = build_cycle_partitions("2026-03-02", DEFAULT_CYCLE_CRON, NY.key, None, ("45 19 * * *",))
     schedule = build_cycle_schedule(cycle_job, parts)

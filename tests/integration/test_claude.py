@@ -27,7 +27,7 @@ def api(workshop_env, monkeypatch):
 
 
 def claude(**overrides) -> LLMResource:
-    from workshop_dagster.settings import load_settings
+    from workshop_dagster.config.settings import load_settings
 
     options = {
         "provider": "anthropic",
@@ -376,7 +376,7 @@ def test_backfill_with_message_batches(api):
     )
     assert (ledger["outcome"] == "ok-batch").all() and len(ledger) == 24
     from workshop_dagster.minds.spend import cost_usd
-    from workshop_dagster.model_prices import DEFAULT_PRICES
+    from workshop_dagster.registry.model_prices import DEFAULT_PRICES
 
     for row in ledger.to_dict("records"):  # half the standard price, cache tokens included
         assert row["cost_usd"] == pytest.approx(
@@ -400,7 +400,7 @@ def test_a_cycle_with_nothing_new_costs_no_call(api):
 
 
 def test_a_persona_variant_changes_only_its_prompts(api):
-    from workshop_dagster.variants import load_variants
+    from workshop_dagster.config.variants import load_variants
 
     skeptic = load_variants()["skeptic_claude"].personas
     assert run(CYCLE, claude(personas=skeptic)).success
@@ -419,8 +419,8 @@ def test_a_persona_variant_changes_only_its_prompts(api):
 def test_a_side_variant_runs_the_claude_minds_with_its_own_personas(api):
     """A side variant on the Claude minds: its own persona folder (placebo: the project's),
     never the code location's variant's; a second run replays at $0."""
-    from workshop_dagster.variant_jobs import PER_CYCLE_ASSETS, keys
-    from workshop_dagster.variants import load_variants
+    from workshop_dagster.config.variants import load_variants
+    from workshop_dagster.lib.variant_jobs import PER_CYCLE_ASSETS, keys
 
     skeptic = load_variants()["skeptic_claude"].personas
     assert run(CYCLE, claude(personas=skeptic)).success

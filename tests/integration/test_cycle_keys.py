@@ -38,7 +38,7 @@ def test_a_key_that_is_not_a_cycle_is_refused_and_runs_nothing(workshop_env, key
 
 
 def test_a_cycle_before_workshop_start_is_refused_by_name(workshop_env, monkeypatch):
-    from workshop_dagster.partitions import build_cycle_partitions, cycle_key_problem
+    from workshop_dagster.lib.partitions import build_cycle_partitions, cycle_key_problem
 
     later = build_cycle_partitions("2026-12-01", "15 9,12,19 * * 1-5", "America/New_York")
     assert "is before the first cycle (2026-12-01-09:15: WORKSHOP_START sets it)" in (

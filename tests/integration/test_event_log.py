@@ -287,7 +287,7 @@ def test_the_event_log_lives_in_the_instances_folder(tmp_path, monkeypatch):
 
 
 def test_the_demo_uses_the_projects_instance_when_dagster_home_is_not_set(tmp_path, monkeypatch):
-    from workshop_dagster.job_runs import project_instance
+    from workshop_dagster.commands.job_runs import project_instance
 
     (tmp_path / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", "")  # so the test's end restores it, whatever it was

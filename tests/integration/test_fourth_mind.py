@@ -3,10 +3,10 @@
 import dagster as dg
 
 from tests.integration.helpers import materialize, query
-from workshop_dagster import mind_registry as registry
 from workshop_dagster.minds.cycle_context import CycleContext
 from workshop_dagster.minds.prompting import prompt as prompt_text
 from workshop_dagster.minds.types import Opinion
+from workshop_dagster.registry import minds as registry
 from workshop_dagster.resources import DataQualityResource
 
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions")

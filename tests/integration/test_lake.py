@@ -17,10 +17,10 @@ import pytest
 from tests.e2e.dagster_dev import free_port
 from tests.e2e.postgres import running_postgres
 from tests.integration.helpers import failure_text, materialize, query
+from workshop_dagster.commands.verify import verify_warehouse
+from workshop_dagster.config.settings import SettingsError, load_settings
 from workshop_dagster.predictions import seals
-from workshop_dagster.settings import SettingsError, load_settings
 from workshop_dagster.store import lake, warehouse
-from workshop_dagster.verify import verify_warehouse
 
 # Starts its own lakes beside a file: `make test-lake` would run it twice over.
 pytestmark = pytest.mark.file_warehouse
@@ -201,7 +201,7 @@ def test_a_file_warehouse_is_copied_into_an_empty_lake_once(
     warehouse.stop_lingering()
     memos = query("select cycle_key, title, body from memo order by 1")
     _use_lake(monkeypatch, pg, tmp_path, "lake_copy")
-    command = [sys.executable, "-m", "workshop_dagster.store.copy_to_lake", "--from", str(file)]
+    command = [sys.executable, "-m", "workshop_dagster.commands.copy_to_lake", "--from", str(file)]
     copied = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
     assert copied.returncode == 0, copied.stdout + copied.stderr
     assert "tables," in copied.stdout and "warehouse: verified" in copied.stdout

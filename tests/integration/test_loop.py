@@ -343,9 +343,9 @@ class ScriptedLLM(dg.ConfigurableResource):
 
 
 def test_a_malformed_memo_fails_the_gate_and_is_never_scored(workshop_env, seeds_dir):
+    from workshop_dagster.config.settings import load_settings
     from workshop_dagster.definitions import ASSETS, CHECKS
     from workshop_dagster.resources import build_resources
-    from workshop_dagster.settings import load_settings
 
     key = "2026-02-02-19:15"
     assert materialize(key, selection=dg.AssetSelection.groups("market")).success

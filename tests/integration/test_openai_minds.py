@@ -26,7 +26,7 @@ def server(workshop_env, monkeypatch):
 
 
 def chat(server: ChatServer, **overrides) -> LLMResource:
-    from workshop_dagster.settings import load_settings
+    from workshop_dagster.config.settings import load_settings
 
     options = {
         "provider": "openai",

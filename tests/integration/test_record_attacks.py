@@ -15,11 +15,11 @@ import pytest
 
 from tests.integration.helpers import failure_text, materialize, query
 from tests.unit.test_seals import _key_file
-from workshop_dagster import settings as settings_module
+from workshop_dagster.commands.verify import main as verify
+from workshop_dagster.config import settings as settings_module
 from workshop_dagster.predictions import seals
 from workshop_dagster.predictions.record_head import Head
 from workshop_dagster.predictions.signing import Signer, key_id
-from workshop_dagster.verify import main as verify
 
 # Forges DuckDB files of its own, copied between attacks.
 pytestmark = pytest.mark.file_warehouse
@@ -34,7 +34,7 @@ LAST = CYCLES[-1]
 
 def _use(folder: Path, mp: pytest.MonkeyPatch) -> None:
     """Point the settings, the warehouse and the instance at `folder`, signing with its key."""
-    from workshop_dagster.settings import load_settings
+    from workshop_dagster.config.settings import load_settings
 
     mp.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
     mp.setenv("WORKSHOP_DATA_DIR", str(folder / "data"))

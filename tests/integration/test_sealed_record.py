@@ -4,10 +4,10 @@ naming the cycle a hand edit or a deletion touched, in the warehouse and on the 
 import dagster as dg
 
 from tests.integration.helpers import failure_text, materialize, query, writable
+from workshop_dagster.commands.verify import main as verify
+from workshop_dagster.commands.verify import verify_site, verify_warehouse
 from workshop_dagster.minds.engine import OfflineEngine
 from workshop_dagster.publish.layout import parse, render
-from workshop_dagster.verify import main as verify
-from workshop_dagster.verify import verify_site, verify_warehouse
 
 CYCLES = ["2026-03-30-19:15", "2026-03-31-09:15"]
 LOOP = dg.AssetSelection.groups("market", "minds", "predictions") | dg.AssetSelection.assets(
@@ -40,9 +40,9 @@ def test_a_rewrite_is_refused_an_amendment_stays_visible_and_verify_names_hand_e
     from dataclasses import replace
 
     from tests.unit.test_seals import _key_file
-    from workshop_dagster import settings as settings_module
+    from workshop_dagster.config import settings as settings_module
+    from workshop_dagster.config.settings import load_settings
     from workshop_dagster.predictions.signing import Signer
-    from workshop_dagster.settings import load_settings
 
     # The first cycle sealed unsigned; then a signing key is configured (WORKSHOP_SIGNING_KEY)
     # and every seal from the second on is signed.

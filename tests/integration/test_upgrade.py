@@ -5,7 +5,7 @@ import duckdb
 import pytest
 
 from tests.integration.helpers import failure_text, materialize, query
-from workshop_dagster.settings import load_settings
+from workshop_dagster.config.settings import load_settings
 
 # Warehouse files an earlier release wrote (a lake starts at this release).
 pytestmark = pytest.mark.file_warehouse

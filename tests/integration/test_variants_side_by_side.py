@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from tests.integration.helpers import failure_text, materialize, query, writable
+from workshop_dagster.config.settings import load_settings
 from workshop_dagster.resources import build_resources
-from workshop_dagster.settings import load_settings
 
 PAPER = ("paper_positions", "paper_equity", "paper_performance")
 
@@ -18,8 +18,8 @@ MARKET_TABLES = ("market_bars", "market_quotes", "cycle_features", "regime_label
 
 
 def _variant_run(variant: str, keys=CYCLES, **kwargs):
-    from workshop_dagster.variant_jobs import PER_CYCLE_ASSETS
-    from workshop_dagster.variant_jobs import keys as keys_of
+    from workshop_dagster.lib.variant_jobs import PER_CYCLE_ASSETS
+    from workshop_dagster.lib.variant_jobs import keys as keys_of
 
     selection = dg.AssetSelection.assets(*keys_of(variant, PER_CYCLE_ASSETS))
     return materialize(keys, selection=selection, **kwargs)
@@ -128,7 +128,7 @@ def test_two_variants_share_the_market_rows_and_keep_their_own_calls_records_and
     assert "baseline against placebo (the cycles both ran here)" in page
 
     # `make verify` checks each variant's chain on its own: a hand edit names its variant.
-    from workshop_dagster.verify import variant_records, verify_warehouse
+    from workshop_dagster.commands.verify import variant_records, verify_warehouse
 
     db = load_settings().database
     assert variant_records(db) == ["no_feedback", "placebo"]

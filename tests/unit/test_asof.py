@@ -3,12 +3,12 @@
 import pandas as pd
 import pytest
 
+from workshop_dagster.lib.partitions import build_cycle_partitions, key_to_time
 from workshop_dagster.market import calendar
 from workshop_dagster.market.asof import market_snapshot, publish_rates
 from workshop_dagster.market.csv_replay import CsvMarket
 from workshop_dagster.market.errors import MarketDataError
 from workshop_dagster.market.simulator import SimulatedMarket
-from workshop_dagster.partitions import build_cycle_partitions, key_to_time
 
 
 def _cycles(start: str, end: str) -> list[pd.Timestamp]:

@@ -12,7 +12,7 @@ from workshop_dagster.minds.chat_wire import (
 )
 from workshop_dagster.minds.prompting import OPINION_TOOL, InvalidReply
 from workshop_dagster.minds.replies import text_opinion, with_repair
-from workshop_dagster.server_urls import is_local, public_url, server_host
+from workshop_dagster.registry.server_urls import is_local, public_url, server_host
 
 REQUEST = {
     "model": "qwen2.5:14b",

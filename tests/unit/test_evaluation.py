@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workshop_dagster.evaluation.baselines import walk_forward_rate
 from workshop_dagster.evaluation.leak_audit import audit
 from workshop_dagster.evaluation.metrics import expected_calibration_error, summarize
+from workshop_dagster.predictions.baselines import walk_forward_rate
 
 T = pd.Timestamp
 
@@ -195,7 +195,7 @@ def test_the_audit_checks_what_each_variant_shows():
 
 
 def test_baselines_score_a_call_made_at_the_minute_in_the_intraday_series():
-    from workshop_dagster.evaluation.baselines import baseline_scores
+    from workshop_dagster.predictions.baselines import baseline_scores
     from workshop_dagster.predictions.tags import parse_tag
 
     cycle = T("2026-04-02 12:15")

@@ -56,7 +56,7 @@ def test_a_module_over_350_lines_says_why_at_its_top():
 
 def test_a_domain_of_defs_imports_no_other_domain():
     """A domain of defs/ imports only what is below defs/ (the shared names and the variant
-    jobs are in `variant_jobs.py` and `cycle_assets.py`), so each folder stands alone."""
+    jobs are in `lib/variant_jobs.py` and `lib/per_cycle.py`), so each folder stands alone."""
     defs = PACKAGE / "defs"
     crossing = {}
     for path in _modules(defs):

@@ -8,7 +8,11 @@ import subprocess
 import pytest
 
 from tests.conftest import PROJECT
-from workshop_dagster.job_runs import InstanceFolderError, instance_folder_problem, project_instance
+from workshop_dagster.commands.job_runs import (
+    InstanceFolderError,
+    instance_folder_problem,
+    project_instance,
+)
 
 
 def test_a_read_only_instance_folder_is_named(tmp_path, monkeypatch):
@@ -56,8 +60,8 @@ def test_verify_reads_a_warehouse_copy_on_a_read_only_file_system(tmp_path):
     import duckdb
 
     from tests.unit.test_seals import _contents
+    from workshop_dagster.commands.verify import check_warehouse
     from workshop_dagster.predictions import seals
-    from workshop_dagster.verify import check_warehouse
 
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -84,7 +88,7 @@ def test_verify_reads_a_warehouse_copy_on_a_read_only_file_system(tmp_path):
 
 
 def test_each_data_folder_keeps_its_own_run_history(tmp_path):
-    from workshop_dagster.job_runs import instance_folder
+    from workshop_dagster.commands.job_runs import instance_folder
 
     project = tmp_path / "project"
     assert instance_folder(project, project / "data") == project / ".dagster_home"

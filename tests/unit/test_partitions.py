@@ -3,13 +3,13 @@ import json
 import pandas as pd
 import pytest
 
-from workshop_dagster.partitions import (
+from workshop_dagster.config.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP, load_settings
+from workshop_dagster.lib.partitions import (
     _keys_through_horizon,
     build_cycle_partitions,
     cycle_ordinal,
     key_to_time,
 )
-from workshop_dagster.settings import DEFAULT_CYCLE_CRON, DEFAULT_CYCLE_SKIP, load_settings
 
 TZ = "America/New_York"
 

@@ -1,6 +1,6 @@
 """Progress lines: done of total, rate and time left, every few percent."""
 
-from workshop_dagster.progress import Progress
+from workshop_dagster.minds.progress import Progress
 
 
 def test_progress_reports_every_five_percent_with_rate_and_time_left():
@@ -26,7 +26,7 @@ def test_a_short_range_reports_each_cycle_and_the_end_once():
 def test_on_a_terminal_the_line_is_a_bar_redrawn_in_place_and_elsewhere_nothing():
     import io
 
-    from workshop_dagster.progress import to_terminal
+    from workshop_dagster.minds.progress import to_terminal
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

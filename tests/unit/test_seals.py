@@ -120,7 +120,7 @@ def test_signed_seals_verify_and_a_forged_missing_or_foreign_signature_is_named(
 
 
 def test_a_signing_key_that_cannot_sign_is_refused_when_the_settings_load(tmp_path):
-    from workshop_dagster.settings import SettingsError, load_settings
+    from workshop_dagster.config.settings import SettingsError, load_settings
 
     bad = tmp_path / "bad.pem"
     bad.write_text("-----BEGIN PRIVATE KEY-----\nnot a key, and a secret-ish line\n")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workshop_dagster.settings import SettingsError, load_settings
+from workshop_dagster.config.settings import SettingsError, load_settings
 
 
 def test_the_defaults_are_valid():

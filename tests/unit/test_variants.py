@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workshop_dagster.config.settings import SettingsError, load_settings
+from workshop_dagster.config.variants import VariantsFileError, load_variants
 from workshop_dagster.minds.context import LESSONS_SHOWN, Feedback
 from workshop_dagster.predictions.comparison import compare, diebold_mariano
-from workshop_dagster.settings import SettingsError, load_settings
-from workshop_dagster.variants import VariantsFileError, load_variants
 
 T = pd.Timestamp
 
@@ -317,8 +317,8 @@ def _each_refused(cases: dict[str, str], path) -> None:
 
 
 def test_a_variant_sets_its_own_portfolio_sizing_checked_as_the_settings_are(tmp_path):
+    from workshop_dagster.config.variants import VariantsFileError, load_variants
     from workshop_dagster.portfolio.rules import PortfolioRules
-    from workshop_dagster.variants import VariantsFileError, load_variants
 
     good = tmp_path / "good.yaml"
     good.write_text(

@@ -32,8 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..mind_registry import sources
-from ..settings import (
+from ..config.settings import (
     DEFAULT_CYCLE_CRON,
     PROJECT_ROOT,
     Settings,
@@ -42,7 +41,8 @@ from ..settings import (
     load_settings,
     use,
 )
-from ..variants import evaluation_folder
+from ..config.variants import evaluation_folder
+from ..registry.minds import sources
 
 DEFAULT_MARKET = PROJECT_ROOT.parent / "shared" / "data" / "market"
 EVENING_CRON = "15 19 * * 1-5"
@@ -142,7 +142,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "data/evaluation/variants/<name>)",
     )
     args = parser.parse_args(argv)
-    from ..variants import load_variants
+    from ..config.variants import load_variants
 
     variants = load_variants()
     if args.variant not in variants:
@@ -246,7 +246,7 @@ def _model_settings(variant: str, out: Path) -> dict[str, str]:
     chat-completions server) with the shell's WORKSHOP_LLM_* and keys, its replay cache and
     spend ledger in `llm_replay.duckdb` beside the walk (kept: a walk asked again replays every
     reply at $0, where the walk's warehouse is made anew)."""
-    from ..variants import load_variants
+    from ..config.variants import load_variants
 
     chosen = load_variants()[variant]
     engine = chosen.engine or "offline"
@@ -294,7 +294,7 @@ def run_loop(keys: list[str]) -> float:
     import dagster as dg
     import yaml
 
-    from ..job_runs import run_job
+    from ..commands.job_runs import run_job
 
     storage = {
         "module": "workshop_dagster.platform.event_log",
@@ -325,7 +325,7 @@ def _tables() -> dict[str, pd.DataFrame]:
 
 
 def _closes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    from .baselines import scoring_closes
+    from ..predictions.baselines import scoring_closes
 
     return scoring_closes(tables["predictions"], active().market, active().intraday)
 
@@ -336,7 +336,7 @@ def evaluate(
     """(figures per period and source, scored rows per period) from the loop's tables
     (`closes`: the scoring prices, when the caller has them already)."""
     from ..market import calendar
-    from .baselines import BASELINES, baseline_scores, reference_rate
+    from ..predictions.baselines import BASELINES, baseline_scores, reference_rate
     from .metrics import brier_difference, summarize
 
     scores = tables["prediction_scores"]
@@ -385,9 +385,9 @@ def _portfolios(
     tables: dict[str, pd.DataFrame], keys: list[str], settings: Settings, closes: pd.DataFrame
 ):
     """The paper portfolios of each half (evaluation/portfolio_report.py): Markdown, figures."""
+    from ..config.variants import load_variants
     from ..market import calendar
     from ..predictions.bootstrap import horizon_block
-    from ..variants import load_variants
     from .portfolio_report import half_portfolios, report
 
     rules = load_variants()[settings.variant].portfolio_rules(settings.portfolio)

@@ -45,14 +45,14 @@ def portfolio_lines(
     the difference with its block-bootstrap interval, and each one's probabilistic Sharpe and
     the deflated Sharpe of the better (two tried: the better of two is not skill by itself).
     `walks`: each variant's walk tables (`_walk`); the difference is `a` minus `b`."""
+    from ..config.settings import active
+    from ..config.variants import load_variants
     from ..market import calendar
     from ..portfolio import performance
     from ..portfolio.paper_book import fed_funds, paper_portfolio
+    from ..predictions.baselines import scoring_closes
     from ..predictions.bootstrap import horizon_block
     from ..predictions.scoring import PriceBook
-    from ..settings import active
-    from ..variants import load_variants
-    from .baselines import scoring_closes
 
     variants = load_variants()
     common = set.intersection(*(set(w["predictions"]["cycle_key"]) for w in walks.values()))
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     """`make compare A=baseline B=no_feedback`: the two variants' walks side by side."""
     import argparse
 
-    from ..variants import evaluation_folder as variant_folder
-    from ..variants import load_variants
+    from ..config.variants import evaluation_folder as variant_folder
+    from ..config.variants import load_variants
 
     parser = argparse.ArgumentParser(prog="python -m workshop_dagster.evaluation.compare")
     parser.add_argument("a", help="a variant whose walk ran (variants.yaml)")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from .. import file_cache
+from . import file_cache
 
 if TYPE_CHECKING:
     import pandas as pd

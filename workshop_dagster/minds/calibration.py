@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config.variants import CALIBRATION_PRIORS
 from ..predictions.scoring import COIN
-from ..variants import CALIBRATION_PRIORS
 from .context import mind_record
 from .cycle_context import CycleContext
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..mind_registry import mind_names
+from ..registry.minds import mind_names
 from .claude_batches import BatchCalls
 from .cycle_context import CycleContext
 from .llm_errors import LLMConfigError, MalformedStream

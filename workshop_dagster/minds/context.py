@@ -460,7 +460,7 @@ NO_RECORD = {name: [] for name in RECORD_ROWS}
 @dataclass(frozen=True)
 class Feedback:
     """What of the loop's own record a cycle's minds and synthesis are shown (a variant's
-    `feedback`, variants.py): `on`, the record known at the cycle; `off`, nothing (no record,
+    `feedback`, config/variants.py): `on`, the record known at the cycle; `off`, nothing (no record,
     lessons, rules or calibration: every call at 0.5); `placebo`, real lines of the same length
     that are not the cycle's own record: the lessons and the record known `offset_days`
     earlier, as many lessons as the cycle would have been shown."""
@@ -473,7 +473,7 @@ class Feedback:
     @classmethod
     def of_variant(cls, name: str) -> Feedback:
         """What variant `name` of variants.yaml shows the minds, and how it calibrates."""
-        from ..variants import load_variants
+        from ..config.variants import load_variants
 
         variant = load_variants()[name]
         return cls(variant.feedback, variant.placebo_offset_days, variant.calibration)

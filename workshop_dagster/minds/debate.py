@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..mind_registry import mind_names
+from ..registry.minds import mind_names
 from .types import Opinion
 
 

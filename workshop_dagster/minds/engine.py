@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..mind_registry import Mind, minds
+from ..registry.minds import Mind, minds
 from . import offline
 from .cycle_context import CycleContext
 from .synthesis import synthesize

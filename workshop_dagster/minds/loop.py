@@ -26,8 +26,7 @@ from ..market.calendar import CYCLE_KEY_FORMAT
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.standing_calls import StandingCalls
 from ..predictions.tags import format_tag, parse_tag
-from ..progress import Progress
-from ..records import records_by
+from ..store.records import records_by
 from .calibration import call_probability
 from .context import (
     CycleHistory,
@@ -41,6 +40,7 @@ from .cycle_context import CycleContext, record_document
 from .debate import debate_row
 from .engine import MindsEngine
 from .nothing_new import is_new, quiet_memo, quiet_opinions
+from .progress import Progress
 from .published import PublishedCycle
 from .repeats import RepeatGuard
 from .types import Opinion

@@ -18,10 +18,10 @@ import re
 import pandas as pd
 
 from ..market.universe import ticker_kind
-from ..mind_registry import title as mind_title
 from ..predictions.claim_check import BIG_MOVE_PCT, BROAD, THIN, VIX_CALM, VIX_ELEVATED
 from ..predictions.standing_calls import when
 from ..predictions.verdicts import pct
+from ..registry.minds import title as mind_title
 from .cycle_context import CycleContext
 from .offline import (
     TYPICAL_5D_MOVE,

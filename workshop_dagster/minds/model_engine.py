@@ -28,9 +28,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..mind_registry import mind_names
-from ..model_prices import price_table
-from ..settings import LLMSettings
+from ..config.settings import LLMSettings
+from ..registry.minds import mind_names
+from ..registry.model_prices import price_table
 from .call_books import CallBooks
 from .cycle_context import CycleContext
 from .llm_errors import LLMCallFailed, LLMConfigError, MalformedStream

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..mind_registry import mind_names
+from ..registry.minds import mind_names
 from .cycle_context import CycleContext
 from .synthesis import abstention_memo
 from .types import Memo, Opinion

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..server_urls import DEFAULT_BASE_URL, is_local, public_url, server_host
+from ..registry.server_urls import DEFAULT_BASE_URL, is_local, public_url, server_host
 from .chat_wire import chat_params, refuses_tools, reply_from_completion
 from .llm_errors import MalformedStream
 from .model_engine import (
@@ -61,7 +61,7 @@ class ChatEngine(ModelEngine):
 
     def _prices(self, table: dict[str, list[float]]) -> dict[str, list[float]]:
         """The price table, where a local server's models not in it cost nothing (their tokens
-        are still counted); a remote server's model must be priced (settings.py checks it)."""
+        are still counted); a remote server's model must be priced (config/settings.py checks it)."""
         if not is_local(self.base_url):
             return table
         free = [0.0, 0.0, 0.0, 0.0]

@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..market.universe import TICKERS
-from ..mind_registry import find
-from ..mind_registry import title as mind_title
+from ..registry.minds import find
+from ..registry.minds import title as mind_title
 from .cycle_context import CycleContext
 from .types import Opinion, lean
 
@@ -63,7 +63,7 @@ def prompts_digest(personas: Path | None = None) -> str:
     names a prompt or persona change when a sealed cycle is asked again."""
     import hashlib
 
-    from ..mind_registry import mind_names
+    from ..registry.minds import mind_names
 
     names = ["house", *mind_names(), "synthesis"]
     text = "\n\x00".join(f"{n}\n{prompt(n, personas)}" for n in names)
@@ -163,7 +163,7 @@ def synthesis_request(
 
 def record_facts(context: CycleContext, opinions: list[Opinion]) -> str:
     """What the record says about each call (computed by code, outside the untrusted fence)."""
-    from ..mind_registry import mind_names
+    from ..registry.minds import mind_names
     from .calibration import reliable_minds
     from .synthesis import candidates
 

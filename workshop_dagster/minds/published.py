@@ -49,8 +49,8 @@ def load(
     says whether it still says what was sealed."""
     import pandas as pd
 
-    from ..records import records_by
     from ..store import asset_rows
+    from ..store.records import records_by
 
     if not keys:
         return {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..mind_registry import title as mind_title
+from ..registry.minds import title as mind_title
 from .cycle_context import CycleContext
 from .offline import most_stretched, move
 from .types import Opinion

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..mind_registry import mind_names
-from ..mind_registry import title as mind_title
 from ..predictions.claim_check import claim_problems
 from ..predictions.scoring import COIN
 from ..predictions.standing_calls import standing_on, when
 from ..predictions.tags import ParsedCall, format_tag, parse_timeframe
 from ..predictions.verdicts import pct
 from ..publish.layout import MemoParts, cycle_header, render
+from ..registry.minds import mind_names
+from ..registry.minds import title as mind_title
 from . import memo_prose as prose
 from .calibration import RELIABLE_N, Calibrated, base_rate, calibrate, reliable_minds
 from .context import active_rule

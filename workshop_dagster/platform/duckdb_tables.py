@@ -24,8 +24,8 @@ from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
-from ..metadata import preview, table_metadata
 from ..store import frames, warehouse
+from .metadata import preview, table_metadata
 
 
 class LockedDuckDbClient(DuckDbClient):

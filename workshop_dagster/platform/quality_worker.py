@@ -56,7 +56,7 @@ _GATE_SOURCES = (
     _HERE,
     _PACKAGE / "predictions" / "quality.py",
     _PACKAGE / "market" / "universe.py",
-    _PACKAGE / "mind_registry.py",  # the sources a call may come from
+    _PACKAGE / "registry" / "minds.py",  # the sources a call may come from
 )
 
 

@@ -6,7 +6,7 @@
   the fact as benchmarks are, never used to size a call), charged the entry cost once and
   marked from the daily closes (dividend-adjusted: a total return);
 - `always_up` and `momentum` at the same sizing on the same calls: the source's calls with
-  their direction replaced by the baseline's (evaluation/baselines.py), at the probability the
+  their direction replaced by the baseline's (predictions/baselines.py), at the probability the
   source published, through the same paper book.
 """
 

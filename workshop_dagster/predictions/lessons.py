@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..mind_registry import SYNTHESIS, title
+from ..registry.minds import SYNTHESIS, title
 
 MOVE_WORDS = {"up": "higher", "down": "lower", "flat": "flat"}
 

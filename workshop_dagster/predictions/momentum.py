@@ -1,6 +1,6 @@
 """The momentum baseline's direction: a call's subject repeats the move its cycle saw.
 
-Beside always-up, the simplest rule a forecaster must beat (evaluation/baselines.py scores it;
+Beside always-up, the simplest rule a forecaster must beat (predictions/baselines.py scores it;
 portfolio/every_source.py trades it at the synthesis's sizing).
 """
 

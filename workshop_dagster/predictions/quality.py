@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..market.universe import TICKERS
-from ..mind_registry import sources
+from ..registry.minds import sources
 
 
 @dataclass

@@ -14,7 +14,7 @@ shorter chain that still verifies. The head anchors the end:
   left (`verify` reads it back from the event log);
 - the reader: `verify --head SEAL` checks that a seal they saw is still in the chain.
 
-No Dagster here; `verify.py` reads the places and reports what these functions find.
+No Dagster here; `commands/verify.py` reads the places and reports what these functions find.
 """
 
 from __future__ import annotations

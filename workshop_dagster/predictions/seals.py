@@ -10,7 +10,7 @@ nothing; with other content (a changed prompt, model or rule) it is refused unle
 to amend (run tag `workshop/amend=true`), and then the new content is appended as an
 `amendment`: the old seal, the new one and the amendment all stay visible.
 
-`python -m workshop_dagster.verify` recomputes the chain and every cycle's content, from the
+`python -m workshop_dagster.commands.verify` recomputes the chain and every cycle's content, from the
 warehouse and from the published site, and names the first cycle that differs or is missing.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 import duckdb
 import pandas as pd
 
-from ..records import records_by
 from ..store import record_seals as table
+from ..store.records import records_by
 from . import record_head
 from .signing import Signer, key_id
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..mind_registry import colour
+from ..registry.minds import colour
 
 
 def pyplot():

@@ -96,6 +96,6 @@ def provenance_markdown(
             "",
             f"**Sealed** before its outcome was known: this memo and its calls are {kind} as "
             f"row {int(seal['seq'])} of the record, seal `{seal['seal']}` "
-            "(`record/record.jsonl`; check with `python -m workshop_dagster.verify --site`).",
+            "(`record/record.jsonl`; check with `python -m workshop_dagster.commands.verify --site`).",
         ]
     return "\n".join(lines) + "\n"

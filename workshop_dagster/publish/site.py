@@ -38,7 +38,7 @@ class SiteData:
     rules: pd.DataFrame
     scores: pd.DataFrame  # prediction_scores rows (all sources)
     # The sealed record (record_seals rows) and each sealed cycle's memo, published so anyone
-    # can verify them (`python -m workshop_dagster.verify --site`); empty: nothing sealed yet.
+    # can verify them (`python -m workshop_dagster.commands.verify --site`); empty: nothing sealed yet.
     seals: pd.DataFrame | None = None
     memos: dict[str, str] | None = None
     # The public keys that signed seals (key id -> PEM), published beside the record.

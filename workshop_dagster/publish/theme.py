@@ -7,7 +7,7 @@ chart and its name in a table are one colour.
 
 from __future__ import annotations
 
-from ..mind_registry import minds
+from ..registry.minds import minds
 
 PALETTE = {
     "ink": "#1f2430",

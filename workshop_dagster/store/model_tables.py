@@ -1,6 +1,6 @@
 """A SQL model's table written in the warehouse: the whole table, or a window of cycles replaced
 in the caller's transaction; its columns held to the model's; its schema.yml tests counted on
-what was written. The asset around it (`sql_models.py`) says which window and reports it."""
+what was written. The asset around it (`lib/sql_models.py`) says which window and reports it."""
 
 from __future__ import annotations
 

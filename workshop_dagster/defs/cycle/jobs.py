@@ -9,10 +9,10 @@ the tick time to its own cycle key and skips ticks that are not cycles.)
 
 import dagster as dg
 
-from ...cycle_assets import PARTITIONS
+from ...lib.partitions import key_to_time, time_to_key
+from ...lib.per_cycle import PARTITIONS
+from ...lib.variant_jobs import variant_jobs  # noqa: F401 - loaded as definitions from here
 from ...market import calendar
-from ...partitions import key_to_time, time_to_key
-from ...variant_jobs import variant_jobs  # noqa: F401 - loaded as definitions from here
 
 cycle_job = dg.define_asset_job(
     "cycle",

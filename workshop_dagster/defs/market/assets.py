@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ...cycle_assets import (
+from ...lib.per_cycle import (
     CYCLE_TABLE,
     PER_CYCLE,
     cycle_times,
@@ -12,7 +12,7 @@ from ...cycle_assets import (
     with_cycle_key,
 )
 from ...market.universe import TICKERS
-from ...metadata import for_run
+from ...platform.metadata import for_run
 from ...resources import MarketResource, WarehouseResource
 
 # The network-facing assets retry transient failures (Yahoo or FRED unreachable) with backoff;

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ...cycle_assets import (
+from ...lib.partitions import cycle_ordinal, key_to_time
+from ...lib.per_cycle import (
     CYCLE_TABLE,
     PARTITIONS,
     PER_CYCLE,
@@ -25,14 +26,13 @@ from ...cycle_assets import (
     permanent_errors_fail_fast,
     previous_cycle_time,
 )
-from ...metadata import for_run
+from ...lib.variant_jobs import LOOP_OUTPUTS
+from ...lib.variant_place import VariantPlace
 from ...minds.llm_errors import BudgetExceeded, LLMCallFailed
-from ...partitions import cycle_ordinal, key_to_time
-from ...progress import to_terminal
+from ...minds.progress import to_terminal
+from ...platform.metadata import for_run
 from ...resources import LLMResource, MarketResource, WarehouseResource
 from ...store.warehouse import WriteConflict
-from ...variant_jobs import LOOP_OUTPUTS
-from ...variant_place import VariantPlace
 
 # How often a deliberation refused at commit by another writer of a shared lake runs again.
 CONFLICT_RETRIES = 5
@@ -118,9 +118,9 @@ def _sealed(
     schema: str,
 ):
     """Each call's cycle seal (the latest row for its cycle of the variant's own chain)."""
+    from ...config.settings import active
     from ...predictions import seals
     from ...predictions.signing import SigningKeyError, signer_for
-    from ...settings import active
 
     amend = amending(context)
     signer = signer_for(active().signing_key)

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from ...cycle_assets import PARTITIONS, SETTINGS
+from ...lib.per_cycle import PARTITIONS, SETTINGS
+from ...lib.variant_place import VariantPlace
 from ...resources import DataQualityResource, WarehouseResource
-from ...variant_place import VariantPlace
 
 
 def build_checks(variant: str, side: bool = False) -> list[dg.AssetChecksDefinition]:
@@ -92,7 +92,7 @@ def _figures(
         check_figures,
         cycle_facts,
     )
-    from ...records import records_by
+    from ...store.records import records_by
 
     docs, headlines = _contexts(warehouse, mind_context)
     debate = {}

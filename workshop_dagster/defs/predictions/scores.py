@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from ...cycle_assets import CYCLE_TABLE, PER_CYCLE, SETTINGS, permanent_errors_fail_fast
+from ...lib.per_cycle import CYCLE_TABLE, PER_CYCLE, SETTINGS, permanent_errors_fail_fast
+from ...lib.variant_place import VariantPlace
 from ...market import calendar
-from ...metadata import for_run
+from ...platform.metadata import for_run
 from ...resources import MarketResource
-from ...variant_place import VariantPlace
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
 # location's load (every run, sensor tick and UI reload) then imports no pandas (docs/performance.md).

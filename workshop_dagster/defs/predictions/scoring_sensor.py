@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from ...cycle_assets import ACTIVE, SETTINGS
+from ...lib.per_cycle import ACTIVE, SETTINGS
+from ...lib.variant_jobs import SCORE_JOBS
 from ...market import calendar
 from ...resources import WarehouseResource
 from ...store import warehouse
-from ...variant_jobs import SCORE_JOBS
 
 if TYPE_CHECKING:  # imported by the sensor's tick, not by the code location's load
     import pandas as pd

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from ...cycle_assets import CYCLE_TABLE, PER_CYCLE
-from ...metadata import for_run
+from ...lib.per_cycle import CYCLE_TABLE, PER_CYCLE
+from ...platform.metadata import for_run
 from ...resources import PublishResource, WarehouseResource
 
 # The frames are unannotated and pandas and the domain modules imported in the bodies: the code
@@ -131,7 +131,7 @@ def _comparisons() -> list[dict]:
     file that does not parse is skipped with a warning, not published."""
     import json
 
-    from ...variants import evaluation_folder
+    from ...config.variants import evaluation_folder
 
     out = []
     for path in sorted((evaluation_folder("baseline") / "comparisons").glob("*.json")):
@@ -185,11 +185,11 @@ def site(
 ) -> dg.MaterializeResult:
     from dataclasses import asdict
 
+    from ...config.settings import active
     from ...predictions import record_head
     from ...predictions import seals as sealed_record
     from ...predictions.signing import signer_for
     from ...publish.site import SiteData, build_site
-    from ...settings import active
     from ...store import asset_rows
     from ...store.warehouse import table_exists
 

@@ -3,10 +3,10 @@ published calls would have earned, after costs, against buy-and-hold (portfolio/
 
 import dagster as dg
 
-from ...cycle_assets import SETTINGS, permanent_errors_fail_fast
+from ...lib.per_cycle import SETTINGS, permanent_errors_fail_fast
+from ...lib.variant_jobs import PAPER_ASSETS
+from ...lib.variant_place import VariantPlace
 from ...resources import MarketResource, WarehouseResource
-from ...variant_jobs import PAPER_ASSETS
-from ...variant_place import VariantPlace
 
 # pandas and the domain modules are imported in the bodies: the code location's load imports
 # no pandas (docs/performance.md).
@@ -72,13 +72,13 @@ def build_paper_portfolios(variant: str, side: bool = False) -> dg.AssetsDefinit
 def _build(variant: str, schema: str, keys, market: MarketResource, warehouse):
     import pandas as pd
 
+    from ...config.variants import load_variants
     from ...market import calendar
     from ...portfolio.every_source import every_portfolio, metrics_table
     from ...portfolio.paper_book import fed_funds
     from ...predictions.bootstrap import horizon_block
     from ...predictions.scoring import PriceBook, minute_legs
     from ...store import asset_rows, paper_books
-    from ...variants import load_variants
 
     rules = load_variants()[variant].portfolio_rules(SETTINGS.portfolio)
     now = calendar.now_ny()

@@ -3,9 +3,9 @@ rebuilds them and the site, and the sensor that runs it when new scores (or post
 
 import dagster as dg
 
-from ...cycle_assets import ACTIVE, PARTITIONS, SETTINGS
-from ...sql_models import load_sql_assets
-from ...variant_jobs import ROLLUPS_JOBS
+from ...lib.per_cycle import ACTIVE, PARTITIONS, SETTINGS
+from ...lib.sql_models import load_sql_assets
+from ...lib.variant_jobs import ROLLUPS_JOBS
 
 # The rollups look for new scores as often as the scoring sensor looks for matured calls, at
 # most every 30 s (a check of two timestamps: cheap).

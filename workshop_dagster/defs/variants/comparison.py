@@ -4,8 +4,8 @@ Diebold-Mariano), as a table, in the UI's metadata and on the site's Variants pa
 
 import dagster as dg
 
-from ...cycle_assets import SETTINGS
-from ...metadata import preview
+from ...lib.per_cycle import SETTINGS
+from ...platform.metadata import preview
 from ...resources import WarehouseResource
 
 COLUMNS = {

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from .market import calendar
-from .market.errors import MarketDataError
+from ..config.settings import active
+from ..market import calendar
+from ..market.errors import MarketDataError
 from .partitions import (
     cycle_key_problem,
     cycle_partitions,
@@ -19,7 +20,6 @@ from .partitions import (
     previous_cycle_key,
     time_to_key,
 )
-from .settings import active
 
 if TYPE_CHECKING:  # imported by the runs that use it, not by the code location's load
     import pandas as pd
@@ -79,7 +79,7 @@ def refuse_changes_to_sealed(context: dg.AssetExecutionContext, conn, rows: dict
     caller's transaction, so nothing it wrote stays) if any of `rows` (table -> new rows, a
     frame or a SQL relation) would change what a sealed cycle's memo was written from, unless
     the run amends (store/sealed_inputs.py)."""
-    from .store.sealed_inputs import changed_sealed_cycles, sealed_keys
+    from ..store.sealed_inputs import changed_sealed_cycles, sealed_keys
 
     if amending(context):
         return

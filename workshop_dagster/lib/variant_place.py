@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from .variants import variant_group
+from ..config.variants import variant_group
 
 
 @dataclass(frozen=True)

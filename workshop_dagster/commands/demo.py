@@ -13,10 +13,10 @@ import sys
 
 import pandas as pd
 
+from ..config.settings import PROJECT_ROOT, SettingsError, active
+from ..predictions.verdicts import FLOOR_NOTE
+from ..store import asset_rows, warehouse
 from .job_runs import InstanceFolderError, project_instance, run_job
-from .predictions.verdicts import FLOOR_NOTE
-from .settings import PROJECT_ROOT, SettingsError, active
-from .store import asset_rows, warehouse
 
 DEFAULT_CYCLES = 320  # four weeks of the default cadence (16 cycles a trading day)
 
@@ -27,9 +27,9 @@ def backfill(
     """One single run of the `cycle` job over the chosen cycles, then the rollups. Cycles
     already sealed are left as published (minds/published.py) unless `amend`: then they are
     recomputed and any that says otherwise is appended as a visible amendment."""
-    from .definitions import PARTITIONS
-    from .market.calendar import now_ny
-    from .partitions import time_to_key
+    from ..definitions import PARTITIONS
+    from ..lib.partitions import time_to_key
+    from ..market.calendar import now_ny
 
     # Cycles up to now: after a market holiday's excluded ticks Dagster already offers the next
     # session's first cycle (the cycle step would refuse it). Keys sort as their times do.
@@ -37,7 +37,7 @@ def backfill(
     keys = keys[: bisect.bisect_right(keys, time_to_key(now_ny()))]
     if end_key:
         if end_key not in keys:
-            from .partitions import cycle_key_problem
+            from ..lib.partitions import cycle_key_problem
 
             why = cycle_key_problem(end_key, PARTITIONS) or f"{end_key} has not happened yet"
             raise SystemExit(f"--end {end_key}: {why} (the latest cycle is {keys[-1]})")
@@ -57,8 +57,8 @@ def _served(keys: list[str]) -> list[str]:
     """The cycles up to the last session the market source has (a `csv:` folder ends at some
     date; the simulator and Yahoo run to today): without --end the demo ends where the data
     does, instead of failing on cycles the source cannot serve."""
-    from .market.sources import open_source
-    from .partitions import key_to_time
+    from ..lib.partitions import key_to_time
+    from ..market.sources import open_source
 
     settings = active()
     if settings.market.startswith("csv:"):
@@ -88,7 +88,7 @@ def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
     the hit rate with its interval against the base rate (how often the called direction
     happened, across everyone's calls) and the Brier score with its interval, each judged in
     words that come from the interval (predictions/verdicts.py)."""
-    from .predictions import verdicts
+    from ..predictions import verdicts
 
     rows = [verdicts.record_figures(r) for r in board.to_dict("records")]
     return pd.DataFrame(
@@ -109,10 +109,10 @@ def _plain_board(board: pd.DataFrame) -> pd.DataFrame:
 
 def baseline_board(conn, base_rate: float | None, chosen: list[str]) -> pd.DataFrame:
     """Always-up and momentum on the synthesis's scored calls of the demo's cycles (the same
-    subject, horizon and price series: evaluation/baselines.py), as track-record rows."""
-    from .evaluation.baselines import baseline_scores, scoring_closes
-    from .market.calendar import now_ny
-    from .predictions.calibration_report import outcomes, summary
+    subject, horizon and price series: predictions/baselines.py), as track-record rows."""
+    from ..market.calendar import now_ny
+    from ..predictions.baselines import baseline_scores, scoring_closes
+    from ..predictions.calibration_report import outcomes, summary
 
     scores = asset_rows.scores_between(conn, chosen[0], chosen[-1])
     synthesis = scores[(scores["source"] == "synthesis") & (scores["status"] == "scored")]

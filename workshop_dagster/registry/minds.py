@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-PROMPTS = Path(__file__).parent / "minds" / "prompts"
+PROMPTS = Path(__file__).resolve().parents[1] / "minds" / "prompts"
 SYNTHESIS = "synthesis"
 
 

@@ -22,12 +22,12 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .portfolio.rules import PortfolioRules, PortfolioRulesError, rules_from_env
-from .server_urls import url_problem
-from .store import lake
+from ..portfolio.rules import PortfolioRules, PortfolioRulesError, rules_from_env
+from ..registry.server_urls import url_problem
+from ..store import lake
 from .variants import ENGINES
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The Workshop's cadence (docs/architecture.md): a pre-market cycle at 09:15, every 30 minutes
 # through the session (09:45 .. 15:45), and two evening cycles, 19:15 and 19:45, after the close
@@ -125,7 +125,7 @@ class SettingsError(ValueError):
 
 
 MARKET_SPECS = "sim, csv:PATH (a folder holding daily/ and rates/) or yfinance"
-LLM_ENGINES = ENGINES  # the minds' engines (variants.py: a variant may require one)
+LLM_ENGINES = ENGINES  # the minds' engines (config/variants.py: a variant may require one)
 CALENDAR_FIRST_DAY = "2000-01-03"  # the NYSE calendar the partitions are built from starts here
 
 
@@ -311,7 +311,7 @@ def _side_variants(
 
 def _signing_key(text: str) -> str:
     """WORKSHOP_SIGNING_KEY: an Ed25519 private key file (PEM, unencrypted), checked now."""
-    from .predictions.signing import Signer, SigningKeyError
+    from ..predictions.signing import Signer, SigningKeyError
 
     text = text.strip()
     if not text:
@@ -326,7 +326,7 @@ def _signing_key(text: str) -> str:
 
 def _news_feeds(text: str) -> str:
     """WORKSHOP_NEWS_FEEDS: a feeds file (checked now), `none`, or unset (the project's)."""
-    from .market.news_feed_config import DEFAULT_FILE, FeedsFileError, load_feeds
+    from ..market.news_feed_config import DEFAULT_FILE, FeedsFileError, load_feeds
 
     text = text.strip()
     if text.lower() == "none":
@@ -359,7 +359,7 @@ def _check_market(spec: str) -> None:
     if spec in ("sim", "yfinance"):
         return
     if spec.startswith("csv:") and spec[4:].strip():
-        from .market.sources import csv_folder
+        from ..market.sources import csv_folder
 
         path = csv_folder(spec, PROJECT_ROOT)
         missing = [sub for sub in ("daily", "rates") if not (path / sub).is_dir()]
@@ -373,7 +373,7 @@ def _check_market(spec: str) -> None:
 
 
 def _cron(cron: str) -> str:
-    from .platform.cron import is_valid_cron
+    from ..platform.cron import is_valid_cron
 
     if not is_valid_cron(cron):
         raise SettingsError(
@@ -386,7 +386,7 @@ def _cron(cron: str) -> str:
 def _skip(text: str, cron: str) -> tuple[str, ...]:
     """WORKSHOP_CYCLE_SKIP: cron strings separated by `;` (or `none`; unset: nothing skipped).
     Refused when it is not cron or leaves no tick of the cron a cycle."""
-    from .platform.cron import cron_ticks, is_valid_cron
+    from ..platform.cron import cron_ticks, is_valid_cron
 
     text = text.strip()
     if not text or text.lower() == "none":
@@ -495,7 +495,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
         return "needs ANTHROPIC_API_KEY in the environment"
     if engine != "openai":
         return None
-    from .server_urls import DEFAULT_BASE_URL, is_local, public_url
+    from ..registry.server_urls import DEFAULT_BASE_URL, is_local, public_url
 
     if cfg.batch:
         return (
@@ -510,7 +510,7 @@ def _engine_problem(engine: str, env: dict[str, str], cfg: LLMSettings) -> str |
     base_url = cfg.base_url or DEFAULT_BASE_URL
     if is_local(base_url):
         return None
-    from .model_prices import price_table
+    from ..registry.model_prices import price_table
 
     prices = price_table(cfg.prices_json)
     unpriced = [m for m in dict.fromkeys((cfg.mind_model, cfg.synthesis_model)) if m not in prices]
@@ -552,7 +552,7 @@ def use(settings: Settings) -> None:
     global _active
     import sys
 
-    built = "workshop_dagster.cycle_assets" in sys.modules
+    built = "workshop_dagster.lib.per_cycle" in sys.modules
     if built and _active is not None and _active != settings:
         raise RuntimeError("settings.use() after the definitions were built from other settings")
     _active = settings

@@ -16,7 +16,7 @@ def instance_folder(project_root: Path, data_dir: Path | None = None) -> Path:
     holds one market source: docs/operations.md) keeps its own run history; the project's own
     `.dagster_home` for the default `data/`."""
     if data_dir is None:
-        from .settings import active
+        from ..config.settings import active
 
         data_dir = active().data_dir
     data_dir = Path(data_dir).expanduser().resolve()
@@ -67,7 +67,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def project_job(name: str) -> dg.JobDefinition:
     """Job `name` of the project's definitions."""
-    from .definitions import defs
+    from ..definitions import defs
 
     return defs.resolve_job_def(name)
 
@@ -75,9 +75,9 @@ def project_job(name: str) -> dg.JobDefinition:
 def loop_job() -> dg.JobDefinition:
     """The loop's assets (market, minds and predictions groups, with their checks) as one job,
     on the in-process executor: what a walk-forward replays."""
-    from .definitions import ASSETS, CHECKS
-    from .resources import build_resources
-    from .settings import active
+    from ..config.settings import active
+    from ..definitions import ASSETS, CHECKS
+    from ..resources import build_resources
 
     job = dg.define_asset_job(
         "evaluate", selection=dg.AssetSelection.groups("market", "minds", "predictions")

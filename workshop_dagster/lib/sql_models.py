@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from .cycle_assets import refuse_changes_to_sealed, refuse_keys_off_the_cadence
-from .metadata import PREVIEW_ROWS, preview, table_metadata
-from .settings import PROJECT_ROOT
-from .store import model_tables
-from .store.sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models
+from ..config.settings import PROJECT_ROOT
+from ..platform.metadata import PREVIEW_ROWS, preview, table_metadata
+from ..store import model_tables
+from ..store.sql_project import PARTITION_COLUMN, SQL_DIR, SqlModel, discover_models
+from .per_cycle import refuse_changes_to_sealed, refuse_keys_off_the_cadence
 from .variant_place import VariantPlace
 
 if TYPE_CHECKING:  # imported by the runs, not by the code location's load

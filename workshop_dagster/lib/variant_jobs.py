@@ -9,7 +9,7 @@ sensors) import no other domain. Loaded as definitions through defs/cycle/jobs.p
 
 import dagster as dg
 
-from .cycle_assets import SETTINGS
+from .per_cycle import SETTINGS
 from .variant_place import VariantPlace
 
 # The outputs of the `deliberation` step (defs/minds/deliberation.py describes each).

@@ -1,4 +1,4 @@
-"""`python -m workshop_dagster.verify` (`make verify`): recompute the sealed record and name the
+"""`python -m workshop_dagster.commands.verify` (`make verify`): recompute the sealed record and name the
 first cycle whose memo or calls differ from what was sealed, or are missing, and any sign that
 the record's latest seals were withdrawn.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .predictions import record_head, seals
+from ..predictions import record_head, seals
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Checked:
 
 
 def _signatures(log: pd.DataFrame, keys: dict[str, str], required: str | None) -> list[str]:
-    from .predictions.signing import verify_signatures
+    from ..predictions.signing import verify_signatures
 
     if "signature" not in log.columns:
         log = log.assign(signature=None, key_id=None)
@@ -90,11 +90,11 @@ def _chain_facts(log: pd.DataFrame, required: str | None) -> list[str]:
 
 def variant_records(database: Path) -> list[str]:
     """The side variants whose sealed records the warehouse holds (their schemas)."""
-    from .store import warehouse
+    from ..store import warehouse
 
     if not warehouse.exists(database):
         return []
-    from .store import record_seals
+    from ..store import record_seals
 
     with warehouse.read_only(database) as conn:
         return [s for s in record_seals.schemas_with_a_record(conn) if s != "main"]
@@ -102,7 +102,7 @@ def variant_records(database: Path) -> list[str]:
 
 def check_warehouse(database: Path, public_key: str | None = None, schema: str = "main") -> Checked:
     """One record of the warehouse: the loop's (`main`) or a side variant's (its schema)."""
-    from .store import asset_rows, record_seals, warehouse
+    from ..store import asset_rows, record_seals, warehouse
 
     name = "warehouse" if schema == "main" else f"warehouse, variant {schema}"
     if not warehouse.exists(database):
@@ -147,7 +147,7 @@ def _site_log(site: Path) -> pd.DataFrame:
 
 def check_site(site: Path, public_key: str | None = None) -> Checked:
     """The published record, its head, its memos, the posts' pages and the index."""
-    from .publish.posts import post_slug
+    from ..publish.posts import post_slug
 
     record = site / "record" / "record.jsonl"
     if not record.exists():
@@ -195,7 +195,7 @@ def _check_pages(
 ) -> tuple[list[str], int]:
     """The posts' pages and the index against the published chain (publish/sealed_pages.py):
     `latest` holds each cycle's latest seal row, `head` the chain's last seal."""
-    from .publish import sealed_pages
+    from ..publish import sealed_pages
 
     problems = []
     rows = {r["cycle_key"]: r for r in latest.to_dict("records")}
@@ -239,8 +239,8 @@ def instance_head(
     """The head the instance (DAGSTER_HOME, else the data folder's: job_runs.instance_folder)
     recorded last for an asset: a deliberation run's observation of `predictions`, or the
     `site` build's materialization; (None, why) when there is none to read."""
+    from ..config.settings import PROJECT_ROOT
     from .job_runs import instance_folder
-    from .settings import PROJECT_ROOT
 
     home = Path(os.environ.get("DAGSTER_HOME") or instance_folder(PROJECT_ROOT))
     if not (home / "dagster.yaml").exists():
@@ -308,17 +308,19 @@ def _held_key(args_key: str | None, settings) -> tuple[str | None, str | None]:
     if args_key:
         return Path(args_key).read_text(), args_key
     if settings.signing_key:
-        from .predictions.signing import Signer
+        from ..predictions.signing import Signer
 
         return Signer(Path(settings.signing_key)).public_pem(), "WORKSHOP_SIGNING_KEY"
     return None, None
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .settings import load_settings
+    from ..config.settings import load_settings
 
     settings = load_settings()
-    parser = argparse.ArgumentParser(prog="python -m workshop_dagster.verify", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_dagster.commands.verify", description=__doc__
+    )
     parser.add_argument(
         "--site", default=str(settings.data_dir / "site"), help="the published site"
     )

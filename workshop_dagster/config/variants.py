@@ -13,7 +13,7 @@ from pathlib import Path
 
 DEFAULT_FILE = Path(__file__).with_name("variants.yaml")
 # Where `make evaluate` writes each variant's walks and `make compare` its comparisons.
-EVALUATIONS = Path(__file__).resolve().parent.parent / "data" / "evaluation"
+EVALUATIONS = Path(__file__).resolve().parents[2] / "data" / "evaluation"
 FEEDBACK = ("on", "off", "placebo")
 
 
@@ -127,7 +127,7 @@ SIZING = ("kelly_fraction", "position_cap", "gross_cap")
 
 def _sizing(fields, where: str) -> tuple[tuple[str, float], ...]:
     """A variant's `sizing`: some of SIZING, each checked as WORKSHOP_PORTFOLIO_* is."""
-    from .portfolio.rules import PortfolioRules, PortfolioRulesError
+    from ..portfolio.rules import PortfolioRules, PortfolioRulesError
 
     if fields is None:
         return ()
@@ -230,7 +230,7 @@ def load_variants(path: Path = DEFAULT_FILE) -> dict[str, Variant]:
             )
         base_url = fields.get("base_url")
         if base_url is not None:
-            from .server_urls import url_problem
+            from ..registry.server_urls import url_problem
 
             if engine != "openai":
                 raise VariantsFileError(

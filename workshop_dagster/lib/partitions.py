@@ -18,10 +18,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from . import file_cache
-from .market import calendar
-from .platform.partitions_memo import memoize_partition_keys, memoize_partitions_hash
-from .settings import Settings, load_settings
+from ..config.settings import Settings, load_settings
+from ..market import calendar, file_cache
+from ..platform.partitions_memo import memoize_partition_keys, memoize_partitions_hash
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +58,7 @@ def _holiday_ticks(start: str, cron: str, timezone: str) -> list:
     """
     import pandas as pd
 
-    from .platform.cron import cron_ticks
+    from ..platform.cron import cron_ticks
 
     first = pd.Timestamp(start).normalize()
     days = pd.date_range(first, pd.Timestamp(_horizon(timezone)).tz_localize(None), freq="D")

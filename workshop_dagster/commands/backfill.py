@@ -1,4 +1,4 @@
-"""`make backfill FROM=KEY TO=KEY` (`python -m workshop_dagster.backfill`): run a job over a range
+"""`make backfill FROM=KEY TO=KEY` (`python -m workshop_dagster.commands.backfill`): run a job over a range
 of cycles in one run, in the project's Dagster instance, then the rollups.
 
 What the UI's *Materialize* over a range does, from a shell: the `cycle` job (or a side
@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..config.settings import PROJECT_ROOT, SettingsError
 from .job_runs import InstanceFolderError, project_instance, run_job
-from .settings import PROJECT_ROOT, SettingsError
 
 
 def cycle_range(first: str, last: str) -> list[str]:
     """The cycle keys from `first` to `last`, both cycles (refused by name otherwise)."""
-    from .definitions import PARTITIONS
-    from .partitions import cycle_key_problem
+    from ..definitions import PARTITIONS
+    from ..lib.partitions import cycle_key_problem
 
     for name, key in (("FROM", first), ("TO", last)):
         problem = cycle_key_problem(key, PARTITIONS)
@@ -36,7 +36,7 @@ def cycle_range(first: str, last: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m workshop_dagster.backfill", description=__doc__
+        prog="python -m workshop_dagster.commands.backfill", description=__doc__
     )
     parser.add_argument("first", metavar="FROM", help="the first cycle, e.g. 2026-03-02-09:15")
     parser.add_argument("last", metavar="TO", help="the last cycle, e.g. 2026-03-31-19:15")

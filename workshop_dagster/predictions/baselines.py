@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..predictions.momentum import momentum_directions
-from ..predictions.scoring import COIN, brier, score_calls
-from ..predictions.standing_calls import StandingCalls
+from .momentum import momentum_directions
+from .scoring import COIN, brier, score_calls
+from .standing_calls import StandingCalls
 
 PRIOR_N = 10
 BASELINES = ("always_up", "momentum", "base_rate")
@@ -60,7 +60,7 @@ def scoring_closes(
     from ..market.asof import scoring_prices
     from ..market.sources import open_source
     from ..market.universe import TICKERS
-    from ..predictions.scoring import minute_legs
+    from .scoring import minute_legs
 
     start = predictions["cycle_ts"].min() - pd.Timedelta(days=10)
     end = predictions["horizon_end"].max()
