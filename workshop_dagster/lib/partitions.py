@@ -8,7 +8,6 @@ Friday. A cycle's ordinal ("Cycle 280") is its 1-based position in the partition
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 from datetime import datetime, time
 from functools import lru_cache
 from importlib.metadata import version
@@ -20,10 +19,11 @@ import dagster as dg
 
 from ..config.settings import Settings, load_settings
 from ..market import calendar, file_cache
+from ..market.cycles import Cycle, key_to_time
 from ..platform.partitions_memo import memoize_partition_keys, memoize_partitions_hash
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 CYCLE_KEY_FORMAT = calendar.CYCLE_KEY_FORMAT
 EXCLUSION_HORIZON_YEARS = 1
@@ -79,28 +79,10 @@ def _holiday_ticks(start: str, cron: str, timezone: str) -> list:
     return ticks
 
 
-def key_to_time(key: str) -> pd.Timestamp:
-    """A cycle key ("2026-03-30-19:15") as naive New York time."""
-    import pandas as pd
-
-    if len(key) > 16:  # Dagster appends the UTC offset to the repeated hour of a DST change
-        aware = pd.to_datetime(key, format=CYCLE_KEY_FORMAT + "%z")
-        return aware.tz_convert("America/New_York").tz_localize(None)
-    # strptime, not pd.to_datetime: 5 us a key instead of 34 (a range run asks for every cycle's)
-    return pd.Timestamp(datetime.strptime(key, CYCLE_KEY_FORMAT)).as_unit("ns")
-
-
-def keys_to_times(keys: Sequence[str]) -> list[pd.Timestamp]:
-    """`key_to_time` of many keys, parsed at once (a year's range has ~4,000)."""
-    import pandas as pd
-
-    plain = [k for k in keys if len(k) <= 16]
-    parsed = dict(zip(plain, pd.to_datetime(plain, format=CYCLE_KEY_FORMAT), strict=True))
-    return [parsed[k] if k in parsed else key_to_time(k) for k in keys]
-
-
 def time_to_key(ts) -> str:
-    return calendar.to_naive_ny(ts).strftime(CYCLE_KEY_FORMAT)
+    """The key of the cycle at `ts`, formatted from it: only for a time that came from no key
+    (a schedule's tick, now); a run's cycles carry their keys (`market/cycles.Cycle`)."""
+    return Cycle.of_time(ts).key
 
 
 def _cached(cache_dir: Path | None, name: str, inputs: tuple[str, ...], compute) -> list[str]:

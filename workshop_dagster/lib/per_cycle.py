@@ -1,6 +1,6 @@
 """What every per-cycle asset shares: the settings (read and validated once, when the code
-location loads), the cycle partitions, the partition column, the run's cycle times, and how a
-failure no retry can cure is reported."""
+location loads), the cycle partitions, the partition column, the run's cycles (each its key and
+time, `market/cycles.Cycle`), and how a failure no retry can cure is reported."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ import dagster as dg
 
 from ..config.settings import active
 from ..market import calendar
+from ..market.cycles import Cycle, key_to_time, keys_by_time, of_keys
 from ..market.errors import MarketDataError
-from .partitions import (
-    cycle_key_problem,
-    cycle_partitions,
-    key_to_time,
-    keys_to_times,
-    previous_cycle_key,
-    time_to_key,
-)
+from .partitions import cycle_key_problem, cycle_partitions, previous_cycle_key, time_to_key
 
 if TYPE_CHECKING:  # imported by the runs that use it, not by the code location's load
     import pandas as pd
@@ -46,24 +40,25 @@ ACTIVE = [
 ]
 
 
-def cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp]:
-    """The cycle times of this run: one partition, or a whole range in a single-run backfill.
+def run_cycles(context: dg.AssetExecutionContext) -> list[Cycle]:
+    """The cycles of this run (one partition, or a whole range in a single-run backfill), each
+    its key and its time, made once from the partition keys and carried through the run.
 
     A cycle whose time has not come is refused: Dagster offers the partition after an excluded
     tick (a market holiday) before its time, and a cycle run early would see the market of now
     under a later minute's name (or, on the simulator, a market that has not happened)."""
     refuse_keys_off_the_cadence(context)
-    times = keys_to_times(context.partition_keys)
+    cycles = of_keys(context.partition_keys)
     now = calendar.now_ny()
-    early = [t for t in times if t > now]
+    early = [c for c in cycles if c.time > now]
     if early:
         raise dg.Failure(
-            description=f"cycle {time_to_key(min(early))} has not happened yet (now "
+            description=f"cycle {min(early).key} has not happened yet (now "
             f"{now:%Y-%m-%d %H:%M} New York): a cycle runs at or after its time, so that it sees "
             "only what was knowable then. Run it then, or choose cycles up to now.",
             allow_retries=False,
         )
-    return times
+    return cycles
 
 
 AMEND_TAG = "workshop/amend"
@@ -117,30 +112,33 @@ def previous_cycle_time(cycle: pd.Timestamp) -> pd.Timestamp | None:
     return key_to_time(key) if key else None
 
 
-def previous_cycle_times(context: dg.AssetExecutionContext) -> list[pd.Timestamp | None]:
-    """Each run cycle's previous cycle time (None before the first cycle): within a range,
-    the cycle before it in the run, looked up only where the run's cycles are not adjacent."""
-    times = cycle_times(context)
+def previous_cycle_times(cycles: list[Cycle]) -> list[pd.Timestamp | None]:
+    """Each of the run's cycles' previous cycle time (None before the first cycle): within a
+    range, the cycle before it in the run, looked up only where the run's cycles are not
+    adjacent."""
     out: list[pd.Timestamp | None] = []
-    keys = context.partition_keys
-    for i, key in enumerate(keys):
-        before = previous_cycle_key(key, PARTITIONS)
-        if i and before == keys[i - 1]:
-            out.append(times[i - 1])
+    for i, cycle in enumerate(cycles):
+        before = previous_cycle_key(cycle.key, PARTITIONS)
+        if i and before == cycles[i - 1].key:
+            out.append(cycles[i - 1].time)
         else:
             out.append(key_to_time(before) if before else None)
     return out
 
 
-def with_cycle_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with its partition key (`cycle_key`) first, formatted once per cycle."""
-    import numpy as np
+def with_cycle_key(frame: pd.DataFrame, cycles: list[Cycle]) -> pd.DataFrame:
+    """The frame with its partition key (`cycle_key`) first: the key of the run's cycle at each
+    row's `cycle_ts`, as the run was given it (never formatted again from the time). A row at
+    no cycle of the run is a bug upstream, refused here before anything is written."""
     import pandas as pd
 
+    keys = keys_by_time(cycles)
     out = frame.copy()
-    codes, cycles = pd.factorize(out["cycle_ts"], use_na_sentinel=False)
-    keys = np.array([time_to_key(t) for t in cycles], dtype=object)[codes]
-    out.insert(0, "cycle_key", pd.Series(keys, index=out.index, dtype=object))
+    mapped = out["cycle_ts"].map(keys)
+    if mapped.isna().any():
+        stray = out.loc[mapped.isna(), "cycle_ts"].iloc[0]
+        raise ValueError(f"a row at {stray} is at no cycle of this run ({len(cycles)} cycles)")
+    out.insert(0, "cycle_key", pd.Series(mapped.to_numpy(dtype=object), index=out.index))
     return out
 
 

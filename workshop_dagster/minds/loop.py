@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from ..market.calendar import CYCLE_KEY_FORMAT
+from ..market.cycles import Cycle, keys_by_time
 from ..predictions.horizon import timeframe_bucket
 from ..predictions.standing_calls import StandingCalls
 from ..predictions.tags import format_tag, parse_tag
@@ -50,7 +50,7 @@ LOOP_TABLES = ("mind_context", "mind_opinions", "debate", "memo", "predictions")
 
 
 def cycle_context(
-    cycle_ts: pd.Timestamp,
+    cycle: Cycle,
     inputs: tuple[CycleRows, CycleRows, CycleRows, CycleRows],
     history: CycleHistory,
     ordinal: Callable[[str], int],
@@ -61,7 +61,7 @@ def cycle_context(
     """What the minds read at one cycle: its features, regime, rates and news, the releases
     due and just out, the record known at its time, and the calls standing then."""
     cycle_features, regime_labels, macro_rates, news_items = inputs
-    key = cycle_ts.strftime(CYCLE_KEY_FORMAT)
+    key, cycle_ts = cycle.key, cycle.time
     feats, regime = cycle_features.records(cycle_ts), regime_labels.records(cycle_ts)
     if not feats or not regime:
         raise ValueError(
@@ -261,7 +261,7 @@ class CycleRows:
 
 def deliberate(
     engine: MindsEngine,
-    cycles: list[pd.Timestamp],
+    run: Sequence[Cycle],
     inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
     closes: pd.DataFrame,
     prior: pd.DataFrame,
@@ -272,7 +272,7 @@ def deliberate(
     published: Mapping[pd.Timestamp, PublishedCycle] | None = None,
     releases: Mapping[pd.Timestamp, list[dict]] | None = None,
 ) -> tuple[dict[str, list], float]:
-    """The cycles in time order: each one's context (the record known at its time), the minds,
+    """The run's cycles (`run`, in time order): each one's context (the record known at its time), the minds,
     the debate and the memo. `inputs` are the range's cycle_features, regime_labels,
     macro_rates and news_items; `closes` (ticker, bar_ts, close) score the earlier calls, `prior`
     holds the calls made before the first cycle, `previous` gives each cycle's previous cycle
@@ -305,13 +305,17 @@ def deliberate(
     shared: tuple[tuple, tuple[str, str]] | None = None
     batching = engine.batches
     started = time.perf_counter()
+    # The cycles by time, as the tables hold them; each one's key as the run was given it.
+    keys = keys_by_time(run)
+    cycles = [c.time for c in run]
     progress = Progress(len(cycles), report) if report is not None and len(cycles) > 1 else None
 
     def ask(wave: list[pd.Timestamp]) -> None:
         """Put a wave of cycles (one cycle unless batching) to the engine and record it."""
         nonlocal shared
         contexts = [
-            cycle_context(c, inputs, history, ordinal, feedback, standing, releases) for c in wave
+            cycle_context(Cycle(c, keys[c]), inputs, history, ordinal, feedback, standing, releases)
+            for c in wave
         ]
         quoted = [_quoted(features.records(c)) for c in wave]
         # A cycle with nothing new since the previous one is not put to the minds.
@@ -475,10 +479,10 @@ def _quoted(features: list[dict]) -> dict[str, pd.Timestamp]:
     }
 
 
-def resume_advice(exc: Exception, cycles: list[pd.Timestamp], engine: MindsEngine) -> str:
+def resume_advice(exc: Exception, cycles: Sequence[Cycle], engine: MindsEngine) -> str:
     """What failed, that nothing was written, and how to go on without paying twice."""
     answered = sum(r["outcome"].startswith("ok") for r in engine.ledger)
-    first, last = (c.strftime(CYCLE_KEY_FORMAT) for c in (cycles[0], cycles[-1]))
+    first, last = cycles[0].key, cycles[-1].key
     span = first if first == last else f"{first} to {last}"
     return (
         f"{exc}\n\nNothing of this run was written: a run writes all its cycles or none. "

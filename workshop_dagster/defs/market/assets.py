@@ -5,10 +5,10 @@ import dagster as dg
 from ...lib.per_cycle import (
     CYCLE_TABLE,
     PER_CYCLE,
-    cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_times,
     refuse_changes_to_sealed,
+    run_cycles,
     with_cycle_key,
 )
 from ...market.universe import TICKERS
@@ -61,17 +61,18 @@ def market_snapshot(
 ):
     from ...market import session_bars
 
-    cycles = cycle_times(context)
+    run = run_cycles(context)
+    cycles = [c.time for c in run]
     with permanent_errors_fail_fast():
         daily, rates = market.snapshot(cycles)
-        quotes = market.quotes(daily, cycles, previous_cycle_times(context))
-    quotes, rates = with_cycle_key(quotes), with_cycle_key(rates)
+        quotes = market.quotes(daily, cycles, previous_cycle_times(run))
+    quotes, rates = with_cycle_key(quotes, run), with_cycle_key(rates, run)
     # Each session's bar stored once (append-only revisions); the cycles' rows name windows.
     # A sealed cycle's rows may only be rewritten with what they hold: checked in the same
     # transaction, so a refused run adds no revision either.
     with permanent_errors_fail_fast(), warehouse.connect() as conn:
         windows, new_bars = session_bars.store(conn, daily)
-        windows = with_cycle_key(windows)
+        windows = with_cycle_key(windows, run)
         refuse_changes_to_sealed(
             context,
             conn,
@@ -134,7 +135,8 @@ def news_items(
 ) -> dg.Output:
     from ...market import news_archive, release_calendar
 
-    cycles = cycle_times(context)
+    run = run_cycles(context)
+    cycles = [c.time for c in run]
     with permanent_errors_fail_fast():
         fetched = market.news(TICKERS, cycles)
         releases = market.releases(cycles)
@@ -145,7 +147,7 @@ def news_items(
         added = news_archive.store(conn, fetched)
         releases_added = release_calendar.store(conn, releases)
     with warehouse.connect() as conn:
-        view = with_cycle_key(news_archive.visible(conn, cycles))
+        view = with_cycle_key(news_archive.visible(conn, cycles), run)
         refuse_changes_to_sealed(context, conn, {"main.news_items": view})
     quiet = len(set(cycles) - set(view["cycle_ts"]))
     return dg.Output(

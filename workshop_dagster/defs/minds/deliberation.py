@@ -22,9 +22,9 @@ from ...lib.per_cycle import (
     PER_CYCLE,
     SETTINGS,
     amending,
-    cycle_times,
     permanent_errors_fail_fast,
     previous_cycle_time,
+    run_cycles,
 )
 from ...lib.variant_jobs import LOOP_OUTPUTS
 from ...lib.variant_place import VariantPlace
@@ -293,7 +293,8 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
     from ...predictions import record_head
     from ...store import context_records
 
-    cycles = sorted(cycle_times(context))
+    run = sorted(run_cycles(context))
+    cycles = [c.time for c in run]
     missing = _missing_market(cycles, cycle_features)
     if missing:
         raise dg.Failure(
@@ -316,7 +317,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
             prices = _scoring_prices(market, prior, first_needed, cycles)
         out, minds_s = deliberate(
             engine,
-            cycles,
+            run,
             (cycle_features, regime_labels, macro_rates, news),
             prices,
             prior,
@@ -328,9 +329,7 @@ def _deliberate(context, place: VariantPlace, inputs, market, llm, warehouse):
             releases=releases,
         )
     except (LLMCallFailed, BudgetExceeded) as exc:
-        raise dg.Failure(
-            description=resume_advice(exc, cycles, engine), allow_retries=False
-        ) from None
+        raise dg.Failure(description=resume_advice(exc, run, engine), allow_retries=False) from None
     finally:
         # A Claude engine stores the replies it received in the replay cache, and every request
         # it sent in the spend ledger, before the step ends, even when it fails.
