@@ -11,15 +11,31 @@ export DAGSTER_HOME ?= $(if $(filter $(DATA_FOLDER),$(CURDIR)/data),$(CURDIR)/.d
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install instance demo backfill test test-lake bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
+.PHONY: install lock instance demo backfill test test-lake bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
 
-$(STAMP): pyproject.toml
-	@echo "Creating $(VENV) and installing Workshop with Dagster, DuckDB, great_expectations and the test tools (about 2 minutes, once; again when pyproject.toml changes)"
+# The versions every host runs: requirements/dev.lock (everything `make test` needs; the
+# Dockerfile installs requirements/deploy.lock, the same versions without the test tools).
+# `make lock` writes both from pyproject.toml; each package's hash is checked as it installs.
+LOCK := requirements/dev.lock
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' $(LOCK))
+LOCK_ARGS := --universal --generate-hashes --python-version 3.11 --quiet
+
+$(STAMP): pyproject.toml $(LOCK)
+	@echo "Creating $(VENV) and installing Workshop at the versions of $(LOCK) (Dagster, DuckDB, great_expectations, the test tools: about a minute, once; again when the lock changes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --progress-bar off "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	@echo "Installed into $(VENV)"
 	touch $(STAMP)
+
+# After a change to the dependencies in pyproject.toml: the locks again, every version already
+# locked kept where it still satisfies them (UPGRADE=1: the newest that do).
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra lake $(LOCK_ARGS) -c $(LOCK) \
+	  -o requirements/deploy.lock
+	@echo "make install (or rm $(STAMP)) syncs $(VENV) to the new lock"
 
 # Bytecode written once here: every run process loads the code location, and an environment
 # with PYTHONDONTWRITEBYTECODE would otherwise compile the package at each load (~45 ms).

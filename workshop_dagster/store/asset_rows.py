@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .tables import qualified
-from .warehouse import table_exists
+from .warehouse import registered, table_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,14 +41,11 @@ def of_cycles(
     """An asset's rows of these cycles; None where its table was never made."""
     if not table_exists(conn, table, schema):
         return None
-    conn.register("asked_cycle_keys", pd.DataFrame({"cycle_key": list(cycle_keys)}))
-    try:
+    with registered(conn, "asked_cycle_keys", pd.DataFrame({"cycle_key": list(cycle_keys)})):
         return conn.execute(
             f"select * from {qualified(table, schema)} "
             "where cycle_key in (select cycle_key from asked_cycle_keys)"
         ).fetchdf()
-    finally:
-        conn.unregister("asked_cycle_keys")
 
 
 def calls_before(
@@ -79,14 +76,11 @@ def ledger_of(
     """The stored `llm_calls` rows of these cycles (an empty frame where none are)."""
     if not cycle_keys or not table_exists(conn, "llm_calls", schema):
         return pd.DataFrame()
-    conn.register("ledger_keys", pd.DataFrame({"cycle_key": list(cycle_keys)}))
-    try:
+    with registered(conn, "ledger_keys", pd.DataFrame({"cycle_key": list(cycle_keys)})):
         return conn.execute(
             f"select * from {qualified('llm_calls', schema)} "
             "where cycle_key in (select cycle_key from ledger_keys)"
         ).fetchdf()
-    finally:
-        conn.unregister("ledger_keys")
 
 
 _DUE = """

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pandas as pd
 
-from .warehouse import create_table, table_exists
+from .warehouse import create_table, insert_missing, registered, table_exists
 
 DDL = """
 create table if not exists context_records (
@@ -30,16 +30,7 @@ def store(conn: duckdb.DuckDBPyConnection, records: Mapping[str, str]) -> int:
     if not records:
         return 0
     frame = pd.DataFrame({"record_id": list(records), "record_json": list(records.values())})
-    conn.register("new_context_records", frame)
-    try:
-        before = conn.execute("select count(*) from context_records").fetchall()[0][0]
-        conn.execute(
-            "insert into context_records select * from new_context_records n "
-            "where not exists (select 1 from context_records c where c.record_id = n.record_id)"
-        ).fetchall()
-        return conn.execute("select count(*) from context_records").fetchall()[0][0] - before
-    finally:
-        conn.unregister("new_context_records")
+    return insert_missing(conn, "context_records", frame, "record_id")
 
 
 def read(conn: duckdb.DuckDBPyConnection, record_ids: Sequence[str]) -> dict[str, str]:
@@ -47,13 +38,10 @@ def read(conn: duckdb.DuckDBPyConnection, record_ids: Sequence[str]) -> dict[str
     read-only connection, and before the table is made)."""
     if not record_ids or not table_exists(conn, "context_records"):
         return {}
-    conn.register("wanted_records", pd.DataFrame({"record_id": sorted(set(record_ids))}))
-    try:
+    with registered(conn, "wanted_records", pd.DataFrame({"record_id": sorted(set(record_ids))})):
         return dict(
             conn.execute(
                 "select record_id, record_json from context_records "
                 "join wanted_records using (record_id)"
             ).fetchall()
         )
-    finally:
-        conn.unregister("wanted_records")

@@ -10,18 +10,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .tables import plain as qualified
-from .warehouse import add_new_columns, is_lake_connection
+from .warehouse import add_new_columns, is_lake_connection, registered
 
 if TYPE_CHECKING:
     import duckdb
 
 
 def create(conn: duckdb.DuckDBPyConnection, table: str, schema: str, frame: pd.DataFrame) -> None:
-    conn.register("asset_frame", frame)
-    try:
+    with registered(conn, "asset_frame", frame):
         conn.execute(f"create table {qualified(table, schema)} as select * from asset_frame")
-    finally:
-        conn.unregister("asset_frame")
 
 
 def create_empty(
@@ -33,11 +30,8 @@ def create_empty(
 
 
 def insert(conn: duckdb.DuckDBPyConnection, table: str, schema: str, frame: pd.DataFrame) -> None:
-    conn.register("asset_frame", frame)
-    try:
+    with registered(conn, "asset_frame", frame):
         conn.execute(f"insert into {qualified(table, schema)} by name select * from asset_frame")
-    finally:
-        conn.unregister("asset_frame")
 
 
 def fit_columns(

@@ -74,15 +74,12 @@ class WarehouseReplay:
                 ],
                 columns=["source", "model", "prompt_hash", "reply_json", "stored_at"],
             )
-            conn.register("new_replies", new)
-            try:
+            with warehouse.registered(conn, "new_replies", new):
                 conn.execute(
                     "delete from llm_replay r where exists (select 1 from new_replies n where "
                     "(n.source, n.model, n.prompt_hash) = (r.source, r.model, r.prompt_hash))"
                 )
                 conn.execute("insert into llm_replay by name select * from new_replies")
-            finally:
-                conn.unregister("new_replies")
         with self._lock:
             if self._stored is not None:
                 self._stored.update((source, model, key) for source, model, key, _ in replies)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from .warehouse import create_table, table_exists
+from .records import cycle_times_frame
+from .warehouse import create_table, registered, table_exists
 
 DDL = """
 create table if not exists news_archive (
@@ -35,8 +36,7 @@ def held_like(conn: duckdb.DuckDBPyConnection, incoming: pd.DataFrame) -> pd.Dat
     stories: the same id, the same title (any case), or the same URL without its query (a
     superset of what the archive's rule calls one story)."""
     ensure(conn)
-    conn.register("incoming_news", incoming[["item_id", "title", "url"]])
-    try:
+    with registered(conn, "incoming_news", incoming[["item_id", "title", "url"]]):
         return conn.execute(
             "select item_id, url, title, published_at from news_archive where item_id in "
             "(select item_id from incoming_news) or title in (select title from incoming_news) "
@@ -44,18 +44,13 @@ def held_like(conn: duckdb.DuckDBPyConnection, incoming: pd.DataFrame) -> pd.Dat
             "or (url <> '' and split_part(url, '?', 1) in "
             "(select split_part(url, '?', 1) from incoming_news))"
         ).fetchdf()
-    finally:
-        conn.unregister("incoming_news")
 
 
 def append(conn: duckdb.DuckDBPyConnection, fresh: pd.DataFrame) -> None:
     """Insert items the caller found new (by name: `fresh` has the table's columns)."""
     ensure(conn)
-    conn.register("fresh_news", fresh)
-    try:
+    with registered(conn, "fresh_news", fresh):
         conn.execute("insert into news_archive by name select * from fresh_news").fetchall()
-    finally:
-        conn.unregister("fresh_news")
 
 
 def visible(
@@ -72,10 +67,8 @@ def visible(
     `max_per_feed` of one feed while others have items), and beyond them the newest
     `max_per_tag` of each ticker tag."""
     ensure(conn)
-    cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
-    cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
-    conn.register("view_cycles", cycles)
-    try:
+    cycles = cycle_times_frame(cycle_times)
+    with registered(conn, "view_cycles", cycles):
         return conn.execute(
             f"""
             with in_window as (
@@ -116,8 +109,6 @@ def visible(
             order by cycle_ts, visible_from, item_id
             """
         ).fetchdf()
-    finally:
-        conn.unregister("view_cycles")
 
 
 def rows(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFrame | None:
@@ -125,10 +116,7 @@ def rows(conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]) -> pd.DataFra
     on a read-only connection)."""
     if not table_exists(conn, "news_archive"):
         return None
-    conn.register("wanted_news", pd.DataFrame({"item_id": sorted(set(item_ids))}))
-    try:
+    with registered(conn, "wanted_news", pd.DataFrame({"item_id": sorted(set(item_ids))})):
         return conn.execute(
             "select a.* from news_archive a join wanted_news w using (item_id)"
         ).fetchdf()
-    finally:
-        conn.unregister("wanted_news")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .tables import qualified
+from .warehouse import registered
 
 if TYPE_CHECKING:
     import duckdb
@@ -23,13 +24,10 @@ def replace_books(
     for name, frame in frames.items():
         if name not in BOOKS:
             raise ValueError(f"{name!r} is not a paper book ({', '.join(BOOKS)})")
-        conn.register("paper_frame", frame)
-        try:
+        with registered(conn, "paper_frame", frame):
             conn.execute(
                 f"create or replace table {qualified(name, schema)} as select * from paper_frame"
             )
-        finally:
-            conn.unregister("paper_frame")
 
 
 def unbalanced_marks(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> list[tuple]:

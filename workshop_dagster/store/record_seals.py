@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .tables import qualified
-from .warehouse import add_new_columns, create_table, table_exists
+from .warehouse import add_new_columns, create_table, registered, table_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -105,15 +105,12 @@ def latest_of(
 ) -> pd.DataFrame:
     """The latest row of each of these cycles (only theirs: a run costs the same however long
     the record)."""
-    conn.register("cycles_to_seal", pd.DataFrame({"cycle_key": sorted(cycle_keys)}))
-    try:
+    with registered(conn, "cycles_to_seal", pd.DataFrame({"cycle_key": sorted(cycle_keys)})):
         return conn.execute(
             f"select s.* from {qualified('record_seals', schema)} s "
             "join cycles_to_seal using (cycle_key) "
             "qualify row_number() over (partition by s.cycle_key order by s.seq desc) = 1"
         ).fetchdf()
-    finally:
-        conn.unregister("cycles_to_seal")
 
 
 def tail(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> tuple[int, str, str] | None:
@@ -127,13 +124,10 @@ def tail(conn: duckdb.DuckDBPyConnection, schema: str = "main") -> tuple[int, st
 
 def append(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame, schema: str = "main") -> None:
     """Append new chain rows (by name; the caller's transaction holds the head's update)."""
-    conn.register("new_seals", rows)
-    try:
+    with registered(conn, "new_seals", rows):
         conn.execute(
             f"insert into {qualified('record_seals', schema)} by name select * from new_seals"
         ).fetchall()
-    finally:
-        conn.unregister("new_seals")
 
 
 def sealed_among(
@@ -142,14 +136,11 @@ def sealed_among(
     """The cycles among `keys` sealed in the record of `schema`."""
     if not keys or not table_exists(conn, "record_seals", schema):
         return []
-    conn.register("asked_keys", pd.DataFrame({"cycle_key": list(keys)}))
-    try:
+    with registered(conn, "asked_keys", pd.DataFrame({"cycle_key": list(keys)})):
         rows = conn.execute(
             f"select distinct cycle_key from {qualified('record_seals', schema)} "
             "where cycle_key in (select cycle_key from asked_keys) order by 1"
         ).fetchall()
-    finally:
-        conn.unregister("asked_keys")
     return [r[0] for r in rows]
 
 
@@ -162,11 +153,8 @@ def sealed_anywhere(conn: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> lis
     union = " union ".join(
         f"select distinct cycle_key from {qualified('record_seals', s)}" for s in schemas
     )
-    conn.register("asked_cycle_keys", pd.DataFrame({"cycle_key": list(keys)}))
-    try:
+    with registered(conn, "asked_cycle_keys", pd.DataFrame({"cycle_key": list(keys)})):
         rows = conn.execute(
             f"select cycle_key from asked_cycle_keys where cycle_key in ({union}) order by 1"
         ).fetchall()
-    finally:
-        conn.unregister("asked_cycle_keys")
     return [r[0] for r in rows]

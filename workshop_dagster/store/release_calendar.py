@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from .warehouse import create_table, table_exists
+from .records import cycle_times_frame
+from .warehouse import create_table, insert_missing, registered, table_exists
 
 DDL = """
 create table if not exists release_calendar (
@@ -29,17 +30,7 @@ def append_new(conn: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> int:
     create_table(conn, DDL)
     if events.empty:
         return 0
-    conn.register("incoming_releases", events)
-    try:
-        before = conn.execute("select count(*) from release_calendar").fetchall()[0][0]
-        conn.execute(
-            "insert into release_calendar by name select * from incoming_releases "
-            "where event_id not in (select event_id from release_calendar)"
-        ).fetchall()
-        after = conn.execute("select count(*) from release_calendar").fetchall()[0][0]
-    finally:
-        conn.unregister("incoming_releases")
-    return int(after - before)
+    return insert_missing(conn, "release_calendar", events, "event_id")
 
 
 def around(
@@ -50,10 +41,8 @@ def around(
     None where the table was never made (a read: works on a read-only connection)."""
     if not table_exists(conn, "release_calendar"):
         return None
-    cycles = pd.DataFrame({"cycle_ts": pd.DatetimeIndex(sorted(set(cycle_times)))})
-    cycles["cycle_ts"] = cycles["cycle_ts"].astype("datetime64[ns]")
-    conn.register("calendar_cycles", cycles)
-    try:
+    cycles = cycle_times_frame(cycle_times)
+    with registered(conn, "calendar_cycles", cycles):
         return conn.execute(
             f"""
             select c.cycle_ts, r.event_at, r.name, r.title, r.source,
@@ -66,5 +55,3 @@ def around(
             order by c.cycle_ts, r.event_at, r.title
             """
         ).fetchdf()
-    finally:
-        conn.unregister("calendar_cycles")

@@ -76,7 +76,7 @@ def changed_sealed_cycles(
     frame, or a SQL relation) would change any: compared as multisets of rows on the columns
     both have (a column a release adds is not a change of what the memo saw). None when the
     table does not exist yet, no cycle is sealed, or the rows are the same."""
-    from .warehouse import table_exists
+    from .warehouse import registered, table_exists
 
     schema, _, name = table.rpartition(".")
     if not sealed or not table_exists(conn, name, schema or "main"):
@@ -87,8 +87,7 @@ def changed_sealed_cycles(
     if frame:
         conn.register("sealed_guard_new", new_rows)
         new_rows = "sealed_guard_new"
-    conn.register("sealed_guard_keys", pd.DataFrame({key_column: list(sealed)}))
-    try:
+    with registered(conn, "sealed_guard_keys", pd.DataFrame({key_column: list(sealed)})):
         old_cols = _columns(conn, table)
         if key_column not in old_cols:
             return None
@@ -111,8 +110,6 @@ def changed_sealed_cycles(
             if resolved is not None:
                 return resolved
         return _changed(conn, (old, new), cols, key_column, name)
-    finally:
-        conn.unregister("sealed_guard_keys")
         if frame:
             conn.unregister("sealed_guard_new")
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from .warehouse import create_table, table_exists
+from .warehouse import create_table, registered, table_exists
 
 DDL = """
 create table if not exists session_bars (
@@ -78,8 +78,7 @@ def latest(
     conn: duckdb.DuckDBPyConnection, spans: pd.DataFrame, bar_columns: Sequence[str]
 ) -> pd.DataFrame:
     """The newest stored revision of each session within `spans` (source, ticker, first, last)."""
-    conn.register("incoming_spans", spans)
-    try:
+    with registered(conn, "incoming_spans", spans):
         return conn.execute(
             "select s.source, s.ticker, s.session_date, s.present, "
             + ", ".join(f"s.{c}" for c in bar_columns)
@@ -89,8 +88,6 @@ def latest(
             "qualify row_number() over (partition by s.source, s.ticker, s.session_date "
             "order by s.revision desc) = 1"
         ).fetchdf()
-    finally:
-        conn.unregister("incoming_spans")
 
 
 def latest_revision(conn: duckdb.DuckDBPyConnection) -> int:
@@ -98,11 +95,8 @@ def latest_revision(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def insert(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    conn.register("new_session_bars", rows)
-    try:
+    with registered(conn, "new_session_bars", rows):
         conn.execute("insert into session_bars by name select * from new_session_bars").fetchall()
-    finally:
-        conn.unregister("new_session_bars")
 
 
 def whole_windows(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
@@ -123,11 +117,8 @@ def swap_in_windows(
     ensure(conn)
     conn.execute("alter table market_bars rename to market_bars_before_session_bars").fetchall()
     insert(conn, stored)
-    conn.register("migrated_windows", windows)
-    try:
+    with registered(conn, "migrated_windows", windows):
         conn.execute("create table market_bars as select * from migrated_windows").fetchall()
-    finally:
-        conn.unregister("migrated_windows")
     resolved = conn.execute(
         f"select count(*) from ({WINDOW_BARS.format(windows='market_bars')}) r "
         "join market_bars_before_session_bars o using (cycle_ts, ticker, session_date) "

@@ -373,3 +373,27 @@ def add_new_columns(conn, table: str, columns: dict[str, str]) -> list[str]:
     for col in added:
         conn.execute(f'alter table {table} add column "{col}" {columns[col]}')
     return added
+
+
+@contextmanager
+def registered(conn, name: str, frame) -> Iterator[None]:
+    """`frame` visible to the connection's SQL as `name` for the block, and gone after it (a
+    name left registered would shadow a later frame of the same name)."""
+    conn.register(name, frame)
+    try:
+        yield
+    finally:
+        conn.unregister(name)
+
+
+def insert_missing(conn, table: str, frame, key: str) -> int:
+    """Append the rows of `frame` whose `key` the table does not hold yet, by column name (an
+    append-only table: a lake has no primary key to upsert on); returns how many were added."""
+    with registered(conn, "incoming_rows", frame):
+        (before,) = conn.execute(f"select count(*) from {table}").fetchone()
+        conn.execute(
+            f"insert into {table} by name select * from incoming_rows n "
+            f"where not exists (select 1 from {table} t where t.{key} = n.{key})"
+        ).fetchall()
+        (after,) = conn.execute(f"select count(*) from {table}").fetchone()
+    return int(after - before)
