@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml $(LOCK)
 # locked kept where it still satisfies them (UPGRADE=1: the newest that do).
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) -o $(LOCK)
-	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra lake $(LOCK_ARGS) -c $(LOCK) \
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra lake --extra cluster $(LOCK_ARGS) -c $(LOCK) \
 	  -o requirements/deploy.lock
 	@echo "make install (or rm $(STAMP)) syncs $(VENV) to the new lock"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from . import defs as domains
+from .lib.executor import executor_for
 from .lib.per_cycle import PARTITIONS, SETTINGS
 from .platform.run_guard import patch_blocked_step_sleep
 from .resources import build_resources
@@ -23,8 +24,9 @@ defs = dg.Definitions.merge(
     dg.Definitions(
         resources=build_resources(SETTINGS),
         # Steps of a cycle are short and share one DuckDB file: one process per run is faster
-        # (no process spawn per step) and the minds parallelize inside their own asset.
-        executor=dg.in_process_executor,
+        # (no process spawn per step) and the minds parallelize inside their own asset; in
+        # cluster mode (WORKSHOP_EXECUTOR=celery) the steps go to Celery workers.
+        executor=executor_for(SETTINGS),
     ),
 )
 # For runs built outside the code location (tests, the evaluation): every asset and check.

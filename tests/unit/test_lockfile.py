@@ -44,7 +44,7 @@ def declared(*extras: str) -> list[Requirement]:
 
 
 @pytest.mark.parametrize(
-    ("lock", "extras"), [("dev.lock", ("dev",)), ("deploy.lock", ("postgres", "lake"))]
+    ("lock", "extras"), [("dev.lock", ("dev",)), ("deploy.lock", ("postgres", "lake", "cluster"))]
 )
 def test_a_lock_pins_every_dependency_within_its_range(lock, extras):
     pins = locked(lock)

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..portfolio.rules import PortfolioRules, PortfolioRulesError, rules_from_env
 from ..registry.server_urls import url_problem
 from ..store import lake
+from .cluster import ClusterSettingsError, ExecutorSettings, executor_settings
 from .variants import ENGINES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,8 @@ class Settings:
     side_variants: tuple[str, ...] = ()
     # The paper portfolios' sizing, caps, costs and benchmark (WORKSHOP_PORTFOLIO_*).
     portfolio: PortfolioRules = field(default_factory=PortfolioRules)
+    # Where a run's steps execute: in its process, or on Celery workers (config/cluster.py).
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
     @property
     def market_cache_dir(self) -> Path:
@@ -159,7 +162,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     cycle_cron = _cron(cron_text or DEFAULT_CYCLE_CRON)
     cycle_skip = _skip(env.get("WORKSHOP_CYCLE_SKIP", ""), cycle_cron)
     variant = _variant(env.get("WORKSHOP_VARIANT", ""), llm, env, llm_settings)
+    try:
+        executor = executor_settings(env)
+    except ClusterSettingsError as exc:
+        raise SettingsError(str(exc)) from None
     return Settings(
+        executor=executor,
         market=market,
         seed=_number(env, "WORKSHOP_SEED", int, 7, 0, 2**32 - 1),
         database=database,

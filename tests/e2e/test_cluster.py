@@ -1,0 +1,155 @@
+"""Cluster mode set by configuration (WORKSHOP_EXECUTOR=celery): a real Redis on 127.0.0.1 (Debian's
+redis-server, which .ci/run installs), two dagster-celery workers, and a backfill of the loop
+launched from the CLI whose every step runs on a worker (the run's events name it), every
+cycle's rows once and the sealed chain verified. One host here; skipped with the reason where
+redis-server is missing (failed in CI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e.dagster_dev import free_port
+from tests.e2e.processes import BIN, PROJECT, env_with, run, start
+
+pytestmark = pytest.mark.e2e
+CYCLES = ("2026-03-02-09:15", "2026-03-03-19:15")  # a range: six cycles at the tests' cadence
+WORKERS = ("first", "second")
+
+
+def _redis_server() -> str:
+    found = shutil.which("redis-server")
+    if not found:
+        message = (
+            "needs Debian's redis-server (`apt-get install redis-server`; .ci/run installs it)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Redis, a Dagster instance and warehouse in a temporary folder, two Celery workers."""
+    folder = tmp_path_factory.mktemp("cluster")
+    port = free_port()
+    redis = subprocess.Popen(
+        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        + ["--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    home = folder / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    broker = f"redis://127.0.0.1:{port}/0"
+    env = env_with(
+        {
+            "DAGSTER_HOME": str(home),
+            "WORKSHOP_DATA_DIR": str(folder / "data"),
+            "WORKSHOP_DB": str(folder / "data" / "workshop.duckdb"),
+            "WORKSHOP_NEWS_FEEDS": "none",
+            "WORKSHOP_EXECUTOR": "celery",
+            "WORKSHOP_CELERY_BROKER": broker,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        }
+    )
+    config = folder / "celery.yaml"
+    config.write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
+    workers = []
+    try:
+        # The instance's storage made once: two workers creating a fresh SQLite instance at
+        # the same moment race on its tables.
+        code, out = run([str(BIN / "dagster"), "instance", "info"], env, timeout=120)
+        assert code == 0, out[-2000:]
+        for name in WORKERS:
+            workers.append(
+                start(
+                    [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
+                    + ["-y", str(config), "-n", name, "--", "--concurrency", "1"],
+                    env,
+                )
+            )
+        _wait_for_workers(workers)
+        yield env
+    finally:
+        for proc in [*workers, redis]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_for_workers(workers, timeout: float = 90) -> None:
+    """Each worker's log says it is ready (its stdout read line by line until then)."""
+    deadline = time.monotonic() + timeout
+    for proc in workers:
+        seen = []
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if " ready." in line:
+                break
+            if not line and proc.poll() is not None:
+                pytest.fail("a Celery worker exited:\n" + "".join(seen[-30:]))
+        else:
+            pytest.fail("a Celery worker was not ready in time:\n" + "".join(seen[-30:]))
+
+
+def test_a_backfill_runs_every_step_on_the_celery_workers(cluster):
+    tags = (
+        f'{{"dagster/asset_partition_range_start": "{CYCLES[0]}", '
+        f'"dagster/asset_partition_range_end": "{CYCLES[1]}"}}'
+    )
+    job = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions"]
+    code, out = run([*job, "-j", "cycle", "--tags", tags], cluster, timeout=420)
+    assert code == 0, out[-4000:]
+
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = cluster["DAGSTER_HOME"]
+    instance = dg.DagsterInstance.get()
+    try:
+        (record,) = instance.get_run_records()
+        events = instance.all_logs(record.dagster_run.run_id)
+        # The broker's URL reaches the executor through its variable, never the run's stored
+        # configuration or the job's snapshot (a broker URL may carry a password).
+        snapshot = instance.get_job_snapshot(record.dagster_run.job_snapshot_id)
+        stored = repr(record.dagster_run.run_config) + repr(snapshot)
+        assert cluster["WORKSHOP_CELERY_BROKER"] not in stored
+    finally:
+        instance.dispose()
+    ran_on = {}
+    for event in events:
+        dagster_event = event.dagster_event
+        if dagster_event is None or not dagster_event.is_engine_event:
+            continue
+        data = dagster_event.engine_event_data
+        if "Celery worker" in (data.metadata or {}):
+            ran_on[event.step_key] = data.metadata["Celery worker"].value
+    steps = {e.step_key for e in events if e.dagster_event and e.dagster_event.is_step_success}
+    assert steps and steps <= set(ran_on), f"steps not on a worker: {steps - set(ran_on)}"
+    assert {w.split("@")[0] for w in ran_on.values()} <= set(WORKERS)
+    assert "deliberation" in steps
+    print(
+        "steps by worker:", {w: sum(v == w for v in ran_on.values()) for w in set(ran_on.values())}
+    )
+
+    check = (
+        "import os\n"
+        "from workshop_dagster.commands.verify import verify_warehouse\n"
+        "from workshop_dagster.store import warehouse\n"
+        "db = os.environ['WORKSHOP_DB']\n"
+        "with warehouse.read_only(db) as conn:\n"
+        '    print(conn.execute("select count(*), count(distinct cycle_key) from memo").fetchone())\n'
+        "assert verify_warehouse(db) == []\n"
+    )
+    code, out = run([str(BIN / "python"), "-c", check], cluster, timeout=120)
+    assert code == 0, out[-3000:]
+    assert out.strip().splitlines()[-1] == "(6, 6)"
