@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(if $(filter $(DATA_FOLDER),$(CURDIR)/data),$(CURDIR)/.d
 # One planned event per asset for a single-run backfill (see workshop_dagster/__init__.py).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: install lock instance demo backfill test test-lake bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
+.PHONY: install lock instance demo backfill cluster test test-lake test-cluster bench-check lint format ui validate evaluate compare verify copy-to-lake bench clean
 
 # The versions every host runs: requirements/dev.lock (everything `make test` needs; the
 # Dockerfile installs requirements/deploy.lock, the same versions without the test tools).
@@ -79,8 +79,9 @@ test: install
 	echo "DAGSTER_HOME=$$scratch (a throwaway instance; the project's is left as it is)" && \
 	echo "dg check defs" && \
 	DAGSTER_HOME=$$scratch VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs && \
-	echo 'pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"' && \
-	DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench"; \
+	echo 'pytest -q -n 3 --dist loadfile --no-loadscope-reorder -m "not bench and not cluster"' && \
+	DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder \
+	  -m "not bench and not cluster"; \
 	status=$$?; rm -rf $$scratch; exit $$status
 
 # The integration tests again with every warehouse a DuckLake (docs/operations.md, "A shared
@@ -92,6 +93,15 @@ test-lake: install
 	echo 'WORKSHOP_TEST_WAREHOUSE=lake pytest -q -n 3 --dist loadfile tests/integration -m "not bench"' && \
 	WORKSHOP_TEST_WAREHOUSE=lake DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -n 3 --dist loadfile \
 	  --no-loadscope-reorder tests/integration -m "not bench"; \
+	status=$$?; rm -rf $$scratch; exit $$status
+
+# Cluster mode's tests (docs/operations.md, "A cluster"): Redis, Celery workers and `make
+# cluster` itself started for real on 127.0.0.1 (Debian's redis-server and postgresql, which
+# .ci/run installs). Apart from `make test`, whose six minutes they would outgrow.
+test-cluster: install
+	@scratch=$$(mktemp -d -t workshop-test-dagster-home.XXXXXX) && cp dagster.yaml $$scratch/ && \
+	echo 'pytest -q -m cluster' && \
+	DAGSTER_HOME=$$scratch $(BIN)/python -m pytest -q -m cluster; \
 	status=$$?; rm -rf $$scratch; exit $$status
 
 # Each benchmark script at a tiny size, ending with its result line (proves the scripts run;
@@ -116,6 +126,12 @@ compare: install
 # that differs (predictions/seals.py).
 verify: install
 	$(BIN)/python -m workshop_dagster.commands.verify $(VERIFY_ARGS)
+
+# Cluster mode on this machine (docs/operations.md, "A cluster"): PostgreSQL and Redis on
+# 127.0.0.1, two Celery workers and `dagster dev` against them, all in data/cluster/ (kept
+# between starts); Ctrl-C stops it all. CLUSTER_ARGS="--workers 3 --port 3001".
+cluster: install
+	$(BIN)/python -m workshop_dagster.commands.cluster $(CLUSTER_ARGS)
 
 # Copy a file warehouse (FILE, default the data folder's) into the empty DuckLake that WORKSHOP_DB
 # and WORKSHOP_LAKE_DATA name, then verify it (docs/operations.md, "A shared warehouse").

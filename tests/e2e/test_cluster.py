@@ -10,14 +10,16 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.dagster_dev import free_port
 from tests.e2e.processes import BIN, PROJECT, env_with, run, start
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 CYCLES = ("2026-03-02-09:15", "2026-03-03-19:15")  # a range: six cycles at the tests' cadence
 WORKERS = ("first", "second")
 
@@ -153,3 +155,91 @@ def test_a_backfill_runs_every_step_on_the_celery_workers(cluster):
     code, out = run([str(BIN / "python"), "-c", check], cluster, timeout=120)
     assert code == 0, out[-3000:]
     assert out.strip().splitlines()[-1] == "(6, 6)"
+
+
+def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_path):
+    """`python -m workshop_dagster.commands.cluster` (make cluster): PostgreSQL, Redis, two
+    workers and dagster dev; a backfill launched from the CLI with its env.sh runs every step
+    on a worker, the instance in PostgreSQL and the warehouse a lake; SIGTERM, then a second
+    signal while it stops, leaves no process and no port behind."""
+    import socket
+    import urllib.request
+
+    from tests.e2e.dagster_dev import wait_for
+    from tests.e2e.postgres import postgres_bin
+
+    postgres_bin()
+    _redis_server()
+    ui, pg, redis = free_port(), free_port(), free_port()
+    # PostgreSQL runs as the `postgres` user, who cannot reach pytest's folders (root's).
+    folder = Path(tempfile.mkdtemp(prefix="workshop-cluster-")) / "cluster"
+    folder.parent.chmod(0o755)
+    command = [str(BIN / "python"), "-m", "workshop_dagster.commands.cluster", "--folder"]
+    cluster = start(
+        [
+            *command,
+            str(folder),
+            "--port",
+            str(ui),
+            "--pg-port",
+            str(pg),
+            "--redis-port",
+            str(redis),
+        ],
+        env_with({}),
+    )
+    try:
+
+        def up():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ui}/server_info", timeout=2):
+                    return True
+            except OSError:
+                assert cluster.poll() is None, cluster.stdout.read()[-3000:]
+                return False
+
+        wait_for(up, 180, "make cluster's UI")
+        env = env_with({})
+        for line in (folder / "env.sh").read_text().splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            env[key] = value.strip("'")
+        assert oct((folder / "env.sh").stat().st_mode)[-3:] == "600"
+        tags = (
+            f'{{"dagster/asset_partition_range_start": "{CYCLES[0]}", '
+            f'"dagster/asset_partition_range_end": "2026-03-02-19:15"}}'
+        )
+        job = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions"]
+        code, out = run([*job, "-j", "cycle", "--tags", tags], env, timeout=420)
+        assert code == 0, out[-4000:]
+        assert out.count("Submitting celery task") >= 10
+        check = (
+            "import os\n"
+            "from workshop_dagster.commands.verify import verify_warehouse\n"
+            "from workshop_dagster.store import warehouse\n"
+            "db = os.environ['WORKSHOP_DB']\n"
+            "with warehouse.read_only(db) as conn:\n"
+            "    print(conn.execute('select count(distinct cycle_key) from memo').fetchone()[0])\n"
+            "assert verify_warehouse(db) == []\n"
+        )
+        code, out = run([str(BIN / "python"), "-c", check], env, timeout=120)
+        assert code == 0 and out.strip().splitlines()[-1] == "3", out[-3000:]
+        assert env["WORKSHOP_DB"].startswith("ducklake:postgres:")
+        assert list((folder / "lake").rglob("*.parquet"))
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        if cluster.poll() is None:
+            cluster.send_signal(signal.SIGINT)  # a second signal while it stops
+        try:
+            out, _ = cluster.communicate(timeout=90)
+        finally:
+            if cluster.poll() is None:
+                os.killpg(cluster.pid, signal.SIGKILL)
+    assert cluster.returncode == 0, out[-3000:]
+    assert "cluster: stopped" in out
+    for port in (ui, pg, redis):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+    leftover = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
+    assert not leftover.stdout.strip(), leftover.stdout
+    shutil.rmtree(folder.parent, ignore_errors=True)

@@ -1,0 +1,185 @@
+"""The servers a local cluster needs, on 127.0.0.1: Debian's PostgreSQL (the Dagster instance and
+the lake's catalog) and Redis (the Celery broker), each started from a folder of its own and
+stopped when asked. `make cluster` keeps their folders between starts; the tests start them in
+temporary folders.
+
+initdb refuses to run as root, so as root the cluster is made and started as the `postgres`
+system user in a folder it owns.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ServerMissing(RuntimeError):
+    """A server program this machine does not have; the message says which package has it."""
+
+
+class ServerFailed(RuntimeError):
+    """A server would not start; the message says why and where its log is."""
+
+
+def _run(args: list[str], what: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ServerFailed(f"{what} failed: {(done.stderr or done.stdout).strip()[-1500:]}")
+
+
+def postgres_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise ServerMissing(
+            "needs Debian's postgresql (`apt-get install postgresql`; .ci/run installs it)"
+        )
+    return Path(found[-1]).parent
+
+
+def redis_bin() -> str:
+    found = shutil.which("redis-server")
+    if not found:
+        raise ServerMissing(
+            "needs Debian's redis-server (`apt-get install redis-server`; .ci/run installs it)"
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_server_user(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server whose data lives in `root` (made on the first start)."""
+
+    root: Path
+    port: int
+    host: str = "127.0.0.1"
+    user: str = "postgres"
+    password: str = ""
+    fsync: bool = True  # off only for throwaway servers (the tests)
+
+    @property
+    def bin_dir(self) -> Path:
+        return postgres_bin()
+
+    def start(self) -> Postgres:
+        bin_dir = self.bin_dir
+        self.root.mkdir(parents=True, exist_ok=True)
+        data, secret = self.root / "data", self.root / "password"
+        if not secret.exists():
+            secret.write_text(self.password or secrets.token_urlsafe(18))
+            secret.chmod(0o600)
+        self.password = secret.read_text().strip()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(secret, "postgres")
+            reach = subprocess.run(_as_server_user(["test", "-w", str(self.root)]))
+            if reach.returncode != 0:
+                raise ServerFailed(
+                    f"PostgreSQL runs as the system user `postgres` (initdb refuses root), which "
+                    f"cannot reach {self.root} (a folder above it is private to root): give a "
+                    "folder it can reach, e.g. under /var/tmp or /srv"
+                )
+        if not (data / "PG_VERSION").exists():
+            _run(
+                _as_server_user(
+                    [str(bin_dir / "initdb"), "-D", str(data), "-U", self.user]
+                    + ["--auth=scram-sha-256", f"--pwfile={secret}", "-E", "UTF8"]
+                ),
+                f"initdb of {data}",
+            )
+        options = f"-c listen_addresses={self.host} -p {self.port} -k {self.root}"
+        options += "" if self.fsync else " -c fsync=off"
+        _run(
+            _as_server_user(
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "server.log")]
+                + ["-o", options, "-w", "-t", "60", "start"]
+            ),
+            f"PostgreSQL on {self.host}:{self.port} (its log: {self.root / 'server.log'})",
+        )
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            _as_server_user(
+                [str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode, "stop"]
+            ),
+            capture_output=True,
+        )
+
+    def psql(self, database: str, sql: str) -> str:
+        out = subprocess.run(
+            [str(self.bin_dir / "psql"), "-h", self.host, "-p", str(self.port), "-U", self.user]
+            + ["-d", database, "-At", "-c", sql],
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    def ensure_database(self, name: str) -> None:
+        if not self.psql("postgres", f"select 1 from pg_database where datname = '{name}'"):
+            self.psql("postgres", f"create database {name}")
+
+
+@dataclass
+class Redis:
+    """A Redis server on 127.0.0.1 whose files live in `root`, nothing saved to disk."""
+
+    root: Path
+    port: int
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> Redis:
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = open(self.root / "redis.log", "ab")  # noqa: SIM115 - the server's, closed with it
+        self.proc = subprocess.Popen(
+            [redis_bin(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(self.root)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.1)
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        raise ServerFailed(f"Redis did not start on 127.0.0.1:{self.port} ({self.root}/redis.log)")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
