@@ -104,14 +104,40 @@ def _wait_for_workers(workers, timeout: float = 90) -> None:
             pytest.fail("a Celery worker was not ready in time:\n" + "".join(seen[-30:]))
 
 
-def test_a_backfill_runs_every_step_on_the_celery_workers(cluster):
+def _backfill(env: dict[str, str], first: str, last: str) -> str:
+    """The `cycle` job over first .. last in one run, from the CLI; its output."""
     tags = (
-        f'{{"dagster/asset_partition_range_start": "{CYCLES[0]}", '
-        f'"dagster/asset_partition_range_end": "{CYCLES[1]}"}}'
+        f'{{"dagster/asset_partition_range_start": "{first}", '
+        f'"dagster/asset_partition_range_end": "{last}"}}'
     )
     job = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions"]
-    code, out = run([*job, "-j", "cycle", "--tags", tags], cluster, timeout=420)
+    code, out = run([*job, "-j", "cycle", "--tags", tags], env, timeout=420)
     assert code == 0, out[-4000:]
+    return out
+
+
+CHECK = """
+import os
+from workshop_dagster.commands.verify import verify_warehouse
+from workshop_dagster.store import warehouse
+db = os.environ["WORKSHOP_DB"]
+with warehouse.read_only(db) as conn:
+    n, distinct = conn.execute("select count(*), count(distinct cycle_key) from memo").fetchone()
+assert n == distinct, f"{n} memos for {distinct} cycles"
+assert verify_warehouse(db) == []
+print(distinct)
+"""
+
+
+def _cycles_with_a_memo_verified(env: dict[str, str]) -> int:
+    """The cycles with a memo (each once) in the warehouse of `env`, its record verified."""
+    code, out = run([str(BIN / "python"), "-c", CHECK], env, timeout=120)
+    assert code == 0, out[-3000:]
+    return int(out.strip().splitlines()[-1])
+
+
+def test_a_backfill_runs_every_step_on_the_celery_workers(cluster):
+    _backfill(cluster, *CYCLES)
 
     import dagster as dg
 
@@ -143,18 +169,7 @@ def test_a_backfill_runs_every_step_on_the_celery_workers(cluster):
         "steps by worker:", {w: sum(v == w for v in ran_on.values()) for w in set(ran_on.values())}
     )
 
-    check = (
-        "import os\n"
-        "from workshop_dagster.commands.verify import verify_warehouse\n"
-        "from workshop_dagster.store import warehouse\n"
-        "db = os.environ['WORKSHOP_DB']\n"
-        "with warehouse.read_only(db) as conn:\n"
-        '    print(conn.execute("select count(*), count(distinct cycle_key) from memo").fetchone())\n'
-        "assert verify_warehouse(db) == []\n"
-    )
-    code, out = run([str(BIN / "python"), "-c", check], cluster, timeout=120)
-    assert code == 0, out[-3000:]
-    assert out.strip().splitlines()[-1] == "(6, 6)"
+    assert _cycles_with_a_memo_verified(cluster) == 6
 
 
 def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_path):
@@ -204,25 +219,9 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
             key, _, value = line.removeprefix("export ").partition("=")
             env[key] = value.strip("'")
         assert oct((folder / "env.sh").stat().st_mode)[-3:] == "600"
-        tags = (
-            f'{{"dagster/asset_partition_range_start": "{CYCLES[0]}", '
-            f'"dagster/asset_partition_range_end": "2026-03-02-19:15"}}'
-        )
-        job = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions"]
-        code, out = run([*job, "-j", "cycle", "--tags", tags], env, timeout=420)
-        assert code == 0, out[-4000:]
+        out = _backfill(env, CYCLES[0], "2026-03-02-19:15")
         assert out.count("Submitting celery task") >= 10
-        check = (
-            "import os\n"
-            "from workshop_dagster.commands.verify import verify_warehouse\n"
-            "from workshop_dagster.store import warehouse\n"
-            "db = os.environ['WORKSHOP_DB']\n"
-            "with warehouse.read_only(db) as conn:\n"
-            "    print(conn.execute('select count(distinct cycle_key) from memo').fetchone()[0])\n"
-            "assert verify_warehouse(db) == []\n"
-        )
-        code, out = run([str(BIN / "python"), "-c", check], env, timeout=120)
-        assert code == 0 and out.strip().splitlines()[-1] == "3", out[-3000:]
+        assert _cycles_with_a_memo_verified(env) == 3
         assert env["WORKSHOP_DB"].startswith("ducklake:postgres:")
         assert list((folder / "lake").rglob("*.parquet"))
     finally:
