@@ -14,7 +14,13 @@ from ..config.settings import Settings
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
     if settings.executor.kind != "celery":
         return dg.in_process_executor
+    import warnings
+
     from dagster_celery import celery_executor
+
+    # dagster-celery registers its one task again for each run a process starts (a backfill of
+    # several runs, the evaluation), and Celery 5.7 warns on each: the same callable, harmless.
+    warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered")
 
     backend = (
         "WORKSHOP_CELERY_BACKEND" if settings.executor.own_backend else "WORKSHOP_CELERY_BROKER"
