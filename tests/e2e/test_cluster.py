@@ -104,7 +104,7 @@ def _wait_for_workers(workers, timeout: float = 90) -> None:
             pytest.fail("a Celery worker was not ready in time:\n" + "".join(seen[-30:]))
 
 
-def _backfill(env: dict[str, str], first: str, last: str) -> str:
+def _backfill(env: dict[str, str], first: str, last: str, expect_failure: bool = False) -> str:
     """The `cycle` job over first .. last in one run, from the CLI; its output."""
     tags = (
         f'{{"dagster/asset_partition_range_start": "{first}", '
@@ -112,7 +112,7 @@ def _backfill(env: dict[str, str], first: str, last: str) -> str:
     )
     job = [str(BIN / "dagster"), "job", "execute", "-m", "workshop_dagster.definitions"]
     code, out = run([*job, "-j", "cycle", "--tags", tags], env, timeout=420)
-    assert code == 0, out[-4000:]
+    assert (code != 0) if expect_failure else (code == 0), out[-4000:]
     return out
 
 
@@ -242,3 +242,37 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
     leftover = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
     assert not leftover.stdout.strip(), leftover.stdout
     shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("broker_up", [False, True], ids=["broker down", "no worker"])
+def test_a_run_with_no_worker_to_take_its_steps_fails_at_once_saying_why(tmp_path, broker_up):
+    """Without the check, a dead broker failed the run after half a minute in Celery's words, and
+    a broker with no worker left the run waiting for ever; now it fails before any step."""
+    from workshop_dagster.commands.local_servers import Redis
+
+    _redis_server()
+    redis = Redis(tmp_path / "redis", free_port())
+    if broker_up:
+        redis.start()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+    env = env_with(
+        {
+            "DAGSTER_HOME": str(home),
+            "WORKSHOP_DATA_DIR": str(tmp_path / "data"),
+            "WORKSHOP_DB": str(tmp_path / "data" / "workshop.duckdb"),
+            "WORKSHOP_NEWS_FEEDS": "none",
+            "WORKSHOP_EXECUTOR": "celery",
+            "WORKSHOP_CELERY_BROKER": redis.url,
+        }
+    )
+    try:
+        started = time.monotonic()
+        out = _backfill(env, CYCLES[0], CYCLES[0], expect_failure=True)
+        assert time.monotonic() - started < 90
+    finally:
+        redis.stop()
+    says = "no Celery worker answered" if broker_up else "broker of WORKSHOP_CELERY_BROKER does not"
+    assert says in out, out[-3000:]
+    assert not (tmp_path / "data" / "workshop.duckdb").exists()  # nothing written

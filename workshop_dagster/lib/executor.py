@@ -2,13 +2,51 @@
 default: a cycle's steps are short and share one warehouse, so one process a run is fastest),
 or, in cluster mode (WORKSHOP_EXECUTOR=celery), dagster-celery's, each step a task its workers
 take from the broker. The broker's URL reaches the executor through its variable (`env`), so
-no run's stored configuration holds it (it may carry a password)."""
+no run's stored configuration holds it (it may carry a password).
+
+Before a run sends its first step, the broker must answer and a worker must answer a ping:
+otherwise dagster-celery would queue the steps and the run would wait for a worker for ever
+(or retry a dead broker for half a minute and fail with Celery's words). The run fails at once
+instead, saying which setting names the broker and how to start workers."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from ..config.settings import Settings
+
+PING_TIMEOUT_S = 5.0
+
+
+class NoCeleryWorker(RuntimeError):
+    """The broker is unreachable, or no worker answers on it."""
+
+
+def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
+    """Why steps sent to `broker` would not run (None: a worker answered)."""
+    from celery import Celery
+
+    app = Celery("workshop-ping", broker=broker, backend=None)
+    app.conf.broker_connection_retry_on_startup = False
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+        replies = app.control.ping(timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - whatever the transport raises, said in words
+        return (
+            f"the Celery broker of WORKSHOP_CELERY_BROKER does not answer ({type(exc).__name__}: "
+            f"{exc}); start it (Redis; `make cluster` starts one) or correct the setting"
+        )
+    finally:
+        app.close()
+    if not replies:
+        return (
+            f"no Celery worker answered on the broker of WORKSHOP_CELERY_BROKER within "
+            f"{timeout:.0f} s, so no step of this run could start: start workers (`dagster-celery "
+            "worker start -A dagster_celery.app -y celery.yaml`, or `make cluster`) with the "
+            "same WORKSHOP_* settings; nothing was written"
+        )
+    return None
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
@@ -22,10 +60,21 @@ def executor_for(settings: Settings) -> dg.ExecutorDefinition:
     # several runs, the evaluation), and Celery 5.7 warns on each: the same callable, harmless.
     warnings.filterwarnings("ignore", message="Task name 'execute_plan' is already registered")
 
+    @dg.executor(
+        name="celery",
+        config_schema=celery_executor.config_schema,
+        requirements=dg.multiple_process_executor_requirements(),
+    )
+    def celery_with_a_worker(init_context):
+        problem = workers_problem(init_context.executor_config["broker"])
+        if problem:
+            raise NoCeleryWorker(problem)
+        return celery_executor.executor_creation_fn(init_context)
+
     backend = (
         "WORKSHOP_CELERY_BACKEND" if settings.executor.own_backend else "WORKSHOP_CELERY_BROKER"
     )
-    return celery_executor.configured(
+    return celery_with_a_worker.configured(
         {"broker": {"env": "WORKSHOP_CELERY_BROKER"}, "backend": {"env": backend}},
         name="celery",
     )
