@@ -16,6 +16,8 @@ export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 # The versions every host runs: requirements/dev.lock (everything `make test` needs; the
 # Dockerfile installs requirements/deploy.lock, the same versions without the test tools).
 # `make lock` writes both from pyproject.toml; each package's hash is checked as it installs.
+# Compiled to bytecode as it installs (pip did so, uv does not by default): with
+# PYTHONDONTWRITEBYTECODE set, every process would otherwise compile Dagster from source.
 LOCK := requirements/dev.lock
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' $(LOCK))
 LOCK_ARGS := --universal --generate-hashes --python-version 3.11 --quiet
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	@echo "Creating $(VENV) and installing Workshop at the versions of $(LOCK) (Dagster, DuckDB, great_expectations, the test tools: about a minute, once; again when the lock changes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --progress-bar off "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip sync --python $(BIN)/python --require-hashes --compile-bytecode $(LOCK)
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	@echo "Installed into $(VENV)"
 	touch $(STAMP)
