@@ -31,7 +31,9 @@ def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-        replies = app.control.ping(timeout=timeout)
+        # The first reply ends the wait (without a limit a ping waits out its whole timeout:
+        # 5 s at the start of every run).
+        replies = app.control.ping(timeout=timeout, limit=1)
     except Exception as exc:  # noqa: BLE001 - whatever the transport raises, said in words
         return (
             f"the Celery broker of WORKSHOP_CELERY_BROKER does not answer ({type(exc).__name__}: "
