@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.processes import BIN, PROJECT, env_with
+from workshop_dagster.commands.local_servers import free_port
 
 RUN_STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
 BACKFILL_MUTATION = """
@@ -33,12 +34,6 @@ FINISHED_BACKFILL = ("COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAIL
 BACKFILL_RUNS = """query($id: String!) {
   runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
     ... on Runs { results { runId status } } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_free(port: int) -> bool:

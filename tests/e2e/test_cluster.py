@@ -16,43 +16,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.dagster_dev import free_port
+from tests.e2e.dagster_dev import free_port, port_free
 from tests.e2e.processes import BIN, PROJECT, env_with, run, start
+from workshop_dagster.commands import local_servers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 CYCLES = ("2026-03-02-09:15", "2026-03-03-19:15")  # a range: six cycles at the tests' cadence
 WORKERS = ("first", "second")
 
 
-def _redis_server() -> str:
-    found = shutil.which("redis-server")
-    if not found:
-        message = (
-            "needs Debian's redis-server (`apt-get install redis-server`; .ci/run installs it)"
-        )
+def _redis_server() -> None:
+    """Debian's redis-server, or skip (fail in CI) naming the package."""
+    try:
+        local_servers.redis_bin()
+    except local_servers.ServerMissing as exc:
         if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """Redis, a Dagster instance and warehouse in a temporary folder, two Celery workers."""
-    folder = tmp_path_factory.mktemp("cluster")
-    port = free_port()
-    redis = subprocess.Popen(
-        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        + ["--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def _celery_env(folder: Path, broker: str) -> dict[str, str]:
+    """A fresh instance, data folder and file warehouse in `folder`, steps on Celery."""
     home = folder / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
-    broker = f"redis://127.0.0.1:{port}/0"
-    env = env_with(
+    return env_with(
         {
             "DAGSTER_HOME": str(home),
             "WORKSHOP_DATA_DIR": str(folder / "data"),
@@ -63,8 +51,17 @@ def cluster(tmp_path_factory):
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         }
     )
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Redis, a Dagster instance and warehouse in a temporary folder, two Celery workers."""
+    _redis_server()
+    folder = tmp_path_factory.mktemp("cluster")
+    redis = local_servers.Redis(folder / "redis", free_port()).start()
+    env = _celery_env(folder, redis.url)
     config = folder / "celery.yaml"
-    config.write_text(f"execution:\n  config:\n    broker: {broker}\n    backend: {broker}\n")
+    config.write_text(f"execution:\n  config:\n    broker: {redis.url}\n    backend: {redis.url}\n")
     workers = []
     try:
         # The instance's storage made once: two workers creating a fresh SQLite instance at
@@ -82,10 +79,11 @@ def cluster(tmp_path_factory):
         _wait_for_workers(workers)
         yield env
     finally:
-        for proc in [*workers, redis]:
+        for proc in workers:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        redis.stop()
 
 
 def _wait_for_workers(workers, timeout: float = 90) -> None:
@@ -177,7 +175,6 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
     workers and dagster dev; a backfill launched from the CLI with its env.sh runs every step
     on a worker, the instance in PostgreSQL and the warehouse a lake; SIGTERM, then a second
     signal while it stops, leaves no process and no port behind."""
-    import socket
     import urllib.request
 
     from tests.e2e.dagster_dev import wait_for
@@ -237,8 +234,7 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
     assert cluster.returncode == 0, out[-3000:]
     assert "cluster: stopped" in out
     for port in (ui, pg, redis):
-        with socket.socket() as s:
-            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+        assert port_free(port), f"port {port} still answers"
     leftover = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
     assert not leftover.stdout.strip(), leftover.stdout
     shutil.rmtree(folder.parent, ignore_errors=True)
@@ -248,25 +244,11 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
 def test_a_run_with_no_worker_to_take_its_steps_fails_at_once_saying_why(tmp_path, broker_up):
     """Without the check, a dead broker failed the run after half a minute in Celery's words, and
     a broker with no worker left the run waiting for ever; now it fails before any step."""
-    from workshop_dagster.commands.local_servers import Redis
-
     _redis_server()
-    redis = Redis(tmp_path / "redis", free_port())
+    redis = local_servers.Redis(tmp_path / "redis", free_port())
     if broker_up:
         redis.start()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
-    env = env_with(
-        {
-            "DAGSTER_HOME": str(home),
-            "WORKSHOP_DATA_DIR": str(tmp_path / "data"),
-            "WORKSHOP_DB": str(tmp_path / "data" / "workshop.duckdb"),
-            "WORKSHOP_NEWS_FEEDS": "none",
-            "WORKSHOP_EXECUTOR": "celery",
-            "WORKSHOP_CELERY_BROKER": redis.url,
-        }
-    )
+    env = _celery_env(tmp_path, redis.url)
     try:
         started = time.monotonic()
         out = _backfill(env, CYCLES[0], CYCLES[0], expect_failure=True)

@@ -5,7 +5,8 @@ import pandas as pd
 
 from tests.unit.test_seals import _contents
 from workshop_dagster.predictions import seals
-from workshop_dagster.store.sealed_inputs import changed_sealed_cycles, sealed_keys
+from workshop_dagster.store.record_seals import sealed_anywhere as sealed_keys
+from workshop_dagster.store.sealed_inputs import changed_sealed_cycles
 
 
 def test_only_a_change_to_a_sealed_cycles_rows_is_named_with_its_columns():

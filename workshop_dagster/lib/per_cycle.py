@@ -74,11 +74,12 @@ def refuse_changes_to_sealed(context: dg.AssetExecutionContext, conn, rows: dict
     caller's transaction, so nothing it wrote stays) if any of `rows` (table -> new rows, a
     frame or a SQL relation) would change what a sealed cycle's memo was written from, unless
     the run amends (store/sealed_inputs.py)."""
-    from ..store.sealed_inputs import changed_sealed_cycles, sealed_keys
+    from ..store.record_seals import sealed_anywhere
+    from ..store.sealed_inputs import changed_sealed_cycles
 
     if amending(context):
         return
-    sealed = sealed_keys(conn, list(context.partition_keys))
+    sealed = sealed_anywhere(conn, list(context.partition_keys))
     for table, new_rows in rows.items():
         changed = changed_sealed_cycles(conn, table, new_rows, sealed)
         if changed is not None:

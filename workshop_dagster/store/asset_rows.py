@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .tables import qualified
-from .warehouse import registered, table_exists
+from .warehouse import column_names, registered, table_exists
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,14 +25,7 @@ def whole(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "main") -> 
 
 
 def has_column(conn: duckdb.DuckDBPyConnection, table: str, column: str, schema="main") -> bool:
-    return (
-        conn.execute(
-            "select count(*) from information_schema.columns "
-            "where table_schema = ? and table_name = ? and column_name = ?",
-            [schema, table, column],
-        ).fetchone()[0]
-        > 0
-    )
+    return column in column_names(conn, table, schema)
 
 
 def of_cycles(

@@ -54,13 +54,6 @@ def _resolved() -> dict[str, tuple[tuple[str, ...], str]]:
     return {"market_bars": (("revision",), WINDOW_BARS)}
 
 
-def sealed_keys(conn: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> list[str]:
-    """The cycles among `keys` sealed in any record of the warehouse (the loop's or a variant's)."""
-    from .record_seals import sealed_anywhere
-
-    return sealed_anywhere(conn, keys)
-
-
 def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [r[0] for r in conn.execute(f"describe {relation}").fetchall()]
 

@@ -356,19 +356,22 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "mai
     return bool(rows and rows[0][0])
 
 
+def column_names(conn, table: str, schema: str = "main") -> set[str]:
+    """The columns `schema.table` has (none where it does not exist)."""
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def add_new_columns(conn, table: str, columns: dict[str, str]) -> list[str]:
     """Add to `table` the `columns` (name -> SQL type) it does not have yet, empty for the rows
     already there: a release that adds a field to a per-cycle table writes its next cycle into
     the warehouse an earlier release made. Returns the names added."""
     schema, _, name = table.rpartition(".")
-    have = {
-        r[0]
-        for r in conn.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [schema or "main", name],
-        ).fetchall()
-    }
+    have = column_names(conn, name, schema or "main")
     added = [c for c in columns if c not in have]
     for col in added:
         conn.execute(f'alter table {table} add column "{col}" {columns[col]}')
