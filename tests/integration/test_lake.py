@@ -210,3 +210,43 @@ def test_a_file_warehouse_is_copied_into_an_empty_lake_once(
     again = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
     assert again.returncode == 2 and "already holds" in again.stderr
     assert query("select cycle_key, title, body from memo order by 1").equals(memos)
+
+
+def test_a_reader_inside_a_reader_of_one_lake_reads_the_lake(pg, tmp_path, monkeypatch):
+    """The nested use is a DuckDB cursor, which starts in DuckDB's own catalog: `verify` inside
+    a reader named an empty in-memory `main` (found by the two-host cluster test)."""
+    location = _use_lake(monkeypatch, pg, tmp_path, "nested_reader")
+    with warehouse.connect(location) as conn:
+        conn.execute("create table main.memo_probe as select 1 as x")
+    with warehouse.read_only(location) as outer, warehouse.read_only(location) as inner:
+        assert outer.execute("select x from main.memo_probe").fetchall() == [(1,)]
+        assert inner.execute("select x from main.memo_probe").fetchall() == [(1,)]
+
+
+def test_hosts_opening_a_new_lake_at_once_all_open_it(pg, tmp_path, monkeypatch):
+    """Four processes attach a lake whose catalog is empty at the same moment: each creates the
+    catalog's tables, the slower ones are refused by PostgreSQL and open it once it is made."""
+    location = _use_lake(monkeypatch, pg, tmp_path, "new_at_once")
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from workshop_dagster.store import warehouse
+        time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+        with warehouse.read_only(sys.argv[1]) as conn:
+            conn.execute("select 1").fetchall()
+        """
+    )
+    import time
+
+    at = str(time.time() + 4)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, location, at],
+            env=os.environ.copy(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, "\n".join(errors)[-3000:]

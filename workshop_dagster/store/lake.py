@@ -17,12 +17,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import time
 from pathlib import Path
 
 PREFIX = "ducklake:postgres:"
 DATA_MARK = "?data_path="
 ALIAS = "workshop_lake"
 EXTRA = "pip install -e '.[lake]' (the DuckLake and PostgreSQL extensions as wheels)"
+
+
+CREATE_RACE_ATTEMPTS = 5
 
 
 class LakeUnavailable(RuntimeError):
@@ -125,24 +129,35 @@ def attach(conn, database: str) -> None:
     conn.execute(f"LOAD '{postgres}'")
     conn.execute(f"LOAD '{ducklake}'")
     options = f" (DATA_PATH '{_quoted(data_path)}')" if data_path else ""
-    try:
-        conn.execute(f"ATTACH '{_quoted(PREFIX + conninfo)}' AS {ALIAS}{options}")
-    except duckdb.Error as exc:
-        said = " ".join(str(exc).split()).rstrip(".")
-        if "does not match existing data path" in said:
-            hint = (
-                "WORKSHOP_LAKE_DATA must name the folder the lake was made with (its catalog "
-                "keeps it): every host mounts the same one"
-            )
-        else:
-            hint = (
-                "is PostgreSQL running there, the database created (createdb), and its "
-                "password in PGPASSWORD or ~/.pgpass?"
-            )
-        raise LakeUnavailable(
-            f"cannot open the lake whose catalog is {conninfo!r} (WORKSHOP_DB): {said}; {hint}"
-        ) from None
+    for attempt in range(CREATE_RACE_ATTEMPTS):
+        try:
+            conn.execute(f"ATTACH '{_quoted(PREFIX + conninfo)}' AS {ALIAS}{options}")
+            break
+        except duckdb.Error as exc:
+            said = " ".join(str(exc).split()).rstrip(".")
+            # Two hosts opening a new lake at once both create its catalog's tables, and the
+            # slower is refused (seen with two Celery workers): the catalog exists now, open it.
+            if "already exists" in said and attempt + 1 < CREATE_RACE_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise _unavailable(conninfo, said) from None
     conn.execute(f"USE {ALIAS}")
+
+
+def _unavailable(conninfo: str, said: str) -> LakeUnavailable:
+    if "does not match existing data path" in said:
+        hint = (
+            "WORKSHOP_LAKE_DATA must name the folder the lake was made with (its catalog "
+            "keeps it): every host mounts the same one"
+        )
+    else:
+        hint = (
+            "is PostgreSQL running there, the database created (createdb), and its "
+            "password in PGPASSWORD or ~/.pgpass?"
+        )
+    return LakeUnavailable(
+        f"cannot open the lake whose catalog is {conninfo!r} (WORKSHOP_DB): {said}; {hint}"
+    )
 
 
 def _quoted(text: str) -> str:

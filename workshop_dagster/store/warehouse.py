@@ -208,7 +208,13 @@ def connect(
         nested = gate.depth > 0
         gate.depth += 1
         conn = gate.open(timeout)
-        conn = conn.cursor() if nested else conn
+        if nested:
+            conn = conn.cursor()
+            if lake.is_lake(database):
+                # A cursor starts in DuckDB's default catalog, not the lake the gate opened:
+                # without this `main.memo` named an empty in-memory schema (seen: verify
+                # inside a reader of the same lake).
+                conn.execute(f"USE {lake.ALIAS}")
         try:
             if transaction:
                 conn.execute("BEGIN TRANSACTION")
