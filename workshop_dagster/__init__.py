@@ -6,8 +6,9 @@ The package, from the code location down:
     defs/           Dagster's definitions, one folder a domain (market, minds, predictions,
                     track_record, publish, variants, cycle, operations)
     lib/            what the domains of defs/ share: the per-cycle asset kit, the cycle
-                    partitions, the SQL model loader, the variants' jobs and places
-    commands/       the programs `make` runs: demo, backfill, verify, copy-to-lake
+                    partitions, the SQL model loader, the variants' jobs and places, the
+                    executor (in-process or Celery, its steps' workers watched)
+    commands/       the programs `make` runs: demo, backfill, verify, copy-to-lake, cluster
     evaluation/     `make evaluate` and `make compare`
     config/         the settings (WORKSHOP_*), the variants (variants.yaml) and their personas
     market/ minds/ predictions/ portfolio/ publish/

@@ -19,10 +19,20 @@ def test_the_default_runs_a_runs_steps_in_its_process(tmp_path):
     assert executor_for(settings).name == "in_process"
 
 
+def test_multiprocess_gives_each_step_a_process_on_the_runs_machine(tmp_path):
+    from workshop_dagster.lib.executor import executor_for
+
+    settings = _settings(tmp_path, WORKSHOP_EXECUTOR="multiprocess")
+    assert executor_for(settings).name == "multiprocess"
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [
-        ({"WORKSHOP_EXECUTOR": "k8s"}, "WORKSHOP_EXECUTOR='k8s' is not an executor"),
+        (
+            {"WORKSHOP_EXECUTOR": "k8s"},
+            "WORKSHOP_EXECUTOR='k8s' is not an executor: use in_process or multiprocess or celery",
+        ),
         ({"WORKSHOP_EXECUTOR": "celery"}, "needs WORKSHOP_CELERY_BROKER"),
         (
             {"WORKSHOP_EXECUTOR": "celery", "WORKSHOP_CELERY_BROKER": "127.0.0.1:6379"},

@@ -1,7 +1,8 @@
 """Cluster mode, set by configuration: WORKSHOP_EXECUTOR=celery sends each step of a run to a
 Celery worker (dagster-celery; docs/operations.md, "A cluster"), through the broker at
 WORKSHOP_CELERY_BROKER (Redis); the default, `in_process`, runs a run's steps in its own
-process. Checked when the code location loads, like every setting. The broker's URL is never
+process; `multiprocess` gives each step a process of its own on the run's machine (Dagster's
+multiprocess executor: what the cluster's per-step cost is measured against). Checked when the code location loads, like every setting. The broker's URL is never
 put in the executor's config (stored with every run): the executor reads the variable."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import importlib.util
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-EXECUTORS = ("in_process", "celery")
+EXECUTORS = ("in_process", "multiprocess", "celery")
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "pyamqp")
 
 
@@ -31,8 +32,8 @@ def executor_settings(env: dict[str, str]) -> ExecutorSettings:
         raise ClusterSettingsError(
             f"WORKSHOP_EXECUTOR={kind!r} is not an executor: use {' or '.join(EXECUTORS)}"
         )
-    if kind == "in_process":
-        return ExecutorSettings()
+    if kind != "celery":
+        return ExecutorSettings(kind)
     for name in ("WORKSHOP_CELERY_BROKER", "WORKSHOP_CELERY_BACKEND"):
         url = env.get(name, "").strip()
         if not url and name == "WORKSHOP_CELERY_BACKEND":

@@ -1,13 +1,19 @@
 """The executor of the code location's jobs, from the settings: the in-process executor (the
 default: a cycle's steps are short and share one warehouse, so one process a run is fastest),
-or, in cluster mode (WORKSHOP_EXECUTOR=celery), dagster-celery's, each step a task its workers
+Dagster's multiprocess executor (a process a step, on the run's machine), or, in cluster mode (WORKSHOP_EXECUTOR=celery), dagster-celery's, each step a task its workers
 take from the broker. The broker's URL reaches the executor through its variable (`env`), so
 no run's stored configuration holds it (it may carry a password).
 
 Before a run sends its first step, the broker must answer and a worker must answer a ping:
 otherwise dagster-celery would queue the steps and the run would wait for a worker for ever
 (or retry a dead broker for half a minute and fail with Celery's words). The run fails at once
-instead, saying which setting names the broker and how to start workers."""
+instead, saying which setting names the broker and how to start workers. Once steps run, a step
+whose worker dies is given up within a minute (`platform/celery_executor`, `worker_watch`),
+and the run is recorded as the process of this executor, not of the worker that ran its last
+step (`run_guard`).
+
+The Celery settings the run and the workers share are `CELERY_SETTINGS`; `celery_yaml` writes
+the file workers start with (`dagster-celery worker start -y celery.yaml`)."""
 
 from __future__ import annotations
 
@@ -17,9 +23,35 @@ from ..config.settings import Settings
 
 PING_TIMEOUT_S = 5.0
 
+# Celery settings of both sides (the run's executor and every worker, from celery.yaml).
+CELERY_SETTINGS: dict = {
+    # A started task names its worker: how a run knows whom to watch (platform/worker_watch).
+    "task_track_started": True,
+    # A worker takes a step only when it has a free process (dagster-celery's default prefetches
+    # four a process): a killed worker takes no waiting step with it.
+    "worker_disable_prefetch": True,
+    "worker_prefetch_multiplier": 1,
+    # A broker restarted mid-run: results are read again and steps sent again for a while.
+    "result_backend_always_retry": True,
+    "result_backend_max_retries": 20,
+    "broker_connection_retry_on_startup": True,
+    "broker_transport_options": {
+        "max_retries": 12,
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 2,
+    },
+}
+
 
 class NoCeleryWorker(RuntimeError):
     """The broker is unreachable, or no worker answers on it."""
+
+
+def celery_yaml(broker: str, backend: str | None = None) -> dict:
+    """The `-y` file of `dagster-celery worker start` (it holds the broker's URL: keep it 0600)."""
+    config = {"broker": broker, "backend": backend or broker, "config_source": CELERY_SETTINGS}
+    return {"execution": {"config": config}}
 
 
 def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
@@ -52,6 +84,8 @@ def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
+    if settings.executor.kind == "multiprocess":
+        return dg.multiprocess_executor
     if settings.executor.kind != "celery":
         return dg.in_process_executor
     import warnings
@@ -67,16 +101,22 @@ def executor_for(settings: Settings) -> dg.ExecutorDefinition:
         config_schema=celery_executor.config_schema,
         requirements=dg.multiple_process_executor_requirements(),
     )
-    def celery_with_a_worker(init_context):
+    def watched_celery(init_context):
         problem = workers_problem(init_context.executor_config["broker"])
         if problem:
             raise NoCeleryWorker(problem)
-        return celery_executor.executor_creation_fn(init_context)
+        from ..platform.celery_executor import watched_celery_executor
+
+        return watched_celery_executor(init_context.executor_config)
 
     backend = (
         "WORKSHOP_CELERY_BACKEND" if settings.executor.own_backend else "WORKSHOP_CELERY_BROKER"
     )
-    return celery_with_a_worker.configured(
-        {"broker": {"env": "WORKSHOP_CELERY_BROKER"}, "backend": {"env": backend}},
+    return watched_celery.configured(
+        {
+            "broker": {"env": "WORKSHOP_CELERY_BROKER"},
+            "backend": {"env": backend},
+            "config_source": CELERY_SETTINGS,
+        },
         name="celery",
     )

@@ -22,6 +22,9 @@ from pathlib import Path
 import dagster as dg
 
 HOST_TAG, PID_TAG, STARTED_TAG = "workshop/host", "workshop/pid", "workshop/pid_started"
+# Which run recorded the tags above: a re-executed run copies its parent's tags, and must not
+# be taken for the parent's process.
+RECORDED_BY_TAG = "workshop/pid_of_run"
 LIVE = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
@@ -54,7 +57,7 @@ def _alive(pid: int, started: str | None) -> bool:
 def record_run_process(instance: dg.DagsterInstance, run_id: str) -> None:
     """Tag the run with the process that executes it (this one)."""
     pid = os.getpid()
-    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(pid)}
+    tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(pid), RECORDED_BY_TAG: run_id}
     started = _start_time(pid)
     if started is not None:
         tags[STARTED_TAG] = started
@@ -89,7 +92,10 @@ def guard_run(context: dg.InitResourceContext) -> None:
     instance, run = context.instance, context.run
     if instance is None or run is None:
         return
-    record_run_process(instance, run.run_id)
+    # In cluster mode the run's executor recorded its own process before the first step (the
+    # step runs in a Celery worker's process, which outlives the run and serves others).
+    if run.tags.get(RECORDED_BY_TAG) != run.run_id:
+        record_run_process(instance, run.run_id)
     freed = free_dead_runs(instance, exclude=run.run_id)
     if freed and context.log:
         context.log.warning(f"freed the pool slots of dead runs {', '.join(freed)}")
