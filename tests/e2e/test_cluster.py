@@ -15,17 +15,19 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.dagster_dev import free_port, port_free
 from tests.e2e.processes import BIN, PROJECT, env_with, run, start
 from workshop_dagster.commands import local_servers
+from workshop_dagster.lib.executor import celery_yaml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 CYCLES = ("2026-03-02-09:15", "2026-03-03-19:15")  # a range: six cycles at the tests' cadence
 WORKERS = ("first", "second")
 
 
-def _redis_server() -> None:
+def needs_redis_server() -> None:
     """Debian's redis-server, or skip (fail in CI) naming the package."""
     try:
         local_servers.redis_bin()
@@ -56,12 +58,12 @@ def _celery_env(folder: Path, broker: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Redis, a Dagster instance and warehouse in a temporary folder, two Celery workers."""
-    _redis_server()
+    needs_redis_server()
     folder = tmp_path_factory.mktemp("cluster")
     redis = local_servers.Redis(folder / "redis", free_port()).start()
     env = _celery_env(folder, redis.url)
     config = folder / "celery.yaml"
-    config.write_text(f"execution:\n  config:\n    broker: {redis.url}\n    backend: {redis.url}\n")
+    config.write_text(yaml.safe_dump(celery_yaml(redis.url)))
     workers = []
     try:
         # The instance's storage made once: two workers creating a fresh SQLite instance at
@@ -181,7 +183,7 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
     from tests.e2e.postgres import postgres_bin
 
     postgres_bin()
-    _redis_server()
+    needs_redis_server()
     ui, pg, redis = free_port(), free_port(), free_port()
     # PostgreSQL runs as the `postgres` user, who cannot reach pytest's folders (root's).
     folder = Path(tempfile.mkdtemp(prefix="workshop-cluster-")) / "cluster"
@@ -244,7 +246,7 @@ def test_make_cluster_runs_a_backfill_on_its_workers_and_stops_everything(tmp_pa
 def test_a_run_with_no_worker_to_take_its_steps_fails_at_once_saying_why(tmp_path, broker_up):
     """Without the check, a dead broker failed the run after half a minute in Celery's words, and
     a broker with no worker left the run waiting for ever; now it fails before any step."""
-    _redis_server()
+    needs_redis_server()
     redis = local_servers.Redis(tmp_path / "redis", free_port())
     if broker_up:
         redis.start()

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from ..config.settings import PROJECT_ROOT, SettingsError, load_settings
+from ..lib.executor import celery_yaml
 from .local_servers import Postgres, Redis, ServerFailed, ServerMissing
 
 # The instance's storage in PostgreSQL, as docs/operations.md ("Outgrowing one machine") tells
@@ -75,6 +76,36 @@ def _private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
+def prepare(folder: Path, pg: Postgres, redis: Redis) -> dict[str, str]:
+    """Make the instance and the lake's catalog on running servers, write `env.sh` and
+    `celery.yaml` (0600) in `folder`, set the pools; the environment every process of the
+    cluster runs with (the workers on other hosts too)."""
+    for name in ("dagster", LAKE_DATABASE):
+        pg.ensure_database(name)
+    settings = cluster_env(folder, pg, redis)
+    home = Path(settings["DAGSTER_HOME"])
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml(), sort_keys=False))
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in settings.items())
+    _private(folder / "env.sh", exports)
+    _private(folder / "celery.yaml", yaml.safe_dump(celery_yaml(redis.url)))
+    env = {**os.environ, **settings, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        load_settings(env)  # every setting checked before anything runs with it
+    except SettingsError as exc:
+        raise SystemExit(f"cluster: {exc}") from None
+    dagster = str(BIN / "dagster")
+    subprocess.run([dagster, "instance", "info"], env=env, check=True, capture_output=True)
+    for pool, limit in (("duckdb", "4"), ("llm", os.environ.get("WORKSHOP_LLM_POOL_LIMIT", "2"))):
+        subprocess.run(
+            [dagster, "instance", "concurrency", "set", pool, limit],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return env
+
+
 class Cluster:
     """The servers and processes of one local cluster, stopped in reverse order."""
 
@@ -83,7 +114,7 @@ class Cluster:
         self.workers = workers
         self.ui_port = ui_port
         self.pg = Postgres(folder / "postgres", pg_port)
-        self.redis = Redis(folder / "redis", redis_port)
+        self.redis = Redis(folder / "redis", redis_port, persist=True)
         self.procs: list[subprocess.Popen] = []
         self.env: dict[str, str] = {}
 
@@ -91,41 +122,8 @@ class Cluster:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "logs").mkdir(exist_ok=True)
         self.pg.start()
-        for name in ("dagster", LAKE_DATABASE):
-            self.pg.ensure_database(name)
         self.redis.start()
-        settings = cluster_env(self.folder, self.pg, self.redis)
-        home = Path(settings["DAGSTER_HOME"])
-        home.mkdir(exist_ok=True)
-        (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml(), sort_keys=False))
-        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in settings.items())
-        _private(self.folder / "env.sh", exports)
-        broker = settings["WORKSHOP_CELERY_BROKER"]
-        _private(
-            self.folder / "celery.yaml",
-            yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}}),
-        )
-        self.env = {**os.environ, **settings, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-        try:
-            load_settings(self.env)  # every setting checked before anything runs with it
-        except SettingsError as exc:
-            raise SystemExit(f"cluster: {exc}") from None
-        subprocess.run(
-            [str(BIN / "dagster"), "instance", "info"],
-            env=self.env,
-            check=True,
-            capture_output=True,
-        )
-        for pool, limit in (
-            ("duckdb", "4"),
-            ("llm", os.environ.get("WORKSHOP_LLM_POOL_LIMIT", "2")),
-        ):
-            subprocess.run(
-                [str(BIN / "dagster"), "instance", "concurrency", "set", pool, limit],
-                env=self.env,
-                check=True,
-                capture_output=True,
-            )
+        self.env = prepare(self.folder, self.pg, self.redis)
         for i in range(1, self.workers + 1):
             self._spawn(
                 f"worker{i}",

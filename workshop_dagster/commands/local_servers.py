@@ -72,6 +72,10 @@ class Postgres:
     user: str = "postgres"
     password: str = ""
     fsync: bool = True  # off only for throwaway servers (the tests)
+    # Another address it also listens on, and the network (CIDR) whose clients may log in with
+    # the password: hosts of a cluster beyond this one (the tests' network namespaces).
+    also_listen: str = ""
+    clients: str = ""
 
     @property
     def bin_dir(self) -> Path:
@@ -103,7 +107,10 @@ class Postgres:
                 ),
                 f"initdb of {data}",
             )
-        options = f"-c listen_addresses={self.host} -p {self.port} -k {self.root}"
+        if self.clients:
+            self._allow(data / "pg_hba.conf")
+        listen = ",".join(a for a in (self.host, self.also_listen) if a)
+        options = f"-c listen_addresses={listen} -p {self.port} -k {self.root}"
         options += "" if self.fsync else " -c fsync=off"
         _run(
             _as_server_user(
@@ -113,6 +120,20 @@ class Postgres:
             f"PostgreSQL on {self.host}:{self.port} (its log: {self.root / 'server.log'})",
         )
         return self
+
+    def _allow(self, hba: Path) -> None:
+        line = f"host all all {self.clients} scram-sha-256\n"
+        rules = subprocess.run(
+            _as_server_user(["cat", str(hba)]), capture_output=True, text=True, check=True
+        ).stdout
+        if line not in rules:
+            subprocess.run(
+                _as_server_user(["tee", "-a", str(hba)]),
+                input=line,
+                text=True,
+                check=True,
+                capture_output=True,
+            )
 
     def stop(self, mode: str = "fast") -> None:
         subprocess.run(
@@ -140,22 +161,52 @@ class Postgres:
 
 @dataclass
 class Redis:
-    """A Redis server on 127.0.0.1 whose files live in `root`, nothing saved to disk."""
+    """A Redis server on 127.0.0.1 (and `also_bind`) whose files live in `root`. With `persist`
+    it keeps its data in an append-only file, so queued steps and results survive a restart
+    (`make cluster`'s); otherwise nothing is saved (a test's throwaway broker). Reachable
+    beyond this machine (`also_bind`), it asks for a password (made once, kept in `root`),
+    which its URL carries."""
 
     root: Path
     port: int
+    persist: bool = False
+    also_bind: str = ""  # another address, which the URL then names (the tests' hosts)
     proc: subprocess.Popen | None = None
 
     @property
+    def host(self) -> str:
+        return self.also_bind or "127.0.0.1"
+
+    @property
+    def password(self) -> str:
+        secret = self.root / "password"
+        if not self.also_bind:
+            return ""
+        if not secret.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            secret.write_text(secrets.token_urlsafe(18))
+            secret.chmod(0o600)
+        return secret.read_text().strip()
+
+    @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        login = f":{self.password}@" if self.password else ""
+        return f"redis://{login}{self.host}:{self.port}/0"
 
     def start(self) -> Redis:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.root / "redis.log", "ab")  # noqa: SIM115 - the server's, closed with it
         self.proc = subprocess.Popen(
-            [redis_bin(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(self.root)],
+            [
+                redis_bin(),
+                "--port",
+                str(self.port),
+                "--bind",
+                *dict.fromkeys(("127.0.0.1", self.host)),
+            ]
+            + ["--save", "", "--dir", str(self.root), "--appendonly"]
+            + (["yes", "--appendfsync", "everysec"] if self.persist else ["no"])
+            + self._password_file(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -165,15 +216,34 @@ class Redis:
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
+                    login = f"AUTH {self.password}\r\n" if self.password else ""
+                    s.sendall(f"{login}PING\r\n".encode())
+                    answer = s.recv(64)
+                    if self.password and b"+PONG" not in answer:
+                        answer += s.recv(64)  # +OK to the AUTH came alone
+                    if b"+PONG" in answer:
                         return self
             except OSError:
                 time.sleep(0.1)
             if self.proc.poll() is not None:
                 break
         self.stop()
-        raise ServerFailed(f"Redis did not start on 127.0.0.1:{self.port} ({self.root}/redis.log)")
+        said = [
+            line for line in (self.root / "redis.log").read_text().splitlines() if " # " in line
+        ]
+        raise ServerFailed(
+            f"Redis did not start on {self.host}:{self.port}: {said[-1] if said else 'no word'} "
+            f"(its log: {self.root}/redis.log)"
+        )
+
+    def _password_file(self) -> list[str]:
+        """The password in a private config file, not on the command line (`ps` shows that)."""
+        if not self.password:
+            return []
+        conf = self.root / "password.conf"
+        conf.write_text(f"requirepass {self.password}\n")
+        conf.chmod(0o600)
+        return ["--include", str(conf)]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
