@@ -260,3 +260,32 @@ def test_a_run_with_no_worker_to_take_its_steps_fails_at_once_saying_why(tmp_pat
     says = "no Celery worker answered" if broker_up else "broker of WORKSHOP_CELERY_BROKER does not"
     assert says in out, out[-3000:]
     assert not (tmp_path / "data" / "workshop.duckdb").exists()  # nothing written
+
+
+def test_a_worker_started_with_other_settings_is_refused_before_any_step(tmp_path):
+    """A worker with another WORKSHOP_CYCLE_CRON would load another code location and write
+    its steps by other rules; the run fails before its first step naming the worker and the
+    setting (not its value), nothing written."""
+    needs_redis_server()
+    redis = local_servers.Redis(tmp_path / "redis", free_port()).start()
+    env = _celery_env(tmp_path, redis.url)
+    config = tmp_path / "celery.yaml"
+    config.write_text(yaml.safe_dump(celery_yaml(redis.url)))
+    code, out = run([str(BIN / "dagster"), "instance", "info"], env, timeout=120)
+    assert code == 0, out[-2000:]
+    other = {**env, "WORKSHOP_CYCLE_CRON": "15 10 * * 1-5"}
+    worker = start(
+        [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
+        + ["-y", str(config), "-n", "stray", "--", "--concurrency", "1"],
+        other,
+    )
+    try:
+        _wait_for_workers([worker])
+        out = _backfill(env, CYCLES[0], CYCLES[0], expect_failure=True)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        redis.stop()
+    assert "stray@" in out and "runs with other WORKSHOP_CYCLE_CRON" in out, out[-3000:]
+    assert "15 10" not in out.split("runs with other")[-1][:200]
+    assert not (tmp_path / "data" / "workshop.duckdb").exists()  # nothing written

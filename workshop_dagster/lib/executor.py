@@ -17,11 +17,15 @@ the file workers start with (`dagster-celery worker start -y celery.yaml`)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import dagster as dg
 
 from ..config.settings import Settings
 
 PING_TIMEOUT_S = 5.0
+SETTINGS_TIMEOUT_S = 1.0
 
 # Celery settings of both sides (the run's executor and every worker, from celery.yaml).
 CELERY_SETTINGS: dict = {
@@ -35,6 +39,8 @@ CELERY_SETTINGS: dict = {
     "result_backend_always_retry": True,
     "result_backend_max_retries": 20,
     "broker_connection_retry_on_startup": True,
+    # A worker says its WORKSHOP_* settings when a run starts (lib/worker_settings).
+    "imports": ["workshop_dagster.lib.worker_settings"],
     "broker_transport_options": {
         "max_retries": 12,
         "interval_start": 0,
@@ -54,9 +60,14 @@ def celery_yaml(broker: str, backend: str | None = None) -> dict:
     return {"execution": {"config": config}}
 
 
-def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
-    """Why steps sent to `broker` would not run (None: a worker answered)."""
+def workers_problem(
+    broker: str, timeout: float = PING_TIMEOUT_S, env: Mapping[str, str] | None = None
+) -> str | None:
+    """Why steps sent to `broker` would not run (None: a worker answered, and every worker that
+    answered runs with this process's settings)."""
     from celery import Celery
+
+    from .worker_settings import COMMAND, mismatched_workers
 
     app = Celery("workshop-ping", broker=broker, backend=None)
     app.conf.broker_connection_retry_on_startup = False
@@ -66,6 +77,8 @@ def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
         # The first reply ends the wait (without a limit a ping waits out its whole timeout:
         # 5 s at the start of every run).
         replies = app.control.ping(timeout=timeout, limit=1)
+        # Every worker's settings: those that answer within a second (on a network, in ms).
+        settings = app.control.broadcast(COMMAND, reply=True, timeout=SETTINGS_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - whatever the transport raises, said in words
         return (
             f"the Celery broker of WORKSHOP_CELERY_BROKER does not answer ({type(exc).__name__}: "
@@ -79,6 +92,14 @@ def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
             f"{timeout:.0f} s, so no step of this run could start: start workers (`dagster-celery "
             "worker start -A dagster_celery.app -y celery.yaml`, or `make cluster`) with the "
             "same WORKSHOP_* settings; nothing was written"
+        )
+    differ = mismatched_workers(settings, os.environ if env is None else env)
+    if differ:
+        return (
+            f"a Celery worker does not run with this run's settings, so its steps would load "
+            f"another code location: {'; '.join(differ)}. Start every worker with the "
+            "cluster's settings (`. env.sh` of `make cluster`, or your deployment's); nothing "
+            "was written"
         )
     return None
 
