@@ -28,3 +28,19 @@ def test_the_concurrent_variants_benchmark_runs_on_a_lake():
 
     postgres_bin()  # skips (or fails in CI) where Debian's postgresql is missing
     runs_on_a_tiny_size("lake_variants")
+
+
+def test_the_celery_overhead_benchmark_runs_through_a_real_redis():
+    """The cycle job in-process, on the multiprocess executor and through Redis and a Celery
+    worker: each run succeeds, and a step's overhead is reported against multiprocess."""
+    from tests.e2e.test_cluster import needs_redis_server
+
+    needs_redis_server()  # skips (or fails in CI) where Debian's redis-server is missing
+    runs_on_a_tiny_size("celery_overhead")
+
+
+def test_the_cluster_scaling_benchmark_runs_on_worker_hosts():
+    """Four variant runs on one and on two one-core worker hosts (network namespaces): each run
+    succeeds and each variant's calls are there once per cycle. Says it skipped where it cannot
+    make hosts (not root, no iproute2, no redis-server or postgresql)."""
+    runs_on_a_tiny_size("cluster_scaling")
