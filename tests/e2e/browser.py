@@ -7,9 +7,8 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import PROJECT
+from tests.e2e.processes import missing
 
 ARTIFACTS = PROJECT / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -26,10 +25,7 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str:
     path = os.environ.get("WORKSHOP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        message = "needs Debian's chromium (`apt-get install chromium`; .ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("needs Debian's chromium (`apt-get install chromium`; .ci/run installs it)")
     return path
 
 

@@ -4,15 +4,13 @@ folder, with the `dagster` database made."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
+from tests.e2e.processes import missing
 from workshop_dagster.commands import local_servers
 from workshop_dagster.commands.local_servers import Postgres
 
@@ -25,9 +23,7 @@ def postgres_bin() -> Path:
     try:
         return local_servers.postgres_bin()
     except local_servers.ServerMissing as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+        missing(str(exc))
 
 
 @contextmanager

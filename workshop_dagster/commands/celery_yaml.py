@@ -14,6 +14,7 @@ import yaml
 
 from ..config.cluster import ClusterSettingsError, executor_settings
 from ..lib.executor import celery_yaml
+from .local_servers import write_private
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     text = yaml.safe_dump(
         celery_yaml(env["WORKSHOP_CELERY_BROKER"], env.get("WORKSHOP_CELERY_BACKEND") or None)
     )
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text)
+    write_private(path, text)
     print(f"celery_yaml: wrote {path} (0600: it holds the broker's URL)")
     return 0
 

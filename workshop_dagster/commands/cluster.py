@@ -23,7 +23,7 @@ import yaml
 
 from ..config.settings import PROJECT_ROOT, SettingsError, load_settings
 from ..lib.executor import celery_yaml
-from .local_servers import Postgres, Redis, ServerFailed, ServerMissing
+from .local_servers import Postgres, Redis, ServerFailed, ServerMissing, write_private
 
 # The instance's storage in PostgreSQL, as docs/operations.md ("Outgrowing one machine") tells
 # users to write it (tests/unit/test_cluster_command.py holds the two together).
@@ -71,11 +71,6 @@ def cluster_env(folder: Path, pg: Postgres, redis: Redis) -> dict[str, str]:
     }
 
 
-def _private(path: Path, text: str) -> None:
-    path.write_text(text)
-    path.chmod(0o600)
-
-
 def prepare(folder: Path, pg: Postgres, redis: Redis) -> dict[str, str]:
     """Make the instance and the lake's catalog on running servers, write `env.sh` and
     `celery.yaml` (0600) in `folder`, set the pools; the environment every process of the
@@ -87,8 +82,8 @@ def prepare(folder: Path, pg: Postgres, redis: Redis) -> dict[str, str]:
     home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml(), sort_keys=False))
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in settings.items())
-    _private(folder / "env.sh", exports)
-    _private(folder / "celery.yaml", yaml.safe_dump(celery_yaml(redis.url)))
+    write_private(folder / "env.sh", exports)
+    write_private(folder / "celery.yaml", yaml.safe_dump(celery_yaml(redis.url)))
     env = {**os.environ, **settings, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     try:
         load_settings(env)  # every setting checked before anything runs with it

@@ -52,6 +52,23 @@ def redis_bin() -> str:
     return found
 
 
+def write_private(path: Path, text: str) -> None:
+    """`text` in `path`, readable by its owner only from the moment the file exists (it holds a
+    password or a URL with one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that was there before keeps its own mode otherwise
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def kept_secret(path: Path, given: str = "") -> str:
+    """The secret kept in `path`: `given` (or a random one) written there the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, given or secrets.token_urlsafe(18))
+    return path.read_text().strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -85,10 +102,7 @@ class Postgres:
         bin_dir = self.bin_dir
         self.root.mkdir(parents=True, exist_ok=True)
         data, secret = self.root / "data", self.root / "password"
-        if not secret.exists():
-            secret.write_text(self.password or secrets.token_urlsafe(18))
-            secret.chmod(0o600)
-        self.password = secret.read_text().strip()
+        self.password = kept_secret(secret, self.password)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
             shutil.chown(secret, "postgres")
@@ -179,14 +193,7 @@ class Redis:
 
     @property
     def password(self) -> str:
-        secret = self.root / "password"
-        if not self.also_bind:
-            return ""
-        if not secret.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            secret.write_text(secrets.token_urlsafe(18))
-            secret.chmod(0o600)
-        return secret.read_text().strip()
+        return kept_secret(self.root / "password") if self.also_bind else ""
 
     @property
     def url(self) -> str:
@@ -241,8 +248,7 @@ class Redis:
         if not self.password:
             return []
         conf = self.root / "password.conf"
-        conf.write_text(f"requirepass {self.password}\n")
-        conf.chmod(0o600)
+        write_private(conf, f"requirepass {self.password}\n")
         return ["--include", str(conf)]
 
     def stop(self) -> None:

@@ -1,7 +1,8 @@
 """The executor of the code location's jobs, from the settings: the in-process executor (the
 default: a cycle's steps are short and share one warehouse, so one process a run is fastest),
-Dagster's multiprocess executor (a process a step, on the run's machine), or, in cluster mode (WORKSHOP_EXECUTOR=celery), dagster-celery's, each step a task its workers
-take from the broker. The broker's URL reaches the executor through its variable (`env`), so
+Dagster's multiprocess executor (a process a step, on the run's machine), or, in cluster mode
+(WORKSHOP_EXECUTOR=celery), dagster-celery's, each step a task its workers take from the
+broker. The broker's URL reaches the executor through its variable (`env`), so
 no run's stored configuration holds it (it may carry a password).
 
 Before a run sends its first step, the broker must answer and a worker must answer a ping:
@@ -18,7 +19,6 @@ the file workers start with (`dagster-celery worker start -y celery.yaml`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 import dagster as dg
 
@@ -60,9 +60,7 @@ def celery_yaml(broker: str, backend: str | None = None) -> dict:
     return {"execution": {"config": config}}
 
 
-def workers_problem(
-    broker: str, timeout: float = PING_TIMEOUT_S, env: Mapping[str, str] | None = None
-) -> str | None:
+def workers_problem(broker: str, timeout: float = PING_TIMEOUT_S) -> str | None:
     """Why steps sent to `broker` would not run (None: a worker answered, and every worker that
     answered runs with this process's settings)."""
     from celery import Celery
@@ -93,7 +91,7 @@ def workers_problem(
             "worker start -A dagster_celery.app -y celery.yaml`, or `make cluster`) with the "
             "same WORKSHOP_* settings; nothing was written"
         )
-    differ = mismatched_workers(settings, os.environ if env is None else env)
+    differ = mismatched_workers(settings, os.environ)
     if differ:
         return (
             f"a Celery worker does not run with this run's settings, so its steps would load "

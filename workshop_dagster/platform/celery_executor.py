@@ -39,11 +39,12 @@ def watched_celery_executor(config: dict):
             instance, run_id = plan_context.instance, plan_context.dagster_run.run_id
             # The run lives in this process; its steps' processes are the workers'.
             record_run_process(instance, run_id)
-            watches: dict[int, WorkerWatch] = {}
+            watch: WorkerWatch | None = None  # of the loop's one Celery app, made with it
 
             def submit(app, context, step, queue, priority, known_state):
+                nonlocal watch
                 result = _submit_task(app, context, step, queue, priority, known_state)
-                watch = watches.setdefault(id(app), WorkerWatch(app))
+                watch = watch or WorkerWatch(app)
 
                 def give_back_slot(step_key: str = step.key) -> None:
                     storage = instance.event_log_storage

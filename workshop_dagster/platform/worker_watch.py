@@ -80,9 +80,10 @@ class WorkerWatch:
 
 
 class WatchedResult:
-    """A step's Celery result that reads as ready (and raises `WorkerLost`) once the worker
-    running it has been silent too long. Stands in for `AsyncResult` in dagster-celery's loop,
-    which calls `ready`, `get` and `revoke`."""
+    """A step's Celery result that reads as ready once the worker running it has been silent
+    too long, and whose `get` then gives the step's failure (`WorkerLost`), as it does for a
+    task that raised. Stands in for `AsyncResult` in dagster-celery's loop, which calls
+    `ready`, `get` and `revoke`."""
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ compared by the bars they resolve to, not by that number (`RESOLVED`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -76,11 +77,12 @@ def changed_sealed_cycles(
         return None
     import pandas as pd
 
-    frame = isinstance(new_rows, pd.DataFrame)
-    if frame:
-        conn.register("sealed_guard_new", new_rows)
-        new_rows = "sealed_guard_new"
-    with registered(conn, "sealed_guard_keys", pd.DataFrame({key_column: list(sealed)})):
+    with contextlib.ExitStack() as names:
+        if isinstance(new_rows, pd.DataFrame):
+            names.enter_context(registered(conn, "sealed_guard_new", new_rows))
+            new_rows = "sealed_guard_new"
+        keys = pd.DataFrame({key_column: list(sealed)})
+        names.enter_context(registered(conn, "sealed_guard_keys", keys))
         old_cols = _columns(conn, table)
         if key_column not in old_cols:
             return None
@@ -103,8 +105,6 @@ def changed_sealed_cycles(
             if resolved is not None:
                 return resolved
         return _changed(conn, (old, new), cols, key_column, name)
-        if frame:
-            conn.unregister("sealed_guard_new")
 
 
 def _changed(
